@@ -1,0 +1,178 @@
+//! The state machine: [`apply_batch`] applies one log entry's commands in order.
+//!
+//! Rule for every command handler: check everything first, write after. A refused command
+//! returns a [`JobError`] and must not have written anything, because one transaction holds
+//! the whole batch and other commands in it still commit.
+
+mod admin;
+mod enqueue;
+mod heartbeat;
+mod lease;
+mod settle;
+mod timers;
+
+use crate::command::{Batch, BatchOutcome, Command, Effect, JobError, Reply};
+use crate::keys::{self, Table, TimerKind, meta};
+use crate::model::{Event, EventKind, Job, JobState};
+use crate::state::{StateTxn, StoreError};
+
+/// How many events the log keeps; older ones are dropped as new ones arrive. 100k events
+/// cover minutes of peak traffic for a `Subscribe` client to reconnect and resume.
+pub const EVENTS_RETAINED_MAX: u64 = 100_000;
+/// Timers fired by one `Tick`; the rest fire on the next tick (the outcome says it is due).
+pub const TIMERS_PER_TICK_MAX: usize = 4_096;
+/// Jobs leased by one `Lease` command.
+pub const LEASE_COUNT_MAX: u32 = 1_024;
+
+/// Applies one batch at `log_index`. A `StoreError` is fatal (the caller must stop).
+pub fn apply_batch<T: StateTxn>(txn: &mut T, batch: &Batch, log_index: u64) -> Result<BatchOutcome, StoreError> {
+    let mut ctx = Ctx { txn, now: batch.now_ms, log_index, effects: Vec::new(), last_event_seq: None };
+    let mut replies = Vec::with_capacity(batch.commands.len());
+    for cmd in &batch.commands {
+        replies.push(ctx.apply(cmd)?);
+    }
+    let next_due_ms = timers::next_due(ctx.txn)?;
+    let last_event_seq = match ctx.last_event_seq {
+        Some(seq) => seq,
+        None => ctx.counter(meta::EVENT_SEQ)?,
+    };
+    Ok(BatchOutcome { replies, effects: ctx.effects, next_due_ms, last_event_seq })
+}
+
+/// Per-batch apply context: the transaction, the batch's clock and the effects collected.
+pub(crate) struct Ctx<'a, T: StateTxn> {
+    pub txn: &'a mut T,
+    pub now: u64,
+    #[allow(dead_code)] // reserved for ids created inside apply (chains, callbacks)
+    pub log_index: u64,
+    pub effects: Vec<Effect>,
+    last_event_seq: Option<u64>,
+}
+
+type CmdResult = Result<Result<Reply, JobError>, StoreError>;
+
+impl<T: StateTxn> Ctx<'_, T> {
+    fn apply(&mut self, cmd: &Command) -> CmdResult {
+        match cmd {
+            Command::Enqueue(e) => enqueue::enqueue(self, e),
+            Command::Lease(l) => lease::lease(self, l),
+            Command::Ack(a) => settle::ack(self, a),
+            Command::Fail(f) => settle::fail(self, f),
+            Command::Heartbeat(h) => heartbeat::heartbeat(self, h),
+            Command::Cancel { job_id } => admin::cancel(self, job_id),
+            Command::Retry { job_id } => admin::retry(self, job_id),
+            Command::Delete { job_id } => admin::delete(self, job_id),
+            Command::Tick => timers::tick(self),
+        }
+    }
+
+    pub fn load_job(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        match self.txn.get(Table::Jobs, id.as_bytes())? {
+            Some(bytes) => keys::decode_job(id.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn save_job(&mut self, job: &Job) -> Result<(), StoreError> {
+        self.txn.put(Table::Jobs, job.id.as_bytes(), &keys::encode(job))
+    }
+
+    pub fn counter(&self, name: &[u8]) -> Result<u64, StoreError> {
+        match self.txn.get(Table::Meta, name)? {
+            Some(b) => keys::decode_u64(Table::Meta, name, &b),
+            None => Ok(0),
+        }
+    }
+
+    /// Increments a `Meta` counter and returns the new value (first value: 1).
+    pub fn next_counter(&mut self, name: &[u8]) -> Result<u64, StoreError> {
+        let next = self.counter(name)? + 1;
+        self.txn.put(Table::Meta, name, &next.to_be_bytes())?;
+        Ok(next)
+    }
+
+    /// Puts a job into its queue's ready index and wakes workers.
+    pub fn make_ready(&mut self, job: &mut Job) -> Result<(), StoreError> {
+        job.state = JobState::Pending;
+        job.next_attempt_at_ms = None;
+        self.txn.put(Table::Ready, &keys::ready_key(&job.queue, job.priority, job.seq), job.id.as_bytes())?;
+        if !self.effects.iter().any(|e| matches!(e, Effect::Ready { queue } if *queue == job.queue)) {
+            self.effects.push(Effect::Ready { queue: job.queue.clone() });
+        }
+        Ok(())
+    }
+
+    pub fn remove_ready(&mut self, job: &Job) -> Result<(), StoreError> {
+        self.txn.delete(Table::Ready, &keys::ready_key(&job.queue, job.priority, job.seq))
+    }
+
+    pub fn set_timer(&mut self, due_ms: u64, kind: TimerKind, job_id: &str) -> Result<(), StoreError> {
+        self.txn.put(Table::Timers, &keys::timer_key(due_ms, kind, job_id), &[])
+    }
+
+    pub fn clear_timer(&mut self, due_ms: u64, kind: TimerKind, job_id: &str) -> Result<(), StoreError> {
+        self.txn.delete(Table::Timers, &keys::timer_key(due_ms, kind, job_id))
+    }
+
+    /// Removes a job from every index its current state puts it in (ready index, promote
+    /// and lease timers). The job record itself is left to the caller.
+    pub fn unindex(&mut self, job: &Job) -> Result<(), StoreError> {
+        match job.state {
+            JobState::Pending => self.remove_ready(job)?,
+            JobState::Scheduled => {
+                if let Some(at) = job.scheduled_at_ms {
+                    self.clear_timer(at, TimerKind::Promote, &job.id)?;
+                }
+            }
+            JobState::Retrying => {
+                if let Some(at) = job.next_attempt_at_ms {
+                    self.clear_timer(at, TimerKind::Promote, &job.id)?;
+                }
+            }
+            JobState::Active => {
+                if let Some(lease) = &job.lease {
+                    self.clear_timer(lease.deadline_ms, TimerKind::LeaseExpiry, &job.id)?;
+                }
+            }
+            JobState::Held | JobState::Completed | JobState::Dead | JobState::Cancelled => {}
+        }
+        Ok(())
+    }
+
+    /// The expiry timer only guards jobs that have not started yet.
+    pub fn clear_expiry(&mut self, job: &Job) -> Result<(), StoreError> {
+        if let Some(at) = job.expire_at_ms {
+            self.clear_timer(at, TimerKind::Expire, &job.id)?;
+        }
+        Ok(())
+    }
+
+    /// Appends to the event log and drops the oldest event past the retention bound.
+    pub fn event(&mut self, kind: EventKind, job: &Job, data: String) -> Result<(), StoreError> {
+        let seq = self.next_counter(meta::EVENT_SEQ)?;
+        let event = Event { seq, kind, job_id: job.id.clone(), queue: job.queue.clone(), at_ms: self.now, data };
+        self.txn.put(Table::Events, &keys::event_key(seq), &keys::encode(&event))?;
+        if seq > EVENTS_RETAINED_MAX {
+            self.txn.delete(Table::Events, &keys::event_key(seq - EVENTS_RETAINED_MAX))?;
+        }
+        self.last_event_seq = Some(seq);
+        Ok(())
+    }
+}
+
+/// `{"key": value, ...}` for event details, built without allocating a serde_json Value.
+pub(crate) fn details(pairs: &[(&str, serde_json::Value)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+pub(crate) fn not_found(job_id: &str) -> JobError {
+    JobError::NotFound { job_id: job_id.to_owned() }
+}
+
+pub(crate) fn invalid_state(job: &Job, op: &str) -> JobError {
+    JobError::InvalidState { job_id: job.id.clone(), state: job.state.as_str().to_owned(), op: op.to_owned() }
+}
+
+#[cfg(test)]
+pub(crate) mod testkit;

@@ -1,0 +1,167 @@
+//! Inputs and outputs of the state machine.
+//!
+//! A [`Batch`] is what one Raft log entry carries: the leader's clock reading and many
+//! commands (group commit). [`BatchOutcome`] is what applying it produced: one reply per
+//! command, in order, and the effects the runtime must carry out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{EnqueueOptions, Job, JobState};
+
+/// One Raft log entry's worth of commands, stamped with the leader's clock.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// Unix milliseconds read by the leader when it proposed the batch. The only clock
+    /// `apply` ever sees.
+    pub now_ms: u64,
+    pub commands: Vec<Command>,
+}
+
+/// A state change request. New ids are chosen by the leader before proposing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    Enqueue(Enqueue),
+    Lease(Lease),
+    Ack(Ack),
+    Fail(Fail),
+    Heartbeat(Heartbeat),
+    Cancel { job_id: String },
+    Retry { job_id: String },
+    Delete { job_id: String },
+    /// Fire every timer due at `now_ms`: promote scheduled and retrying jobs, reclaim
+    /// expired leases, expire jobs, release unique keys.
+    Tick,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enqueue {
+    /// Chosen by the leader (time-ordered).
+    pub id: String,
+    pub queue: String,
+    /// A JSON document, already validated.
+    pub payload: String,
+    pub options: EnqueueOptions,
+}
+
+/// Lease up to `count` ready jobs from `queues` to one worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub queues: Vec<String>,
+    pub count: u32,
+    pub worker_id: String,
+    pub hostname: String,
+    pub lease_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    pub job_id: String,
+    /// `None` skips the fencing check (clients of the original protocol send no token).
+    pub lease_token: Option<u64>,
+    pub result: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fail {
+    pub job_id: String,
+    pub lease_token: Option<u64>,
+    pub error: String,
+    pub backtrace: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub items: Vec<HeartbeatItem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatItem {
+    pub job_id: String,
+    pub lease_token: Option<u64>,
+    pub progress: Option<String>,
+    pub checkpoint: Option<String>,
+}
+
+/// Why a worker must stop working on a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopReason {
+    /// An operator cancelled it.
+    Cancelled,
+    /// The lease passed to another worker (or the job went back to the queue).
+    Reassigned,
+    /// It already reached completed or dead.
+    Finished,
+    /// No such job (deleted, or never existed).
+    NotFound,
+    /// The request's lease token is not the job's current lease.
+    StaleLease,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Cancelled => "cancelled",
+            StopReason::Reassigned => "reassigned",
+            StopReason::Finished => "finished",
+            StopReason::NotFound => "not_found",
+            StopReason::StaleLease => "stale_lease",
+        }
+    }
+}
+
+/// The answer to one heartbeat item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HeartbeatReply {
+    /// Lease extended to this deadline (Unix ms).
+    Extended { deadline_ms: u64 },
+    /// The worker must stop the job.
+    Stop(StopReason),
+}
+
+/// The successful answer to one command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    Enqueued { job_id: String, state: JobState, duplicate: bool },
+    Leased(Vec<Job>),
+    Acked { state: JobState },
+    Failed { state: JobState, next_attempt_at_ms: Option<u64>, attempts_remaining: u32 },
+    Heartbeat(Vec<HeartbeatReply>),
+    Cancelled { state: JobState },
+    Retried { state: JobState },
+    Deleted,
+    Ticked { fired: u32 },
+}
+
+/// Why a command was refused. A refused command changed nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum JobError {
+    #[error("job {job_id} not found")]
+    NotFound { job_id: String },
+    #[error("lease token for job {job_id} is stale: the job was reassigned or settled")]
+    StaleLease { job_id: String },
+    #[error("job {job_id} is {state}, cannot {op}")]
+    InvalidState { job_id: String, state: String, op: String },
+    #[error("invalid {field}: {reason}")]
+    InvalidArgument { field: String, reason: String },
+}
+
+/// Something the runtime must do after the batch is applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Effect {
+    /// A job became ready in this queue: wake workers waiting on it.
+    Ready { queue: String },
+    /// A leased job was taken away from its worker: tell the worker to stop it.
+    Revoked { job_id: String, worker_id: String, reason: StopReason },
+}
+
+/// What applying one batch produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchOutcome {
+    /// One entry per command, in order.
+    pub replies: Vec<Result<Reply, JobError>>,
+    pub effects: Vec<Effect>,
+    /// The earliest timer still pending after this batch: when the leader must tick next.
+    pub next_due_ms: Option<u64>,
+    /// The newest event id after this batch (0 = none yet).
+    pub last_event_seq: u64,
+}

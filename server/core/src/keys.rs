@@ -1,0 +1,168 @@
+//! The table and key layout of the replicated state: the one place that describes it.
+//!
+//! | table    | key                                        | value                         |
+//! |----------|--------------------------------------------|-------------------------------|
+//! | `Jobs`   | job id                                     | [`Job`] (postcard)            |
+//! | `Ready`  | queue `\0` priority rank (u8) seq (u64 BE) | job id                        |
+//! | `Timers` | due ms (u64 BE) kind (u8) job id           | empty                         |
+//! | `Unique` | queue `\0` unique key                      | [`UniqueLock`] (postcard)     |
+//! | `Events` | seq (u64 BE)                               | [`Event`] (postcard)          |
+//! | `Meta`   | name (ASCII)                               | u64 BE counters               |
+//!
+//! Integers are big-endian so byte order is numeric order. Queue names never contain `\0`
+//! (validated), so `queue \0` is an exact prefix.
+
+use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+
+use crate::model::{Event, Job, Priority};
+use crate::state::StoreError;
+
+/// The state tables. The store maps each to one redb table named by [`Table::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Table {
+    Jobs,
+    Ready,
+    Timers,
+    Unique,
+    Events,
+    Meta,
+}
+
+impl Table {
+    pub const ALL: [Table; 6] = [Table::Jobs, Table::Ready, Table::Timers, Table::Unique, Table::Events, Table::Meta];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Jobs => "jobs",
+            Table::Ready => "ready",
+            Table::Timers => "timers",
+            Table::Unique => "unique",
+            Table::Events => "events",
+            Table::Meta => "meta",
+        }
+    }
+}
+
+/// Names of the counters in `Meta`.
+pub mod meta {
+    /// Last enqueue sequence number handed out (FIFO order).
+    pub const JOB_SEQ: &[u8] = b"job_seq";
+    /// Last lease token handed out.
+    pub const LEASE_SEQ: &[u8] = b"lease_seq";
+    /// Last event id written.
+    pub const EVENT_SEQ: &[u8] = b"event_seq";
+}
+
+/// What a timer does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TimerKind {
+    /// A scheduled or retrying job becomes pending.
+    Promote = 1,
+    /// An active job's lease ran out.
+    LeaseExpiry = 2,
+    /// A job that has not started by its `expire_at` dies.
+    Expire = 3,
+    /// A unique key's period ended.
+    UniqueRelease = 4,
+}
+
+impl TimerKind {
+    pub fn from_u8(v: u8) -> Option<TimerKind> {
+        match v {
+            1 => Some(TimerKind::Promote),
+            2 => Some(TimerKind::LeaseExpiry),
+            3 => Some(TimerKind::Expire),
+            4 => Some(TimerKind::UniqueRelease),
+            _ => None,
+        }
+    }
+}
+
+/// Holder of a unique key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UniqueLock {
+    pub job_id: String,
+    pub expires_at_ms: u64,
+}
+
+pub fn queue_prefix(queue: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(queue.len() + 1);
+    k.extend_from_slice(queue.as_bytes());
+    k.push(0);
+    k
+}
+
+/// The exclusive end of all keys starting with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
+}
+
+pub fn ready_key(queue: &str, priority: Priority, seq: u64) -> Vec<u8> {
+    let mut k = queue_prefix(queue);
+    k.push(priority.rank());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn timer_key(due_ms: u64, kind: TimerKind, job_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + job_id.len());
+    k.extend_from_slice(&due_ms.to_be_bytes());
+    k.push(kind as u8);
+    k.extend_from_slice(job_id.as_bytes());
+    k
+}
+
+/// Splits a timer key into (due, kind, job id). `None` for a malformed key.
+pub fn parse_timer_key(key: &[u8]) -> Option<(u64, TimerKind, String)> {
+    if key.len() < 9 {
+        return None;
+    }
+    let due = u64::from_be_bytes(key[..8].try_into().ok()?);
+    let kind = TimerKind::from_u8(key[8])?;
+    let id = String::from_utf8(key[9..].to_vec()).ok()?;
+    Some((due, kind, id))
+}
+
+pub fn unique_key(queue: &str, key: &str) -> Vec<u8> {
+    let mut k = queue_prefix(queue);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+pub fn event_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // postcard cannot fail on these types (no maps with non-string keys, no unsized data).
+    postcard::to_allocvec(value).unwrap_or_default()
+}
+
+pub fn decode<T: DeserializeOwned>(table: Table, key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt { table, key: key.to_vec(), reason: e.to_string() })
+}
+
+pub fn decode_u64(table: Table, key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    let arr: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt { table, key: key.to_vec(), reason: format!("expected 8 bytes, got {}", bytes.len()) })?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+/// Convenience for the typed records.
+pub fn decode_job(key: &[u8], bytes: &[u8]) -> Result<Job, StoreError> {
+    decode(Table::Jobs, key, bytes)
+}
+
+pub fn decode_event(key: &[u8], bytes: &[u8]) -> Result<Event, StoreError> {
+    decode(Table::Events, key, bytes)
+}

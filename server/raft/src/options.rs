@@ -1,0 +1,124 @@
+//! Everything a [`crate::RaftNode`] can be tuned with, each limit with its reason.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// When an appended log entry counts as persisted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// An entry is reported persisted only after an fsync'ing commit of the log file. Appends
+    /// that arrive while an fsync runs share the next one (group fsync).
+    #[default]
+    Fsync,
+    /// An entry is reported persisted as soon as it is written to the log file, without an
+    /// fsync; a background flush makes the log durable every
+    /// [`RaftOptions::relaxed_flush_interval`].
+    ///
+    /// Risk: redb keeps non-durable commits in process memory until the next durable commit,
+    /// so a crash of the *process* (not only of the OS) loses every entry appended since the
+    /// last flush, up to `relaxed_flush_interval` of writes that clients were told succeeded.
+    /// On a single node those writes are gone. In a cluster it is worse than losing a
+    /// follower's tail: this node may have counted towards a quorum for entries it then
+    /// forgets, so the guarantee "an acknowledged write survives while a quorum of disks
+    /// survives" no longer holds when nodes of that quorum crash within one flush interval.
+    /// The vote is always saved with an fsync.
+    Relaxed,
+}
+
+/// Options of one Raft node. Plain data: `server/node` fills it from flags.
+#[derive(Clone, Debug)]
+pub struct RaftOptions {
+    /// This node's id in the cluster. Stable for the life of the log; never reused.
+    pub node_id: u64,
+    /// This node's peer address, stored in membership (`BasicNode::addr`).
+    pub raft_addr: String,
+    /// The redb file of the Raft log (its own file, not the state machine's).
+    pub log_path: PathBuf,
+    /// When an appended entry counts as persisted.
+    pub durability: Durability,
+    /// Leader heartbeat interval, ms.
+    pub heartbeat_ms: u64,
+    /// Lower bound of the randomized election timeout, ms.
+    pub election_timeout_min_ms: u64,
+    /// Upper bound of the randomized election timeout, ms.
+    pub election_timeout_max_ms: u64,
+    /// Group commit: at most this many commands per log entry.
+    pub batch_commands_max: usize,
+    /// Group commit: at most this long waiting to fill an entry once its first command is
+    /// queued (only while other entries are in flight; an idle proposer sends at once).
+    pub batch_wait_max: Duration,
+    /// Log entries proposed but not yet applied.
+    pub proposals_in_flight_max: usize,
+    /// Commands queued and not yet in a log entry; when full, `propose` answers `Overloaded`.
+    pub propose_queue_max: usize,
+    /// The retry hint sent with `Overloaded`, ms.
+    pub overloaded_retry_after_ms: u64,
+    /// At most this many log entries per `AppStateMachine::apply` call (one storage
+    /// transaction).
+    pub apply_entries_max: usize,
+    /// With [`Durability::Relaxed`], the longest time a written log entry stays non-durable.
+    pub relaxed_flush_interval: Duration,
+}
+
+impl Default for RaftOptions {
+    fn default() -> Self {
+        Self {
+            node_id: 1,
+            raft_addr: "127.0.0.1:9000".to_string(),
+            log_path: PathBuf::from("raft-log.redb"),
+            // An acknowledged write must survive a crash unless the operator opts out.
+            durability: Durability::Fsync,
+            // openraft's 50 ms is too eager for fsync latencies on small shared machines.
+            heartbeat_ms: 250,
+            // >= 4 heartbeats and >= 10x a slow fsync, so a busy disk does not cause elections.
+            election_timeout_min_ms: 1000,
+            // A wide range makes split votes unlikely.
+            election_timeout_max_ms: 2000,
+            // Bounds one entry's size and the work of applying it.
+            batch_commands_max: 1024,
+            // Long enough to gather concurrent callers, short next to an fsync.
+            batch_wait_max: Duration::from_millis(2),
+            // Enough to keep the disk and the state machine busy while entries commit.
+            proposals_in_flight_max: 16,
+            // 64 full entries of backlog: beyond that, waiting only adds latency.
+            propose_queue_max: 65_536,
+            // About one group-commit round on a healthy node.
+            overloaded_retry_after_ms: 10,
+            // Bounds one state-machine transaction during catch-up or replay at startup.
+            apply_entries_max: 256,
+            // At most this much acknowledged work is lost by a crash under Relaxed.
+            relaxed_flush_interval: Duration::from_millis(1000),
+        }
+    }
+}
+
+impl RaftOptions {
+    /// Checks the options for values that would make the node misbehave.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("heartbeat_ms", self.heartbeat_ms as usize),
+            ("election_timeout_min_ms", self.election_timeout_min_ms as usize),
+            ("batch_commands_max", self.batch_commands_max),
+            ("proposals_in_flight_max", self.proposals_in_flight_max),
+            ("propose_queue_max", self.propose_queue_max),
+            ("apply_entries_max", self.apply_entries_max),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be > 0"));
+        }
+        if self.election_timeout_min_ms <= self.heartbeat_ms {
+            return Err("election_timeout_min_ms must exceed heartbeat_ms".to_string());
+        }
+        if self.election_timeout_max_ms <= self.election_timeout_min_ms {
+            return Err("election_timeout_max_ms must exceed election_timeout_min_ms".to_string());
+        }
+        if self.propose_queue_max < self.batch_commands_max {
+            return Err("propose_queue_max must be >= batch_commands_max".to_string());
+        }
+        // Semaphores count permits in u32 in places (acquire_many).
+        if self.propose_queue_max > u32::MAX as usize {
+            return Err("propose_queue_max must fit in u32".to_string());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,231 @@
+//! redb storage of Corvo's replicated state: the source of truth.
+//!
+//! [`StateStore`] maps each of `corvo_core`'s tables ([`corvo_core::keys::Table`]) to one
+//! redb table of byte keys and values, and applies committed Raft entries with
+//! `corvo_core::apply_batch` inside one write transaction per run of entries. The Raft
+//! metadata (last applied log id, membership) is written in the same transaction, so state
+//! and metadata never disagree.
+//!
+//! ```text
+//!  committed entries ──▶ StateStore::apply ──▶ write txn: apply_batch × n + raft meta
+//!                                               commit (non-durable; durable every
+//!                                               CHECKPOINT_APPLIES_MAX / CHECKPOINT_INTERVAL)
+//!  API reads ─────────▶ StateStore::read ───▶ read txn (MVCC snapshot) implementing StateRead
+//! ```
+//!
+//! Applies commit without fsync because the Raft log is durable: after a crash redb returns
+//! to its last durable commit and Raft re-applies the log from there. The periodic durable
+//! commit bounds replay work and lets redb reuse freed pages.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use corvo_core::keys::Table;
+use corvo_core::{Batch, BatchOutcome, StateRead, StateTxn, StoreError, apply_batch};
+use redb::{Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use sha2::{Digest, Sha256};
+
+type Bytes = &'static [u8];
+
+/// The redb table holding the Raft metadata blob (one key).
+const RAFT_META: TableDefinition<&str, Bytes> = TableDefinition::new("raft_meta");
+const RAFT_META_KEY: &str = "applied";
+
+/// Make an apply durable after this many non-durable ones: bounds the log replayed after a
+/// crash.
+pub const CHECKPOINT_APPLIES_MAX: u32 = 1_024;
+/// ...or after this long, whichever comes first.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+fn table_def(t: Table) -> TableDefinition<'static, Bytes, Bytes> {
+    TableDefinition::new(t.name())
+}
+
+fn io<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+/// The state database (`<data-dir>/state.redb`).
+pub struct StateStore {
+    db: Database,
+    checkpoint: Mutex<Checkpoint>,
+}
+
+struct Checkpoint {
+    applies_since: u32,
+    last: Instant,
+}
+
+impl StateStore {
+    /// Opens (or creates) the state database and makes sure every table exists.
+    pub fn open(path: &Path) -> Result<StateStore, StoreError> {
+        let db = Database::create(path).map_err(|e| StoreError::Io(format!("opening {}: {e}", path.display())))?;
+        let txn = db.begin_write().map_err(io)?;
+        for t in Table::ALL {
+            txn.open_table(table_def(t)).map_err(io)?;
+        }
+        txn.open_table(RAFT_META).map_err(io)?;
+        txn.commit().map_err(io)?;
+        Ok(StateStore { db, checkpoint: Mutex::new(Checkpoint { applies_since: 0, last: Instant::now() }) })
+    }
+
+    /// The Raft metadata stored by the last apply (None on a fresh store).
+    pub fn raft_meta(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(io)?;
+        let table = txn.open_table(RAFT_META).map_err(io)?;
+        Ok(table.get(RAFT_META_KEY).map_err(io)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Applies committed entries in log order in one transaction and stores `raft_meta`
+    /// with them. `None` entries (blank, membership) only advance the metadata.
+    pub fn apply(
+        &self,
+        entries: &[(u64, Option<Batch>)],
+        raft_meta: &[u8],
+    ) -> Result<Vec<Option<BatchOutcome>>, StoreError> {
+        let mut txn = self.db.begin_write().map_err(io)?;
+        let durable = self.checkpoint_due();
+        txn.set_durability(if durable { Durability::Immediate } else { Durability::None }).map_err(io)?;
+        let mut outcomes = Vec::with_capacity(entries.len());
+        {
+            let mut tables = WriteTables::open(&txn)?;
+            for (index, batch) in entries {
+                outcomes.push(match batch {
+                    Some(b) => Some(apply_batch(&mut tables, b, *index)?),
+                    None => None,
+                });
+            }
+            let mut meta = txn.open_table(RAFT_META).map_err(io)?;
+            meta.insert(RAFT_META_KEY, raft_meta).map_err(io)?;
+        }
+        txn.commit().map_err(io)?;
+        if durable {
+            self.checkpoint_done();
+        }
+        Ok(outcomes)
+    }
+
+    /// Makes everything applied so far durable (used at shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(io)?;
+        txn.set_durability(Durability::Immediate).map_err(io)?;
+        txn.commit().map_err(io)?;
+        self.checkpoint_done();
+        Ok(())
+    }
+
+    /// A consistent read-only view (an MVCC snapshot; applies continue meanwhile).
+    pub fn read(&self) -> Result<StateReader, StoreError> {
+        let txn = self.db.begin_read().map_err(io)?;
+        Ok(StateReader { txn })
+    }
+
+    /// SHA-256 over every table, key and value in order: equal digests mean equal state.
+    pub fn digest(&self) -> Result<String, StoreError> {
+        let reader = self.read()?;
+        let mut h = Sha256::new();
+        for t in Table::ALL {
+            h.update(t.name().as_bytes());
+            let table = reader.txn.open_table(table_def(t)).map_err(io)?;
+            for row in table.iter().map_err(io)? {
+                let (k, v) = row.map_err(io)?;
+                h.update((k.value().len() as u64).to_be_bytes());
+                h.update(k.value());
+                h.update((v.value().len() as u64).to_be_bytes());
+                h.update(v.value());
+            }
+        }
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    fn checkpoint_due(&self) -> bool {
+        let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        c.applies_since += 1;
+        c.applies_since >= CHECKPOINT_APPLIES_MAX || c.last.elapsed() >= CHECKPOINT_INTERVAL
+    }
+
+    fn checkpoint_done(&self) {
+        let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        c.applies_since = 0;
+        c.last = Instant::now();
+    }
+}
+
+/// The state tables opened in one write transaction.
+struct WriteTables<'txn> {
+    tables: Vec<redb::Table<'txn, Bytes, Bytes>>,
+}
+
+impl<'txn> WriteTables<'txn> {
+    fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
+        let tables = Table::ALL.iter().map(|t| txn.open_table(table_def(*t)).map_err(io)).collect::<Result<_, _>>()?;
+        Ok(WriteTables { tables })
+    }
+
+    fn table(&self, t: Table) -> &redb::Table<'txn, Bytes, Bytes> {
+        &self.tables[t as usize]
+    }
+}
+
+fn collect_range<T: ReadableTable<Bytes, Bytes>>(
+    table: &T,
+    start: &[u8],
+    end: &[u8],
+    limit: usize,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for row in table.range::<&[u8]>(start..end).map_err(io)? {
+        if out.len() >= limit {
+            break;
+        }
+        let (k, v) = row.map_err(io)?;
+        out.push((k.value().to_vec(), v.value().to_vec()));
+    }
+    Ok(out)
+}
+
+impl StateRead for WriteTables<'_> {
+    fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.table(t).get(key).map_err(io)?.map(|v| v.value().to_vec()))
+    }
+
+    fn range(&self, t: Table, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        collect_range(self.table(t), start, end, limit)
+    }
+}
+
+impl StateTxn for WriteTables<'_> {
+    fn put(&mut self, t: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.tables[t as usize].insert(key, value).map_err(io)?;
+        Ok(())
+    }
+
+    fn delete(&mut self, t: Table, key: &[u8]) -> Result<(), StoreError> {
+        self.tables[t as usize].remove(key).map_err(io)?;
+        Ok(())
+    }
+}
+
+/// A read-only snapshot of the state.
+pub struct StateReader {
+    txn: ReadTransaction,
+}
+
+impl StateRead for StateReader {
+    fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let table = self.txn.open_table(table_def(t)).map_err(io)?;
+        Ok(table.get(key).map_err(io)?.map(|v| v.value().to_vec()))
+    }
+
+    fn range(&self, t: Table, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let table = self.txn.open_table(table_def(t)).map_err(io)?;
+        collect_range(&table, start, end, limit)
+    }
+}
+
+#[cfg(test)]
+mod tests;
