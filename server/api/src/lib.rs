@@ -1,1 +1,31 @@
-//! placeholder
+//! Corvo's gRPC surface: the only crate that knows gRPC.
+//!
+//! ```text
+//!  tonic ─▶ WorkerService / JobService (services.rs, stream.rs, subscribe.rs)
+//!             │ convert.rs: proto ⇄ core, every field validated (named in errors)
+//!             ▼
+//!           Engine (engine.rs): proposes commands through corvo-raft's Proposer,
+//!             reads state snapshots from corvo-store, waits for work on `Signals`
+//!             ▲
+//!  corvo-raft ApplyListener (signals.rs): applied effects ─▶ ready / events / revoked
+//!                                                      └─▶ Ticker (ticker.rs): proposes
+//!                                                          `Tick` when the next timer is due
+//! ```
+//!
+//! Errors reach the wire in exactly one place, [`error::ApiError`]'s conversion into
+//! `tonic::Status` (and [`error::ApiError::code`] for stream frames).
+
+pub mod convert;
+pub mod engine;
+pub mod error;
+pub mod options;
+pub mod services;
+pub mod signals;
+pub mod stream;
+pub mod subscribe;
+pub mod ticker;
+
+pub use engine::Engine;
+pub use error::ApiError;
+pub use options::ApiOptions;
+pub use signals::Signals;

@@ -25,9 +25,15 @@ pub enum Command {
     Ack(Ack),
     Fail(Fail),
     Heartbeat(Heartbeat),
-    Cancel { job_id: String },
-    Retry { job_id: String },
-    Delete { job_id: String },
+    Cancel {
+        job_id: String,
+    },
+    Retry {
+        job_id: String,
+    },
+    Delete {
+        job_id: String,
+    },
     /// Fire every timer due at `now_ms`: promote scheduled and retrying jobs, reclaim
     /// expired leases, expire jobs, release unique keys.
     Tick,
@@ -121,15 +127,31 @@ pub enum HeartbeatReply {
 /// The successful answer to one command.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
-    Enqueued { job_id: String, state: JobState, duplicate: bool },
+    Enqueued {
+        job_id: String,
+        state: JobState,
+        duplicate: bool,
+    },
     Leased(Vec<Job>),
-    Acked { state: JobState },
-    Failed { state: JobState, next_attempt_at_ms: Option<u64>, attempts_remaining: u32 },
+    Acked {
+        state: JobState,
+    },
+    Failed {
+        state: JobState,
+        next_attempt_at_ms: Option<u64>,
+        attempts_remaining: u32,
+    },
     Heartbeat(Vec<HeartbeatReply>),
-    Cancelled { state: JobState },
-    Retried { state: JobState },
+    Cancelled {
+        state: JobState,
+    },
+    Retried {
+        state: JobState,
+    },
     Deleted,
-    Ticked { fired: u32 },
+    Ticked {
+        fired: u32,
+    },
 }
 
 /// Why a command was refused. A refused command changed nothing.
@@ -140,7 +162,11 @@ pub enum JobError {
     #[error("lease token for job {job_id} is stale: the job was reassigned or settled")]
     StaleLease { job_id: String },
     #[error("job {job_id} is {state}, cannot {op}")]
-    InvalidState { job_id: String, state: String, op: String },
+    InvalidState {
+        job_id: String,
+        state: String,
+        op: String,
+    },
     #[error("invalid {field}: {reason}")]
     InvalidArgument { field: String, reason: String },
 }
@@ -151,7 +177,11 @@ pub enum Effect {
     /// A job became ready in this queue: wake workers waiting on it.
     Ready { queue: String },
     /// A leased job was taken away from its worker: tell the worker to stop it.
-    Revoked { job_id: String, worker_id: String, reason: StopReason },
+    Revoked {
+        job_id: String,
+        worker_id: String,
+        reason: StopReason,
+    },
 }
 
 /// What applying one batch produced.

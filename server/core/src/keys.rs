@@ -12,8 +12,8 @@
 //! Integers are big-endian so byte order is numeric order. Queue names never contain `\0`
 //! (validated), so `queue \0` is an exact prefix.
 
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Event, Job, Priority};
 use crate::state::StoreError;
@@ -30,7 +30,14 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 6] = [Table::Jobs, Table::Ready, Table::Timers, Table::Unique, Table::Events, Table::Meta];
+    pub const ALL: [Table; 6] = [
+        Table::Jobs,
+        Table::Ready,
+        Table::Timers,
+        Table::Unique,
+        Table::Events,
+        Table::Meta,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -147,14 +154,24 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).unwrap_or_default()
 }
 
-pub fn decode<T: DeserializeOwned>(table: Table, key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
-    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt { table, key: key.to_vec(), reason: e.to_string() })
+pub fn decode<T: DeserializeOwned>(
+    table: Table,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        key: key.to_vec(),
+        reason: e.to_string(),
+    })
 }
 
 pub fn decode_u64(table: Table, key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
-    let arr: [u8; 8] = bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt { table, key: key.to_vec(), reason: format!("expected 8 bytes, got {}", bytes.len()) })?;
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
+        table,
+        key: key.to_vec(),
+        reason: format!("expected 8 bytes, got {}", bytes.len()),
+    })?;
     Ok(u64::from_be_bytes(arr))
 }
 

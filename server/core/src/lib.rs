@@ -34,5 +34,7 @@ pub use command::{
     Ack, Batch, BatchOutcome, Command, Effect, Enqueue, Fail, Heartbeat, HeartbeatItem,
     HeartbeatReply, JobError, Lease, Reply, StopReason,
 };
-pub use model::{Backoff, BackoffKind, EnqueueOptions, Event, EventKind, Job, JobState, LeaseInfo, Priority};
+pub use model::{
+    Backoff, BackoffKind, EnqueueOptions, Event, EventKind, Job, JobState, LeaseInfo, Priority,
+};
 pub use state::{MemState, StateRead, StateTxn, StoreError};

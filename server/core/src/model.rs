@@ -20,7 +20,10 @@ pub enum JobState {
 impl JobState {
     /// A terminal job never changes state again unless an operator retries it.
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobState::Completed | JobState::Dead | JobState::Cancelled)
+        matches!(
+            self,
+            JobState::Completed | JobState::Dead | JobState::Cancelled
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -38,7 +41,9 @@ impl JobState {
 }
 
 /// Delivery priority; lower rank is delivered first.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Priority {
     Critical,
     High,
@@ -85,7 +90,11 @@ impl Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { kind: BackoffKind::Exponential, base_ms: Self::BASE_MS_DEFAULT, cap_ms: Self::CAP_MS_DEFAULT }
+        Backoff {
+            kind: BackoffKind::Exponential,
+            base_ms: Self::BASE_MS_DEFAULT,
+            cap_ms: Self::CAP_MS_DEFAULT,
+        }
     }
 }
 

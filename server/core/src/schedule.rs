@@ -16,11 +16,16 @@ pub fn backoff_delay_ms(backoff: &Backoff, attempt: u32, job_id: &str) -> u64 {
         BackoffKind::Exponential => {
             let shift = (attempt - 1).min(62) as u32;
             let base = backoff.base_ms.saturating_mul(1u64 << shift);
-            let jitter = base.min(backoff.cap_ms) / 100 * (fnv1a(job_id, attempt) % (JITTER_PERCENT_MAX + 1));
+            let jitter = base.min(backoff.cap_ms) / 100
+                * (fnv1a(job_id, attempt) % (JITTER_PERCENT_MAX + 1));
             base.saturating_add(jitter)
         }
     };
-    if backoff.kind == BackoffKind::Fixed { raw } else { raw.min(backoff.cap_ms.max(backoff.base_ms)) }
+    if backoff.kind == BackoffKind::Fixed {
+        raw
+    } else {
+        raw.min(backoff.cap_ms.max(backoff.base_ms))
+    }
 }
 
 /// FNV-1a over the id and attempt: a stable hash (unlike std's, which may change between
@@ -39,7 +44,11 @@ mod tests {
     use super::*;
 
     fn b(kind: BackoffKind) -> Backoff {
-        Backoff { kind, base_ms: 1_000, cap_ms: 10_000 }
+        Backoff {
+            kind,
+            base_ms: 1_000,
+            cap_ms: 10_000,
+        }
     }
 
     #[test]
@@ -53,15 +62,22 @@ mod tests {
             let base = 1_000u64 << (attempt - 1);
             assert!(d >= base && d <= base + base / 4, "attempt {attempt}: {d}");
         }
-        assert_eq!(backoff_delay_ms(&b(BackoffKind::Exponential), 40, "j"), 10_000);
+        assert_eq!(
+            backoff_delay_ms(&b(BackoffKind::Exponential), 40, "j"),
+            10_000
+        );
     }
 
     #[test]
     fn jitter_is_deterministic_per_job_and_differs_between_jobs() {
         let e = b(BackoffKind::Exponential);
-        assert_eq!(backoff_delay_ms(&e, 2, "job-a"), backoff_delay_ms(&e, 2, "job-a"));
-        let spread: std::collections::BTreeSet<u64> =
-            (0..50).map(|i| backoff_delay_ms(&e, 2, &format!("job-{i}"))).collect();
+        assert_eq!(
+            backoff_delay_ms(&e, 2, "job-a"),
+            backoff_delay_ms(&e, 2, "job-a")
+        );
+        let spread: std::collections::BTreeSet<u64> = (0..50)
+            .map(|i| backoff_delay_ms(&e, 2, &format!("job-{i}")))
+            .collect();
         assert!(spread.len() > 5, "jitter spreads retries: {spread:?}");
     }
 }

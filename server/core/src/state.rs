@@ -14,7 +14,11 @@ pub enum StoreError {
     #[error("storage: {0}")]
     Io(String),
     #[error("corrupt record in table {table:?} at key {key:02x?}: {reason}")]
-    Corrupt { table: Table, key: Vec<u8>, reason: String },
+    Corrupt {
+        table: Table,
+        key: Vec<u8>,
+        reason: String,
+    },
 }
 
 /// Ordered read access to the state tables.
@@ -30,7 +34,12 @@ pub trait StateRead {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
 
     /// The first entry with `start <= key < end`.
-    fn first(&self, table: Table, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn first(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
         Ok(self.range(table, start, end, 1)?.into_iter().next())
     }
 }
@@ -75,20 +84,27 @@ impl StateRead for MemState {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let Some(t) = self.tables.get(&table) else { return Ok(Vec::new()) };
+        let Some(t) = self.tables.get(&table) else {
+            return Ok(Vec::new());
+        };
         if start >= end {
             return Ok(Vec::new());
         }
-        Ok(t.range::<[u8], _>((Bound::Included(start), Bound::Excluded(end)))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(
+            t.range::<[u8], _>((Bound::Included(start), Bound::Excluded(end)))
+                .take(limit)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
     }
 }
 
 impl StateTxn for MemState {
     fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.tables.entry(table).or_default().insert(key.to_vec(), value.to_vec());
+        self.tables
+            .entry(table)
+            .or_default()
+            .insert(key.to_vec(), value.to_vec());
         Ok(())
     }
 

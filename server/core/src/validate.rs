@@ -18,7 +18,10 @@ pub const WORKER_ID_BYTES_MAX: usize = 255;
 pub const DURATION_MS_MAX: u64 = 10 * 365 * 24 * 3_600_000;
 
 pub fn invalid(field: &str, reason: impl Into<String>) -> JobError {
-    JobError::InvalidArgument { field: field.to_owned(), reason: reason.into() }
+    JobError::InvalidArgument {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 pub fn queue_name(field: &str, name: &str) -> Result<(), JobError> {
@@ -26,10 +29,22 @@ pub fn queue_name(field: &str, name: &str) -> Result<(), JobError> {
         return Err(invalid(field, "must not be empty"));
     }
     if name.len() > QUEUE_NAME_BYTES_MAX {
-        return Err(invalid(field, format!("is {} bytes, at most {QUEUE_NAME_BYTES_MAX} allowed", name.len())));
+        return Err(invalid(
+            field,
+            format!(
+                "is {} bytes, at most {QUEUE_NAME_BYTES_MAX} allowed",
+                name.len()
+            ),
+        ));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))) {
-        return Err(invalid(field, format!("contains {c:?}; allowed are letters, digits and . _ : -")));
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')))
+    {
+        return Err(invalid(
+            field,
+            format!("contains {c:?}; allowed are letters, digits and . _ : -"),
+        ));
     }
     Ok(())
 }
@@ -37,9 +52,13 @@ pub fn queue_name(field: &str, name: &str) -> Result<(), JobError> {
 /// A JSON document of at most `max_bytes`.
 pub fn json_document(field: &str, text: &str, max_bytes: usize) -> Result<(), JobError> {
     if text.len() > max_bytes {
-        return Err(invalid(field, format!("is {} bytes, at most {max_bytes} allowed", text.len())));
+        return Err(invalid(
+            field,
+            format!("is {} bytes, at most {max_bytes} allowed", text.len()),
+        ));
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| invalid(field, format!("is not valid JSON: {e}")))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| invalid(field, format!("is not valid JSON: {e}")))?;
     Ok(())
 }
 
@@ -54,7 +73,10 @@ pub fn json_object(field: &str, text: &str, max_bytes: usize) -> Result<(), JobE
 
 pub fn bounded_text(field: &str, text: &str, max_bytes: usize) -> Result<(), JobError> {
     if text.len() > max_bytes {
-        return Err(invalid(field, format!("is {} bytes, at most {max_bytes} allowed", text.len())));
+        return Err(invalid(
+            field,
+            format!("is {} bytes, at most {max_bytes} allowed", text.len()),
+        ));
     }
     Ok(())
 }
@@ -64,16 +86,30 @@ pub fn enqueue_structure(cmd: &Enqueue) -> Result<(), JobError> {
     queue_name("queue", &cmd.queue)?;
     let o = &cmd.options;
     if o.max_attempts == 0 || o.max_attempts > MAX_ATTEMPTS_MAX {
-        return Err(invalid("options.max_attempts", format!("must be 1..={MAX_ATTEMPTS_MAX}, got {}", o.max_attempts)));
+        return Err(invalid(
+            "options.max_attempts",
+            format!("must be 1..={MAX_ATTEMPTS_MAX}, got {}", o.max_attempts),
+        ));
     }
     if o.backoff.base_ms > DURATION_MS_MAX || o.backoff.cap_ms > DURATION_MS_MAX {
-        return Err(invalid("options.backoff", "delays must be at most ten years"));
+        return Err(invalid(
+            "options.backoff",
+            "delays must be at most ten years",
+        ));
     }
-    if o.expire_after_ms.is_some_and(|ms| ms == 0 || ms > DURATION_MS_MAX) {
-        return Err(invalid("options.expire_after_ms", "must be 1 ms to ten years"));
+    if o.expire_after_ms
+        .is_some_and(|ms| ms == 0 || ms > DURATION_MS_MAX)
+    {
+        return Err(invalid(
+            "options.expire_after_ms",
+            "must be 1 ms to ten years",
+        ));
     }
     if o.unique_period_ms == 0 || o.unique_period_ms > DURATION_MS_MAX {
-        return Err(invalid("options.unique_period_ms", "must be 1 ms to ten years"));
+        return Err(invalid(
+            "options.unique_period_ms",
+            "must be 1 ms to ten years",
+        ));
     }
     if let Some(key) = &o.unique_key {
         if key.is_empty() {
@@ -82,7 +118,10 @@ pub fn enqueue_structure(cmd: &Enqueue) -> Result<(), JobError> {
         bounded_text("options.unique_key", key, KEY_BYTES_MAX)?;
     }
     if o.tags.len() > TAGS_MAX {
-        return Err(invalid("options.tags", format!("has {} entries, at most {TAGS_MAX} allowed", o.tags.len())));
+        return Err(invalid(
+            "options.tags",
+            format!("has {} entries, at most {TAGS_MAX} allowed", o.tags.len()),
+        ));
     }
     for (k, v) in &o.tags {
         if k.is_empty() {
@@ -101,7 +140,12 @@ mod tests {
     #[test]
     fn queue_names() {
         assert!(queue_name("queue", "emails.send-1:high_prio").is_ok());
-        assert!(queue_name("queue", "").unwrap_err().to_string().contains("queue"));
+        assert!(
+            queue_name("queue", "")
+                .unwrap_err()
+                .to_string()
+                .contains("queue")
+        );
         assert!(queue_name("queue", &"x".repeat(256)).is_err());
         assert!(queue_name("queue", "a\0b").is_err());
         assert!(queue_name("queue", "a b").is_err());
@@ -111,9 +155,19 @@ mod tests {
     fn json_rules() {
         assert!(json_document("payload_json", "{\"a\":1}", 100).is_ok());
         assert!(json_document("payload_json", "[1,2]", 100).is_ok());
-        let e = json_document("payload_json", "{not json", 100).unwrap_err().to_string();
-        assert!(e.contains("payload_json") && e.contains("not valid JSON"), "{e}");
-        assert!(json_document("payload_json", "\"aaaa\"", 3).unwrap_err().to_string().contains("at most 3"));
+        let e = json_document("payload_json", "{not json", 100)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("payload_json") && e.contains("not valid JSON"),
+            "{e}"
+        );
+        assert!(
+            json_document("payload_json", "\"aaaa\"", 3)
+                .unwrap_err()
+                .to_string()
+                .contains("at most 3")
+        );
         assert!(json_object("progress_json", "[1]", 100).is_err());
         assert!(json_object("progress_json", " {\"p\":1}", 100).is_ok());
     }

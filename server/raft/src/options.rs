@@ -58,6 +58,8 @@ pub struct RaftOptions {
     pub apply_entries_max: usize,
     /// With [`Durability::Relaxed`], the longest time a written log entry stays non-durable.
     pub relaxed_flush_interval: Duration,
+    /// On shutdown, how long to wait for entries in flight to be applied before stopping Raft.
+    pub shutdown_drain_max: Duration,
 }
 
 impl Default for RaftOptions {
@@ -88,6 +90,8 @@ impl Default for RaftOptions {
             apply_entries_max: 256,
             // At most this much acknowledged work is lost by a crash under Relaxed.
             relaxed_flush_interval: Duration::from_millis(1000),
+            // Several election timeouts: in-flight entries either commit or fail by then.
+            shutdown_drain_max: Duration::from_secs(5),
         }
     }
 }
@@ -97,7 +101,10 @@ impl RaftOptions {
     pub(crate) fn validate(&self) -> Result<(), String> {
         let positive = [
             ("heartbeat_ms", self.heartbeat_ms as usize),
-            ("election_timeout_min_ms", self.election_timeout_min_ms as usize),
+            (
+                "election_timeout_min_ms",
+                self.election_timeout_min_ms as usize,
+            ),
             ("batch_commands_max", self.batch_commands_max),
             ("proposals_in_flight_max", self.proposals_in_flight_max),
             ("propose_queue_max", self.propose_queue_max),
@@ -115,9 +122,13 @@ impl RaftOptions {
         if self.propose_queue_max < self.batch_commands_max {
             return Err("propose_queue_max must be >= batch_commands_max".to_string());
         }
-        // Semaphores count permits in u32 in places (acquire_many).
-        if self.propose_queue_max > u32::MAX as usize {
-            return Err("propose_queue_max must fit in u32".to_string());
+        // Semaphores take a u32 count in acquire_many.
+        if self.propose_queue_max > u32::MAX as usize
+            || self.proposals_in_flight_max > u32::MAX as usize
+        {
+            return Err(
+                "propose_queue_max and proposals_in_flight_max must fit in u32".to_string(),
+            );
         }
         Ok(())
     }

@@ -27,7 +27,12 @@ pub struct BatchData(pub Batch);
 impl fmt::Display for BatchData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Entries show up in openraft's logs: the size and stamp say enough, the payloads do not.
-        write!(f, "Batch(now_ms={}, commands={})", self.0.now_ms, self.0.commands.len())
+        write!(
+            f,
+            "Batch(now_ms={}, commands={})",
+            self.0.now_ms,
+            self.0.commands.len()
+        )
     }
 }
 

@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 
 use corvo_core::keys::Table;
 use corvo_core::{Batch, BatchOutcome, StateRead, StateTxn, StoreError, apply_batch};
-use redb::{Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
+};
 use sha2::{Digest, Sha256};
 
 type Bytes = &'static [u8];
@@ -60,21 +63,31 @@ struct Checkpoint {
 impl StateStore {
     /// Opens (or creates) the state database and makes sure every table exists.
     pub fn open(path: &Path) -> Result<StateStore, StoreError> {
-        let db = Database::create(path).map_err(|e| StoreError::Io(format!("opening {}: {e}", path.display())))?;
+        let db = Database::create(path)
+            .map_err(|e| StoreError::Io(format!("opening {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(io)?;
         for t in Table::ALL {
             txn.open_table(table_def(t)).map_err(io)?;
         }
         txn.open_table(RAFT_META).map_err(io)?;
         txn.commit().map_err(io)?;
-        Ok(StateStore { db, checkpoint: Mutex::new(Checkpoint { applies_since: 0, last: Instant::now() }) })
+        Ok(StateStore {
+            db,
+            checkpoint: Mutex::new(Checkpoint {
+                applies_since: 0,
+                last: Instant::now(),
+            }),
+        })
     }
 
     /// The Raft metadata stored by the last apply (None on a fresh store).
     pub fn raft_meta(&self) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read().map_err(io)?;
         let table = txn.open_table(RAFT_META).map_err(io)?;
-        Ok(table.get(RAFT_META_KEY).map_err(io)?.map(|v| v.value().to_vec()))
+        Ok(table
+            .get(RAFT_META_KEY)
+            .map_err(io)?
+            .map(|v| v.value().to_vec()))
     }
 
     /// Applies committed entries in log order in one transaction and stores `raft_meta`
@@ -86,7 +99,12 @@ impl StateStore {
     ) -> Result<Vec<Option<BatchOutcome>>, StoreError> {
         let mut txn = self.db.begin_write().map_err(io)?;
         let durable = self.checkpoint_due();
-        txn.set_durability(if durable { Durability::Immediate } else { Durability::None }).map_err(io)?;
+        txn.set_durability(if durable {
+            Durability::Immediate
+        } else {
+            Durability::None
+        })
+        .map_err(io)?;
         let mut outcomes = Vec::with_capacity(entries.len());
         {
             let mut tables = WriteTables::open(&txn)?;
@@ -159,7 +177,10 @@ struct WriteTables<'txn> {
 
 impl<'txn> WriteTables<'txn> {
     fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
-        let tables = Table::ALL.iter().map(|t| txn.open_table(table_def(*t)).map_err(io)).collect::<Result<_, _>>()?;
+        let tables = Table::ALL
+            .iter()
+            .map(|t| txn.open_table(table_def(*t)).map_err(io))
+            .collect::<Result<_, _>>()?;
         Ok(WriteTables { tables })
     }
 
@@ -190,10 +211,20 @@ fn collect_range<T: ReadableTable<Bytes, Bytes>>(
 
 impl StateRead for WriteTables<'_> {
     fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.table(t).get(key).map_err(io)?.map(|v| v.value().to_vec()))
+        Ok(self
+            .table(t)
+            .get(key)
+            .map_err(io)?
+            .map(|v| v.value().to_vec()))
     }
 
-    fn range(&self, t: Table, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn range(
+        &self,
+        t: Table,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
         collect_range(self.table(t), start, end, limit)
     }
 }
@@ -221,7 +252,13 @@ impl StateRead for StateReader {
         Ok(table.get(key).map_err(io)?.map(|v| v.value().to_vec()))
     }
 
-    fn range(&self, t: Table, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn range(
+        &self,
+        t: Table,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
         let table = self.txn.open_table(table_def(t)).map_err(io)?;
         collect_range(&table, start, end, limit)
     }

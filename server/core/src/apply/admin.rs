@@ -7,7 +7,9 @@ use crate::model::{EventKind, JobState};
 use crate::state::StateTxn;
 
 pub(super) fn cancel<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResult {
-    let Some(mut job) = ctx.load_job(job_id)? else { return Ok(Err(not_found(job_id))) };
+    let Some(mut job) = ctx.load_job(job_id)? else {
+        return Ok(Err(not_found(job_id)));
+    };
     if job.state.is_terminal() {
         return Ok(Err(invalid_state(&job, "cancel")));
     }
@@ -28,7 +30,9 @@ pub(super) fn cancel<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResu
 }
 
 pub(super) fn retry<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResult {
-    let Some(mut job) = ctx.load_job(job_id)? else { return Ok(Err(not_found(job_id))) };
+    let Some(mut job) = ctx.load_job(job_id)? else {
+        return Ok(Err(not_found(job_id)));
+    };
     if !job.state.is_terminal() {
         return Ok(Err(invalid_state(&job, "retry")));
     }
@@ -42,7 +46,9 @@ pub(super) fn retry<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResul
 }
 
 pub(super) fn delete<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResult {
-    let Some(job) = ctx.load_job(job_id)? else { return Ok(Err(not_found(job_id))) };
+    let Some(job) = ctx.load_job(job_id)? else {
+        return Ok(Err(not_found(job_id)));
+    };
     if job.state == JobState::Active {
         return Ok(Err(invalid_state(&job, "delete (cancel it first)")));
     }
@@ -59,7 +65,11 @@ pub(super) fn delete<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResu
         }
     }
     ctx.txn.delete(Table::Jobs, job.id.as_bytes())?;
-    ctx.event(EventKind::Deleted, &job, details(&[("state", job.state.as_str().into())]))?;
+    ctx.event(
+        EventKind::Deleted,
+        &job,
+        details(&[("state", job.state.as_str().into())]),
+    )?;
     Ok(Ok(Reply::Deleted))
 }
 
@@ -73,8 +83,20 @@ mod tests {
     #[test]
     fn cancel_pending_removes_it_from_the_queue() {
         let mut w = World::new();
-        w.enqueue("q", "{}", EnqueueOptions { expire_after_ms: Some(1_000), ..Default::default() });
-        assert_eq!(w.cancel("j1").unwrap(), Reply::Cancelled { state: JobState::Cancelled });
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                expire_after_ms: Some(1_000),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            w.cancel("j1").unwrap(),
+            Reply::Cancelled {
+                state: JobState::Cancelled
+            }
+        );
         assert!(w.ready_ids("q").is_empty());
         assert_eq!(w.state.len(Table::Timers), 0);
         assert!(matches!(w.cancel("j1"), Err(JobError::InvalidState { .. })));
@@ -92,19 +114,37 @@ mod tests {
             worker_id: "w1".into(),
             reason: StopReason::Cancelled
         }));
-        assert_eq!(w.heartbeat(&[("j1", Some(token), None, None)]), vec![HeartbeatReply::Stop(StopReason::Cancelled)]);
-        assert!(matches!(w.ack("j1", Some(token), None), Err(JobError::StaleLease { .. })));
+        assert_eq!(
+            w.heartbeat(&[("j1", Some(token), None, None)]),
+            vec![HeartbeatReply::Stop(StopReason::Cancelled)]
+        );
+        assert!(matches!(
+            w.ack("j1", Some(token), None),
+            Err(JobError::StaleLease { .. })
+        ));
         w.check_invariants();
     }
 
     #[test]
     fn retry_brings_a_dead_job_back_with_a_fresh_budget() {
         let mut w = World::new();
-        w.enqueue("q", "{}", EnqueueOptions { max_attempts: 1, ..Default::default() });
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                max_attempts: 1,
+                ..Default::default()
+            },
+        );
         w.lease(&["q"], 1, 1_000);
         w.fail("j1", None, "x").unwrap();
         assert_eq!(w.job("j1").state, JobState::Dead);
-        assert_eq!(w.retry("j1").unwrap(), Reply::Retried { state: JobState::Pending });
+        assert_eq!(
+            w.retry("j1").unwrap(),
+            Reply::Retried {
+                state: JobState::Pending
+            }
+        );
         assert_eq!(w.job("j1").attempt, 0);
         assert_eq!(w.lease(&["q"], 1, 1_000).len(), 1);
         assert!(matches!(w.retry("j1"), Err(JobError::InvalidState { .. })));
@@ -114,15 +154,35 @@ mod tests {
     #[test]
     fn delete_removes_job_indexes_and_unique_lock() {
         let mut w = World::new();
-        w.enqueue("q", "{}", EnqueueOptions { unique_key: Some("k".into()), ..Default::default() });
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                unique_key: Some("k".into()),
+                ..Default::default()
+            },
+        );
         assert_eq!(w.delete("j1").unwrap(), Reply::Deleted);
         assert_eq!(w.state.len(Table::Jobs), 0);
         assert_eq!(w.state.len(Table::Ready), 0);
         assert_eq!(w.state.len(Table::Unique), 0);
         assert_eq!(w.state.len(Table::Timers), 0);
         assert!(matches!(w.delete("j1"), Err(JobError::NotFound { .. })));
-        let again = w.enqueue("q", "{}", EnqueueOptions { unique_key: Some("k".into()), ..Default::default() });
-        assert!(matches!(again, Reply::Enqueued { duplicate: false, .. }));
+        let again = w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                unique_key: Some("k".into()),
+                ..Default::default()
+            },
+        );
+        assert!(matches!(
+            again,
+            Reply::Enqueued {
+                duplicate: false,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -13,7 +13,11 @@ pub(super) fn enqueue<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Enqueue) -> CmdRe
     }
     // Idempotent on the id: a re-proposed enqueue returns the job it created.
     if let Some(existing) = ctx.load_job(&cmd.id)? {
-        return Ok(Ok(Reply::Enqueued { job_id: existing.id, state: existing.state, duplicate: true }));
+        return Ok(Ok(Reply::Enqueued {
+            job_id: existing.id,
+            state: existing.state,
+            duplicate: true,
+        }));
     }
     let opts = &cmd.options;
     if let Some(key) = &opts.unique_key {
@@ -23,7 +27,11 @@ pub(super) fn enqueue<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Enqueue) -> CmdRe
             if lock.expires_at_ms > ctx.now
                 && let Some(holder) = ctx.load_job(&lock.job_id)?
             {
-                return Ok(Ok(Reply::Enqueued { job_id: holder.id, state: holder.state, duplicate: true }));
+                return Ok(Ok(Reply::Enqueued {
+                    job_id: holder.id,
+                    state: holder.state,
+                    duplicate: true,
+                }));
             }
             // The old lock is over; its release timer may still be pending.
             ctx.clear_timer(lock.expires_at_ms, TimerKind::UniqueRelease, &lock.job_id)?;
@@ -68,13 +76,28 @@ pub(super) fn enqueue<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Enqueue) -> CmdRe
     }
     if let Some(key) = &opts.unique_key {
         let expires_at_ms = now.saturating_add(opts.unique_period_ms);
-        let lock = UniqueLock { job_id: job.id.clone(), expires_at_ms };
-        ctx.txn.put(Table::Unique, &keys::unique_key(&job.queue, key), &keys::encode(&lock))?;
+        let lock = UniqueLock {
+            job_id: job.id.clone(),
+            expires_at_ms,
+        };
+        ctx.txn.put(
+            Table::Unique,
+            &keys::unique_key(&job.queue, key),
+            &keys::encode(&lock),
+        )?;
         ctx.set_timer(expires_at_ms, TimerKind::UniqueRelease, &job.id)?;
     }
     ctx.save_job(&job)?;
-    ctx.event(EventKind::Enqueued, &job, details(&[("state", job.state.as_str().into())]))?;
-    Ok(Ok(Reply::Enqueued { job_id: job.id, state: job.state, duplicate: false }))
+    ctx.event(
+        EventKind::Enqueued,
+        &job,
+        details(&[("state", job.state.as_str().into())]),
+    )?;
+    Ok(Ok(Reply::Enqueued {
+        job_id: job.id,
+        state: job.state,
+        duplicate: false,
+    }))
 }
 
 #[cfg(test)]
@@ -87,20 +110,35 @@ mod tests {
     fn enqueue_creates_a_pending_job_with_an_event() {
         let mut w = World::new();
         let r = w.enqueue("emails", "{\"to\":1}", EnqueueOptions::default());
-        assert_eq!(r, Reply::Enqueued { job_id: "j1".into(), state: JobState::Pending, duplicate: false });
+        assert_eq!(
+            r,
+            Reply::Enqueued {
+                job_id: "j1".into(),
+                state: JobState::Pending,
+                duplicate: false
+            }
+        );
         let job = w.job("j1");
         assert_eq!(job.state, JobState::Pending);
         assert_eq!(job.payload, "{\"to\":1}");
         assert_eq!(w.ready_ids("emails"), vec!["j1"]);
         assert_eq!(w.event_kinds(), vec!["enqueued"]);
-        assert!(w.last.effects.iter().any(|e| matches!(e, crate::Effect::Ready { queue } if queue == "emails")));
+        assert!(
+            w.last
+                .effects
+                .iter()
+                .any(|e| matches!(e, crate::Effect::Ready { queue } if queue == "emails"))
+        );
         w.check_invariants();
     }
 
     #[test]
     fn scheduled_job_waits_for_its_time_then_becomes_pending() {
         let mut w = World::new();
-        let opts = EnqueueOptions { scheduled_at_ms: Some(w.now + 5_000), ..Default::default() };
+        let opts = EnqueueOptions {
+            scheduled_at_ms: Some(w.now + 5_000),
+            ..Default::default()
+        };
         w.enqueue("q", "{}", opts);
         assert_eq!(w.job("j1").state, JobState::Scheduled);
         assert!(w.ready_ids("q").is_empty());
@@ -118,7 +156,10 @@ mod tests {
     #[test]
     fn a_schedule_in_the_past_is_pending_at_once() {
         let mut w = World::new();
-        let opts = EnqueueOptions { scheduled_at_ms: Some(w.now - 1), ..Default::default() };
+        let opts = EnqueueOptions {
+            scheduled_at_ms: Some(w.now - 1),
+            ..Default::default()
+        };
         w.enqueue("q", "{}", opts);
         assert_eq!(w.job("j1").state, JobState::Pending);
     }
@@ -126,17 +167,43 @@ mod tests {
     #[test]
     fn unique_key_returns_the_holder_until_the_period_ends() {
         let mut w = World::new();
-        let opts = EnqueueOptions { unique_key: Some("k".into()), unique_period_ms: 1_000, ..Default::default() };
+        let opts = EnqueueOptions {
+            unique_key: Some("k".into()),
+            unique_period_ms: 1_000,
+            ..Default::default()
+        };
         w.enqueue("q", "{}", opts.clone());
         let dup = w.enqueue("q", "{}", opts.clone());
-        assert_eq!(dup, Reply::Enqueued { job_id: "j1".into(), state: JobState::Pending, duplicate: true });
+        assert_eq!(
+            dup,
+            Reply::Enqueued {
+                job_id: "j1".into(),
+                state: JobState::Pending,
+                duplicate: true
+            }
+        );
         // Another queue has its own key space.
         let other = w.enqueue("q2", "{}", opts.clone());
-        assert!(matches!(other, Reply::Enqueued { duplicate: false, .. }));
+        assert!(matches!(
+            other,
+            Reply::Enqueued {
+                duplicate: false,
+                ..
+            }
+        ));
         w.advance(1_000);
         w.tick();
         let fresh = w.enqueue("q", "{}", opts);
-        assert!(matches!(fresh, Reply::Enqueued { duplicate: false, .. }), "{fresh:?}");
+        assert!(
+            matches!(
+                fresh,
+                Reply::Enqueued {
+                    duplicate: false,
+                    ..
+                }
+            ),
+            "{fresh:?}"
+        );
         w.check_invariants();
     }
 
@@ -145,7 +212,14 @@ mod tests {
         let mut w = World::new();
         w.enqueue_with_id("same", "q", "{}", EnqueueOptions::default());
         let again = w.enqueue_with_id("same", "q", "{}", EnqueueOptions::default());
-        assert_eq!(again, Reply::Enqueued { job_id: "same".into(), state: JobState::Pending, duplicate: true });
+        assert_eq!(
+            again,
+            Reply::Enqueued {
+                job_id: "same".into(),
+                state: JobState::Pending,
+                duplicate: true
+            }
+        );
         assert_eq!(w.ready_ids("q").len(), 1);
     }
 
@@ -153,9 +227,20 @@ mod tests {
     fn invalid_structure_is_refused_and_writes_nothing() {
         let mut w = World::new();
         let before = w.state.clone();
-        let err = w.try_enqueue("", "{}", EnqueueOptions::default()).unwrap_err();
+        let err = w
+            .try_enqueue("", "{}", EnqueueOptions::default())
+            .unwrap_err();
         assert!(err.to_string().contains("queue"), "{err}");
-        let err = w.try_enqueue("q", "{}", EnqueueOptions { max_attempts: 0, ..Default::default() }).unwrap_err();
+        let err = w
+            .try_enqueue(
+                "q",
+                "{}",
+                EnqueueOptions {
+                    max_attempts: 0,
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
         assert!(err.to_string().contains("max_attempts"), "{err}");
         assert_eq!(w.state, before);
     }
@@ -163,8 +248,21 @@ mod tests {
     #[test]
     fn priorities_order_the_ready_index_and_fifo_within_one() {
         let mut w = World::new();
-        for p in [Priority::Low, Priority::Normal, Priority::Critical, Priority::High, Priority::Normal] {
-            w.enqueue("q", "{}", EnqueueOptions { priority: p, ..Default::default() });
+        for p in [
+            Priority::Low,
+            Priority::Normal,
+            Priority::Critical,
+            Priority::High,
+            Priority::Normal,
+        ] {
+            w.enqueue(
+                "q",
+                "{}",
+                EnqueueOptions {
+                    priority: p,
+                    ..Default::default()
+                },
+            );
         }
         assert_eq!(w.ready_ids("q"), vec!["j3", "j4", "j2", "j5", "j1"]);
     }

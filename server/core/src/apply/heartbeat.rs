@@ -24,11 +24,16 @@ pub(crate) fn stop_reason(job: &Job, token: Option<u64>) -> Option<StopReason> {
         },
         JobState::Cancelled => Some(StopReason::Cancelled),
         JobState::Completed | JobState::Dead => Some(StopReason::Finished),
-        JobState::Pending | JobState::Scheduled | JobState::Retrying | JobState::Held => Some(StopReason::Reassigned),
+        JobState::Pending | JobState::Scheduled | JobState::Retrying | JobState::Held => {
+            Some(StopReason::Reassigned)
+        }
     }
 }
 
-fn one<T: StateTxn>(ctx: &mut Ctx<'_, T>, item: &HeartbeatItem) -> Result<HeartbeatReply, StoreError> {
+fn one<T: StateTxn>(
+    ctx: &mut Ctx<'_, T>,
+    item: &HeartbeatItem,
+) -> Result<HeartbeatReply, StoreError> {
     let Some(mut job) = ctx.load_job(&item.job_id)? else {
         return Ok(HeartbeatReply::Stop(StopReason::NotFound));
     };
@@ -71,8 +76,18 @@ mod tests {
         w.enqueue("q", "{}", EnqueueOptions::default());
         let token = w.lease(&["q"], 1, 10_000)[0].lease.as_ref().unwrap().token;
         w.advance(4_000);
-        let r = w.heartbeat(&[("j1", Some(token), Some("{\"pct\":50}"), Some("{\"page\":3}"))]);
-        assert_eq!(r, vec![HeartbeatReply::Extended { deadline_ms: w.now + 10_000 }]);
+        let r = w.heartbeat(&[(
+            "j1",
+            Some(token),
+            Some("{\"pct\":50}"),
+            Some("{\"page\":3}"),
+        )]);
+        assert_eq!(
+            r,
+            vec![HeartbeatReply::Extended {
+                deadline_ms: w.now + 10_000
+            }]
+        );
         let j = w.job("j1");
         assert_eq!(j.progress.as_deref(), Some("{\"pct\":50}"));
         assert_eq!(j.checkpoint.as_deref(), Some("{\"page\":3}"));

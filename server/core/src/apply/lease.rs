@@ -10,7 +10,9 @@ pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease) -> CmdResult
     let count = cmd.count.min(LEASE_COUNT_MAX);
     let mut leased = Vec::new();
     while (leased.len() as u32) < count {
-        let Some((ready_key, job_id)) = best_ready(ctx, &cmd.queues)? else { break };
+        let Some((ready_key, job_id)) = best_ready(ctx, &cmd.queues)? else {
+            break;
+        };
         let Some(mut job) = ctx.load_job(&job_id)? else {
             // An index entry without its job cannot happen; drop it rather than loop on it.
             ctx.txn.delete(Table::Ready, &ready_key)?;
@@ -35,7 +37,10 @@ pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease) -> CmdResult
         ctx.event(
             EventKind::Started,
             &job,
-            details(&[("attempt", job.attempt.into()), ("worker_id", cmd.worker_id.clone().into())]),
+            details(&[
+                ("attempt", job.attempt.into()),
+                ("worker_id", cmd.worker_id.clone().into()),
+            ]),
         )?;
         leased.push(job);
     }
@@ -43,19 +48,30 @@ pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease) -> CmdResult
 }
 
 /// The first ready entry over all `queues`: lowest (priority rank, seq).
-fn best_ready<T: StateTxn>(ctx: &Ctx<'_, T>, queues: &[String]) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+fn best_ready<T: StateTxn>(
+    ctx: &Ctx<'_, T>,
+    queues: &[String],
+) -> Result<Option<(Vec<u8>, String)>, StoreError> {
     let mut best: Option<(Vec<u8>, usize, String)> = None;
     for queue in queues {
         let prefix = keys::queue_prefix(queue);
-        let Some((key, value)) = ctx.txn.first(Table::Ready, &prefix, &keys::prefix_end(&prefix))? else { continue };
+        let Some((key, value)) =
+            ctx.txn
+                .first(Table::Ready, &prefix, &keys::prefix_end(&prefix))?
+        else {
+            continue;
+        };
         let order = &key[prefix.len()..];
         let better = match &best {
             Some((bk, plen, _)) => order < &bk[*plen..],
             None => true,
         };
         if better {
-            let id = String::from_utf8(value)
-                .map_err(|e| StoreError::Corrupt { table: Table::Ready, key: key.clone(), reason: e.to_string() })?;
+            let id = String::from_utf8(value).map_err(|e| StoreError::Corrupt {
+                table: Table::Ready,
+                key: key.clone(),
+                reason: e.to_string(),
+            })?;
             best = Some((key, prefix.len(), id));
         }
     }
@@ -71,7 +87,14 @@ mod tests {
     fn lease_takes_best_priority_across_queues_and_sets_a_fenced_lease() {
         let mut w = World::new();
         w.enqueue("a", "{}", EnqueueOptions::default());
-        w.enqueue("b", "{}", EnqueueOptions { priority: Priority::High, ..Default::default() });
+        w.enqueue(
+            "b",
+            "{}",
+            EnqueueOptions {
+                priority: Priority::High,
+                ..Default::default()
+            },
+        );
         w.enqueue("a", "{}", EnqueueOptions::default());
         let jobs = w.lease(&["a", "b"], 2, 30_000);
         let ids: Vec<_> = jobs.iter().map(|j| j.id.as_str()).collect();

@@ -25,8 +25,18 @@ pub const TIMERS_PER_TICK_MAX: usize = 4_096;
 pub const LEASE_COUNT_MAX: u32 = 1_024;
 
 /// Applies one batch at `log_index`. A `StoreError` is fatal (the caller must stop).
-pub fn apply_batch<T: StateTxn>(txn: &mut T, batch: &Batch, log_index: u64) -> Result<BatchOutcome, StoreError> {
-    let mut ctx = Ctx { txn, now: batch.now_ms, log_index, effects: Vec::new(), last_event_seq: None };
+pub fn apply_batch<T: StateTxn>(
+    txn: &mut T,
+    batch: &Batch,
+    log_index: u64,
+) -> Result<BatchOutcome, StoreError> {
+    let mut ctx = Ctx {
+        txn,
+        now: batch.now_ms,
+        log_index,
+        effects: Vec::new(),
+        last_event_seq: None,
+    };
     let mut replies = Vec::with_capacity(batch.commands.len());
     for cmd in &batch.commands {
         replies.push(ctx.apply(cmd)?);
@@ -36,7 +46,12 @@ pub fn apply_batch<T: StateTxn>(txn: &mut T, batch: &Batch, log_index: u64) -> R
         Some(seq) => seq,
         None => ctx.counter(meta::EVENT_SEQ)?,
     };
-    Ok(BatchOutcome { replies, effects: ctx.effects, next_due_ms, last_event_seq })
+    Ok(BatchOutcome {
+        replies,
+        effects: ctx.effects,
+        next_due_ms,
+        last_event_seq,
+    })
 }
 
 /// Per-batch apply context: the transaction, the batch's clock and the effects collected.
@@ -74,7 +89,8 @@ impl<T: StateTxn> Ctx<'_, T> {
     }
 
     pub fn save_job(&mut self, job: &Job) -> Result<(), StoreError> {
-        self.txn.put(Table::Jobs, job.id.as_bytes(), &keys::encode(job))
+        self.txn
+            .put(Table::Jobs, job.id.as_bytes(), &keys::encode(job))
     }
 
     pub fn counter(&self, name: &[u8]) -> Result<u64, StoreError> {
@@ -95,23 +111,48 @@ impl<T: StateTxn> Ctx<'_, T> {
     pub fn make_ready(&mut self, job: &mut Job) -> Result<(), StoreError> {
         job.state = JobState::Pending;
         job.next_attempt_at_ms = None;
-        self.txn.put(Table::Ready, &keys::ready_key(&job.queue, job.priority, job.seq), job.id.as_bytes())?;
-        if !self.effects.iter().any(|e| matches!(e, Effect::Ready { queue } if *queue == job.queue)) {
-            self.effects.push(Effect::Ready { queue: job.queue.clone() });
+        self.txn.put(
+            Table::Ready,
+            &keys::ready_key(&job.queue, job.priority, job.seq),
+            job.id.as_bytes(),
+        )?;
+        if !self
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Ready { queue } if *queue == job.queue))
+        {
+            self.effects.push(Effect::Ready {
+                queue: job.queue.clone(),
+            });
         }
         Ok(())
     }
 
     pub fn remove_ready(&mut self, job: &Job) -> Result<(), StoreError> {
-        self.txn.delete(Table::Ready, &keys::ready_key(&job.queue, job.priority, job.seq))
+        self.txn.delete(
+            Table::Ready,
+            &keys::ready_key(&job.queue, job.priority, job.seq),
+        )
     }
 
-    pub fn set_timer(&mut self, due_ms: u64, kind: TimerKind, job_id: &str) -> Result<(), StoreError> {
-        self.txn.put(Table::Timers, &keys::timer_key(due_ms, kind, job_id), &[])
+    pub fn set_timer(
+        &mut self,
+        due_ms: u64,
+        kind: TimerKind,
+        job_id: &str,
+    ) -> Result<(), StoreError> {
+        self.txn
+            .put(Table::Timers, &keys::timer_key(due_ms, kind, job_id), &[])
     }
 
-    pub fn clear_timer(&mut self, due_ms: u64, kind: TimerKind, job_id: &str) -> Result<(), StoreError> {
-        self.txn.delete(Table::Timers, &keys::timer_key(due_ms, kind, job_id))
+    pub fn clear_timer(
+        &mut self,
+        due_ms: u64,
+        kind: TimerKind,
+        job_id: &str,
+    ) -> Result<(), StoreError> {
+        self.txn
+            .delete(Table::Timers, &keys::timer_key(due_ms, kind, job_id))
     }
 
     /// Removes a job from every index its current state puts it in (ready index, promote
@@ -150,10 +191,19 @@ impl<T: StateTxn> Ctx<'_, T> {
     /// Appends to the event log and drops the oldest event past the retention bound.
     pub fn event(&mut self, kind: EventKind, job: &Job, data: String) -> Result<(), StoreError> {
         let seq = self.next_counter(meta::EVENT_SEQ)?;
-        let event = Event { seq, kind, job_id: job.id.clone(), queue: job.queue.clone(), at_ms: self.now, data };
-        self.txn.put(Table::Events, &keys::event_key(seq), &keys::encode(&event))?;
+        let event = Event {
+            seq,
+            kind,
+            job_id: job.id.clone(),
+            queue: job.queue.clone(),
+            at_ms: self.now,
+            data,
+        };
+        self.txn
+            .put(Table::Events, &keys::event_key(seq), &keys::encode(&event))?;
         if seq > EVENTS_RETAINED_MAX {
-            self.txn.delete(Table::Events, &keys::event_key(seq - EVENTS_RETAINED_MAX))?;
+            self.txn
+                .delete(Table::Events, &keys::event_key(seq - EVENTS_RETAINED_MAX))?;
         }
         self.last_event_seq = Some(seq);
         Ok(())
@@ -162,16 +212,25 @@ impl<T: StateTxn> Ctx<'_, T> {
 
 /// `{"key": value, ...}` for event details, built without allocating a serde_json Value.
 pub(crate) fn details(pairs: &[(&str, serde_json::Value)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let map: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
     serde_json::Value::Object(map).to_string()
 }
 
 pub(crate) fn not_found(job_id: &str) -> JobError {
-    JobError::NotFound { job_id: job_id.to_owned() }
+    JobError::NotFound {
+        job_id: job_id.to_owned(),
+    }
 }
 
 pub(crate) fn invalid_state(job: &Job, op: &str) -> JobError {
-    JobError::InvalidState { job_id: job.id.clone(), state: job.state.as_str().to_owned(), op: op.to_owned() }
+    JobError::InvalidState {
+        job_id: job.id.clone(),
+        state: job.state.as_str().to_owned(),
+        op: op.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -13,13 +13,17 @@ pub(super) fn check_lease(job: &Job, token: Option<u64>, op: &str) -> Result<(),
     match (job.state, token) {
         (JobState::Active, None) => Ok(()),
         (JobState::Active, Some(t)) if Some(t) == current => Ok(()),
-        (_, Some(_)) => Err(JobError::StaleLease { job_id: job.id.clone() }),
+        (_, Some(_)) => Err(JobError::StaleLease {
+            job_id: job.id.clone(),
+        }),
         (_, None) => Err(invalid_state(job, op)),
     }
 }
 
 pub(super) fn ack<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Ack) -> CmdResult {
-    let Some(mut job) = ctx.load_job(&cmd.job_id)? else { return Ok(Err(not_found(&cmd.job_id))) };
+    let Some(mut job) = ctx.load_job(&cmd.job_id)? else {
+        return Ok(Err(not_found(&cmd.job_id)));
+    };
     if let Err(e) = check_lease(&job, cmd.lease_token, "ack") {
         return Ok(Err(e));
     }
@@ -29,12 +33,18 @@ pub(super) fn ack<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Ack) -> CmdResult {
     job.result = cmd.result.clone();
     job.finished_at_ms = Some(ctx.now);
     ctx.save_job(&job)?;
-    ctx.event(EventKind::Completed, &job, details(&[("attempt", job.attempt.into())]))?;
+    ctx.event(
+        EventKind::Completed,
+        &job,
+        details(&[("attempt", job.attempt.into())]),
+    )?;
     Ok(Ok(Reply::Acked { state: job.state }))
 }
 
 pub(super) fn fail<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Fail) -> CmdResult {
-    let Some(mut job) = ctx.load_job(&cmd.job_id)? else { return Ok(Err(not_found(&cmd.job_id))) };
+    let Some(mut job) = ctx.load_job(&cmd.job_id)? else {
+        return Ok(Err(not_found(&cmd.job_id)));
+    };
     if let Err(e) = check_lease(&job, cmd.lease_token, "fail") {
         return Ok(Err(e));
     }
@@ -53,14 +63,22 @@ pub(super) fn settle_failure<T: StateTxn>(
     kind: EventKind,
 ) -> Result<Reply, StoreError> {
     job.last_error = Some(error.to_owned());
-    ctx.event(kind, job, details(&[("attempt", job.attempt.into()), ("error", error.into())]))?;
+    ctx.event(
+        kind,
+        job,
+        details(&[("attempt", job.attempt.into()), ("error", error.into())]),
+    )?;
     let attempts_remaining = job.max_attempts.saturating_sub(job.attempt);
     if attempts_remaining == 0 {
         job.state = JobState::Dead;
         job.finished_at_ms = Some(ctx.now);
         ctx.save_job(job)?;
         ctx.event(EventKind::Dead, job, details(&[("error", error.into())]))?;
-        return Ok(Reply::Failed { state: JobState::Dead, next_attempt_at_ms: None, attempts_remaining: 0 });
+        return Ok(Reply::Failed {
+            state: JobState::Dead,
+            next_attempt_at_ms: None,
+            attempts_remaining: 0,
+        });
     }
     let delay = schedule::backoff_delay_ms(&job.backoff, job.attempt, &job.id);
     let next_at = ctx.now.saturating_add(delay);
@@ -72,8 +90,16 @@ pub(super) fn settle_failure<T: StateTxn>(
         ctx.set_timer(next_at, TimerKind::Promote, &job.id)?;
     }
     ctx.save_job(job)?;
-    ctx.event(EventKind::Retrying, job, details(&[("next_attempt_at_ms", next_at.into())]))?;
-    Ok(Reply::Failed { state: job.state, next_attempt_at_ms: Some(next_at), attempts_remaining })
+    ctx.event(
+        EventKind::Retrying,
+        job,
+        details(&[("next_attempt_at_ms", next_at.into())]),
+    )?;
+    Ok(Reply::Failed {
+        state: job.state,
+        next_attempt_at_ms: Some(next_at),
+        attempts_remaining,
+    })
 }
 
 #[cfg(test)]
@@ -85,7 +111,11 @@ mod tests {
     fn fixed(ms: u64, attempts: u32) -> EnqueueOptions {
         EnqueueOptions {
             max_attempts: attempts,
-            backoff: Backoff { kind: BackoffKind::Fixed, base_ms: ms, cap_ms: ms },
+            backoff: Backoff {
+                kind: BackoffKind::Fixed,
+                base_ms: ms,
+                cap_ms: ms,
+            },
             ..Default::default()
         }
     }
@@ -96,7 +126,12 @@ mod tests {
         w.enqueue("q", "{}", EnqueueOptions::default());
         let token = w.lease(&["q"], 1, 1_000)[0].lease.as_ref().unwrap().token;
         let r = w.ack("j1", Some(token), Some("{\"ok\":true}")).unwrap();
-        assert_eq!(r, Reply::Acked { state: JobState::Completed });
+        assert_eq!(
+            r,
+            Reply::Acked {
+                state: JobState::Completed
+            }
+        );
         let j = w.job("j1");
         assert_eq!(j.result.as_deref(), Some("{\"ok\":true}"));
         assert!(j.lease.is_none());
@@ -113,8 +148,16 @@ mod tests {
         w.fail("j1", Some(first), "boom").unwrap();
         let second = w.lease(&["q"], 1, 1_000)[0].lease.clone().unwrap().token;
         let before = w.state.clone();
-        assert_eq!(w.ack("j1", Some(first), None).unwrap_err(), JobError::StaleLease { job_id: "j1".into() });
-        assert!(matches!(w.fail("j1", Some(first), "late"), Err(JobError::StaleLease { .. })));
+        assert_eq!(
+            w.ack("j1", Some(first), None).unwrap_err(),
+            JobError::StaleLease {
+                job_id: "j1".into()
+            }
+        );
+        assert!(matches!(
+            w.fail("j1", Some(first), "late"),
+            Err(JobError::StaleLease { .. })
+        ));
         assert_eq!(w.state, before);
         assert!(w.ack("j1", Some(second), None).is_ok());
     }
@@ -125,8 +168,14 @@ mod tests {
         w.enqueue("q", "{}", EnqueueOptions::default());
         w.lease(&["q"], 1, 1_000);
         assert!(w.ack("j1", None, None).is_ok());
-        assert!(matches!(w.ack("j1", None, None), Err(JobError::InvalidState { .. })));
-        assert!(matches!(w.ack("nope", None, None), Err(JobError::NotFound { .. })));
+        assert!(matches!(
+            w.ack("j1", None, None),
+            Err(JobError::InvalidState { .. })
+        ));
+        assert!(matches!(
+            w.ack("nope", None, None),
+            Err(JobError::NotFound { .. })
+        ));
     }
 
     #[test]
@@ -137,15 +186,29 @@ mod tests {
         let r = w.fail("j1", None, "first").unwrap();
         assert_eq!(
             r,
-            Reply::Failed { state: JobState::Retrying, next_attempt_at_ms: Some(w.now + 2_000), attempts_remaining: 1 }
+            Reply::Failed {
+                state: JobState::Retrying,
+                next_attempt_at_ms: Some(w.now + 2_000),
+                attempts_remaining: 1
+            }
         );
-        assert!(w.lease(&["q"], 1, 60_000).is_empty(), "not before its backoff");
+        assert!(
+            w.lease(&["q"], 1, 60_000).is_empty(),
+            "not before its backoff"
+        );
         w.advance(2_000);
         w.tick();
         assert_eq!(w.job("j1").state, JobState::Pending);
         w.lease(&["q"], 1, 60_000);
         let r = w.fail("j1", None, "second").unwrap();
-        assert_eq!(r, Reply::Failed { state: JobState::Dead, next_attempt_at_ms: None, attempts_remaining: 0 });
+        assert_eq!(
+            r,
+            Reply::Failed {
+                state: JobState::Dead,
+                next_attempt_at_ms: None,
+                attempts_remaining: 0
+            }
+        );
         let j = w.job("j1");
         assert_eq!(j.attempt, 2);
         assert_eq!(j.last_error.as_deref(), Some("second"));
@@ -162,13 +225,22 @@ mod tests {
         let j = w.job("j1");
         assert_eq!(j.state, JobState::Retrying);
         assert_eq!(j.last_error.as_deref(), Some("lease expired"));
-        assert!(w.last.effects.iter().any(|e| matches!(e, crate::Effect::Revoked { job_id, .. } if job_id == "j1")));
+        assert!(
+            w.last
+                .effects
+                .iter()
+                .any(|e| matches!(e, crate::Effect::Revoked { job_id, .. } if job_id == "j1"))
+        );
         w.advance(1_000);
         w.tick();
         w.lease(&["q"], 1, 5_000);
         w.advance(5_000);
         w.tick();
-        assert_eq!(w.job("j1").state, JobState::Dead, "a job that kills its worker cannot loop forever");
+        assert_eq!(
+            w.job("j1").state,
+            JobState::Dead,
+            "a job that kills its worker cannot loop forever"
+        );
         w.check_invariants();
     }
 }

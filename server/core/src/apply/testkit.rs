@@ -16,7 +16,13 @@ pub struct World {
 
 impl World {
     pub fn new() -> Self {
-        World { state: MemState::new(), now: 1_700_000_000_000, index: 0, last: BatchOutcome::default(), next_id: 0 }
+        World {
+            state: MemState::new(),
+            now: 1_700_000_000_000,
+            index: 0,
+            last: BatchOutcome::default(),
+            next_id: 0,
+        }
     }
 
     pub fn advance(&mut self, ms: u64) {
@@ -25,25 +31,49 @@ impl World {
 
     pub fn run(&mut self, cmd: Command) -> Result<Reply, JobError> {
         self.index += 1;
-        let batch = Batch { now_ms: self.now, commands: vec![cmd] };
+        let batch = Batch {
+            now_ms: self.now,
+            commands: vec![cmd],
+        };
         let outcome = apply_batch(&mut self.state, &batch, self.index).expect("storage");
         self.last = outcome;
         self.last.replies[0].clone()
     }
 
-    pub fn try_enqueue(&mut self, queue: &str, payload: &str, options: EnqueueOptions) -> Result<Reply, JobError> {
+    pub fn try_enqueue(
+        &mut self,
+        queue: &str,
+        payload: &str,
+        options: EnqueueOptions,
+    ) -> Result<Reply, JobError> {
         self.next_id += 1;
         let id = format!("j{}", self.next_id);
-        self.run(Command::Enqueue(Enqueue { id, queue: queue.into(), payload: payload.into(), options }))
+        self.run(Command::Enqueue(Enqueue {
+            id,
+            queue: queue.into(),
+            payload: payload.into(),
+            options,
+        }))
     }
 
     pub fn enqueue(&mut self, queue: &str, payload: &str, options: EnqueueOptions) -> Reply {
         self.try_enqueue(queue, payload, options).expect("enqueue")
     }
 
-    pub fn enqueue_with_id(&mut self, id: &str, queue: &str, payload: &str, options: EnqueueOptions) -> Reply {
-        self.run(Command::Enqueue(Enqueue { id: id.into(), queue: queue.into(), payload: payload.into(), options }))
-            .expect("enqueue")
+    pub fn enqueue_with_id(
+        &mut self,
+        id: &str,
+        queue: &str,
+        payload: &str,
+        options: EnqueueOptions,
+    ) -> Reply {
+        self.run(Command::Enqueue(Enqueue {
+            id: id.into(),
+            queue: queue.into(),
+            payload: payload.into(),
+            options,
+        }))
+        .expect("enqueue")
     }
 
     pub fn lease(&mut self, queues: &[&str], count: u32, lease_ms: u64) -> Vec<Job> {
@@ -60,15 +90,32 @@ impl World {
         }
     }
 
-    pub fn ack(&mut self, id: &str, token: Option<u64>, result: Option<&str>) -> Result<Reply, JobError> {
-        self.run(Command::Ack(Ack { job_id: id.into(), lease_token: token, result: result.map(Into::into) }))
+    pub fn ack(
+        &mut self,
+        id: &str,
+        token: Option<u64>,
+        result: Option<&str>,
+    ) -> Result<Reply, JobError> {
+        self.run(Command::Ack(Ack {
+            job_id: id.into(),
+            lease_token: token,
+            result: result.map(Into::into),
+        }))
     }
 
     pub fn fail(&mut self, id: &str, token: Option<u64>, error: &str) -> Result<Reply, JobError> {
-        self.run(Command::Fail(Fail { job_id: id.into(), lease_token: token, error: error.into(), backtrace: None }))
+        self.run(Command::Fail(Fail {
+            job_id: id.into(),
+            lease_token: token,
+            error: error.into(),
+            backtrace: None,
+        }))
     }
 
-    pub fn heartbeat(&mut self, items: &[(&str, Option<u64>, Option<&str>, Option<&str>)]) -> Vec<HeartbeatReply> {
+    pub fn heartbeat(
+        &mut self,
+        items: &[(&str, Option<u64>, Option<&str>, Option<&str>)],
+    ) -> Vec<HeartbeatReply> {
         let items = items
             .iter()
             .map(|(id, token, progress, checkpoint)| HeartbeatItem {
@@ -78,7 +125,10 @@ impl World {
                 checkpoint: checkpoint.map(Into::into),
             })
             .collect();
-        match self.run(Command::Heartbeat(Heartbeat { items })).expect("heartbeat") {
+        match self
+            .run(Command::Heartbeat(Heartbeat { items }))
+            .expect("heartbeat")
+        {
             Reply::Heartbeat(r) => r,
             other => panic!("unexpected {other:?}"),
         }
@@ -101,13 +151,20 @@ impl World {
     }
 
     pub fn job(&self, id: &str) -> Job {
-        crate::query::job(&self.state, id).expect("storage").expect("job exists")
+        crate::query::job(&self.state, id)
+            .expect("storage")
+            .expect("job exists")
     }
 
     pub fn ready_ids(&self, queue: &str) -> Vec<String> {
         let prefix = keys::queue_prefix(queue);
         self.state
-            .range(Table::Ready, &prefix, &keys::prefix_end(&prefix), usize::MAX)
+            .range(
+                Table::Ready,
+                &prefix,
+                &keys::prefix_end(&prefix),
+                usize::MAX,
+            )
             .expect("storage")
             .into_iter()
             .map(|(_, v)| String::from_utf8(v).expect("utf8"))
@@ -126,13 +183,21 @@ impl World {
     /// matching state, and every waiting or active job is indexed exactly where it should be.
     pub fn check_invariants(&self) {
         crate::query::check_invariants(&self.state).expect("invariants hold");
-        let jobs = self.state.range(Table::Jobs, &[], &[0xff], usize::MAX).expect("storage");
+        let jobs = self
+            .state
+            .range(Table::Jobs, &[], &[0xff], usize::MAX)
+            .expect("storage");
         for (k, v) in jobs {
             let job = keys::decode_job(&k, &v).expect("decodes");
             if job.state == JobState::Active {
                 assert!(job.lease.is_some(), "active job {} has a lease", job.id);
             } else {
-                assert!(job.lease.is_none(), "{} job {} has no lease", job.state.as_str(), job.id);
+                assert!(
+                    job.lease.is_none(),
+                    "{} job {} has no lease",
+                    job.state.as_str(),
+                    job.id
+                );
             }
         }
     }

@@ -8,12 +8,18 @@ use crate::state::{StateRead, StateTxn, StoreError};
 
 pub(super) fn tick<T: StateTxn>(ctx: &mut Ctx<'_, T>) -> CmdResult {
     let end = keys::timer_key(ctx.now.saturating_add(1), TimerKind::Promote, "");
-    let due = ctx.txn.range(Table::Timers, &[], &end, TIMERS_PER_TICK_MAX)?;
+    let due = ctx
+        .txn
+        .range(Table::Timers, &[], &end, TIMERS_PER_TICK_MAX)?;
     let mut fired = 0u32;
     for (key, _) in due {
         ctx.txn.delete(Table::Timers, &key)?;
         let Some((due_ms, kind, job_id)) = keys::parse_timer_key(&key) else {
-            return Err(StoreError::Corrupt { table: Table::Timers, key, reason: "malformed timer key".into() });
+            return Err(StoreError::Corrupt {
+                table: Table::Timers,
+                key,
+                reason: "malformed timer key".into(),
+            });
         };
         if fire(ctx, due_ms, kind, &job_id)? {
             fired += 1;
@@ -24,19 +30,32 @@ pub(super) fn tick<T: StateTxn>(ctx: &mut Ctx<'_, T>) -> CmdResult {
 
 /// The earliest pending timer.
 pub(super) fn next_due<R: StateRead>(state: &R) -> Result<Option<u64>, StoreError> {
-    let Some((key, _)) = state.first(Table::Timers, &[], &[0xff; 9])? else { return Ok(None) };
+    let Some((key, _)) = state.first(Table::Timers, &[], &[0xff; 9])? else {
+        return Ok(None);
+    };
     match keys::parse_timer_key(&key) {
         Some((due, _, _)) => Ok(Some(due)),
-        None => Err(StoreError::Corrupt { table: Table::Timers, key, reason: "malformed timer key".into() }),
+        None => Err(StoreError::Corrupt {
+            table: Table::Timers,
+            key,
+            reason: "malformed timer key".into(),
+        }),
     }
 }
 
 /// Fires one timer; a timer whose job moved on since it was set does nothing.
-fn fire<T: StateTxn>(ctx: &mut Ctx<'_, T>, due_ms: u64, kind: TimerKind, job_id: &str) -> Result<bool, StoreError> {
+fn fire<T: StateTxn>(
+    ctx: &mut Ctx<'_, T>,
+    due_ms: u64,
+    kind: TimerKind,
+    job_id: &str,
+) -> Result<bool, StoreError> {
     if kind == TimerKind::UniqueRelease {
         return release_unique(ctx, due_ms, job_id);
     }
-    let Some(mut job) = ctx.load_job(job_id)? else { return Ok(false) };
+    let Some(mut job) = ctx.load_job(job_id)? else {
+        return Ok(false);
+    };
     match kind {
         TimerKind::Promote => {
             let is_due = match job.state {
@@ -52,7 +71,10 @@ fn fire<T: StateTxn>(ctx: &mut Ctx<'_, T>, due_ms: u64, kind: TimerKind, job_id:
             Ok(true)
         }
         TimerKind::LeaseExpiry => {
-            let Some(lease) = job.lease.take().filter(|l| job.state == JobState::Active && l.deadline_ms == due_ms)
+            let Some(lease) = job
+                .lease
+                .take()
+                .filter(|l| job.state == JobState::Active && l.deadline_ms == due_ms)
             else {
                 return Ok(false);
             };
@@ -65,7 +87,10 @@ fn fire<T: StateTxn>(ctx: &mut Ctx<'_, T>, due_ms: u64, kind: TimerKind, job_id:
             Ok(true)
         }
         TimerKind::Expire => {
-            let waiting = matches!(job.state, JobState::Pending | JobState::Scheduled | JobState::Retrying);
+            let waiting = matches!(
+                job.state,
+                JobState::Pending | JobState::Scheduled | JobState::Retrying
+            );
             if !waiting || job.expire_at_ms != Some(due_ms) {
                 return Ok(false);
             }
@@ -81,11 +106,21 @@ fn fire<T: StateTxn>(ctx: &mut Ctx<'_, T>, due_ms: u64, kind: TimerKind, job_id:
     }
 }
 
-fn release_unique<T: StateTxn>(ctx: &mut Ctx<'_, T>, due_ms: u64, job_id: &str) -> Result<bool, StoreError> {
-    let Some(job) = ctx.load_job(job_id)? else { return Ok(false) };
-    let Some(key) = &job.unique_key else { return Ok(false) };
+fn release_unique<T: StateTxn>(
+    ctx: &mut Ctx<'_, T>,
+    due_ms: u64,
+    job_id: &str,
+) -> Result<bool, StoreError> {
+    let Some(job) = ctx.load_job(job_id)? else {
+        return Ok(false);
+    };
+    let Some(key) = &job.unique_key else {
+        return Ok(false);
+    };
     let lock_key = keys::unique_key(&job.queue, key);
-    let Some(bytes) = ctx.txn.get(Table::Unique, &lock_key)? else { return Ok(false) };
+    let Some(bytes) = ctx.txn.get(Table::Unique, &lock_key)? else {
+        return Ok(false);
+    };
     let lock: UniqueLock = keys::decode(Table::Unique, &lock_key, &bytes)?;
     if lock.job_id != job.id || lock.expires_at_ms != due_ms {
         return Ok(false);
@@ -103,12 +138,30 @@ mod tests {
     #[test]
     fn expire_after_kills_jobs_that_did_not_start() {
         let mut w = World::new();
-        w.enqueue("q", "{}", EnqueueOptions { expire_after_ms: Some(1_000), ..Default::default() });
-        w.enqueue("q", "{}", EnqueueOptions { expire_after_ms: Some(1_000), ..Default::default() });
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                expire_after_ms: Some(1_000),
+                ..Default::default()
+            },
+        );
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                expire_after_ms: Some(1_000),
+                ..Default::default()
+            },
+        );
         w.lease(&["q"], 1, 60_000);
         w.advance(1_000);
         w.tick();
-        assert_eq!(w.job("j1").state, JobState::Active, "started jobs do not expire");
+        assert_eq!(
+            w.job("j1").state,
+            JobState::Active,
+            "started jobs do not expire"
+        );
         let j2 = w.job("j2");
         assert_eq!(j2.state, JobState::Dead);
         assert_eq!(j2.last_error.as_deref(), Some("expired"));
@@ -121,8 +174,22 @@ mod tests {
     fn tick_reports_the_next_due_time_and_leaves_no_stale_timers() {
         let mut w = World::new();
         let at = w.now + 300;
-        w.enqueue("q", "{}", EnqueueOptions { scheduled_at_ms: Some(at), ..Default::default() });
-        w.enqueue("q", "{}", EnqueueOptions { scheduled_at_ms: Some(at + 200), ..Default::default() });
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                scheduled_at_ms: Some(at),
+                ..Default::default()
+            },
+        );
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                scheduled_at_ms: Some(at + 200),
+                ..Default::default()
+            },
+        );
         w.advance(300);
         w.tick();
         assert_eq!(w.last.next_due_ms, Some(at + 200));
@@ -137,7 +204,14 @@ mod tests {
         let run = || {
             let mut w = World::new();
             for i in 0..20 {
-                w.enqueue("q", "{}", EnqueueOptions { max_attempts: 2, ..Default::default() });
+                w.enqueue(
+                    "q",
+                    "{}",
+                    EnqueueOptions {
+                        max_attempts: 2,
+                        ..Default::default()
+                    },
+                );
                 if i % 3 == 0 {
                     let jobs = w.lease(&["q"], 2, 1_000);
                     if let Some(j) = jobs.first() {

@@ -1,0 +1,505 @@
+//! proto ⇄ core. Every request field is validated here, before anything is proposed, and
+//! errors name the field as the client spelled it.
+
+use std::collections::BTreeMap;
+
+use corvo_core::model::{Backoff, BackoffKind, EnqueueOptions, Job, JobState, Priority};
+use corvo_core::{Ack, Enqueue, Fail, HeartbeatItem, validate};
+use corvo_sdk::proto as pb;
+use prost_types::Timestamp;
+
+use crate::error::ApiError;
+use crate::options::ApiOptions;
+
+/// Validates an enqueue and builds the command for job `id`.
+pub fn enqueue(
+    opts: &ApiOptions,
+    id: String,
+    field_prefix: &str,
+    queue: &str,
+    payload_json: &str,
+    options: Option<&pb::EnqueueOptions>,
+) -> Result<Enqueue, ApiError> {
+    let f = |name: &str| format!("{field_prefix}{name}");
+    validate::queue_name(&f("queue"), queue)?;
+    let payload = if payload_json.trim().is_empty() {
+        "{}".to_owned()
+    } else {
+        payload_json.to_owned()
+    };
+    validate::json_document(&f("payload_json"), &payload, opts.payload_bytes_max)?;
+    let options = match options {
+        Some(o) => enqueue_options(o, &f("options."))?,
+        None => EnqueueOptions::default(),
+    };
+    let cmd = Enqueue {
+        id,
+        queue: queue.to_owned(),
+        payload,
+        options,
+    };
+    validate::enqueue_structure(&cmd).map_err(|e| prefix_field(e.into(), field_prefix))?;
+    Ok(cmd)
+}
+
+fn prefix_field(e: ApiError, prefix: &str) -> ApiError {
+    match e {
+        ApiError::InvalidArgument { field, reason } if !field.starts_with(prefix) => {
+            ApiError::InvalidArgument {
+                field: format!("{prefix}{field}"),
+                reason,
+            }
+        }
+        other => other,
+    }
+}
+
+fn enqueue_options(o: &pb::EnqueueOptions, p: &str) -> Result<EnqueueOptions, ApiError> {
+    let mut out = EnqueueOptions {
+        priority: priority(o.priority, &format!("{p}priority"))?,
+        ..Default::default()
+    };
+    out.max_attempts = match o.max_attempts {
+        0 => EnqueueOptions::MAX_ATTEMPTS_DEFAULT,
+        n if n < 0 => {
+            return Err(ApiError::invalid(
+                &format!("{p}max_attempts"),
+                format!("must not be negative, got {n}"),
+            ));
+        }
+        n => n as u32,
+    };
+    if let Some(b) = &o.backoff {
+        out.backoff = backoff(b, &format!("{p}backoff."))?;
+    }
+    if let Some(ts) = &o.scheduled_at {
+        out.scheduled_at_ms = Some(timestamp_ms(ts, &format!("{p}scheduled_at"))?);
+    }
+    out.expire_after_ms = non_negative_ms(o.expire_after_ms, &format!("{p}expire_after_ms"))?;
+    if !o.unique_key.is_empty() {
+        out.unique_key = Some(o.unique_key.clone());
+    }
+    if let Some(ms) = non_negative_ms(o.unique_period_ms, &format!("{p}unique_period_ms"))? {
+        out.unique_period_ms = ms;
+    }
+    out.tags = o
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect::<BTreeMap<_, _>>();
+    Ok(out)
+}
+
+fn backoff(b: &pb::BackoffPolicy, p: &str) -> Result<Backoff, ApiError> {
+    let kind = match pb::BackoffKind::try_from(b.kind) {
+        Ok(pb::BackoffKind::Unspecified | pb::BackoffKind::Exponential) => BackoffKind::Exponential,
+        Ok(pb::BackoffKind::None) => BackoffKind::None,
+        Ok(pb::BackoffKind::Fixed) => BackoffKind::Fixed,
+        Ok(pb::BackoffKind::Linear) => BackoffKind::Linear,
+        Err(_) => {
+            return Err(ApiError::invalid(
+                &format!("{p}kind"),
+                format!("unknown BackoffKind value {}", b.kind),
+            ));
+        }
+    };
+    let base_ms =
+        non_negative_ms(b.base_ms, &format!("{p}base_ms"))?.unwrap_or(Backoff::BASE_MS_DEFAULT);
+    let cap_ms = non_negative_ms(b.cap_ms, &format!("{p}cap_ms"))?
+        .unwrap_or(Backoff::CAP_MS_DEFAULT.max(base_ms));
+    Ok(Backoff {
+        kind,
+        base_ms,
+        cap_ms,
+    })
+}
+
+/// 0 → `None` (not set); negative → error.
+fn non_negative_ms(v: i64, field: &str) -> Result<Option<u64>, ApiError> {
+    match v {
+        0 => Ok(None),
+        n if n < 0 => Err(ApiError::invalid(
+            field,
+            format!("must not be negative, got {n}"),
+        )),
+        n => Ok(Some(n as u64)),
+    }
+}
+
+pub fn priority(v: i32, field: &str) -> Result<Priority, ApiError> {
+    match pb::Priority::try_from(v) {
+        Ok(pb::Priority::Unspecified | pb::Priority::Normal) => Ok(Priority::Normal),
+        Ok(pb::Priority::Critical) => Ok(Priority::Critical),
+        Ok(pb::Priority::High) => Ok(Priority::High),
+        Ok(pb::Priority::Low) => Ok(Priority::Low),
+        Err(_) => Err(ApiError::invalid(
+            field,
+            format!("unknown Priority value {v}"),
+        )),
+    }
+}
+
+pub fn priority_to_proto(p: Priority) -> pb::Priority {
+    match p {
+        Priority::Critical => pb::Priority::Critical,
+        Priority::High => pb::Priority::High,
+        Priority::Normal => pb::Priority::Normal,
+        Priority::Low => pb::Priority::Low,
+    }
+}
+
+fn timestamp_ms(ts: &Timestamp, field: &str) -> Result<u64, ApiError> {
+    if ts.seconds < 0 || !(0..1_000_000_000).contains(&ts.nanos) {
+        return Err(ApiError::invalid(field, "must be a valid time after 1970"));
+    }
+    Ok((ts.seconds as u64).saturating_mul(1_000) + (ts.nanos as u64) / 1_000_000)
+}
+
+pub fn ms_to_timestamp(ms: u64) -> Timestamp {
+    Timestamp {
+        seconds: (ms / 1_000) as i64,
+        nanos: ((ms % 1_000) * 1_000_000) as i32,
+    }
+}
+
+/// Lease length from the wire's seconds (0 → default).
+pub fn lease_ms(opts: &ApiOptions, lease_duration_s: i32, field: &str) -> Result<u64, ApiError> {
+    match lease_duration_s {
+        0 => Ok(opts.lease_ms_default),
+        n if n < 0 => Err(ApiError::invalid(
+            field,
+            format!("must not be negative, got {n}"),
+        )),
+        n => {
+            let ms = u64::from(n.unsigned_abs()) * 1_000;
+            if ms > opts.lease_ms_max {
+                return Err(ApiError::invalid(
+                    field,
+                    format!(
+                        "{n} s is longer than the {} s maximum",
+                        opts.lease_ms_max / 1_000
+                    ),
+                ));
+            }
+            Ok(ms)
+        }
+    }
+}
+
+/// Jobs per fetch (0 → 1; above the maximum → the maximum, as old clients had no cap).
+pub fn fetch_count(opts: &ApiOptions, count: i32, field: &str) -> Result<u32, ApiError> {
+    match count {
+        n if n < 0 => Err(ApiError::invalid(
+            field,
+            format!("must not be negative, got {n}"),
+        )),
+        0 => Ok(1),
+        n => Ok(n.unsigned_abs().min(opts.fetch_count_max)),
+    }
+}
+
+/// How long a unary fetch waits (unset → default; above the maximum → the maximum).
+pub fn wait_ms(opts: &ApiOptions, max_wait_ms: Option<i32>, field: &str) -> Result<u64, ApiError> {
+    match max_wait_ms {
+        None => Ok(opts.fetch_wait_ms_default),
+        Some(n) if n < 0 => Err(ApiError::invalid(
+            field,
+            format!("must not be negative, got {n}"),
+        )),
+        Some(n) => Ok(u64::from(n.unsigned_abs()).min(opts.fetch_wait_ms_max)),
+    }
+}
+
+pub fn queues(list: &[String], field: &str) -> Result<Vec<String>, ApiError> {
+    if list.is_empty() {
+        return Err(ApiError::invalid(field, "name at least one queue"));
+    }
+    for q in list {
+        validate::queue_name(field, q)?;
+    }
+    Ok(list.to_vec())
+}
+
+pub fn worker_text(text: &str, field: &str) -> Result<String, ApiError> {
+    validate::bounded_text(field, text, validate::WORKER_ID_BYTES_MAX)?;
+    Ok(text.to_owned())
+}
+
+pub fn job_id(id: &str, field: &str) -> Result<String, ApiError> {
+    if id.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    validate::bounded_text(field, id, validate::KEY_BYTES_MAX)?;
+    Ok(id.to_owned())
+}
+
+/// 0 means "no token" (clients of the original protocol).
+pub fn token(t: u64) -> Option<u64> {
+    (t != 0).then_some(t)
+}
+
+fn optional_json(
+    opts: &ApiOptions,
+    text: &str,
+    field: &str,
+    object: bool,
+) -> Result<Option<String>, ApiError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    if object {
+        validate::json_object(field, text, opts.payload_bytes_max)?;
+    } else {
+        validate::json_document(field, text, opts.payload_bytes_max)?;
+    }
+    Ok(Some(text.to_owned()))
+}
+
+pub fn ack(
+    opts: &ApiOptions,
+    job_id_: &str,
+    result_json: &str,
+    lease_token: u64,
+    p: &str,
+) -> Result<Ack, ApiError> {
+    Ok(Ack {
+        job_id: job_id(job_id_, &format!("{p}job_id"))?,
+        lease_token: token(lease_token),
+        result: optional_json(opts, result_json, &format!("{p}result_json"), false)?,
+    })
+}
+
+pub fn fail(
+    opts: &ApiOptions,
+    job_id_: &str,
+    error: &str,
+    backtrace: &str,
+    lease_token: u64,
+    p: &str,
+) -> Result<Fail, ApiError> {
+    validate::bounded_text(&format!("{p}error"), error, opts.error_bytes_max)?;
+    validate::bounded_text(&format!("{p}backtrace"), backtrace, opts.error_bytes_max)?;
+    Ok(Fail {
+        job_id: job_id(job_id_, &format!("{p}job_id"))?,
+        lease_token: token(lease_token),
+        error: if error.is_empty() {
+            "failed".to_owned()
+        } else {
+            error.to_owned()
+        },
+        backtrace: (!backtrace.is_empty()).then(|| backtrace.to_owned()),
+    })
+}
+
+pub fn heartbeat_item(
+    opts: &ApiOptions,
+    job_id_: &str,
+    progress_json: &str,
+    checkpoint_json: &str,
+    lease_token: u64,
+    p: &str,
+) -> Result<HeartbeatItem, ApiError> {
+    Ok(HeartbeatItem {
+        job_id: job_id(job_id_, &format!("{p}job_id"))?,
+        lease_token: token(lease_token),
+        progress: optional_json(opts, progress_json, &format!("{p}progress_json"), true)?,
+        checkpoint: optional_json(opts, checkpoint_json, &format!("{p}checkpoint_json"), true)?,
+    })
+}
+
+pub fn state_to_proto(s: JobState) -> pb::JobState {
+    match s {
+        JobState::Pending => pb::JobState::Pending,
+        JobState::Scheduled => pb::JobState::Scheduled,
+        JobState::Active => pb::JobState::Active,
+        JobState::Retrying => pb::JobState::Retrying,
+        JobState::Held => pb::JobState::Held,
+        JobState::Completed => pb::JobState::Completed,
+        JobState::Dead => pb::JobState::Dead,
+        JobState::Cancelled => pb::JobState::Cancelled,
+    }
+}
+
+fn tags_json(job: &Job) -> String {
+    if job.tags.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(&job.tags).unwrap_or_default()
+    }
+}
+
+fn clamp_i32(v: u64) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+pub fn leased_job(job: &Job) -> pb::FetchBatchJob {
+    let lease = job.lease.as_ref();
+    pb::FetchBatchJob {
+        job_id: job.id.clone(),
+        queue: job.queue.clone(),
+        payload_json: job.payload.clone(),
+        attempt: clamp_i32(job.attempt.into()),
+        max_retries: clamp_i32(job.max_attempts.into()),
+        lease_duration: clamp_i32(lease.map_or(0, |l| l.duration_ms / 1_000)),
+        checkpoint_json: job.checkpoint.clone().unwrap_or_default(),
+        tags_json: tags_json(job),
+        agent: None,
+        lease_token: lease.map_or(0, |l| l.token),
+        lease_deadline_ms: lease.map_or(0, |l| l.deadline_ms as i64),
+        priority: priority_to_proto(job.priority).into(),
+    }
+}
+
+pub fn fetch_response(job: Option<&Job>) -> pb::FetchResponse {
+    let Some(job) = job else {
+        return pb::FetchResponse::default();
+    };
+    let j = leased_job(job);
+    pb::FetchResponse {
+        found: true,
+        job_id: j.job_id,
+        queue: j.queue,
+        payload_json: j.payload_json,
+        attempt: j.attempt,
+        max_retries: j.max_retries,
+        lease_duration: j.lease_duration,
+        checkpoint_json: j.checkpoint_json,
+        tags_json: j.tags_json,
+        agent: None,
+        lease_token: j.lease_token,
+        lease_deadline_ms: j.lease_deadline_ms,
+        priority: j.priority,
+    }
+}
+
+pub fn job_to_proto(job: &Job) -> pb::Job {
+    let lease = job.lease.as_ref();
+    pb::Job {
+        id: job.id.clone(),
+        queue: job.queue.clone(),
+        state: state_to_proto(job.state).into(),
+        payload_json: job.payload.clone(),
+        priority: priority_to_proto(job.priority).into(),
+        attempt: clamp_i32(job.attempt.into()),
+        max_attempts: clamp_i32(job.max_attempts.into()),
+        backoff: Some(pb::BackoffPolicy {
+            kind: match job.backoff.kind {
+                BackoffKind::None => pb::BackoffKind::None,
+                BackoffKind::Fixed => pb::BackoffKind::Fixed,
+                BackoffKind::Linear => pb::BackoffKind::Linear,
+                BackoffKind::Exponential => pb::BackoffKind::Exponential,
+            }
+            .into(),
+            base_ms: job.backoff.base_ms as i64,
+            cap_ms: job.backoff.cap_ms as i64,
+        }),
+        tags: job
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        unique_key: job.unique_key.clone().unwrap_or_default(),
+        created_at: Some(ms_to_timestamp(job.created_at_ms)),
+        scheduled_at: job
+            .scheduled_at_ms
+            .or(job.next_attempt_at_ms)
+            .map(ms_to_timestamp),
+        started_at: job.started_at_ms.map(ms_to_timestamp),
+        finished_at: job.finished_at_ms.map(ms_to_timestamp),
+        expire_at: job.expire_at_ms.map(ms_to_timestamp),
+        worker_id: lease.map(|l| l.worker_id.clone()).unwrap_or_default(),
+        lease_token: lease.map_or(0, |l| l.token),
+        lease_deadline: lease.map(|l| ms_to_timestamp(l.deadline_ms)),
+        progress_json: job.progress.clone().unwrap_or_default(),
+        checkpoint_json: job.checkpoint.clone().unwrap_or_default(),
+        result_json: job.result.clone().unwrap_or_default(),
+        last_error: job.last_error.clone().unwrap_or_default(),
+    }
+}
+
+/// A per-item result for batch answers.
+pub fn item_ok(job_id: &str, state: Option<JobState>) -> pb::ItemResult {
+    pb::ItemResult {
+        job_id: job_id.to_owned(),
+        code: pb::ErrorCode::Unspecified.into(),
+        message: String::new(),
+        state: state
+            .map_or(pb::JobState::Unspecified, state_to_proto)
+            .into(),
+    }
+}
+
+pub fn item_err(job_id: &str, e: &ApiError) -> pb::ItemResult {
+    pb::ItemResult {
+        job_id: job_id.to_owned(),
+        code: e.code().into(),
+        message: e.to_string(),
+        state: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ApiOptions {
+        ApiOptions::default()
+    }
+
+    #[test]
+    fn enqueue_fields_are_validated_by_name() {
+        let o = opts();
+        let e = enqueue(&o, "id".into(), "", "", "{}", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("queue"), "{e}");
+        let e = enqueue(&o, "id".into(), "", "q", "{x", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("payload_json"), "{e}");
+        let big = format!("\"{}\"", "a".repeat(o.payload_bytes_max));
+        let e = enqueue(&o, "id".into(), "", "q", &big, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("payload_json") && e.contains("at most"), "{e}");
+        let bad = pb::EnqueueOptions {
+            priority: 42,
+            ..Default::default()
+        };
+        let e = enqueue(&o, "id".into(), "", "q", "{}", Some(&bad))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("options.priority"), "{e}");
+        let bad = pb::EnqueueOptions {
+            max_attempts: -1,
+            ..Default::default()
+        };
+        let e = enqueue(&o, "id".into(), "enqueues[2].", "q", "{}", Some(&bad))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("enqueues[2].options.max_attempts"), "{e}");
+        let ok = enqueue(&o, "id".into(), "", "q", "", None).unwrap();
+        assert_eq!(ok.payload, "{}");
+    }
+
+    #[test]
+    fn counts_and_durations() {
+        let o = opts();
+        assert_eq!(fetch_count(&o, 0, "count").unwrap(), 1);
+        assert_eq!(
+            fetch_count(&o, 1_000_000, "count").unwrap(),
+            o.fetch_count_max
+        );
+        assert!(
+            fetch_count(&o, -1, "count")
+                .unwrap_err()
+                .to_string()
+                .contains("count")
+        );
+        assert_eq!(lease_ms(&o, 0, "lease_duration").unwrap(), 60_000);
+        assert!(lease_ms(&o, -5, "lease_duration").is_err());
+        assert!(lease_ms(&o, 99_999, "lease_duration").is_err());
+        assert_eq!(wait_ms(&o, None, "max_wait_ms").unwrap(), 30_000);
+        assert!(wait_ms(&o, Some(-1), "max_wait_ms").is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! The services' handle on the node: propose commands, read state, wait for work.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use corvo_core::{Command, JobError, Lease, Reply, model::Job, query};
+use corvo_raft::{Proposer, RaftNode};
+use corvo_store::{StateReader, StateStore};
+use tokio::sync::watch;
+
+use crate::error::ApiError;
+use crate::options::ApiOptions;
+use crate::signals::Signals;
+
+/// Cheap to clone; shared by every service and stream session.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    raft: Arc<RaftNode>,
+    proposer: Proposer,
+    store: Arc<StateStore>,
+    signals: Signals,
+    opts: ApiOptions,
+    ids: Mutex<ulid::Generator>,
+    draining: watch::Sender<bool>,
+}
+
+impl Engine {
+    pub fn new(
+        raft: Arc<RaftNode>,
+        store: Arc<StateStore>,
+        signals: Signals,
+        opts: ApiOptions,
+    ) -> Self {
+        let proposer = raft.proposer();
+        Engine {
+            inner: Arc::new(Inner {
+                raft,
+                proposer,
+                store,
+                signals,
+                opts,
+                ids: Mutex::new(ulid::Generator::new()),
+                draining: watch::channel(false).0,
+            }),
+        }
+    }
+
+    pub fn opts(&self) -> &ApiOptions {
+        &self.inner.opts
+    }
+
+    pub fn signals(&self) -> &Signals {
+        &self.inner.signals
+    }
+
+    pub fn raft(&self) -> &RaftNode {
+        &self.inner.raft
+    }
+
+    pub fn store(&self) -> &StateStore {
+        &self.inner.store
+    }
+
+    /// A new time-ordered job id (ULID), chosen here, before proposing, so every replica
+    /// stores the same id.
+    pub fn new_job_id(&self) -> String {
+        let mut ids = self.inner.ids.lock().unwrap_or_else(|p| p.into_inner());
+        match ids.generate() {
+            Ok(id) => id.to_string(),
+            // The generator overflows only after 2^80 ids in one millisecond; fall back
+            // to a fresh random id rather than fail the request.
+            Err(_) => ulid::Ulid::new().to_string(),
+        }
+    }
+
+    /// Proposes commands together (one group-commit slot) and returns their replies.
+    pub async fn propose(
+        &self,
+        cmds: Vec<Command>,
+    ) -> Result<Vec<Result<Reply, JobError>>, ApiError> {
+        if cmds.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.inner.proposer.propose(cmds).await?)
+    }
+
+    pub async fn propose_one(&self, cmd: Command) -> Result<Reply, ApiError> {
+        let mut replies = self.propose(vec![cmd]).await?;
+        match replies.pop() {
+            Some(reply) => Ok(reply?),
+            None => Err(ApiError::Internal(
+                "no reply for the proposed command".into(),
+            )),
+        }
+    }
+
+    pub fn read(&self) -> Result<StateReader, ApiError> {
+        Ok(self.inner.store.read()?)
+    }
+
+    pub fn draining(&self) -> watch::Receiver<bool> {
+        self.inner.draining.subscribe()
+    }
+
+    pub fn is_draining(&self) -> bool {
+        *self.inner.draining.borrow()
+    }
+
+    /// Stop handing out work: waiting fetches return empty, streams stop pushing.
+    pub fn start_drain(&self) {
+        self.inner.draining.send_replace(true);
+        self.inner.signals.poke_ready();
+    }
+
+    /// Leases up to `lease.count` jobs, waiting until `deadline` for the first one. Proposes
+    /// only when the state shows ready work, so an idle wait writes nothing to the log.
+    pub async fn lease_when_ready(
+        &self,
+        lease: &Lease,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Job>, ApiError> {
+        let mut ready = self.inner.signals.ready();
+        let mut draining = self.draining();
+        loop {
+            if *draining.borrow_and_update() {
+                return Ok(Vec::new());
+            }
+            if query::has_ready(&self.read()?, &lease.queues)? {
+                let jobs = self.lease_now(lease).await?;
+                if !jobs.is_empty() {
+                    return Ok(jobs);
+                }
+            }
+            let Some(deadline) = deadline else {
+                return Ok(Vec::new());
+            };
+            tokio::select! {
+                changed = ready.changed() => if changed.is_err() { return Ok(Vec::new()) },
+                _ = draining.changed() => {}
+                _ = tokio::time::sleep_until(deadline.into()) => return Ok(Vec::new()),
+            }
+        }
+    }
+
+    async fn lease_now(&self, lease: &Lease) -> Result<Vec<Job>, ApiError> {
+        match self.propose_one(Command::Lease(lease.clone())).await? {
+            Reply::Leased(jobs) => Ok(jobs),
+            other => Err(ApiError::Internal(format!(
+                "unexpected reply to lease: {other:?}"
+            ))),
+        }
+    }
+}
+
+/// `now + ms` as a deadline (`None` when `ms` is 0: do not wait).
+pub fn deadline_in(ms: u64) -> Option<Instant> {
+    (ms > 0).then(|| Instant::now() + Duration::from_millis(ms))
+}

@@ -1,0 +1,176 @@
+//! The one place where errors become gRPC statuses (and stream error codes).
+
+use corvo_core::{JobError, StoreError};
+use corvo_raft::ProposeError;
+use corvo_sdk::proto::ErrorCode;
+use tonic::{Code, Status};
+
+/// Every error a client can see. Each variant has a stable code (see `docs/errors/`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid {field}: {reason}")]
+    InvalidArgument { field: String, reason: String },
+    #[error("job {job_id} not found")]
+    NotFound { job_id: String },
+    #[error("lease token for job {job_id} is stale: the job was reassigned or settled")]
+    StaleLease { job_id: String },
+    #[error("job {job_id} is {state}, cannot {op}")]
+    InvalidState {
+        job_id: String,
+        state: String,
+        op: String,
+    },
+    #[error("not the leader (leader: {})", leader_addr.as_deref().unwrap_or("unknown"))]
+    NotLeader { leader_addr: Option<String> },
+    #[error("server overloaded, retry in {retry_after_ms} ms")]
+    Overloaded { retry_after_ms: u64 },
+    #[error("unavailable: {reason}")]
+    Unavailable { reason: String, retry_after_ms: u64 },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Retry hint when no leader is known yet (an election takes about this long).
+const NOT_LEADER_RETRY_MS: u64 = 500;
+
+impl ApiError {
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        ApiError::InvalidArgument {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The structured code used on stream frames and per-item results.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            ApiError::NotFound { .. } => ErrorCode::NotFound,
+            ApiError::StaleLease { .. } => ErrorCode::StaleLease,
+            ApiError::InvalidState { .. } => ErrorCode::InvalidState,
+            ApiError::NotLeader { .. } => ErrorCode::NotLeader,
+            ApiError::Overloaded { .. } => ErrorCode::Overloaded,
+            ApiError::Unavailable { .. } => ErrorCode::Unavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// How long the client should wait before retrying, for transient errors.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            ApiError::Overloaded { retry_after_ms }
+            | ApiError::Unavailable { retry_after_ms, .. } => Some(*retry_after_ms),
+            ApiError::NotLeader { .. } => Some(NOT_LEADER_RETRY_MS),
+            _ => None,
+        }
+    }
+
+    /// The legacy stream `error` text ("NOT_LEADER", "OVERLOADED: ...", "<section>: ...").
+    pub fn legacy_text(&self, section: &str) -> String {
+        match self {
+            ApiError::NotLeader { .. } => "NOT_LEADER".to_owned(),
+            ApiError::Overloaded { .. } => format!("OVERLOADED: {section}: {self}"),
+            _ => format!("{section}: {self}"),
+        }
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::NotFound { job_id } => ApiError::NotFound { job_id },
+            JobError::StaleLease { job_id } => ApiError::StaleLease { job_id },
+            JobError::InvalidState { job_id, state, op } => {
+                ApiError::InvalidState { job_id, state, op }
+            }
+            JobError::InvalidArgument { field, reason } => {
+                ApiError::InvalidArgument { field, reason }
+            }
+        }
+    }
+}
+
+impl From<ProposeError> for ApiError {
+    fn from(e: ProposeError) -> Self {
+        match e {
+            ProposeError::NotLeader { leader_addr, .. } => ApiError::NotLeader { leader_addr },
+            ProposeError::Overloaded { retry_after_ms } => ApiError::Overloaded { retry_after_ms },
+            ProposeError::ShuttingDown => ApiError::Unavailable {
+                reason: "server is shutting down".into(),
+                retry_after_ms: 1_000,
+            },
+            ProposeError::TooLarge { commands, max } => ApiError::invalid(
+                "request",
+                format!("{commands} items in one call, at most {max}"),
+            ),
+            ProposeError::OutcomeUnknown { .. } => ApiError::Unavailable {
+                reason:
+                    "leadership changed while the request was in flight; its outcome is unknown"
+                        .into(),
+                retry_after_ms: NOT_LEADER_RETRY_MS,
+            },
+            ProposeError::Fatal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Status {
+        let code = match &e {
+            ApiError::InvalidArgument { .. } => Code::InvalidArgument,
+            ApiError::NotFound { .. } => Code::NotFound,
+            ApiError::StaleLease { .. } | ApiError::InvalidState { .. } => Code::FailedPrecondition,
+            ApiError::NotLeader { .. }
+            | ApiError::Overloaded { .. }
+            | ApiError::Unavailable { .. } => Code::Unavailable,
+            ApiError::Internal(_) => Code::Internal,
+        };
+        let mut status = Status::new(code, e.to_string());
+        if let Some(ms) = e.retry_after_ms()
+            && let Ok(v) = ms.to_string().parse()
+        {
+            // gRFC A6 retry pushback: clients wait this long before retrying.
+            status.metadata_mut().insert("grpc-retry-pushback-ms", v);
+        }
+        if let ApiError::NotLeader {
+            leader_addr: Some(addr),
+        } = &e
+            && let Ok(v) = addr.parse()
+        {
+            status.metadata_mut().insert("x-corvo-leader", v);
+        }
+        status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_carry_codes_and_hints() {
+        let s: Status = ApiError::invalid("queue", "must not be empty").into();
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert_eq!(s.message(), "invalid queue: must not be empty");
+        let s: Status = ApiError::StaleLease { job_id: "j".into() }.into();
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        let s: Status = ApiError::Overloaded { retry_after_ms: 7 }.into();
+        assert_eq!(s.code(), Code::Unavailable);
+        assert_eq!(s.metadata().get("grpc-retry-pushback-ms").unwrap(), "7");
+        assert_eq!(
+            ApiError::NotLeader { leader_addr: None }.legacy_text("fetch"),
+            "NOT_LEADER"
+        );
+        assert!(
+            ApiError::Overloaded { retry_after_ms: 1 }
+                .legacy_text("ack")
+                .starts_with("OVERLOADED: ack:")
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! Limits and defaults of the API layer. Every limit is named, with its unit and a reason.
+
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct ApiOptions {
+    /// Largest payload, result, progress or checkpoint document (1 MiB): big data belongs in
+    /// object storage, referenced from the payload.
+    pub payload_bytes_max: usize,
+    /// Largest error message or backtrace kept on a failed attempt (64 KiB).
+    pub error_bytes_max: usize,
+    /// Lease when the worker asks for none (60 s, the original protocol's default).
+    pub lease_ms_default: u64,
+    /// Longest lease a worker may ask for (1 h); longer jobs heartbeat.
+    pub lease_ms_max: u64,
+    /// How long unary Fetch waits for work when the request does not say (30 s).
+    pub fetch_wait_ms_default: u64,
+    /// Longest wait a unary Fetch may ask for (60 s), below common proxy idle timeouts.
+    pub fetch_wait_ms_max: u64,
+    /// Most jobs one fetch or one push may carry.
+    pub fetch_count_max: u32,
+    /// Most items in one AckBatch / Heartbeat / stream frame section.
+    pub batch_items_max: usize,
+    /// Most credits a stream may hold outstanding (bounds jobs pushed but not settled).
+    pub stream_credits_max: u32,
+    /// A legacy stream frame that asked for work and found none is answered after at most
+    /// this long (100 ms, as the original server did), so old clients never starve their acks.
+    pub legacy_idle_wait: Duration,
+    /// Responses buffered per stream before the server stops reading more frames.
+    pub stream_buffer_frames: usize,
+    /// Events sent per read of the event log by Subscribe.
+    pub subscribe_batch_max: usize,
+    /// After SIGTERM, open worker streams may finish in-flight acks for this long.
+    pub drain_grace: Duration,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            payload_bytes_max: 1 << 20,
+            error_bytes_max: 64 << 10,
+            lease_ms_default: 60_000,
+            lease_ms_max: 3_600_000,
+            fetch_wait_ms_default: 30_000,
+            fetch_wait_ms_max: 60_000,
+            fetch_count_max: 1_024,
+            batch_items_max: 4_096,
+            stream_credits_max: 4_096,
+            legacy_idle_wait: Duration::from_millis(100),
+            stream_buffer_frames: 64,
+            subscribe_batch_max: 256,
+            drain_grace: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The unary RPCs of `corvo.v1.WorkerService` and `corvo.v1.JobService`.
+
+use std::pin::Pin;
+
+use corvo_core::{Command, Heartbeat, HeartbeatReply, JobError, Lease, Reply, StopReason, query};
+use corvo_sdk::proto as pb;
+use corvo_sdk::proto::job_service_server::JobService;
+use corvo_sdk::proto::worker_service_server::WorkerService;
+use futures::Stream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::convert;
+use crate::engine::{Engine, deadline_in};
+use crate::error::ApiError;
+
+/// The build version reported by GetServerInfo.
+pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const API_VERSION: &str = "v1";
+
+/// Implements both services over one [`Engine`].
+#[derive(Clone)]
+pub struct Services {
+    engine: Engine,
+}
+
+impl Services {
+    pub fn new(engine: Engine) -> Self {
+        Services { engine }
+    }
+
+    async fn fetch_jobs(
+        &self,
+        queues: &[String],
+        worker_id: &str,
+        hostname: &str,
+        lease_duration: i32,
+        count: u32,
+        max_wait_ms: Option<i32>,
+    ) -> Result<Vec<corvo_core::model::Job>, ApiError> {
+        let opts = self.engine.opts();
+        let lease = Lease {
+            queues: convert::queues(queues, "queues")?,
+            count,
+            worker_id: convert::worker_text(worker_id, "worker_id")?,
+            hostname: convert::worker_text(hostname, "hostname")?,
+            lease_ms: convert::lease_ms(opts, lease_duration, "lease_duration")?,
+        };
+        let wait = convert::wait_ms(opts, max_wait_ms, "max_wait_ms")?;
+        self.engine
+            .lease_when_ready(&lease, deadline_in(wait))
+            .await
+    }
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl WorkerService for Services {
+    async fn enqueue(
+        &self,
+        req: Request<pb::EnqueueRequest>,
+    ) -> Result<Response<pb::EnqueueResponse>, Status> {
+        let r = req.into_inner();
+        let cmd = convert::enqueue(
+            self.engine.opts(),
+            self.engine.new_job_id(),
+            "",
+            &r.queue,
+            &r.payload_json,
+            r.options.as_ref(),
+        )?;
+        match self.engine.propose_one(Command::Enqueue(cmd)).await? {
+            Reply::Enqueued {
+                job_id,
+                state,
+                duplicate,
+            } => Ok(Response::new(pb::EnqueueResponse {
+                job_id,
+                status: if duplicate {
+                    "duplicate".into()
+                } else {
+                    state.as_str().into()
+                },
+                unique_existing: duplicate,
+                state: convert::state_to_proto(state).into(),
+            })),
+            other => {
+                Err(ApiError::Internal(format!("unexpected reply to enqueue: {other:?}")).into())
+            }
+        }
+    }
+
+    async fn fetch(
+        &self,
+        req: Request<pb::FetchRequest>,
+    ) -> Result<Response<pb::FetchResponse>, Status> {
+        let r = req.into_inner();
+        let jobs = self
+            .fetch_jobs(
+                &r.queues,
+                &r.worker_id,
+                &r.hostname,
+                r.lease_duration,
+                1,
+                r.max_wait_ms,
+            )
+            .await?;
+        Ok(Response::new(convert::fetch_response(jobs.first())))
+    }
+
+    async fn fetch_batch(
+        &self,
+        req: Request<pb::FetchBatchRequest>,
+    ) -> Result<Response<pb::FetchBatchResponse>, Status> {
+        let r = req.into_inner();
+        let count = convert::fetch_count(self.engine.opts(), r.count, "count")?;
+        let jobs = self
+            .fetch_jobs(
+                &r.queues,
+                &r.worker_id,
+                &r.hostname,
+                r.lease_duration,
+                count,
+                r.max_wait_ms,
+            )
+            .await?;
+        Ok(Response::new(pb::FetchBatchResponse {
+            jobs: jobs.iter().map(convert::leased_job).collect(),
+        }))
+    }
+
+    async fn ack(&self, req: Request<pb::AckRequest>) -> Result<Response<pb::AckResponse>, Status> {
+        let r = req.into_inner();
+        let cmd = convert::ack(
+            self.engine.opts(),
+            &r.job_id,
+            &r.result_json,
+            r.lease_token,
+            "",
+        )?;
+        match self.engine.propose_one(Command::Ack(cmd)).await? {
+            Reply::Acked { state } => Ok(Response::new(pb::AckResponse {
+                state: convert::state_to_proto(state).into(),
+            })),
+            other => Err(ApiError::Internal(format!("unexpected reply to ack: {other:?}")).into()),
+        }
+    }
+
+    async fn ack_batch(
+        &self,
+        req: Request<pb::AckBatchRequest>,
+    ) -> Result<Response<pb::AckBatchResponse>, Status> {
+        let r = req.into_inner();
+        let opts = self.engine.opts();
+        if r.items.is_empty() {
+            return Err(ApiError::invalid("items", "must not be empty").into());
+        }
+        if r.items.len() > opts.batch_items_max {
+            return Err(ApiError::invalid(
+                "items",
+                format!(
+                    "has {} entries, at most {}",
+                    r.items.len(),
+                    opts.batch_items_max
+                ),
+            )
+            .into());
+        }
+        let cmds = r
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| {
+                convert::ack(
+                    opts,
+                    &it.job_id,
+                    &it.result_json,
+                    it.lease_token,
+                    &format!("items[{i}]."),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let replies = self
+            .engine
+            .propose(cmds.into_iter().map(Command::Ack).collect())
+            .await?;
+        let mut acked = 0;
+        let results = r
+            .items
+            .iter()
+            .zip(replies)
+            .map(|(it, reply)| match reply {
+                Ok(Reply::Acked { state }) => {
+                    acked += 1;
+                    convert::item_ok(&it.job_id, Some(state))
+                }
+                Ok(other) => convert::item_err(
+                    &it.job_id,
+                    &ApiError::Internal(format!("unexpected reply {other:?}")),
+                ),
+                Err(e) => convert::item_err(&it.job_id, &e.into()),
+            })
+            .collect();
+        Ok(Response::new(pb::AckBatchResponse { acked, results }))
+    }
+
+    type StreamLifecycleStream = BoxStream<pb::StreamLifecycleResponse>;
+
+    async fn stream_lifecycle(
+        &self,
+        req: Request<Streaming<pb::StreamLifecycleRequest>>,
+    ) -> Result<Response<Self::StreamLifecycleStream>, Status> {
+        let stream = crate::stream::Session::start(self.engine.clone(), req.into_inner())?;
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn fail(
+        &self,
+        req: Request<pb::FailRequest>,
+    ) -> Result<Response<pb::FailResponse>, Status> {
+        let r = req.into_inner();
+        let cmd = convert::fail(
+            self.engine.opts(),
+            &r.job_id,
+            &r.error,
+            &r.backtrace,
+            r.lease_token,
+            "",
+        )?;
+        match self.engine.propose_one(Command::Fail(cmd)).await? {
+            Reply::Failed {
+                state,
+                next_attempt_at_ms,
+                attempts_remaining,
+            } => Ok(Response::new(pb::FailResponse {
+                status: state.as_str().into(),
+                next_attempt_at: next_attempt_at_ms.map(convert::ms_to_timestamp),
+                attempts_remaining: i32::try_from(attempts_remaining).unwrap_or(i32::MAX),
+            })),
+            other => Err(ApiError::Internal(format!("unexpected reply to fail: {other:?}")).into()),
+        }
+    }
+
+    async fn heartbeat(
+        &self,
+        req: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let r = req.into_inner();
+        let opts = self.engine.opts();
+        if r.jobs.len() > opts.batch_items_max {
+            return Err(ApiError::invalid(
+                "jobs",
+                format!(
+                    "has {} entries, at most {}",
+                    r.jobs.len(),
+                    opts.batch_items_max
+                ),
+            )
+            .into());
+        }
+        let mut ids: Vec<&String> = r.jobs.keys().collect();
+        ids.sort();
+        let items = ids
+            .iter()
+            .map(|id| {
+                let u = &r.jobs[*id];
+                convert::heartbeat_item(
+                    opts,
+                    id,
+                    &u.progress_json,
+                    &u.checkpoint_json,
+                    u.lease_token,
+                    &format!("jobs[{id}]."),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if items.is_empty() {
+            return Ok(Response::new(pb::HeartbeatResponse::default()));
+        }
+        let replies = match self
+            .engine
+            .propose_one(Command::Heartbeat(Heartbeat { items }))
+            .await?
+        {
+            Reply::Heartbeat(replies) => replies,
+            other => {
+                return Err(
+                    ApiError::Internal(format!("unexpected reply to heartbeat: {other:?}")).into(),
+                );
+            }
+        };
+        // Every job's token stale: the whole call was refused and changed nothing.
+        if replies
+            .iter()
+            .all(|r| *r == HeartbeatReply::Stop(StopReason::StaleLease))
+        {
+            let job_id = ids
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(ApiError::from(JobError::StaleLease { job_id }).into());
+        }
+        let jobs = ids
+            .into_iter()
+            .zip(replies)
+            .map(|(id, reply)| (id.clone(), heartbeat_answer(&reply)))
+            .collect();
+        Ok(Response::new(pb::HeartbeatResponse { jobs }))
+    }
+
+    type SubscribeStream = BoxStream<pb::SubscribeResponse>;
+
+    async fn subscribe(
+        &self,
+        req: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let stream = crate::subscribe::stream(self.engine.clone(), req.into_inner())?;
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_server_info(
+        &self,
+        _req: Request<pb::GetServerInfoRequest>,
+    ) -> Result<Response<pb::GetServerInfoResponse>, Status> {
+        Ok(Response::new(pb::GetServerInfoResponse {
+            server_version: SERVER_VERSION.into(),
+            api_version: API_VERSION.into(),
+        }))
+    }
+}
+
+pub fn heartbeat_answer(reply: &HeartbeatReply) -> pb::HeartbeatJobResponse {
+    match reply {
+        HeartbeatReply::Extended { deadline_ms } => pb::HeartbeatJobResponse {
+            status: "ok".into(),
+            reason: String::new(),
+            lease_deadline_ms: *deadline_ms as i64,
+        },
+        HeartbeatReply::Stop(reason) => pb::HeartbeatJobResponse {
+            status: "cancel".into(),
+            reason: reason.as_str().into(),
+            lease_deadline_ms: 0,
+        },
+    }
+}
+
+#[tonic::async_trait]
+impl JobService for Services {
+    async fn get_job(
+        &self,
+        req: Request<pb::GetJobRequest>,
+    ) -> Result<Response<pb::GetJobResponse>, Status> {
+        let id = convert::job_id(&req.get_ref().job_id, "job_id")?;
+        let job = query::job(&self.engine.read()?, &id).map_err(ApiError::from)?;
+        match job {
+            Some(job) => Ok(Response::new(pb::GetJobResponse {
+                job: Some(convert::job_to_proto(&job)),
+            })),
+            None => Err(ApiError::NotFound { job_id: id }.into()),
+        }
+    }
+
+    async fn cancel_job(
+        &self,
+        req: Request<pb::CancelJobRequest>,
+    ) -> Result<Response<pb::CancelJobResponse>, Status> {
+        let job_id = convert::job_id(&req.get_ref().job_id, "job_id")?;
+        match self.engine.propose_one(Command::Cancel { job_id }).await? {
+            Reply::Cancelled { state } => Ok(Response::new(pb::CancelJobResponse {
+                state: convert::state_to_proto(state).into(),
+            })),
+            other => {
+                Err(ApiError::Internal(format!("unexpected reply to cancel: {other:?}")).into())
+            }
+        }
+    }
+
+    async fn retry_job(
+        &self,
+        req: Request<pb::RetryJobRequest>,
+    ) -> Result<Response<pb::RetryJobResponse>, Status> {
+        let job_id = convert::job_id(&req.get_ref().job_id, "job_id")?;
+        match self.engine.propose_one(Command::Retry { job_id }).await? {
+            Reply::Retried { state } => Ok(Response::new(pb::RetryJobResponse {
+                state: convert::state_to_proto(state).into(),
+            })),
+            other => {
+                Err(ApiError::Internal(format!("unexpected reply to retry: {other:?}")).into())
+            }
+        }
+    }
+
+    async fn delete_job(
+        &self,
+        req: Request<pb::DeleteJobRequest>,
+    ) -> Result<Response<pb::DeleteJobResponse>, Status> {
+        let job_id = convert::job_id(&req.get_ref().job_id, "job_id")?;
+        match self.engine.propose_one(Command::Delete { job_id }).await? {
+            Reply::Deleted => Ok(Response::new(pb::DeleteJobResponse {})),
+            other => {
+                Err(ApiError::Internal(format!("unexpected reply to delete: {other:?}")).into())
+            }
+        }
+    }
+}

@@ -1,0 +1,526 @@
+//! One `StreamLifecycle` session: the worker's long-lived stream.
+//!
+//! ```text
+//!  frames ──▶ reader: validate the whole frame, then propose its acks, fails, heartbeats
+//!             and enqueues together; a legacy fetch (`fetch_count`) is answered in the same
+//!             response, promptly (≤ legacy_idle_wait when nothing is ready)
+//!  credits ─▶ pusher: while credits > 0, wait for ready work (no polling, nothing written
+//!             while idle), lease ≤ credits jobs, push them with request_id 0
+//!  revoked ─▶ reader: a cancelled or reclaimed job held by this stream → cancel_job_ids
+//! ```
+//! Responses go through one bounded channel, so a slow reader of responses slows the
+//! session down instead of growing memory.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use corvo_core::{Command, Heartbeat, HeartbeatReply, Lease, Reply, model::Job};
+use corvo_sdk::proto as pb;
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Status, Streaming};
+use tracing::debug;
+
+use crate::convert;
+use crate::engine::Engine;
+use crate::error::ApiError;
+use crate::services::heartbeat_answer;
+
+/// Consecutive invalid frames after which the stream is closed.
+const INVALID_FRAMES_MAX: u32 = 10;
+/// How long one pusher wait lasts before it re-checks that the stream still wants work.
+const PUSH_WAIT: Duration = Duration::from_secs(5);
+
+type Out = mpsc::Sender<Result<pb::StreamLifecycleResponse, Status>>;
+
+/// What the reader and the pusher share.
+#[derive(Default)]
+struct Shared {
+    credits: u32,
+    lease: Option<Lease>,
+    /// Jobs this stream holds leases on (to route revocations).
+    leased: HashSet<String>,
+}
+
+pub struct Session;
+
+impl Session {
+    pub fn start(
+        engine: Engine,
+        inbound: Streaming<pb::StreamLifecycleRequest>,
+    ) -> Result<ReceiverStream<Result<pb::StreamLifecycleResponse, Status>>, Status> {
+        if engine.is_draining() {
+            return Err(ApiError::Unavailable {
+                reason: "server is draining".into(),
+                retry_after_ms: 1_000,
+            }
+            .into());
+        }
+        let (tx, rx) = mpsc::channel(engine.opts().stream_buffer_frames);
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let wake = Arc::new(Notify::new());
+        let (closed_tx, closed_rx) = watch::channel(false);
+        tokio::spawn(push(
+            engine.clone(),
+            shared.clone(),
+            wake.clone(),
+            tx.clone(),
+            closed_rx,
+        ));
+        tokio::spawn(async move {
+            read(engine, inbound, shared, wake, tx).await;
+            let _ = closed_tx.send(true);
+        });
+        Ok(ReceiverStream::new(rx))
+    }
+}
+
+fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn read(
+    engine: Engine,
+    mut inbound: Streaming<pb::StreamLifecycleRequest>,
+    shared: Arc<Mutex<Shared>>,
+    wake: Arc<Notify>,
+    tx: Out,
+) {
+    let mut revoked = engine.signals().revoked();
+    let mut draining = engine.draining();
+    let mut drain_deadline: Option<Instant> = None;
+    let mut invalid_frames = 0u32;
+    loop {
+        let grace = async {
+            match drain_deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            frame = inbound.message() => {
+                let frame = match frame {
+                    Ok(Some(f)) => f,
+                    Ok(None) => return,
+                    Err(status) => {
+                        debug!(%status, "worker stream ended");
+                        return;
+                    }
+                };
+                let response = handle_frame(&engine, &shared, &wake, frame).await;
+                if response.error_code == pb::ErrorCode::InvalidArgument as i32 {
+                    invalid_frames += 1;
+                } else {
+                    invalid_frames = 0;
+                }
+                if tx.send(Ok(response)).await.is_err() {
+                    return;
+                }
+                if invalid_frames >= INVALID_FRAMES_MAX {
+                    let msg = format!("closing the stream after {INVALID_FRAMES_MAX} invalid frames in a row");
+                    let _ = tx.send(Err(Status::invalid_argument(msg))).await;
+                    return;
+                }
+            }
+            rev = revoked.recv() => {
+                let ids = match rev {
+                    Ok(r) => if lock(&shared).leased.remove(&r.job_id) { vec![r.job_id] } else { vec![] },
+                    Err(broadcast::error::RecvError::Lagged(_)) => recheck_leases(&engine, &shared),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if !ids.is_empty() {
+                    let resp = pb::StreamLifecycleResponse { cancel_job_ids: ids, ..Default::default() };
+                    if tx.send(Ok(resp)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            _ = draining.changed(), if drain_deadline.is_none() => {
+                if *draining.borrow() {
+                    drain_deadline = Some(Instant::now() + engine.opts().drain_grace);
+                }
+            }
+            _ = grace => {
+                let _ = tx.send(Err(Status::unavailable("server is shutting down; reconnect to another node"))).await;
+                return;
+            }
+        }
+    }
+}
+
+/// After missing revocations, ask the state which held jobs this stream must stop.
+fn recheck_leases(engine: &Engine, shared: &Mutex<Shared>) -> Vec<String> {
+    let held: Vec<String> = lock(shared).leased.iter().cloned().collect();
+    let Ok(reader) = engine.read() else {
+        return Vec::new();
+    };
+    let mut stop = Vec::new();
+    for id in held {
+        let active = matches!(corvo_core::query::job(&reader, &id), Ok(Some(j)) if j.state == corvo_core::JobState::Active);
+        if !active {
+            stop.push(id);
+        }
+    }
+    let mut s = lock(shared);
+    for id in &stop {
+        s.leased.remove(id);
+    }
+    stop
+}
+
+/// A validated frame: the commands to propose, in order, and what to do after.
+struct Plan {
+    acks: Vec<String>,
+    fails: Vec<String>,
+    heartbeats: Vec<String>,
+    enqueues: usize,
+    commands: Vec<Command>,
+    fetch: Option<Lease>,
+}
+
+fn plan(
+    engine: &Engine,
+    shared: &Mutex<Shared>,
+    f: &pb::StreamLifecycleRequest,
+) -> Result<Plan, ApiError> {
+    let opts = engine.opts();
+    let sections = [
+        ("acks", f.acks.len()),
+        ("fails", f.fails.len()),
+        ("heartbeats", f.heartbeats.len()),
+        ("enqueues", f.enqueues.len()),
+    ];
+    for (name, len) in sections {
+        if len > opts.batch_items_max {
+            return Err(ApiError::invalid(
+                name,
+                format!("has {len} items, at most {}", opts.batch_items_max),
+            ));
+        }
+    }
+    if f.credits < 0 {
+        return Err(ApiError::invalid(
+            "credits",
+            format!("must not be negative, got {}", f.credits),
+        ));
+    }
+    let fetch_count = if f.fetch_count == 0 {
+        0
+    } else {
+        convert::fetch_count(opts, f.fetch_count, "fetch_count")?
+    };
+    let wants_work = fetch_count > 0 || f.credits > 0;
+    let lease = if wants_work || !f.queues.is_empty() {
+        Some(Lease {
+            queues: convert::queues(&f.queues, "queues")?,
+            count: fetch_count,
+            worker_id: convert::worker_text(&f.worker_id, "worker_id")?,
+            hostname: convert::worker_text(&f.hostname, "hostname")?,
+            lease_ms: convert::lease_ms(opts, f.lease_duration, "lease_duration")?,
+        })
+    } else {
+        None
+    };
+    let outstanding = lock(shared).credits;
+    if f.credits > 0 && outstanding.saturating_add(f.credits as u32) > opts.stream_credits_max {
+        return Err(ApiError::invalid(
+            "credits",
+            format!(
+                "{outstanding} outstanding + {} exceeds the maximum of {}",
+                f.credits, opts.stream_credits_max
+            ),
+        ));
+    }
+
+    let mut plan = Plan {
+        acks: vec![],
+        fails: vec![],
+        heartbeats: vec![],
+        enqueues: 0,
+        commands: vec![],
+        fetch: None,
+    };
+    for (i, a) in f.acks.iter().enumerate() {
+        let cmd = convert::ack(
+            opts,
+            &a.job_id,
+            &a.result_json,
+            a.lease_token,
+            &format!("acks[{i}]."),
+        )?;
+        plan.acks.push(cmd.job_id.clone());
+        plan.commands.push(Command::Ack(cmd));
+    }
+    for (i, x) in f.fails.iter().enumerate() {
+        let cmd = convert::fail(
+            opts,
+            &x.job_id,
+            &x.error,
+            &x.backtrace,
+            x.lease_token,
+            &format!("fails[{i}]."),
+        )?;
+        plan.fails.push(cmd.job_id.clone());
+        plan.commands.push(Command::Fail(cmd));
+    }
+    if !f.heartbeats.is_empty() {
+        let mut items = Vec::with_capacity(f.heartbeats.len());
+        for (i, h) in f.heartbeats.iter().enumerate() {
+            let p = format!("heartbeats[{i}].");
+            items.push(convert::heartbeat_item(
+                opts,
+                &h.job_id,
+                &h.progress_json,
+                &h.checkpoint_json,
+                h.lease_token,
+                &p,
+            )?);
+            plan.heartbeats.push(h.job_id.clone());
+        }
+        plan.commands.push(Command::Heartbeat(Heartbeat { items }));
+    }
+    for (i, e) in f.enqueues.iter().enumerate() {
+        let p = format!("enqueues[{i}].");
+        let cmd = convert::enqueue(
+            opts,
+            engine.new_job_id(),
+            &p,
+            &e.queue,
+            &e.payload_json,
+            e.options.as_ref(),
+        )?;
+        plan.commands.push(Command::Enqueue(cmd));
+        plan.enqueues += 1;
+    }
+    if let Some(lease) = lease {
+        let mut s = lock(shared);
+        s.credits += f.credits as u32;
+        s.lease = Some(Lease {
+            count: 0,
+            ..lease.clone()
+        });
+        if fetch_count > 0 {
+            plan.fetch = Some(lease);
+        }
+    }
+    Ok(plan)
+}
+
+fn frame_error(resp: &mut pb::StreamLifecycleResponse, e: &ApiError, section: &str) {
+    if resp.error.is_empty() {
+        resp.error = e.legacy_text(section);
+        resp.error_code = e.code().into();
+        resp.retry_after_ms = e.retry_after_ms().map_or(0, |ms| ms as i64);
+        if let ApiError::NotLeader { leader_addr } = e {
+            resp.leader_addr = leader_addr.clone().unwrap_or_default();
+        }
+    }
+}
+
+async fn handle_frame(
+    engine: &Engine,
+    shared: &Mutex<Shared>,
+    wake: &Notify,
+    f: pb::StreamLifecycleRequest,
+) -> pb::StreamLifecycleResponse {
+    let mut resp = pb::StreamLifecycleResponse {
+        request_id: f.request_id,
+        ..Default::default()
+    };
+    let plan = match plan(engine, shared, &f) {
+        Ok(p) => p,
+        Err(e) => {
+            frame_error(&mut resp, &e, "frame");
+            return resp;
+        }
+    };
+    if f.credits > 0 {
+        wake.notify_one();
+    }
+    let Plan {
+        acks,
+        fails,
+        heartbeats,
+        enqueues,
+        commands,
+        fetch,
+    } = plan;
+    let replies = match engine.propose(commands).await {
+        Ok(r) => r,
+        Err(e) => {
+            frame_error(&mut resp, &e, "frame");
+            return resp;
+        }
+    };
+    let mut replies = replies.into_iter();
+    for id in &acks {
+        match replies.next() {
+            Some(Ok(Reply::Acked { state })) => {
+                resp.acked += 1;
+                resp.ack_results.push(convert::item_ok(id, Some(state)));
+            }
+            other => {
+                let e = item_error(other);
+                frame_error(&mut resp, &e, "ack");
+                resp.ack_results.push(convert::item_err(id, &e));
+            }
+        }
+    }
+    for id in &fails {
+        match replies.next() {
+            Some(Ok(Reply::Failed { state, .. })) => {
+                resp.fail_results.push(convert::item_ok(id, Some(state)))
+            }
+            other => {
+                let e = item_error(other);
+                frame_error(&mut resp, &e, "fail");
+                resp.fail_results.push(convert::item_err(id, &e));
+            }
+        }
+    }
+    {
+        let mut s = lock(shared);
+        for id in acks.iter().chain(&fails) {
+            s.leased.remove(id);
+        }
+    }
+    if !heartbeats.is_empty() {
+        match replies.next() {
+            Some(Ok(Reply::Heartbeat(answers))) => {
+                for (id, answer) in heartbeats.iter().zip(answers) {
+                    match answer {
+                        HeartbeatReply::Extended { .. } => {
+                            resp.heartbeat_results.push(convert::item_ok(id, None))
+                        }
+                        HeartbeatReply::Stop(reason) => {
+                            resp.cancel_job_ids.push(id.clone());
+                            let mut r = convert::item_ok(id, None);
+                            if reason == corvo_core::StopReason::StaleLease {
+                                let e = ApiError::StaleLease { job_id: id.clone() };
+                                r = convert::item_err(id, &e);
+                            } else {
+                                r.message = heartbeat_answer(&HeartbeatReply::Stop(reason)).reason;
+                            }
+                            resp.heartbeat_results.push(r);
+                            lock(shared).leased.remove(id);
+                        }
+                    }
+                }
+            }
+            other => frame_error(&mut resp, &item_error(other), "heartbeat"),
+        }
+    }
+    for _ in 0..enqueues {
+        match replies.next() {
+            Some(Ok(Reply::Enqueued {
+                job_id,
+                state,
+                duplicate,
+            })) => {
+                let mut r = convert::item_ok(&job_id, Some(state));
+                if duplicate {
+                    r.message = "duplicate".into();
+                }
+                resp.enqueued_job_ids.push(job_id);
+                resp.enqueue_results.push(r);
+            }
+            other => {
+                let e = item_error(other);
+                frame_error(&mut resp, &e, "enqueue");
+                resp.enqueued_job_ids.push(String::new());
+                resp.enqueue_results.push(convert::item_err("", &e));
+            }
+        }
+    }
+    if let Some(lease) = fetch {
+        let deadline = Some(Instant::now() + engine.opts().legacy_idle_wait);
+        match engine.lease_when_ready(&lease, deadline).await {
+            Ok(jobs) => deliver(shared, &mut resp, &jobs),
+            Err(e) => frame_error(&mut resp, &e, "fetch"),
+        }
+    }
+    resp.credits = i32::try_from(lock(shared).credits).unwrap_or(i32::MAX);
+    resp
+}
+
+fn item_error(reply: Option<Result<Reply, corvo_core::JobError>>) -> ApiError {
+    match reply {
+        Some(Err(e)) => e.into(),
+        Some(Ok(other)) => ApiError::Internal(format!("unexpected reply {other:?}")),
+        None => ApiError::Internal("missing reply".into()),
+    }
+}
+
+fn deliver(shared: &Mutex<Shared>, resp: &mut pb::StreamLifecycleResponse, jobs: &[Job]) {
+    let mut s = lock(shared);
+    for job in jobs {
+        s.leased.insert(job.id.clone());
+        resp.jobs.push(convert::leased_job(job));
+    }
+}
+
+/// Pushes jobs while the stream holds credits.
+async fn push(
+    engine: Engine,
+    shared: Arc<Mutex<Shared>>,
+    wake: Arc<Notify>,
+    tx: Out,
+    mut closed: watch::Receiver<bool>,
+) {
+    loop {
+        let lease = {
+            let s = lock(&shared);
+            match &s.lease {
+                Some(l) if s.credits > 0 => Some(Lease {
+                    count: s.credits.min(engine.opts().fetch_count_max),
+                    ..l.clone()
+                }),
+                _ => None,
+            }
+        };
+        let Some(lease) = lease else {
+            tokio::select! {
+                _ = wake.notified() => continue,
+                _ = closed.changed() => return,
+            }
+        };
+        let jobs = tokio::select! {
+            r = engine.lease_when_ready(&lease, Some(Instant::now() + PUSH_WAIT)) => r,
+            _ = closed.changed() => return,
+        };
+        match jobs {
+            Ok(jobs) if jobs.is_empty() => {
+                if engine.is_draining() {
+                    // No new work while draining; wait for the stream to close.
+                    let _ = closed.changed().await;
+                    return;
+                }
+            }
+            Ok(jobs) => {
+                let mut resp = pb::StreamLifecycleResponse::default();
+                {
+                    let mut s = lock(&shared);
+                    s.credits = s.credits.saturating_sub(jobs.len() as u32);
+                }
+                deliver(&shared, &mut resp, &jobs);
+                resp.credits = i32::try_from(lock(&shared).credits).unwrap_or(i32::MAX);
+                if tx.send(Ok(resp)).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let mut resp = pb::StreamLifecycleResponse::default();
+                frame_error(&mut resp, &e, "fetch");
+                let wait = Duration::from_millis(e.retry_after_ms().unwrap_or(1_000));
+                if tx.send(Ok(resp)).await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = closed.changed() => return,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `Subscribe`: the event log from `last_event_id` on, then live. Waits on the applied
+//! event id (no polling) and reads from the state, so a resumed subscription sees every
+//! retained event exactly once, in order.
+
+use std::collections::HashSet;
+
+use corvo_core::query;
+use corvo_sdk::proto as pb;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::convert;
+use crate::engine::Engine;
+use crate::error::ApiError;
+
+/// Filter lists longer than this are refused (they are matched per event).
+const FILTER_ITEMS_MAX: usize = 1_024;
+/// Events buffered per subscriber before reading the log pauses.
+const SUBSCRIBER_BUFFER_MAX: usize = 256;
+
+struct Filter {
+    queues: HashSet<String>,
+    job_ids: HashSet<String>,
+    types: HashSet<String>,
+}
+
+impl Filter {
+    fn matches(&self, e: &corvo_core::Event) -> bool {
+        (self.queues.is_empty() || self.queues.contains(&e.queue))
+            && (self.job_ids.is_empty() || self.job_ids.contains(&e.job_id))
+            && (self.types.is_empty() || self.types.contains(e.kind.as_str()))
+    }
+}
+
+pub fn stream(
+    engine: Engine,
+    req: pb::SubscribeRequest,
+) -> Result<ReceiverStream<Result<pb::SubscribeResponse, Status>>, Status> {
+    for (field, len) in [
+        ("queues", req.queues.len()),
+        ("job_ids", req.job_ids.len()),
+        ("types", req.types.len()),
+    ] {
+        if len > FILTER_ITEMS_MAX {
+            return Err(ApiError::invalid(
+                field,
+                format!("has {len} entries, at most {FILTER_ITEMS_MAX}"),
+            )
+            .into());
+        }
+    }
+    for q in &req.queues {
+        convert::queues(std::slice::from_ref(q), "queues")?;
+    }
+    let filter = Filter {
+        queues: req.queues.into_iter().collect(),
+        job_ids: req.job_ids.into_iter().collect(),
+        types: req.types.into_iter().collect(),
+    };
+    let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER_MAX);
+    tokio::spawn(follow(engine, filter, req.last_event_id, tx));
+    Ok(ReceiverStream::new(rx))
+}
+
+async fn follow(
+    engine: Engine,
+    filter: Filter,
+    mut after: u64,
+    tx: mpsc::Sender<Result<pb::SubscribeResponse, Status>>,
+) {
+    let mut newest = engine.signals().events();
+    let mut draining = engine.draining();
+    let batch = engine.opts().subscribe_batch_max;
+    loop {
+        let events = match engine
+            .read()
+            .and_then(|r| query::events_after(&r, after, batch).map_err(Into::into))
+        {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = tx.send(Err(e.into())).await;
+                return;
+            }
+        };
+        let full = events.len() == batch;
+        for e in events {
+            after = e.seq;
+            if !filter.matches(&e) {
+                continue;
+            }
+            let msg = pb::SubscribeResponse {
+                seq: e.seq,
+                r#type: e.kind.as_str().to_owned(),
+                job_id: e.job_id,
+                queue: e.queue,
+                at_ns: e.at_ms.saturating_mul(1_000_000),
+                data_json: e.data,
+            };
+            if tx.send(Ok(msg)).await.is_err() {
+                return;
+            }
+        }
+        if full {
+            continue;
+        }
+        if *newest.borrow_and_update() > after {
+            continue;
+        }
+        tokio::select! {
+            r = newest.changed() => if r.is_err() { return },
+            _ = draining.changed() => {
+                if *draining.borrow() {
+                    let _ = tx.send(Err(Status::unavailable("server is shutting down; resume from the last seq"))).await;
+                    return;
+                }
+            }
+            _ = tx.closed() => return,
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Client subcommands: `enqueue`, `jobs get|cancel|retry|delete`, `worker`.
+
+use anyhow::Context;
+use corvo_sdk::proto as pb;
+use corvo_sdk::proto::job_service_client::JobServiceClient;
+use corvo_sdk::proto::worker_service_client::WorkerServiceClient;
+use serde_json::json;
+use tonic::transport::Channel;
+
+use crate::config::{
+    ClientArgs, EnqueueArgs, JobsAction, JobsArgs, Output, PriorityArg, WorkerArgs,
+};
+
+pub async fn channel(args: &ClientArgs) -> anyhow::Result<Channel> {
+    Channel::from_shared(args.server.clone())
+        .with_context(|| format!("invalid --server {:?}", args.server))?
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to {}", args.server))
+}
+
+fn status_error(e: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{}: {}", e.code(), e.message())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+pub async fn enqueue(args: EnqueueArgs) -> anyhow::Result<()> {
+    let mut client = WorkerServiceClient::new(channel(&args.client).await?);
+    let priority = match args.priority {
+        None => pb::Priority::Unspecified,
+        Some(PriorityArg::Critical) => pb::Priority::Critical,
+        Some(PriorityArg::High) => pb::Priority::High,
+        Some(PriorityArg::Normal) => pb::Priority::Normal,
+        Some(PriorityArg::Low) => pb::Priority::Low,
+    };
+    let options = pb::EnqueueOptions {
+        priority: priority.into(),
+        max_attempts: args.max_attempts.unwrap_or(0),
+        scheduled_at: args.delay_ms.map(|d| {
+            let at = now_ms() + d;
+            prost_types::Timestamp {
+                seconds: (at / 1000) as i64,
+                nanos: ((at % 1000) * 1_000_000) as i32,
+            }
+        }),
+        unique_key: args.unique_key.unwrap_or_default(),
+        tags: args.tags.into_iter().collect(),
+        ..Default::default()
+    };
+    let resp = client
+        .enqueue(pb::EnqueueRequest {
+            queue: args.queue,
+            payload_json: args.payload,
+            agent: None,
+            options: Some(options),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    match args.client.output {
+        Output::Json => println!("{}", json!({"job_id": resp.job_id, "status": resp.status})),
+        Output::Text => println!("{} {}", resp.job_id, resp.status),
+    }
+    Ok(())
+}
+
+fn job_json(j: &pb::Job) -> serde_json::Value {
+    let ts = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref()
+            .map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
+    };
+    let state = pb::JobState::try_from(j.state).map_or("unknown".to_owned(), |s| {
+        s.as_str_name()
+            .trim_start_matches("JOB_STATE_")
+            .to_lowercase()
+    });
+    let priority = pb::Priority::try_from(j.priority).map_or("unknown".to_owned(), |p| {
+        p.as_str_name()
+            .trim_start_matches("PRIORITY_")
+            .to_lowercase()
+    });
+    json!({
+        "id": j.id, "queue": j.queue, "state": state, "priority": priority,
+        "attempt": j.attempt, "max_attempts": j.max_attempts,
+        "payload": serde_json::from_str::<serde_json::Value>(&j.payload_json).unwrap_or(serde_json::Value::Null),
+        "result": serde_json::from_str::<serde_json::Value>(&j.result_json).ok(),
+        "progress": serde_json::from_str::<serde_json::Value>(&j.progress_json).ok(),
+        "last_error": (!j.last_error.is_empty()).then_some(&j.last_error),
+        "worker_id": (!j.worker_id.is_empty()).then_some(&j.worker_id),
+        "tags": j.tags, "unique_key": (!j.unique_key.is_empty()).then_some(&j.unique_key),
+        "created_at_ms": ts(&j.created_at), "started_at_ms": ts(&j.started_at), "finished_at_ms": ts(&j.finished_at),
+        "scheduled_at_ms": ts(&j.scheduled_at), "lease_deadline_ms": ts(&j.lease_deadline),
+    })
+}
+
+pub async fn jobs(args: JobsArgs) -> anyhow::Result<()> {
+    let mut client = JobServiceClient::new(channel(&args.client).await?);
+    let (id, out) = match args.action {
+        JobsAction::Get { job_id } => {
+            let job = client
+                .get_job(pb::GetJobRequest {
+                    job_id: job_id.clone(),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .job;
+            let job = job.context("server returned no job")?;
+            let v = job_json(&job);
+            match args.client.output {
+                Output::Json => println!("{v}"),
+                Output::Text => println!("{}", serde_json::to_string_pretty(&v)?),
+            }
+            return Ok(());
+        }
+        JobsAction::Cancel { job_id } => {
+            let r = client
+                .cancel_job(pb::CancelJobRequest {
+                    job_id: job_id.clone(),
+                })
+                .await
+                .map_err(status_error)?;
+            (job_id, state_name(r.into_inner().state))
+        }
+        JobsAction::Retry { job_id } => {
+            let r = client
+                .retry_job(pb::RetryJobRequest {
+                    job_id: job_id.clone(),
+                })
+                .await
+                .map_err(status_error)?;
+            (job_id, state_name(r.into_inner().state))
+        }
+        JobsAction::Delete { job_id } => {
+            client
+                .delete_job(pb::DeleteJobRequest {
+                    job_id: job_id.clone(),
+                })
+                .await
+                .map_err(status_error)?;
+            (job_id, "deleted".to_owned())
+        }
+    };
+    match args.client.output {
+        Output::Json => println!("{}", json!({"job_id": id, "state": out})),
+        Output::Text => println!("{id} {out}"),
+    }
+    Ok(())
+}
+
+fn state_name(state: i32) -> String {
+    pb::JobState::try_from(state).map_or("unknown".to_owned(), |s| {
+        s.as_str_name()
+            .trim_start_matches("JOB_STATE_")
+            .to_lowercase()
+    })
+}
+
+/// A demo worker over `StreamLifecycle` with credits: prints each job and acknowledges it.
+pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let mut client = WorkerServiceClient::new(channel(&args.client).await?);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let hostname = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    let worker_id = format!("corvo-worker-{}", std::process::id());
+    let first = pb::StreamLifecycleRequest {
+        request_id: 1,
+        queues: args.queues.clone(),
+        worker_id: worker_id.clone(),
+        hostname: hostname.clone(),
+        credits: 1,
+        ..Default::default()
+    };
+    tx.send(first).await?;
+    let mut responses = client
+        .stream_lifecycle(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    eprintln!(
+        "worker {worker_id} waiting for jobs on {}",
+        args.queues.join(", ")
+    );
+    let mut done = 0u64;
+    let mut request_id = 1u64;
+    while let Some(resp) = responses.message().await.map_err(status_error)? {
+        if !resp.error.is_empty() {
+            eprintln!("server: {}", resp.error);
+        }
+        for job in resp.jobs {
+            println!(
+                "{} {} attempt {} payload {}",
+                job.job_id, job.queue, job.attempt, job.payload_json
+            );
+            done += 1;
+            request_id += 1;
+            let more = args.max_jobs.is_none_or(|max| done < max);
+            let frame = pb::StreamLifecycleRequest {
+                request_id,
+                queues: args.queues.clone(),
+                worker_id: worker_id.clone(),
+                hostname: hostname.clone(),
+                credits: i32::from(more),
+                acks: vec![pb::AckBatchItem {
+                    job_id: job.job_id,
+                    result_json: "{\"done\":true}".into(),
+                    usage: None,
+                    lease_token: job.lease_token,
+                }],
+                ..Default::default()
+            };
+            tx.send(frame).await?;
+        }
+        if args.max_jobs.is_some_and(|max| done >= max) && resp.request_id == request_id {
+            break;
+        }
+    }
+    eprintln!("worker finished {done} jobs");
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! Flags and `CORVO_*` environment variables: the only place configuration is read.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "corvo",
+    version,
+    about = "Corvo: a durable, Raft-replicated job server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a Corvo node (a one-node cluster on first start).
+    Server(ServerArgs),
+    /// Enqueue a job.
+    Enqueue(EnqueueArgs),
+    /// Inspect and manage jobs.
+    Jobs(JobsArgs),
+    /// Run a demo worker that prints jobs and acknowledges them.
+    Worker(WorkerArgs),
+    /// Measure throughput and latency against a running server.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    /// fsync the Raft log before acknowledging a write (default; survives power loss).
+    Fsync,
+    /// Acknowledge before fsync. RISKY: a power loss or kernel crash can lose writes that were
+    /// acknowledged within the last second.
+    Relaxed,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Where the node keeps its state and Raft log.
+    #[arg(long, env = "CORVO_DATA_DIR", default_value = "./corvo-data")]
+    pub data_dir: PathBuf,
+    /// Address for clients: gRPC and HTTP (/healthz) on one port.
+    #[arg(long, env = "CORVO_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Address for Raft peer traffic (stored in the cluster membership).
+    #[arg(long, env = "CORVO_RAFT_BIND", default_value = "127.0.0.1:9000")]
+    pub raft_bind: SocketAddr,
+    /// This node's name; fixed for the life of its data directory.
+    #[arg(long, env = "CORVO_NODE_ID", default_value = "n1")]
+    pub node_id: String,
+    /// When a write is acknowledged.
+    #[arg(long, env = "CORVO_DURABILITY", value_enum, default_value = "fsync")]
+    pub durability: DurabilityArg,
+    /// Largest job payload in bytes.
+    #[arg(long, env = "CORVO_PAYLOAD_MAX_BYTES", default_value_t = 1 << 20)]
+    pub payload_max_bytes: usize,
+    /// After SIGTERM, how long open worker streams may keep acknowledging in-flight jobs.
+    #[arg(long, env = "CORVO_DRAIN_GRACE_MS", default_value_t = 10_000)]
+    pub drain_grace_ms: u64,
+    /// Raft election timeout (the lower bound; the upper bound is twice this).
+    #[arg(long, env = "CORVO_ELECTION_TIMEOUT_MS", default_value_t = 1_000)]
+    pub election_timeout_ms: u64,
+    /// Log format.
+    #[arg(long, env = "CORVO_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log filter (RUST_LOG syntax); RUST_LOG wins when set.
+    #[arg(long, env = "CORVO_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// The server to talk to.
+    #[arg(
+        long,
+        env = "CORVO_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub server: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    pub output: Output,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PriorityArg {
+    Critical,
+    High,
+    Normal,
+    Low,
+}
+
+#[derive(Args, Debug)]
+pub struct EnqueueArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Queue name.
+    pub queue: String,
+    /// Payload as JSON (default {}).
+    #[arg(default_value = "{}")]
+    pub payload: String,
+    #[arg(long, value_enum)]
+    pub priority: Option<PriorityArg>,
+    /// Attempts in total (default 3).
+    #[arg(long)]
+    pub max_attempts: Option<i32>,
+    /// Deliver no sooner than this many milliseconds from now.
+    #[arg(long)]
+    pub delay_ms: Option<u64>,
+    /// At most one job with this key per queue within the unique period.
+    #[arg(long)]
+    pub unique_key: Option<String>,
+    /// Tags as key=value (repeatable).
+    #[arg(long = "tag", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
+}
+
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected key=value, got {s:?}"))
+}
+
+#[derive(Args, Debug)]
+pub struct JobsArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub action: JobsAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsAction {
+    /// Show one job.
+    Get { job_id: String },
+    /// Cancel a job (an active job's worker is told to stop).
+    Cancel { job_id: String },
+    /// Put a finished job back to pending.
+    Retry { job_id: String },
+    /// Delete a job that is not active.
+    Delete { job_id: String },
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Queues to work on (repeatable).
+    #[arg(long = "queue", required = true)]
+    pub queues: Vec<String>,
+    /// Stop after this many jobs (default: run until interrupted).
+    #[arg(long)]
+    pub max_jobs: Option<u64>,
+}

@@ -1,0 +1,286 @@
+//! `corvo server`: the supervisor. It owns start-up and the shutdown order.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::routing::get;
+use corvo_api::services::Services;
+use corvo_api::{ApiOptions, Engine, Signals};
+use corvo_core::{Batch, BatchOutcome, query};
+use corvo_raft::{AppStateMachine, Durability, RaftNode, RaftOptions};
+use corvo_sdk::proto::job_service_server::JobServiceServer;
+use corvo_sdk::proto::worker_service_server::WorkerServiceServer;
+use corvo_store::StateStore;
+use tokio::sync::watch;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tracing::{error, info, warn};
+
+use crate::config::{DurabilityArg, LogFormat, ServerArgs};
+
+/// How long start-up waits for this node to become leader of its one-node cluster.
+const LEADER_WAIT: Duration = Duration::from_secs(30);
+/// Extra time, beyond the drain grace, for connections to close before the node stops anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// The largest gRPC message accepted: a full batch of maximum-size payloads would be far
+/// larger, but one frame must stay bounded (16 MiB).
+const GRPC_MESSAGE_BYTES_MAX: usize = 16 << 20;
+
+/// Applies committed entries to the redb state (the adapter between the two crates).
+struct StoreMachine(Arc<StateStore>);
+
+impl AppStateMachine for StoreMachine {
+    fn raft_meta(&self) -> std::io::Result<Option<Vec<u8>>> {
+        self.0.raft_meta().map_err(std::io::Error::other)
+    }
+
+    fn apply(
+        &self,
+        entries: Vec<(u64, Option<Batch>)>,
+        raft_meta: Vec<u8>,
+    ) -> std::io::Result<Vec<Option<BatchOutcome>>> {
+        self.0
+            .apply(&entries, &raft_meta)
+            .map_err(std::io::Error::other)
+    }
+}
+
+fn init_logging(args: &ServerArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| {
+            tracing_subscriber::EnvFilter::try_new(format!("{},openraft=warn", args.log_level))
+        })
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match args.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// The Raft node id for a node name: the number itself when the name is numeric, else a
+/// stable 64-bit hash (FNV-1a) of the name.
+pub fn raft_node_id(name: &str) -> u64 {
+    if let Ok(n) = name.parse::<u64>() {
+        return n;
+    }
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn check_node_name(data_dir: &Path, name: &str) -> anyhow::Result<()> {
+    let path = data_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(existing) if existing.trim() == name => Ok(()),
+        Ok(existing) => anyhow::bail!(
+            "data dir {} belongs to node {:?}, not {name:?}: a node id is fixed for its data dir",
+            data_dir.display(),
+            existing.trim()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(&path, format!("{name}\n"))
+                .with_context(|| format!("writing {}", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    init_logging(&args);
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
+    check_node_name(&args.data_dir, &args.node_id)?;
+    if args.durability == DurabilityArg::Relaxed {
+        warn!(
+            "--durability relaxed: writes are acknowledged before they reach the disk; a power loss can lose them"
+        );
+    }
+    if !args.bind.ip().is_loopback() {
+        warn!(bind = %args.bind, "listening beyond loopback and API keys are not implemented yet: anyone who can reach this port can use it");
+    }
+
+    let store = Arc::new(StateStore::open(&args.data_dir.join("state.redb"))?);
+    let (last_event_seq, next_due) = {
+        let reader = store.read()?;
+        (last_event_seq(&reader)?, query::next_due(&reader)?)
+    };
+    let signals = Signals::new(last_event_seq, next_due);
+
+    let raft_opts = RaftOptions {
+        node_id: raft_node_id(&args.node_id),
+        raft_addr: args.raft_bind.to_string(),
+        log_path: args.data_dir.join("raft-log.redb"),
+        durability: match args.durability {
+            DurabilityArg::Fsync => Durability::Fsync,
+            DurabilityArg::Relaxed => Durability::Relaxed,
+        },
+        election_timeout_min_ms: args.election_timeout_ms,
+        election_timeout_max_ms: args.election_timeout_ms * 2,
+        ..RaftOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let raft = Arc::new(
+        RaftNode::start(
+            raft_opts,
+            Arc::new(StoreMachine(store.clone())),
+            Arc::new(signals.clone()),
+        )
+        .await
+        .context("starting raft")?,
+    );
+    let leader = raft
+        .wait_for_leader(LEADER_WAIT)
+        .await
+        .context("waiting for a leader")?;
+    let status = raft.status();
+    info!(leader, last_applied = ?status.last_applied, elapsed_ms = started.elapsed().as_millis() as u64, "raft ready (log replayed)");
+
+    let api_opts = ApiOptions {
+        payload_bytes_max: args.payload_max_bytes,
+        drain_grace: Duration::from_millis(args.drain_grace_ms),
+        ..ApiOptions::default()
+    };
+    let engine = Engine::new(raft.clone(), store.clone(), signals, api_opts);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ticker = tokio::spawn(corvo_api::ticker::run(engine.clone(), stop_rx));
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<WorkerServiceServer<Services>>().await;
+    let routes = routes(engine.clone(), health_service)?;
+
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    let local: SocketAddr = listener.local_addr()?;
+    info!(addr = %local, node = %args.node_id, data_dir = %args.data_dir.display(), version = corvo_api::services::SERVER_VERSION, "corvo listening (gRPC + HTTP)");
+
+    let (close_tx, mut close_rx) = watch::channel(false);
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .accept_http1(true)
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                async move {
+                    let _ = close_rx.wait_for(|c| *c).await;
+                },
+            ),
+    );
+
+    shutdown_signal().await;
+    info!("shutdown: draining");
+    health
+        .set_not_serving::<WorkerServiceServer<Services>>()
+        .await;
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    engine.start_drain();
+    let _ = close_tx.send(true);
+    let grace = engine.opts().drain_grace + CLOSE_GRACE;
+    match tokio::time::timeout(grace, server).await {
+        Ok(Ok(Ok(()))) => info!("shutdown: listener closed"),
+        Ok(Ok(Err(e))) => error!(error = %e, "shutdown: listener failed"),
+        Ok(Err(e)) => error!(error = %e, "shutdown: listener task failed"),
+        Err(_) => warn!(
+            ?grace,
+            "shutdown: connections still open after the grace period; closing anyway"
+        ),
+    }
+    let _ = stop_tx.send(true);
+    let _ = ticker.await;
+    raft.shutdown().await.context("stopping raft")?;
+    store.flush().context("flushing state")?;
+    info!("shutdown: done");
+    Ok(())
+}
+
+fn last_event_seq(reader: &corvo_store::StateReader) -> Result<u64, corvo_core::StoreError> {
+    use corvo_core::StateRead;
+    use corvo_core::keys::{Table, decode_u64, meta};
+    match reader.get(Table::Meta, meta::EVENT_SEQ)? {
+        Some(b) => decode_u64(Table::Meta, meta::EVENT_SEQ, &b),
+        None => Ok(0),
+    }
+}
+
+/// gRPC services, reflection, health and the HTTP routes, on one router.
+fn routes(
+    engine: Engine,
+    health_service: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+) -> anyhow::Result<Routes> {
+    let services = Services::new(engine.clone());
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(corvo_sdk::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(corvo_sdk::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let http = axum::Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(engine);
+    let routes = Routes::from(http)
+        .add_service(
+            WorkerServiceServer::new(services.clone())
+                .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
+                .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX),
+        )
+        .add_service(JobServiceServer::new(services))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    Ok(routes)
+}
+
+/// Liveness: the process is up and its storage answers.
+async fn healthz(
+    axum::extract::State(engine): axum::extract::State<Engine>,
+) -> (http::StatusCode, String) {
+    match engine.read() {
+        Ok(_) => {
+            let s = engine.raft().status();
+            let body = format!(
+                "{{\"status\":\"ok\",\"node_id\":{},\"leader_id\":{},\"term\":{},\"last_applied\":{},\"draining\":{}}}\n",
+                s.node_id,
+                s.leader_id.map_or("null".to_owned(), |l| l.to_string()),
+                s.term,
+                s.last_applied.map_or("null".to_owned(), |l| l.to_string()),
+                engine.is_draining()
+            );
+            (http::StatusCode::OK, body)
+        }
+        Err(e) => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{{\"status\":\"storage unavailable\",\"error\":{:?}}}\n",
+                e.to_string()
+            ),
+        ),
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C will stop the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
+    }
+}

@@ -1,0 +1,395 @@
+//! The Raft log on redb: its own file, two tables.
+//!
+//! - `raft_entries`: log index (u64, ordered) -> format byte + postcard-encoded entry.
+//! - `raft_meta`: `"vote"`, `"committed"`, `"last_purged"`, `"node_id"` -> format byte + postcard.
+//!
+//! Writes run on tokio's blocking pool (redb is synchronous, and a write waits for a running
+//! fsync). Durability: `save_vote` commits with an fsync before it returns. `append` commits
+//! without one, so the entries are readable at once, and hands its completion callback to the
+//! [`flusher`](crate::log_flush) thread, which fsyncs once for every append queued behind a
+//! running fsync (group fsync). `truncate_after`, `purge` and `save_committed` need not be
+//! durable (openraft's contract): the next fsync carries them.
+//!
+//! Reads run inline: they touch few, recently written pages, which sit in redb's cache.
+
+use std::fmt::{Debug, Display};
+use std::io;
+use std::ops::{Bound, RangeBounds};
+use std::path::Path;
+use std::sync::Arc;
+
+use openraft::entry::RaftEntry;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::log_flush::{FlushMsg, Flusher};
+use crate::options::Durability;
+use crate::types::{Entry, LogId, TypeConfig, Vote};
+
+/// Table of log entries, by index.
+pub const ENTRIES_TABLE: &str = "raft_entries";
+/// Table of the log's metadata.
+pub const META_TABLE: &str = "raft_meta";
+
+const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new(ENTRIES_TABLE);
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new(META_TABLE);
+const KEY_VOTE: &str = "vote";
+const KEY_COMMITTED: &str = "committed";
+const KEY_LAST_PURGED: &str = "last_purged";
+const KEY_NODE_ID: &str = "node_id";
+
+/// First byte of every stored value: lets a later release change the encoding and still
+/// read (or clearly refuse) what an older one wrote.
+const FORMAT_V1: u8 = 1;
+
+/// Encodes a value as the format byte followed by postcard.
+pub(crate) fn encode<T: Serialize>(value: &T, what: &dyn Display) -> io::Result<Vec<u8>> {
+    postcard::to_extend(value, vec![FORMAT_V1]).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("cannot encode {what}: {e}"),
+        )
+    })
+}
+
+/// Decodes what [`encode`] wrote; anything else is an `InvalidData` error naming `what`.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &dyn Display) -> io::Result<T> {
+    let corrupt =
+        |why: String| io::Error::new(io::ErrorKind::InvalidData, format!("corrupt {what}: {why}"));
+    let Some((&format, body)) = bytes.split_first() else {
+        return Err(corrupt("empty value".to_string()));
+    };
+    if format != FORMAT_V1 {
+        return Err(corrupt(format!("unknown format byte {format}")));
+    }
+    let (value, rest) = postcard::take_from_bytes(body).map_err(|e| corrupt(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(corrupt(format!("{} trailing bytes", rest.len())));
+    }
+    Ok(value)
+}
+
+fn db_err(what: &str, e: impl Into<redb::Error>) -> io::Error {
+    io::Error::other(format!("raft log: {what}: {}", e.into()))
+}
+
+/// Runs blocking redb work off the async workers.
+async fn blocking<T, F>(f: F) -> io::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| io::Error::other(format!("raft log: blocking task failed: {e}")))?
+}
+
+/// Writer side of the log, owned by openraft's core task.
+pub struct LogStore {
+    db: Arc<Database>,
+    durability: Durability,
+    flusher: Flusher,
+}
+
+/// Reader side of the log, one per replication task; a cheap clone.
+#[derive(Clone)]
+pub struct LogReader {
+    db: Arc<Database>,
+}
+
+impl LogStore {
+    /// Opens (or creates) the log file and starts its flusher thread.
+    ///
+    /// Fails with `redb::DatabaseError::DatabaseAlreadyOpen` inside the `io::Error` while
+    /// another handle, e.g. one still being dropped after a shutdown, holds the file.
+    pub fn open(
+        path: &Path,
+        durability: Durability,
+        relaxed_flush_interval: std::time::Duration,
+    ) -> io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!("raft log {}: database already open", path.display()),
+            ),
+            e => db_err(&format!("open {}", path.display()), e),
+        })?;
+        let db = Arc::new(db);
+        // Create both tables up front, durably, so readers never meet a missing table.
+        let txn = db.begin_write().map_err(|e| db_err("begin", e))?;
+        txn.open_table(ENTRIES)
+            .map_err(|e| db_err(ENTRIES_TABLE, e))?;
+        txn.open_table(META).map_err(|e| db_err(META_TABLE, e))?;
+        txn.commit().map_err(|e| db_err("commit", e))?;
+        let flusher = Flusher::spawn(db.clone(), durability, relaxed_flush_interval)?;
+        Ok(Self {
+            db,
+            durability,
+            flusher,
+        })
+    }
+
+    /// Records `node_id` on first use and refuses a log that belongs to another node: a log
+    /// replayed under a different id could vote twice in one term.
+    pub fn check_node_id(&self, node_id: u64) -> io::Result<()> {
+        match read_meta::<u64>(&self.db, KEY_NODE_ID)? {
+            Some(stored) if stored == node_id => Ok(()),
+            Some(stored) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("raft log belongs to node {stored}, not to node {node_id}"),
+            )),
+            None => write_meta(
+                &self.db,
+                redb::Durability::Immediate,
+                KEY_NODE_ID,
+                Some(&node_id),
+            ),
+        }
+    }
+
+    fn reader(&self) -> LogReader {
+        LogReader {
+            db: self.db.clone(),
+        }
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogReader {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> io::Result<Vec<Entry>> {
+        read_entries(&self.db, range)
+    }
+
+    async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
+        read_meta(&self.db, KEY_VOTE)
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> io::Result<Vec<Entry>> {
+        read_entries(&self.db, range)
+    }
+
+    async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
+        read_meta(&self.db, KEY_VOTE)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogReader;
+
+    async fn get_log_state(&mut self) -> io::Result<LogState<TypeConfig>> {
+        let last_purged_log_id: Option<LogId> = read_meta(&self.db, KEY_LAST_PURGED)?;
+        let txn = self.db.begin_read().map_err(|e| db_err("begin read", e))?;
+        let table = txn
+            .open_table(ENTRIES)
+            .map_err(|e| db_err(ENTRIES_TABLE, e))?;
+        let last = table.last().map_err(|e| db_err(ENTRIES_TABLE, e))?;
+        let last_log_id = match last {
+            Some((index, bytes)) => Some(decode_entry(index.value(), bytes.value())?.log_id()),
+            None => last_purged_log_id.clone(),
+        };
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.reader()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> io::Result<()> {
+        // A vote must survive a crash before it is acted upon, or this node could vote twice
+        // in one term: always fsync, whatever the log's durability.
+        let db = self.db.clone();
+        let vote = *vote;
+        blocking(move || write_meta(&db, redb::Durability::Immediate, KEY_VOTE, Some(&vote))).await
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> io::Result<()> {
+        // Not fsynced on its own: a stale `committed` after a crash only means openraft
+        // re-applies less at startup; the leader re-commits the rest after its election.
+        let db = self.db.clone();
+        blocking(move || {
+            write_meta(
+                &db,
+                redb::Durability::None,
+                KEY_COMMITTED,
+                committed.as_ref(),
+            )
+        })
+        .await
+    }
+
+    async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
+        read_meta(&self.db, KEY_COMMITTED)
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> io::Result<()>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let encoded = entries
+            .into_iter()
+            .map(|e| {
+                Ok((
+                    e.index(),
+                    encode(&e, &format_args!("{ENTRIES_TABLE} index {}", e.index()))?,
+                ))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        let db = self.db.clone();
+        blocking(move || {
+            write(&db, redb::Durability::None, |txn| {
+                let mut table = txn.open_table(ENTRIES)?;
+                for (index, bytes) in &encoded {
+                    table.insert(index, bytes.as_slice())?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+        match self.durability {
+            Durability::Fsync => self.flusher.send(FlushMsg::Persisted(callback)),
+            Durability::Relaxed => {
+                callback.io_completed(Ok(()));
+                self.flusher.send(FlushMsg::Dirty)
+            }
+        }
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> io::Result<()> {
+        let from = last_log_id.map_or(0, |id| id.index() + 1);
+        let db = self.db.clone();
+        blocking(move || {
+            write(&db, redb::Durability::None, |txn| {
+                txn.open_table(ENTRIES)?.retain_in(from.., |_, _| false)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> io::Result<()> {
+        // `last_purged` and the deletion go in one transaction, so a crash never leaves a
+        // hole between them.
+        let value = encode(&log_id, &format_args!("{META_TABLE} {KEY_LAST_PURGED}"))?;
+        let db = self.db.clone();
+        blocking(move || {
+            write(&db, redb::Durability::None, |txn| {
+                txn.open_table(META)?
+                    .insert(KEY_LAST_PURGED, value.as_slice())?;
+                txn.open_table(ENTRIES)?
+                    .retain_in(..=log_id.index(), |_, _| false)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+/// One write transaction with the given durability.
+fn write(
+    db: &Database,
+    durability: redb::Durability,
+    body: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+) -> io::Result<()> {
+    let mut txn = db.begin_write().map_err(|e| db_err("begin write", e))?;
+    txn.set_durability(durability)
+        .map_err(|e| db_err("set durability", e))?;
+    body(&txn).map_err(|e| db_err("write", e))?;
+    txn.commit().map_err(|e| db_err("commit", e))
+}
+
+fn write_meta<T: Serialize>(
+    db: &Database,
+    durability: redb::Durability,
+    key: &'static str,
+    value: Option<&T>,
+) -> io::Result<()> {
+    let encoded = value
+        .map(|v| encode(v, &format_args!("{META_TABLE} {key}")))
+        .transpose()?;
+    write(db, durability, |txn| {
+        let mut table = txn.open_table(META)?;
+        match &encoded {
+            Some(bytes) => table.insert(key, bytes.as_slice())?,
+            None => table.remove(key)?,
+        };
+        Ok(())
+    })
+}
+
+fn read_meta<T: DeserializeOwned>(db: &Database, key: &str) -> io::Result<Option<T>> {
+    let txn = db.begin_read().map_err(|e| db_err("begin read", e))?;
+    let table = txn.open_table(META).map_err(|e| db_err(META_TABLE, e))?;
+    let value = table.get(key).map_err(|e| db_err(META_TABLE, e))?;
+    value
+        .map(|v| {
+            decode(
+                v.value(),
+                &format_args!("raft log table {META_TABLE} key {key}"),
+            )
+        })
+        .transpose()
+}
+
+fn read_entries(db: &Database, range: impl RangeBounds<u64>) -> io::Result<Vec<Entry>> {
+    // Normalize to [start, end) so that empty or inverted ranges read nothing.
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s.saturating_add(1),
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => e.saturating_add(1),
+        Bound::Excluded(&e) => e,
+        Bound::Unbounded => u64::MAX,
+    };
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    let txn = db.begin_read().map_err(|e| db_err("begin read", e))?;
+    let table = txn
+        .open_table(ENTRIES)
+        .map_err(|e| db_err(ENTRIES_TABLE, e))?;
+    let mut entries = Vec::new();
+    for row in table
+        .range(start..end)
+        .map_err(|e| db_err(ENTRIES_TABLE, e))?
+    {
+        let (index, bytes) = row.map_err(|e| db_err(ENTRIES_TABLE, e))?;
+        entries.push(decode_entry(index.value(), bytes.value())?);
+    }
+    Ok(entries)
+}
+
+/// Decodes one stored entry and checks that it sits under its own index.
+fn decode_entry(index: u64, bytes: &[u8]) -> io::Result<Entry> {
+    let entry: Entry = decode(
+        bytes,
+        &format_args!("raft log table {ENTRIES_TABLE} index {index}"),
+    )?;
+    if entry.index() != index {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "corrupt raft log table {ENTRIES_TABLE} index {index}: holds the entry of index {}",
+                entry.index()
+            ),
+        ));
+    }
+    Ok(entry)
+}

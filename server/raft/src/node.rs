@@ -1,0 +1,251 @@
+//! [`RaftNode`]: owns the openraft instance and the proposer task, and knows their order of
+//! start and shutdown.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use openraft::async_runtime::watch::WatchReceiver;
+use openraft::errors::{Fatal, InitializeError, RaftError as OpenraftError};
+use openraft::metrics::WaitError;
+use openraft::{BasicNode, ServerState, SnapshotPolicy};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::RaftError;
+use crate::log_store::LogStore;
+use crate::network::Network;
+use crate::options::{Durability, RaftOptions};
+use crate::proposer::{self, Proposer, ProposerControl};
+use crate::state_machine::{AppStateMachine, ApplyListener, StateMachineStore};
+use crate::types::{RaftHandle, TypeConfig};
+
+/// After a shutdown in the same process, the previous handle's threads may hold the log file
+/// for a few ms more (redb answers "Database already open"); retry that long at most.
+const LOG_OPEN_RETRY_MAX: Duration = Duration::from_secs(2);
+const LOG_OPEN_RETRY_EVERY: Duration = Duration::from_millis(10);
+
+/// A Raft node: the openraft instance, its log, its state machine adapter and the proposer.
+pub struct RaftNode {
+    node_id: u64,
+    raft: RaftHandle,
+    proposer: Proposer,
+    drain_max: Duration,
+    /// Taken by the first `shutdown`.
+    control: tokio::sync::Mutex<Option<ProposerControl>>,
+}
+
+/// The role of a node in the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Learner,
+    Follower,
+    Candidate,
+    Leader,
+    Shutdown,
+}
+
+/// A point-in-time view of the node, for health and metrics endpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RaftStatus {
+    pub node_id: u64,
+    pub role: Role,
+    pub leader_id: Option<u64>,
+    pub term: u64,
+    /// `None` until the first entry is written. Indexes start at 0 (the initial membership).
+    pub last_log_index: Option<u64>,
+    /// The last index this node knows as committed (openraft's `local_committed`).
+    pub committed: Option<u64>,
+    pub last_applied: Option<u64>,
+    /// Why Raft stopped, if it stopped on an error (a storage error is not recoverable here).
+    pub fatal: Option<String>,
+}
+
+impl RaftNode {
+    /// Opens the log, starts openraft (which re-applies committed entries the state machine
+    /// lost), and on first start (no vote, empty log) initializes a one-voter cluster of this
+    /// node. Returns once started; does not wait for leadership.
+    pub async fn start(
+        opts: RaftOptions,
+        sm: Arc<dyn AppStateMachine>,
+        listener: Arc<dyn ApplyListener>,
+    ) -> Result<RaftNode, RaftError> {
+        Self::start_with_clock(opts, sm, listener, Arc::new(SystemClock)).await
+    }
+
+    /// [`RaftNode::start`] with the clock that stamps proposals (tests drive it by hand).
+    pub async fn start_with_clock(
+        opts: RaftOptions,
+        sm: Arc<dyn AppStateMachine>,
+        listener: Arc<dyn ApplyListener>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RaftNode, RaftError> {
+        opts.validate().map_err(RaftError::InvalidOptions)?;
+        let config = Arc::new(raft_config(&opts)?);
+        let log = open_log(&opts).await?;
+        log.check_node_id(opts.node_id)
+            .map_err(RaftError::Storage)?;
+
+        let applied_now_ms = Arc::new(AtomicU64::new(0));
+        let state_machine =
+            StateMachineStore::new(sm, listener, applied_now_ms.clone(), opts.apply_entries_max);
+        let network = Network {
+            node_id: opts.node_id,
+        };
+        let raft = openraft::Raft::new(opts.node_id, config, network, log, state_machine)
+            .await
+            .map_err(fatal_error)?;
+
+        if !raft.is_initialized().await.map_err(fatal_error)? {
+            let members = BTreeMap::from([(opts.node_id, BasicNode::new(&opts.raft_addr))]);
+            match raft.initialize(members).await {
+                Ok(()) => tracing::info!(
+                    node_id = opts.node_id,
+                    "initialized a one-voter raft cluster"
+                ),
+                // Already initialized (a race with a membership change): nothing to do.
+                Err(OpenraftError::APIError(InitializeError::NotAllowed(_))) => {}
+                Err(e) => return Err(RaftError::Fatal(format!("initialize: {e}"))),
+            }
+        }
+
+        let (proposer, control) = proposer::spawn(raft.clone(), clock, applied_now_ms, &opts);
+        Ok(RaftNode {
+            node_id: opts.node_id,
+            raft,
+            proposer,
+            drain_max: opts.shutdown_drain_max,
+            control: tokio::sync::Mutex::new(Some(control)),
+        })
+    }
+
+    /// A handle to propose commands; cheap to clone.
+    pub fn proposer(&self) -> Proposer {
+        self.proposer.clone()
+    }
+
+    /// Waits until some node (maybe this one) is known as leader and returns its id.
+    pub async fn wait_for_leader(&self, timeout: Duration) -> Result<u64, RaftError> {
+        let what = "a raft leader";
+        let metrics = self
+            .raft
+            .wait(Some(timeout))
+            .metrics(
+                |m| m.current_leader.is_some() || m.running_state.is_err(),
+                what,
+            )
+            .await
+            .map_err(|e| match e {
+                WaitError::Timeout(..) => RaftError::Timeout {
+                    waited: timeout,
+                    what,
+                },
+                WaitError::ShuttingDown => RaftError::ShuttingDown,
+            })?;
+        if let Err(fatal) = &metrics.running_state {
+            return Err(RaftError::Fatal(fatal.to_string()));
+        }
+        metrics.current_leader.ok_or(RaftError::Timeout {
+            waited: timeout,
+            what,
+        })
+    }
+
+    /// A snapshot of the node's Raft metrics.
+    pub fn status(&self) -> RaftStatus {
+        // Clone at once: holding the watch borrow would block RaftCore's metrics updates.
+        let m = self.raft.metrics().borrow_watched().clone();
+        RaftStatus {
+            node_id: self.node_id,
+            role: match m.state {
+                ServerState::Learner => Role::Learner,
+                ServerState::Follower => Role::Follower,
+                ServerState::Candidate => Role::Candidate,
+                ServerState::Leader => Role::Leader,
+                ServerState::Shutdown => Role::Shutdown,
+            },
+            leader_id: m.current_leader,
+            term: m.current_term,
+            last_log_index: m.last_log_index,
+            committed: m.local_committed.map(|id| id.index),
+            last_applied: m.last_applied.map(|id| id.index),
+            fatal: m.running_state.err().map(|e| e.to_string()),
+        }
+    }
+
+    /// Whether this node is the leader right now (it may stop being one at any moment).
+    pub fn is_leader(&self) -> bool {
+        let m = self.raft.metrics().borrow_watched().clone();
+        m.state == ServerState::Leader && m.current_leader == Some(self.node_id)
+    }
+
+    /// The openraft handle, for the peer service (issue 3). Writes go through [`Proposer`].
+    pub fn raft(&self) -> &RaftHandle {
+        &self.raft
+    }
+
+    /// Stops the proposer (queued commands fail with `ShuttingDown`, entries in flight get
+    /// up to `shutdown_drain_max` to be applied), then stops openraft. The log file may stay
+    /// locked for a few ms after this returns; `start` retries that.
+    pub async fn shutdown(&self) -> Result<(), RaftError> {
+        if let Some(control) = self.control.lock().await.take() {
+            control.stop(self.drain_max).await;
+        }
+        self.raft
+            .shutdown()
+            .await
+            .map_err(|e| RaftError::Fatal(format!("raft core task: {e}")))
+    }
+}
+
+fn raft_config(opts: &RaftOptions) -> Result<openraft::Config, RaftError> {
+    let config = openraft::Config {
+        cluster_name: "corvo".to_string(),
+        heartbeat_interval: opts.heartbeat_ms,
+        election_timeout_min: opts.election_timeout_min_ms,
+        election_timeout_max: opts.election_timeout_max_ms,
+        // A node coming back from a partition asks before bumping the term and unseating the
+        // leader.
+        enable_pre_vote: Some(true),
+        // TODO(issue 3): snapshots. Until then never build one, so the log is never purged and
+        // a state machine that lost non-durable applies can always be rebuilt from the log.
+        snapshot_policy: SnapshotPolicy::Never,
+        // A restarted leader resumes leadership without an election only when its log is
+        // fsynced; under Relaxed its log may have lost a tail its followers still hold.
+        enable_leader_restore: Some(opts.durability == Durability::Fsync),
+        ..Default::default()
+    };
+    config
+        .validate()
+        .map_err(|e| RaftError::InvalidOptions(e.to_string()))
+}
+
+/// Opens the log, retrying briefly while a previous handle in this process still holds it.
+async fn open_log(opts: &RaftOptions) -> Result<LogStore, RaftError> {
+    let deadline = tokio::time::Instant::now() + LOG_OPEN_RETRY_MAX;
+    loop {
+        let path = opts.log_path.clone();
+        let (durability, interval) = (opts.durability, opts.relaxed_flush_interval);
+        let opened =
+            tokio::task::spawn_blocking(move || LogStore::open(&path, durability, interval))
+                .await
+                .map_err(|e| RaftError::Fatal(format!("open raft log task: {e}")))?;
+        match opened {
+            Err(e)
+                if e.kind() == io::ErrorKind::ResourceBusy
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(LOG_OPEN_RETRY_EVERY).await;
+            }
+            other => return other.map_err(RaftError::Storage),
+        }
+    }
+}
+
+fn fatal_error(e: Fatal<TypeConfig>) -> RaftError {
+    match e {
+        Fatal::Stopped => RaftError::ShuttingDown,
+        other => RaftError::Fatal(other.to_string()),
+    }
+}

@@ -1,0 +1,354 @@
+//! Group commit: many callers' commands in one log entry, several entries in flight.
+//!
+//! ```text
+//!  propose(cmds) ──try_acquire(queue slots)──▶ unbounded mpsc ──▶ proposer task
+//!      ▲                                                            │ take an in-flight slot,
+//!      │                                                            │ gather ≤ batch_commands_max
+//!      │                                                            │ (≤ batch_wait_max when busy),
+//!      │                                                            │ stamp now_ms, client_write_ff
+//!      │                                                            ▼
+//!      └────── replies split per caller ◀── waiter task ◀── responder (entry applied)
+//! ```
+//!
+//! The task submits entries one at a time with `client_write_ff`, which returns once the entry
+//! is queued in openraft's core: entries reach the log in the order they were stamped, so
+//! `now_ms` never goes backwards in log order. Waiting for the outcome happens in a spawned
+//! task per entry, holding an in-flight slot, so up to `proposals_in_flight_max` entries share
+//! fsyncs and apply transactions instead of paying one round trip each.
+//!
+//! The queue is bounded in commands by a semaphore (the channel itself is unbounded so that a
+//! full queue answers at once with `Overloaded` instead of making callers wait).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use corvo_core::{Batch, Command, JobError, Reply};
+use openraft::errors::{ClientWriteError, Fatal};
+use openraft::raft::ClientWriteResult;
+use openraft::raft::responder::ProgressResponder;
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+use crate::error::ProposeError;
+use crate::options::RaftOptions;
+use crate::types::{BatchData, RaftHandle, TypeConfig};
+
+/// One caller's replies, one per command, in order.
+pub type Replies = Vec<Result<Reply, JobError>>;
+
+/// A handle to submit commands; cheap to clone.
+#[derive(Clone)]
+pub struct Proposer {
+    tx: mpsc::UnboundedSender<Pending>,
+    /// Free slots of the propose queue, in commands.
+    queue: Arc<Semaphore>,
+    batch_commands_max: usize,
+    retry_after_ms: u64,
+}
+
+impl Proposer {
+    /// Queues commands for the next log entry and resolves with each command's reply (same
+    /// order) once the entry is applied. A call's commands always land in one entry, next to
+    /// other callers' commands (group commit).
+    ///
+    /// Dropping the returned future does not withdraw the commands once queued.
+    pub async fn propose(&self, cmds: Vec<Command>) -> Result<Replies, ProposeError> {
+        if cmds.is_empty() {
+            return Ok(Vec::new());
+        }
+        if cmds.len() > self.batch_commands_max {
+            return Err(ProposeError::TooLarge {
+                commands: cmds.len(),
+                max: self.batch_commands_max,
+            });
+        }
+        // Fits in u32: len <= batch_commands_max <= propose_queue_max <= u32::MAX (validated).
+        let slots = cmds.len() as u32;
+        let queued = match self.queue.clone().try_acquire_many_owned(slots) {
+            Ok(permit) => permit,
+            Err(TryAcquireError::NoPermits) => {
+                return Err(ProposeError::Overloaded {
+                    retry_after_ms: self.retry_after_ms,
+                });
+            }
+            Err(TryAcquireError::Closed) => return Err(ProposeError::ShuttingDown),
+        };
+        let (reply, replied) = oneshot::channel();
+        self.tx
+            .send(Pending {
+                commands: cmds,
+                reply,
+                _queued: queued,
+            })
+            .map_err(|_| ProposeError::ShuttingDown)?;
+        // The task always answers before dropping a sender; a drop means it is gone.
+        replied.await.unwrap_or(Err(ProposeError::ShuttingDown))
+    }
+}
+
+struct Pending {
+    commands: Vec<Command>,
+    reply: oneshot::Sender<Result<Replies, ProposeError>>,
+    /// This call's slots in the propose queue, freed when its commands join an entry.
+    _queued: OwnedSemaphorePermit,
+}
+
+/// A caller waiting for its part of an entry's replies.
+struct Waiter {
+    commands: usize,
+    reply: oneshot::Sender<Result<Replies, ProposeError>>,
+}
+
+/// Stops the proposer task; owned by the node.
+pub(crate) struct ProposerControl {
+    stop: watch::Sender<bool>,
+    queue: Arc<Semaphore>,
+    in_flight: Arc<Semaphore>,
+    in_flight_max: u32,
+    task: JoinHandle<()>,
+}
+
+impl ProposerControl {
+    /// Refuses new proposals, fails queued ones with `ShuttingDown`, then waits up to
+    /// `drain_max` for the entries in flight to be applied.
+    pub(crate) async fn stop(self, drain_max: Duration) {
+        self.queue.close();
+        // send_replace: there may be no receiver left if the task already ended.
+        self.stop.send_replace(true);
+        if let Err(e) = self.task.await {
+            tracing::error!("proposer task failed: {e}");
+        }
+        let drained =
+            tokio::time::timeout(drain_max, self.in_flight.acquire_many(self.in_flight_max)).await;
+        if drained.is_err() {
+            tracing::warn!(
+                "raft shutdown: entries still in flight after {drain_max:?}; their callers get OutcomeUnknown"
+            );
+        }
+    }
+}
+
+/// Starts the proposer task.
+pub(crate) fn spawn(
+    raft: RaftHandle,
+    clock: Arc<dyn Clock>,
+    applied_now_ms: Arc<AtomicU64>,
+    opts: &RaftOptions,
+) -> (Proposer, ProposerControl) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let queue = Arc::new(Semaphore::new(opts.propose_queue_max));
+    let in_flight = Arc::new(Semaphore::new(opts.proposals_in_flight_max));
+    let task = ProposerTask {
+        raft,
+        rx,
+        stop: stop_rx,
+        clock,
+        applied_now_ms,
+        last_now_ms: 0,
+        in_flight: in_flight.clone(),
+        in_flight_max: opts.proposals_in_flight_max,
+        batch_commands_max: opts.batch_commands_max,
+        batch_wait_max: opts.batch_wait_max,
+        carry: None,
+    };
+    let proposer = Proposer {
+        tx,
+        queue: queue.clone(),
+        batch_commands_max: opts.batch_commands_max,
+        retry_after_ms: opts.overloaded_retry_after_ms,
+    };
+    let control = ProposerControl {
+        stop: stop_tx,
+        queue,
+        in_flight,
+        // Fits: RaftOptions::validate bounds it by u32::MAX.
+        in_flight_max: opts.proposals_in_flight_max as u32,
+        task: tokio::spawn(task.run()),
+    };
+    (proposer, control)
+}
+
+struct ProposerTask {
+    raft: RaftHandle,
+    rx: mpsc::UnboundedReceiver<Pending>,
+    stop: watch::Receiver<bool>,
+    clock: Arc<dyn Clock>,
+    /// The largest `now_ms` applied on this node (shared with the state machine adapter).
+    applied_now_ms: Arc<AtomicU64>,
+    /// The stamp of the previous entry this task proposed.
+    last_now_ms: u64,
+    in_flight: Arc<Semaphore>,
+    in_flight_max: usize,
+    batch_commands_max: usize,
+    batch_wait_max: Duration,
+    /// A call that did not fit in the previous entry; it opens the next one.
+    carry: Option<Pending>,
+}
+
+impl ProposerTask {
+    async fn run(mut self) {
+        loop {
+            let slot = tokio::select! {
+                biased;
+                _ = self.stop.changed() => break,
+                slot = self.in_flight.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+            };
+            let first = match self.carry.take() {
+                Some(pending) => pending,
+                None => tokio::select! {
+                    biased;
+                    _ = self.stop.changed() => break,
+                    pending = self.rx.recv() => match pending {
+                        Some(pending) => pending,
+                        None => break,
+                    },
+                },
+            };
+            // Waiting to fill an entry only pays while others are in flight: an idle node
+            // proposes at once, a busy one gathers up to batch_wait_max.
+            let busy = self.in_flight.available_permits() + 1 < self.in_flight_max;
+            let group = self.gather(first, busy).await;
+            self.submit(group, slot).await;
+        }
+        self.rx.close();
+        let queued = self
+            .carry
+            .take()
+            .into_iter()
+            .chain(std::iter::from_fn(|| self.rx.try_recv().ok()));
+        for pending in queued {
+            let _ = pending.reply.send(Err(ProposeError::ShuttingDown));
+        }
+    }
+
+    /// Gathers whole calls after `first` until the entry is full, the queue is empty (idle) or
+    /// `batch_wait_max` has passed (busy).
+    async fn gather(&mut self, first: Pending, busy: bool) -> Vec<Pending> {
+        let deadline = Instant::now() + self.batch_wait_max;
+        let mut commands = first.commands.len();
+        let mut group = vec![first];
+        while commands < self.batch_commands_max {
+            let next = match self.rx.try_recv() {
+                Ok(pending) => pending,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) if !busy => break,
+                Err(TryRecvError::Empty) => {
+                    match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                        Ok(Some(pending)) => pending,
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+            };
+            if commands + next.commands.len() > self.batch_commands_max {
+                self.carry = Some(next);
+                break;
+            }
+            commands += next.commands.len();
+            group.push(next);
+        }
+        group
+    }
+
+    /// Stamps and proposes one entry; a spawned task delivers its replies.
+    async fn submit(&mut self, group: Vec<Pending>, slot: OwnedSemaphorePermit) {
+        let now_ms = self.stamp();
+        let mut commands = Vec::with_capacity(group.iter().map(|p| p.commands.len()).sum());
+        let mut waiters = Vec::with_capacity(group.len());
+        for pending in group {
+            waiters.push(Waiter {
+                commands: pending.commands.len(),
+                reply: pending.reply,
+            });
+            commands.extend(pending.commands);
+        }
+        let (responder, applied) = ProgressResponder::complete_only();
+        let entry = BatchData(Batch { now_ms, commands });
+        if let Err(fatal) = self.raft.client_write_ff(entry, Some(responder)).await {
+            // Not submitted: nothing was written.
+            let err = match fatal {
+                Fatal::Stopped => ProposeError::ShuttingDown,
+                other => ProposeError::Fatal(other.to_string()),
+            };
+            answer_all(waiters, &err);
+            return;
+        }
+        tokio::spawn(async move {
+            let result = applied.await.ok();
+            deliver(waiters, result);
+            drop(slot);
+        });
+    }
+
+    /// The leader's clock, never below any stamp proposed or applied before on this node.
+    fn stamp(&mut self) -> u64 {
+        let floor = self
+            .last_now_ms
+            .max(self.applied_now_ms.load(Ordering::Relaxed));
+        self.last_now_ms = self.clock.now_ms().max(floor);
+        self.last_now_ms
+    }
+}
+
+/// Splits an applied entry's replies back to its callers, or fails them all.
+fn deliver(waiters: Vec<Waiter>, result: Option<ClientWriteResult<TypeConfig>>) {
+    let response = match result {
+        Some(Ok(response)) => response,
+        Some(Err(err)) => return answer_all(waiters, &write_error(err)),
+        // The responder was dropped: openraft stopped before applying the entry.
+        None => {
+            let err = ProposeError::OutcomeUnknown {
+                leader_id: None,
+                leader_addr: None,
+            };
+            return answer_all(waiters, &err);
+        }
+    };
+    let index = response.log_id.index;
+    let Some(outcome) = response.data.0 else {
+        let err = ProposeError::Fatal(format!(
+            "state machine returned no outcome for app entry {index}"
+        ));
+        return answer_all(waiters, &err);
+    };
+    let expected: usize = waiters.iter().map(|w| w.commands).sum();
+    if outcome.replies.len() != expected {
+        let err = ProposeError::Fatal(format!(
+            "state machine returned {} replies for the {expected} commands of entry {index}",
+            outcome.replies.len()
+        ));
+        return answer_all(waiters, &err);
+    }
+    let mut replies = outcome.replies.into_iter();
+    for waiter in waiters {
+        let mine: Replies = replies.by_ref().take(waiter.commands).collect();
+        let _ = waiter.reply.send(Ok(mine));
+    }
+}
+
+fn write_error(err: ClientWriteError<TypeConfig>) -> ProposeError {
+    match err {
+        ClientWriteError::ForwardToLeader(f) => ProposeError::NotLeader {
+            leader_id: f.leader_id,
+            leader_addr: f.leader_node.map(|n| n.addr),
+        },
+        ClientWriteError::LogEntryDiscarded(f) => ProposeError::OutcomeUnknown {
+            leader_id: f.leader_id,
+            leader_addr: f.leader_node.map(|n| n.addr),
+        },
+        other => ProposeError::Fatal(other.to_string()),
+    }
+}
+
+fn answer_all(waiters: Vec<Waiter>, err: &ProposeError) {
+    for waiter in waiters {
+        let _ = waiter.reply.send(Err(err.clone()));
+    }
+}

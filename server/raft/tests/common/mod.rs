@@ -1,0 +1,227 @@
+//! Test doubles shared by the integration tests: a fake application state machine that can
+//! "crash" (lose its non-durable applies), a listener that records what it is told, and a
+//! clock the test drives.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use corvo_core::{Batch, BatchOutcome, Command, Reply};
+use corvo_raft::{AppStateMachine, ApplyListener, Clock, RaftOptions};
+
+/// Bound on every wait in these tests: generous for a slow, loaded 2-core machine.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub fn options(dir: &Path) -> RaftOptions {
+    RaftOptions {
+        node_id: 1,
+        raft_addr: "127.0.0.1:19000".to_string(),
+        log_path: dir.join("raft-log.redb"),
+        ..RaftOptions::default()
+    }
+}
+
+pub fn tick() -> Command {
+    Command::Tick
+}
+
+/// The reply value the fake gives a command: its position in the global apply order.
+pub fn fired(reply: &Result<Reply, corvo_core::JobError>) -> u32 {
+    match reply {
+        Ok(Reply::Ticked { fired }) => *fired,
+        other => panic!("unexpected reply {other:?}"),
+    }
+}
+
+/// One app entry as the fake saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub index: u64,
+    pub now_ms: u64,
+    pub commands: usize,
+}
+
+/// The fake's state: what a real store would keep in its redb file.
+#[derive(Clone, Debug, Default)]
+pub struct FakeData {
+    pub raft_meta: Option<Vec<u8>>,
+    /// Commands applied so far; each command's reply is its count.
+    pub counter: u64,
+    pub last_index: Option<u64>,
+    pub app_entries: Vec<Applied>,
+}
+
+#[derive(Default)]
+struct FakeState {
+    live: FakeData,
+    /// What survives a crash: the last `checkpoint`.
+    durable: FakeData,
+    /// Broken invariants seen by `apply` (checked by tests rather than panicking in apply).
+    violations: Vec<String>,
+    /// While true, `apply` of an app entry blocks (to hold an entry in flight).
+    gate_closed: bool,
+    /// Number of `apply` calls blocked at the gate so far.
+    gate_entered: usize,
+}
+
+/// An in-memory `AppStateMachine` whose applies are "non-durable" until `checkpoint`.
+#[derive(Default)]
+pub struct FakeApp {
+    state: Mutex<FakeState>,
+    gate: Condvar,
+}
+
+impl FakeApp {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// A fresh process over the data that survived: a crash keeps only `durable`.
+    pub fn recovered(durable: FakeData) -> Arc<Self> {
+        let app = Self::default();
+        {
+            let mut st = app.state.lock().unwrap();
+            st.live = durable.clone();
+            st.durable = durable;
+        }
+        Arc::new(app)
+    }
+
+    /// Makes everything applied so far durable.
+    pub fn checkpoint(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.durable = st.live.clone();
+    }
+
+    pub fn live(&self) -> FakeData {
+        self.state.lock().unwrap().live.clone()
+    }
+
+    pub fn durable(&self) -> FakeData {
+        self.state.lock().unwrap().durable.clone()
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        self.state.lock().unwrap().violations.clone()
+    }
+
+    pub fn close_gate(&self) {
+        self.state.lock().unwrap().gate_closed = true;
+    }
+
+    pub fn open_gate(&self) {
+        self.state.lock().unwrap().gate_closed = false;
+        self.gate.notify_all();
+    }
+
+    /// Waits (bounded) until an apply is blocked at the gate.
+    pub fn wait_gate_entered(&self) {
+        let st = self.state.lock().unwrap();
+        let (st, timeout) = self
+            .gate
+            .wait_timeout_while(st, WAIT, |st| st.gate_entered == 0)
+            .unwrap();
+        assert!(
+            !timeout.timed_out() || st.gate_entered > 0,
+            "no apply reached the gate"
+        );
+    }
+}
+
+impl AppStateMachine for FakeApp {
+    fn raft_meta(&self) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.state.lock().unwrap().live.raft_meta.clone())
+    }
+
+    fn apply(
+        &self,
+        entries: Vec<(u64, Option<Batch>)>,
+        raft_meta: Vec<u8>,
+    ) -> io::Result<Vec<Option<BatchOutcome>>> {
+        let mut st = self.state.lock().unwrap();
+        if st.gate_closed && entries.iter().any(|(_, b)| b.is_some()) {
+            st.gate_entered += 1;
+            self.gate.notify_all();
+            st = self.gate.wait_while(st, |st| st.gate_closed).unwrap();
+        }
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for (index, batch) in entries {
+            let expected = st.live.last_index.map_or(0, |i| i + 1);
+            if index != expected {
+                st.violations
+                    .push(format!("applied index {index}, expected {expected}"));
+            }
+            st.live.last_index = Some(index);
+            let Some(batch) = batch else {
+                outcomes.push(None);
+                continue;
+            };
+            let replies = batch
+                .commands
+                .iter()
+                .map(|_| {
+                    st.live.counter += 1;
+                    Ok(Reply::Ticked {
+                        fired: st.live.counter as u32,
+                    })
+                })
+                .collect();
+            st.live.app_entries.push(Applied {
+                index,
+                now_ms: batch.now_ms,
+                commands: batch.commands.len(),
+            });
+            outcomes.push(Some(BatchOutcome {
+                replies,
+                ..BatchOutcome::default()
+            }));
+        }
+        st.live.raft_meta = Some(raft_meta);
+        Ok(outcomes)
+    }
+}
+
+/// Records every `on_applied` call.
+#[derive(Default)]
+pub struct Recorder {
+    pub seen: Mutex<Vec<(u64, usize)>>,
+}
+
+impl Recorder {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    pub fn indexes(&self) -> Vec<u64> {
+        self.seen.lock().unwrap().iter().map(|(i, _)| *i).collect()
+    }
+}
+
+impl ApplyListener for Recorder {
+    fn on_applied(&self, index: u64, outcome: &BatchOutcome) {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((index, outcome.replies.len()));
+    }
+}
+
+/// A clock the test sets by hand.
+#[derive(Default)]
+pub struct ManualClock(pub AtomicU64);
+
+impl ManualClock {
+    pub fn set(&self, ms: u64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}

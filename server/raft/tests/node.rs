@@ -1,0 +1,269 @@
+//! A single node end to end: leadership, group commit, restart, crash recovery, overload and
+//! shutdown. Every wait is bounded; nothing asserts on timing.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{FakeApp, ManualClock, Recorder, WAIT, fired, options, tick};
+use corvo_raft::{ProposeError, RaftError, RaftNode, RaftOptions, Role};
+use tempfile::TempDir;
+use tokio::time::timeout;
+
+async fn start(opts: RaftOptions, app: Arc<FakeApp>, listener: Arc<Recorder>) -> RaftNode {
+    let node = RaftNode::start(opts, app, listener).await.expect("start");
+    assert_eq!(node.wait_for_leader(WAIT).await.expect("leader"), 1);
+    node
+}
+
+/// Waits until the node has applied at least `index`.
+async fn wait_applied(node: &RaftNode, index: u64) {
+    node.raft()
+        .wait(Some(WAIT))
+        .applied_index_at_least(Some(index), "applied")
+        .await
+        .expect("applied in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_single_node_group_commits_concurrent_callers() {
+    let dir = TempDir::new().unwrap();
+    let app = FakeApp::new();
+    let listener = Recorder::new();
+    let node = start(options(dir.path()), app.clone(), listener.clone()).await;
+    assert!(node.is_leader());
+    assert_eq!(node.status().role, Role::Leader);
+
+    const CALLERS: usize = 16;
+    const CALLS: usize = 40;
+    let mut tasks = Vec::new();
+    for _ in 0..CALLERS {
+        let proposer = node.proposer();
+        tasks.push(tokio::spawn(async move {
+            let mut last = 0;
+            for call in 0..CALLS {
+                // One command per call: an entry with more than one command holds several
+                // callers' commands.
+                let cmds = vec![tick(); 1 + call % 3];
+                let replies = proposer.propose(cmds.clone()).await.expect("propose");
+                assert_eq!(replies.len(), cmds.len());
+                for reply in &replies {
+                    let n = fired(reply);
+                    assert!(
+                        n > last,
+                        "replies out of order for one caller: {n} after {last}"
+                    );
+                    last = n;
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        timeout(WAIT, task)
+            .await
+            .expect("callers finish")
+            .expect("caller ok");
+    }
+
+    let data = app.live();
+    let total: usize = (0..CALLS).map(|c| 1 + c % 3).sum::<usize>() * CALLERS;
+    assert_eq!(data.counter as usize, total);
+    assert!(app.violations().is_empty(), "{:?}", app.violations());
+    // Calls carry at most 3 commands, so a bigger entry holds several callers' calls.
+    let biggest = data.app_entries.iter().map(|e| e.commands).max().unwrap();
+    assert!(
+        biggest > 3,
+        "no group commit happened: biggest entry had {biggest} commands"
+    );
+    assert!(
+        data.app_entries.len() < total,
+        "every command got its own entry"
+    );
+    // The listener heard of every app entry, in log order.
+    let heard = listener.indexes();
+    let applied: Vec<u64> = data.app_entries.iter().map(|e| e.index).collect();
+    assert_eq!(heard, applied);
+
+    let status = node.status();
+    assert_eq!(status.leader_id, Some(1));
+    assert_eq!(status.last_applied, data.last_index);
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_now_ms_is_the_injected_clock_made_monotonic() {
+    let dir = TempDir::new().unwrap();
+    let app = FakeApp::new();
+    let clock = Arc::new(ManualClock::default());
+    let node = RaftNode::start_with_clock(
+        options(dir.path()),
+        app.clone(),
+        Recorder::new(),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    node.wait_for_leader(WAIT).await.unwrap();
+    let proposer = node.proposer();
+    for ms in [1_000, 500, 2_000, 1_999] {
+        clock.set(ms);
+        proposer.propose(vec![tick()]).await.unwrap();
+    }
+    let stamps: Vec<u64> = app.live().app_entries.iter().map(|e| e.now_ms).collect();
+    assert_eq!(stamps, vec![1_000, 1_000, 2_000, 2_000]);
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t30_restart_keeps_state_and_accepts_new_proposals() {
+    let dir = TempDir::new().unwrap();
+    let app = FakeApp::new();
+    let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
+    for _ in 0..10 {
+        node.proposer().propose(vec![tick(), tick()]).await.unwrap();
+    }
+    let before = node.status();
+    node.shutdown().await.unwrap();
+    assert_eq!(
+        node.proposer().propose(vec![tick()]).await,
+        Err(ProposeError::ShuttingDown)
+    );
+    // A clean stop: the store made everything durable.
+    app.checkpoint();
+
+    let app = FakeApp::recovered(app.durable());
+    let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
+    let after = node.status();
+    assert!(after.term >= before.term);
+    assert!(after.last_log_index >= before.last_log_index);
+    assert_eq!(app.live().counter, 20);
+    let replies = node.proposer().propose(vec![tick()]).await.unwrap();
+    assert_eq!(fired(&replies[0]), 21);
+    assert!(app.violations().is_empty(), "{:?}", app.violations());
+    node.shutdown().await.unwrap();
+
+    // The log remembers whose it is.
+    let other = RaftOptions {
+        node_id: 2,
+        ..options(dir.path())
+    };
+    match RaftNode::start(other, FakeApp::new(), Recorder::new()).await {
+        Err(RaftError::Storage(e)) => assert!(e.to_string().contains("belongs to node 1"), "{e}"),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a log of node 1 opened as node 2"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t40_crash_lost_applies_are_reapplied_from_the_log() {
+    let dir = TempDir::new().unwrap();
+    let app = FakeApp::new();
+    let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
+    for _ in 0..5 {
+        node.proposer().propose(vec![tick()]).await.unwrap();
+    }
+    app.checkpoint();
+    let durable = app.durable();
+    for _ in 0..5 {
+        node.proposer().propose(vec![tick(), tick()]).await.unwrap();
+    }
+    let lost = app.live();
+    assert_eq!(lost.counter, 15);
+    let last_index = lost.last_index.unwrap();
+    node.shutdown().await.unwrap();
+
+    // The crash: the store rolls back to its last durable commit.
+    let app = FakeApp::recovered(durable.clone());
+    let listener = Recorder::new();
+    let node = start(options(dir.path()), app.clone(), listener.clone()).await;
+    wait_applied(&node, last_index).await;
+
+    let recovered = app.live();
+    assert_eq!(recovered.counter, 15, "lost applies were not re-applied");
+    assert_eq!(
+        recovered.app_entries[..lost.app_entries.len()],
+        lost.app_entries[..]
+    );
+    assert!(app.violations().is_empty(), "{:?}", app.violations());
+    // The listener is told about re-applied entries too.
+    let reapplied: Vec<u64> = lost.app_entries[durable.app_entries.len()..]
+        .iter()
+        .map(|e| e.index)
+        .collect();
+    assert_eq!(listener.indexes()[..reapplied.len()], reapplied[..]);
+
+    let replies = node.proposer().propose(vec![tick()]).await.unwrap();
+    assert_eq!(fired(&replies[0]), 16);
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t50_full_queue_overloads_and_shutdown_fails_queued_commands() {
+    let dir = TempDir::new().unwrap();
+    let app = FakeApp::new();
+    let opts = RaftOptions {
+        proposals_in_flight_max: 1,
+        batch_commands_max: 4,
+        propose_queue_max: 4,
+        ..options(dir.path())
+    };
+    let node = Arc::new(start(opts, app.clone(), Recorder::new()).await);
+    let proposer = node.proposer();
+    assert_eq!(
+        proposer.propose(vec![tick(); 5]).await,
+        Err(ProposeError::TooLarge {
+            commands: 5,
+            max: 4
+        })
+    );
+
+    // Hold one entry in flight, blocked in apply.
+    app.close_gate();
+    let in_flight = tokio::spawn({
+        let p = proposer.clone();
+        async move { p.propose(vec![tick()]).await }
+    });
+    let gate = app.clone();
+    tokio::task::spawn_blocking(move || gate.wait_gate_entered())
+        .await
+        .unwrap();
+
+    // Fill the queue: each call is queued by its first poll.
+    let mut queued = Vec::new();
+    for _ in 0..2 {
+        let mut call = Box::pin({
+            let p = proposer.clone();
+            async move { p.propose(vec![tick(), tick()]).await }
+        });
+        assert!(futures::poll!(&mut call).is_pending());
+        queued.push(call);
+    }
+    assert!(matches!(
+        proposer.propose(vec![tick()]).await,
+        Err(ProposeError::Overloaded { retry_after_ms }) if retry_after_ms > 0
+    ));
+
+    // Shutdown fails what is queued at once, then waits for the entry in flight.
+    let stopping = tokio::spawn({
+        let node = node.clone();
+        async move { node.shutdown().await }
+    });
+    for call in queued {
+        assert_eq!(
+            timeout(WAIT, call).await.unwrap(),
+            Err(ProposeError::ShuttingDown)
+        );
+    }
+    app.open_gate();
+    let replies = timeout(WAIT, in_flight)
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("in-flight entry applied");
+    assert_eq!(fired(&replies[0]), 1);
+    timeout(WAIT, stopping).await.unwrap().unwrap().unwrap();
+    assert_eq!(
+        proposer.propose(vec![tick()]).await,
+        Err(ProposeError::ShuttingDown)
+    );
+}
