@@ -1,1 +1,875 @@
-//! Test harness.
+//! Test harness: start the real `corvo` binary on loopback with a temporary data directory and
+//! drive it through the generated gRPC client.
+//!
+//! ```text
+//!  TestServer::start()            one `corvo server` per test (free loopback ports, temp dir,
+//!    │                            log file in the temp dir, printed when a test panics)
+//!    ├─ worker() / jobs()         gRPC clients on a fresh connection
+//!    ├─ kill() / terminate()      SIGKILL / SIGTERM, then wait_exit() with a deadline
+//!    └─ restart()                 the same data dir and port again
+//!  Lifecycle                      one StreamLifecycle session: call() a frame and get the
+//!                                 response echoing its request id; pushes and cancel notices
+//!                                 (request_id 0) are kept for next_unsolicited()
+//!  WriteProbe                     proves that a call wrote nothing: the next event after a
+//!                                 known id must be the probe's own
+//! ```
+//!
+//! Every wait is bounded (see [`WAIT`]) and polls instead of sleeping for a fixed time, so the
+//! tests hold on a slow, loaded machine.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub use corvo_sdk::proto as pb;
+use pb::job_service_client::JobServiceClient;
+use pb::worker_service_client::WorkerServiceClient;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status, Streaming};
+
+pub type WorkerClient = WorkerServiceClient<Channel>;
+pub type JobClient = JobServiceClient<Channel>;
+
+/// The bound of every wait in the tests: generous, because the machine may be slow and loaded.
+pub const WAIT: Duration = Duration::from_secs(30);
+/// How often a condition is polled while waiting for it.
+pub const POLL: Duration = Duration::from_millis(50);
+/// The drain grace every test server runs with, unless a test asks otherwise.
+pub const DRAIN_GRACE_MS: u64 = 3_000;
+
+/// Environment variables the server reads; removed from the child so the caller's environment
+/// cannot change a test.
+const CORVO_ENV: &[&str] = &[
+    "CORVO_DATA_DIR",
+    "CORVO_BIND",
+    "CORVO_RAFT_BIND",
+    "CORVO_NODE_ID",
+    "CORVO_DURABILITY",
+    "CORVO_PAYLOAD_MAX_BYTES",
+    "CORVO_DRAIN_GRACE_MS",
+    "CORVO_ELECTION_TIMEOUT_MS",
+    "CORVO_LOG_FORMAT",
+    "CORVO_LOG_LEVEL",
+];
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+        .to_path_buf()
+}
+
+/// The `corvo` binary under test: `$CORVO_BIN`, else `debug/corvo` in `$CARGO_TARGET_DIR`,
+/// else next to this test executable, else `<workspace>/target/debug/corvo`.
+pub fn corvo_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("CORVO_BIN") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "CORVO_BIN={} does not exist: build it first: cargo build -p corvo",
+            p.display()
+        );
+        return p;
+    }
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        let dir = if dir.is_absolute() {
+            dir
+        } else {
+            workspace_root().join(dir)
+        };
+        candidates.push(dir.join("debug").join("corvo"));
+    }
+    // <target>/debug/deps/<test>-<hash> → <target>/debug/corvo
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(debug) = exe.parent().and_then(Path::parent)
+    {
+        candidates.push(debug.join("corvo"));
+    }
+    candidates.push(workspace_root().join("target").join("debug").join("corvo"));
+    match candidates.iter().find(|p| p.is_file()) {
+        Some(p) => p.clone(),
+        None => panic!(
+            "the corvo binary was not found (looked at {candidates:?}): build it first: cargo build -p corvo"
+        ),
+    }
+}
+
+/// A free loopback port (bound, read, released: another process may still take it, so a
+/// start that fails to bind is retried on new ports).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("binding 127.0.0.1:0")
+        .port()
+}
+
+/// Unix milliseconds by the local clock (the server runs on the same machine).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+pub fn timestamp_ms(ts: &prost_types::Timestamp) -> i64 {
+    ts.seconds * 1_000 + i64::from(ts.nanos) / 1_000_000
+}
+
+pub fn timestamp_from_ms(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1_000),
+        nanos: (ms.rem_euclid(1_000) * 1_000_000) as i32,
+    }
+}
+
+/// Job ids are ULIDs: 26 characters of Crockford base32.
+pub fn is_ulid(id: &str) -> bool {
+    id.len() == 26 && ulid::Ulid::from_string(id).is_ok()
+}
+
+/// Runs `fut`, panicking with `what` if it takes longer than [`WAIT`].
+pub async fn within<F: Future>(what: &str, fut: F) -> F::Output {
+    match tokio::time::timeout(WAIT, fut).await {
+        Ok(out) => out,
+        Err(_) => panic!("timed out after {WAIT:?}: {what}"),
+    }
+}
+
+/// Polls `check` until it returns `Some`, at most [`WAIT`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for {what}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// A plain HTTP/1.1 GET over a raw TCP connection: (status code, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let code = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {text:?}")))?;
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        Ok((code, body))
+    };
+    tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "GET timed out"))?
+}
+
+/// How a test server is started; [`TestServer::builder`].
+#[derive(Clone, Debug)]
+pub struct ServerBuilder {
+    drain_grace_ms: u64,
+    payload_max_bytes: Option<usize>,
+    durability: Option<String>,
+    election_timeout_ms: Option<u64>,
+}
+
+impl ServerBuilder {
+    pub fn drain_grace_ms(mut self, ms: u64) -> Self {
+        self.drain_grace_ms = ms;
+        self
+    }
+
+    pub fn payload_max_bytes(mut self, bytes: usize) -> Self {
+        self.payload_max_bytes = Some(bytes);
+        self
+    }
+
+    /// `fsync` (the server's default) or `relaxed`.
+    pub fn durability(mut self, mode: &str) -> Self {
+        self.durability = Some(mode.to_owned());
+        self
+    }
+
+    pub fn election_timeout_ms(mut self, ms: u64) -> Self {
+        self.election_timeout_ms = Some(ms);
+        self
+    }
+
+    /// Starts the server and waits until `/healthz` answers 200 and GetServerInfo succeeds.
+    pub async fn start(self) -> TestServer {
+        let dir = tempfile::Builder::new()
+            .prefix("corvo-test-")
+            .tempdir()
+            .expect("creating a temp dir");
+        let log_path = dir.path().join("corvo.log");
+        let mut server = TestServer {
+            opts: self,
+            data_dir: dir.path().join("data"),
+            log_path,
+            dir: Some(dir),
+            port: 0,
+            raft_port: 0,
+            child: None,
+            starts: 0,
+        };
+        // A port picked by free_port() can be taken by another process before the server
+        // binds it; try new ports a few times before giving up.
+        for attempt in 1..=3 {
+            server.port = free_port();
+            server.raft_port = free_port();
+            while server.raft_port == server.port {
+                server.raft_port = free_port();
+            }
+            match server.launch().await {
+                Ok(()) => return server,
+                Err(e) if attempt < 3 && server.log_tail(20).contains("binding") => {
+                    eprintln!(
+                        "corvo did not start on port {} ({e}); retrying",
+                        server.port
+                    );
+                }
+                Err(e) => server.fail(&format!("the server did not start: {e}")),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+}
+
+/// One `corvo server` process on loopback. Killed on drop.
+pub struct TestServer {
+    opts: ServerBuilder,
+    dir: Option<tempfile::TempDir>,
+    data_dir: PathBuf,
+    log_path: PathBuf,
+    port: u16,
+    raft_port: u16,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl TestServer {
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            drain_grace_ms: DRAIN_GRACE_MS,
+            payload_max_bytes: None,
+            durability: None,
+            election_timeout_ms: None,
+        }
+    }
+
+    /// A server with the default options.
+    pub async fn start() -> TestServer {
+        Self::builder().start().await
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is not running").id()
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "server".into(),
+            "--bind".into(),
+            format!("127.0.0.1:{}", self.port),
+            "--raft-bind".into(),
+            format!("127.0.0.1:{}", self.raft_port),
+            "--data-dir".into(),
+            self.data_dir.display().to_string(),
+            "--node-id".into(),
+            "n1".into(),
+            "--drain-grace-ms".into(),
+            self.opts.drain_grace_ms.to_string(),
+        ];
+        if let Some(b) = self.opts.payload_max_bytes {
+            args.extend(["--payload-max-bytes".into(), b.to_string()]);
+        }
+        if let Some(d) = &self.opts.durability {
+            args.extend(["--durability".into(), d.clone()]);
+        }
+        if let Some(ms) = self.opts.election_timeout_ms {
+            args.extend(["--election-timeout-ms".into(), ms.to_string()]);
+        }
+        args
+    }
+
+    fn spawn(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        self.starts += 1;
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)?;
+        let args = self.args();
+        writeln!(
+            log,
+            "==== corvo start #{}: {} ====",
+            self.starts,
+            args.join(" ")
+        )?;
+        let mut cmd = Command::new(corvo_bin());
+        cmd.args(&args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .env("NO_COLOR", "1");
+        for var in CORVO_ENV {
+            cmd.env_remove(var);
+        }
+        self.child = Some(cmd.spawn()?);
+        Ok(())
+    }
+
+    /// Spawns the process and waits until it is ready.
+    async fn launch(&mut self) -> Result<(), String> {
+        self.spawn().map_err(|e| format!("spawning corvo: {e}"))?;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.try_exit_status() {
+                return Err(format!("corvo exited during start-up with {status}"));
+            }
+            if self.is_ready().await {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("not ready after {WAIT:?}"));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn is_ready(&self) -> bool {
+        if !matches!(http_get(self.addr(), "/healthz").await, Ok((200, _))) {
+            return false;
+        }
+        let Ok(channel) = self.try_channel().await else {
+            return false;
+        };
+        let mut w = WorkerServiceClient::new(channel);
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            w.get_server_info(pb::GetServerInfoRequest {}),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
+    }
+
+    fn try_exit_status(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        child.try_wait().expect("checking the server process")
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.is_some() && self.try_exit_status().is_none()
+    }
+
+    async fn try_channel(&self) -> Result<Channel, tonic::transport::Error> {
+        Endpoint::from_shared(self.url())
+            .expect("a valid URL")
+            .connect_timeout(Duration::from_secs(5))
+            // A safety net for unary calls (the longest long-poll the tests use is 30 s).
+            .timeout(Duration::from_secs(60))
+            .connect()
+            .await
+    }
+
+    /// A new connection to the server.
+    pub async fn channel(&self) -> Channel {
+        match self.try_channel().await {
+            Ok(c) => c,
+            Err(e) => self.fail(&format!("connecting to {}: {e}", self.url())),
+        }
+    }
+
+    pub async fn worker(&self) -> WorkerClient {
+        WorkerServiceClient::new(self.channel().await)
+    }
+
+    pub async fn jobs(&self) -> JobClient {
+        JobServiceClient::new(self.channel().await)
+    }
+
+    /// SIGKILL, and reap the process.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("the server is not running");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaping the killed server");
+    }
+
+    /// Sends SIGTERM (a graceful shutdown) without waiting for the exit.
+    pub fn terminate(&self) {
+        let pid = libc::pid_t::try_from(self.pid()).expect("pid fits pid_t");
+        // SAFETY: kill(2) with a pid this process spawned and has not reaped yet.
+        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill(SIGTERM): {}", std::io::Error::last_os_error());
+    }
+
+    /// Waits until the process exits, at most `within`; panics (with the log) if it does not.
+    pub async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.try_exit_status() {
+                self.child = None;
+                return status;
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!("the server did not exit within {within:?}"));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// SIGTERM, then wait (at most [`WAIT`]) for the exit.
+    pub async fn terminate_and_wait(&mut self) -> ExitStatus {
+        self.terminate();
+        self.wait_exit(WAIT).await
+    }
+
+    /// Starts the server again on the same data dir and port; it must have been stopped.
+    pub async fn restart(&mut self) {
+        assert!(
+            !self.is_running(),
+            "restart: the server is still running; kill() or terminate() it first"
+        );
+        self.child = None;
+        if let Err(e) = self.launch().await {
+            self.fail(&format!("the server did not restart: {e}"));
+        }
+    }
+
+    /// The last `lines` lines of the server's log (every start appends to it).
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Panics with `msg` and the tail of the server log.
+    pub fn fail(&self, msg: &str) -> ! {
+        panic!(
+            "{msg}\n---- corvo log tail ({}) ----\n{}\n----",
+            self.log_path.display(),
+            self.log_tail(60)
+        );
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "---- corvo log tail ({}) ----\n{}\n----",
+                self.log_path.display(),
+                self.log_tail(60)
+            );
+        }
+        if std::env::var_os("CORVO_TEST_KEEP").is_some()
+            && let Some(dir) = self.dir.take()
+        {
+            eprintln!("keeping {}", dir.keep().display());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and assertions
+
+/// An enqueue request with no options.
+pub fn enqueue_req(queue: &str, payload_json: &str) -> pb::EnqueueRequest {
+    pb::EnqueueRequest {
+        queue: queue.into(),
+        payload_json: payload_json.into(),
+        ..Default::default()
+    }
+}
+
+/// An enqueue request with `options`.
+pub fn enqueue_req_with(
+    queue: &str,
+    payload_json: &str,
+    options: pb::EnqueueOptions,
+) -> pb::EnqueueRequest {
+    pb::EnqueueRequest {
+        options: Some(options),
+        ..enqueue_req(queue, payload_json)
+    }
+}
+
+/// A fixed backoff of `ms` with `max_attempts` attempts in total.
+pub fn fixed_backoff(ms: i64, max_attempts: i32) -> pb::EnqueueOptions {
+    pb::EnqueueOptions {
+        max_attempts,
+        backoff: Some(pb::BackoffPolicy {
+            kind: pb::BackoffKind::Fixed.into(),
+            base_ms: ms,
+            cap_ms: ms,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Enqueues and returns the response (panics on error).
+pub async fn enqueue(w: &mut WorkerClient, req: pb::EnqueueRequest) -> pb::EnqueueResponse {
+    within("Enqueue", w.enqueue(req))
+        .await
+        .expect("Enqueue")
+        .into_inner()
+}
+
+/// Enqueues a job with `payload_json` on `queue` and returns its id.
+pub async fn enqueue_job(w: &mut WorkerClient, queue: &str, payload_json: &str) -> String {
+    enqueue(w, enqueue_req(queue, payload_json)).await.job_id
+}
+
+/// A fetch request for `queue` that waits at most `max_wait_ms`.
+pub fn fetch_req(queue: &str, max_wait_ms: i32) -> pb::FetchRequest {
+    pb::FetchRequest {
+        queues: vec![queue.into()],
+        worker_id: "test-worker".into(),
+        hostname: "localhost".into(),
+        lease_duration: 0,
+        max_wait_ms: Some(max_wait_ms),
+    }
+}
+
+/// Fetches from `queue`, waiting at most `max_wait_ms`; `None` when nothing was leased.
+pub async fn fetch(
+    w: &mut WorkerClient,
+    queue: &str,
+    max_wait_ms: i32,
+) -> Option<pb::FetchResponse> {
+    let r = within("Fetch", w.fetch(fetch_req(queue, max_wait_ms)))
+        .await
+        .expect("Fetch")
+        .into_inner();
+    r.found.then_some(r)
+}
+
+/// Fetches from `queue`, waiting up to 20 s for a job; panics if none arrived.
+pub async fn fetch_some(w: &mut WorkerClient, queue: &str) -> pb::FetchResponse {
+    fetch(w, queue, 20_000)
+        .await
+        .unwrap_or_else(|| panic!("no job arrived on {queue} within 20 s"))
+}
+
+pub async fn get_job(jobs: &mut JobClient, id: &str) -> pb::Job {
+    within(
+        "GetJob",
+        jobs.get_job(pb::GetJobRequest { job_id: id.into() }),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("GetJob {id}: {e}"))
+    .into_inner()
+    .job
+    .expect("GetJob returns a job")
+}
+
+pub fn state_of(job: &pb::Job) -> pb::JobState {
+    pb::JobState::try_from(job.state).expect("a known JobState")
+}
+
+/// Polls GetJob until `pred` holds for the job, at most [`WAIT`].
+pub async fn wait_for_job(
+    jobs: &mut JobClient,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&pb::Job) -> bool,
+) -> pb::Job {
+    eventually(&format!("job {id}: {what}"), || {
+        let mut jobs = jobs.clone();
+        let pred = &pred;
+        async move {
+            let job = get_job(&mut jobs, id).await;
+            pred(&job).then_some(job)
+        }
+    })
+    .await
+}
+
+/// Asserts that `result` failed with `code` and that its message names `field`.
+#[track_caller]
+pub fn assert_status<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, field: &str) {
+    match result {
+        Ok(v) => panic!("expected {code:?} naming {field:?}, got Ok({v:?})"),
+        Err(s) => {
+            assert_eq!(s.code(), code, "wrong code; message: {}", s.message());
+            assert!(
+                s.message().contains(field),
+                "the message {:?} does not name {field:?}",
+                s.message()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/// Opens Subscribe after `last_event_id` with no filter.
+pub async fn subscribe(
+    w: &mut WorkerClient,
+    last_event_id: u64,
+) -> Streaming<pb::SubscribeResponse> {
+    subscribe_with(
+        w,
+        pb::SubscribeRequest {
+            last_event_id,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+pub async fn subscribe_with(
+    w: &mut WorkerClient,
+    req: pb::SubscribeRequest,
+) -> Streaming<pb::SubscribeResponse> {
+    within("Subscribe", w.subscribe(req))
+        .await
+        .expect("Subscribe")
+        .into_inner()
+}
+
+/// The next event, at most [`WAIT`]; panics if the stream ends or fails.
+pub async fn next_event(events: &mut Streaming<pb::SubscribeResponse>) -> pb::SubscribeResponse {
+    match within("the next event", events.message()).await {
+        Ok(Some(e)) => e,
+        Ok(None) => panic!("the event stream ended"),
+        Err(s) => panic!("the event stream failed: {s}"),
+    }
+}
+
+/// Reads events until one satisfies `last` (included).
+pub async fn events_until(
+    events: &mut Streaming<pb::SubscribeResponse>,
+    last: impl Fn(&pb::SubscribeResponse) -> bool,
+) -> Vec<pb::SubscribeResponse> {
+    let mut out = Vec::new();
+    loop {
+        let e = next_event(events).await;
+        let done = last(&e);
+        out.push(e);
+        if done {
+            return out;
+        }
+    }
+}
+
+/// The queue the write probe enqueues to.
+pub const PROBE_QUEUE: &str = "probe";
+
+/// Proves that calls wrote nothing: every state change appends an event, so if the next event
+/// after a known id is the probe's own enqueue, nothing else was written in between.
+pub struct WriteProbe {
+    last_seq: u64,
+}
+
+impl WriteProbe {
+    /// Marks the current end of the event log.
+    pub async fn new(w: &mut WorkerClient) -> Self {
+        let id = enqueue_job(w, PROBE_QUEUE, "{}").await;
+        let mut events = subscribe(w, 0).await;
+        let seen = events_until(&mut events, |e| e.job_id == id).await;
+        WriteProbe {
+            last_seq: seen.last().expect("at least the probe's event").seq,
+        }
+    }
+
+    /// The id of the last event the probe saw.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Asserts that nothing was written since the last mark, and marks again.
+    pub async fn assert_nothing_written(&mut self, w: &mut WorkerClient, after: &str) {
+        let id = enqueue_job(w, PROBE_QUEUE, "{}").await;
+        let mut events = subscribe(w, self.last_seq).await;
+        let e = next_event(&mut events).await;
+        assert!(
+            e.job_id == id && e.r#type == "enqueued" && e.seq == self.last_seq + 1,
+            "{after}: something was written: the event after #{} is {e:?}, not the probe's enqueue of {id}",
+            self.last_seq
+        );
+        self.last_seq = e.seq;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// StreamLifecycle
+
+/// One open StreamLifecycle session.
+pub struct Lifecycle {
+    tx: Option<mpsc::Sender<pb::StreamLifecycleRequest>>,
+    inbound: Streaming<pb::StreamLifecycleResponse>,
+    /// Responses with request_id 0 (pushes, cancel notices) that arrived while `call` waited.
+    unsolicited: VecDeque<pb::StreamLifecycleResponse>,
+    next_request_id: u64,
+}
+
+impl Lifecycle {
+    pub async fn open(w: &mut WorkerClient) -> Self {
+        let (tx, rx) = mpsc::channel(64);
+        let inbound = within(
+            "StreamLifecycle",
+            w.stream_lifecycle(ReceiverStream::new(rx)),
+        )
+        .await
+        .expect("StreamLifecycle")
+        .into_inner();
+        Lifecycle {
+            tx: Some(tx),
+            inbound,
+            unsolicited: VecDeque::new(),
+            next_request_id: 1,
+        }
+    }
+
+    /// Sends `frame` as is.
+    pub async fn send(&self, frame: pb::StreamLifecycleRequest) {
+        let tx = self.tx.as_ref().expect("the stream is half-closed");
+        within("sending a frame", tx.send(frame))
+            .await
+            .expect("the stream is open");
+    }
+
+    /// The next response of any kind; `Ok(None)` when the server ended the stream.
+    pub async fn recv(&mut self) -> Result<Option<pb::StreamLifecycleResponse>, Status> {
+        if let Some(r) = self.unsolicited.pop_front() {
+            return Ok(Some(r));
+        }
+        within("the next stream response", self.inbound.message()).await
+    }
+
+    /// The next response if one arrives within `d` (for "nothing more arrives" checks).
+    pub async fn recv_within(
+        &mut self,
+        d: Duration,
+    ) -> Option<Result<Option<pb::StreamLifecycleResponse>, Status>> {
+        if let Some(r) = self.unsolicited.pop_front() {
+            return Some(Ok(Some(r)));
+        }
+        tokio::time::timeout(d, self.inbound.message()).await.ok()
+    }
+
+    /// Sends `frame` with a fresh request id and returns the response echoing it. Responses
+    /// with request_id 0 that arrive first are kept for [`Lifecycle::next_unsolicited`].
+    pub async fn call(
+        &mut self,
+        mut frame: pb::StreamLifecycleRequest,
+    ) -> pb::StreamLifecycleResponse {
+        frame.request_id = self.next_request_id;
+        self.next_request_id += 1;
+        let id = frame.request_id;
+        self.send(frame).await;
+        loop {
+            let r = match within("the response to a frame", self.inbound.message()).await {
+                Ok(Some(r)) => r,
+                Ok(None) => panic!("the stream ended before the response to frame {id}"),
+                Err(s) => panic!("the stream failed before the response to frame {id}: {s}"),
+            };
+            if r.request_id == id {
+                return r;
+            }
+            assert_eq!(
+                r.request_id, 0,
+                "a response to another frame arrived while waiting for {id}: {r:?}"
+            );
+            self.unsolicited.push_back(r);
+        }
+    }
+
+    /// The next response with request_id 0 (a push of jobs or a cancel notice).
+    pub async fn next_unsolicited(&mut self) -> pb::StreamLifecycleResponse {
+        if let Some(r) = self.unsolicited.pop_front() {
+            return r;
+        }
+        match within("a pushed response", self.inbound.message()).await {
+            Ok(Some(r)) => {
+                assert_eq!(r.request_id, 0, "expected an unsolicited response: {r:?}");
+                r
+            }
+            Ok(None) => panic!("the stream ended"),
+            Err(s) => panic!("the stream failed: {s}"),
+        }
+    }
+
+    /// Collects pushed jobs until `n` have arrived.
+    pub async fn pushed_jobs(&mut self, n: usize) -> Vec<pb::FetchBatchJob> {
+        let mut jobs = Vec::new();
+        while jobs.len() < n {
+            let r = self.next_unsolicited().await;
+            assert!(r.error.is_empty(), "a push carried an error: {r:?}");
+            jobs.extend(r.jobs);
+        }
+        jobs
+    }
+
+    /// Closes the sending side (the server sees the end of the request stream).
+    pub fn half_close(&mut self) {
+        self.tx = None;
+    }
+}
+
+/// A frame that subscribes this stream to `queues` and grants `credits`.
+pub fn credit_frame(queues: &[&str], credits: i32) -> pb::StreamLifecycleRequest {
+    pb::StreamLifecycleRequest {
+        queues: queues.iter().map(|q| (*q).to_owned()).collect(),
+        worker_id: "stream-worker".into(),
+        hostname: "localhost".into(),
+        credits,
+        ..Default::default()
+    }
+}
+
+/// An ack item for a leased job (with its lease token).
+pub fn ack_item(job: &pb::FetchBatchJob) -> pb::AckBatchItem {
+    pb::AckBatchItem {
+        job_id: job.job_id.clone(),
+        lease_token: job.lease_token,
+        ..Default::default()
+    }
+}

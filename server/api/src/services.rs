@@ -284,9 +284,10 @@ impl WorkerService for Services {
         {
             Reply::Heartbeat(replies) => replies,
             other => {
-                return Err(
-                    ApiError::Internal(format!("unexpected reply to heartbeat: {other:?}")).into(),
-                );
+                return Err(ApiError::Internal(format!(
+                    "unexpected reply to heartbeat: {other:?}"
+                ))
+                .into());
             }
         };
         // Every job's token stale: the whole call was refused and changed nothing.

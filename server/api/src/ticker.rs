@@ -29,10 +29,7 @@ pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
             return;
         }
         let due = *next_due.borrow_and_update();
-        let wait = match due {
-            None => None,
-            Some(at) => Some(Duration::from_millis(at.saturating_sub(now_ms()))),
-        };
+        let wait = due.map(|at| Duration::from_millis(at.saturating_sub(now_ms())));
         match wait {
             Some(w) if w.is_zero() => {
                 if !engine.raft().is_leader() {

@@ -21,6 +21,9 @@ pub enum StoreError {
     },
 }
 
+/// One table row: key and value.
+pub type Row = (Vec<u8>, Vec<u8>);
+
 /// Ordered read access to the state tables.
 pub trait StateRead {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
@@ -31,15 +34,10 @@ pub trait StateRead {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    ) -> Result<Vec<Row>, StoreError>;
 
     /// The first entry with `start <= key < end`.
-    fn first(
-        &self,
-        table: Table,
-        start: &[u8],
-        end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn first(&self, table: Table, start: &[u8], end: &[u8]) -> Result<Option<Row>, StoreError> {
         Ok(self.range(table, start, end, 1)?.into_iter().next())
     }
 }
@@ -83,7 +81,7 @@ impl StateRead for MemState {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Row>, StoreError> {
         let Some(t) = self.tables.get(&table) else {
             return Ok(Vec::new());
         };

@@ -34,8 +34,8 @@ pub enum Command {
 pub enum DurabilityArg {
     /// fsync the Raft log before acknowledging a write (default; survives power loss).
     Fsync,
-    /// Acknowledge before fsync. RISKY: a power loss or kernel crash can lose writes that were
-    /// acknowledged within the last second.
+    /// Acknowledge before fsync. RISKY: a crash or power loss can lose writes acknowledged
+    /// within the last second (the log is fsynced in the background every second).
     Relaxed,
 }
 

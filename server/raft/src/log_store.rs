@@ -6,7 +6,7 @@
 //! Writes run on tokio's blocking pool (redb is synchronous, and a write waits for a running
 //! fsync). Durability: `save_vote` commits with an fsync before it returns. `append` commits
 //! without one, so the entries are readable at once, and hands its completion callback to the
-//! [`flusher`](crate::log_flush) thread, which fsyncs once for every append queued behind a
+//! flusher thread (`log_flush`), which fsyncs once for every append queued behind a
 //! running fsync (group fsync). `truncate_after`, `purge` and `save_committed` need not be
 //! durable (openraft's contract): the next fsync carries them.
 //!
@@ -197,7 +197,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let last = table.last().map_err(|e| db_err(ENTRIES_TABLE, e))?;
         let last_log_id = match last {
             Some((index, bytes)) => Some(decode_entry(index.value(), bytes.value())?.log_id()),
-            None => last_purged_log_id.clone(),
+            None => last_purged_log_id,
         };
         Ok(LogState {
             last_purged_log_id,

@@ -84,8 +84,6 @@ impl RaftNode {
         opts.validate().map_err(RaftError::InvalidOptions)?;
         let config = Arc::new(raft_config(&opts)?);
         let log = open_log(&opts).await?;
-        log.check_node_id(opts.node_id)
-            .map_err(RaftError::Storage)?;
 
         let applied_now_ms = Arc::new(AtomicU64::new(0));
         let state_machine =
@@ -221,16 +219,21 @@ fn raft_config(opts: &RaftOptions) -> Result<openraft::Config, RaftError> {
         .map_err(|e| RaftError::InvalidOptions(e.to_string()))
 }
 
-/// Opens the log, retrying briefly while a previous handle in this process still holds it.
+/// Opens the log and checks it is this node's, retrying briefly while a previous handle in
+/// this process still holds the file.
 async fn open_log(opts: &RaftOptions) -> Result<LogStore, RaftError> {
     let deadline = tokio::time::Instant::now() + LOG_OPEN_RETRY_MAX;
     loop {
         let path = opts.log_path.clone();
-        let (durability, interval) = (opts.durability, opts.relaxed_flush_interval);
-        let opened =
-            tokio::task::spawn_blocking(move || LogStore::open(&path, durability, interval))
-                .await
-                .map_err(|e| RaftError::Fatal(format!("open raft log task: {e}")))?;
+        let (node_id, durability, interval) =
+            (opts.node_id, opts.durability, opts.relaxed_flush_interval);
+        let opened = tokio::task::spawn_blocking(move || {
+            let log = LogStore::open(&path, durability, interval)?;
+            log.check_node_id(node_id)?;
+            Ok::<_, io::Error>(log)
+        })
+        .await
+        .map_err(|e| RaftError::Fatal(format!("open raft log task: {e}")))?;
         match opened {
             Err(e)
                 if e.kind() == io::ErrorKind::ResourceBusy

@@ -51,6 +51,12 @@ pub struct Proposer {
 }
 
 impl Proposer {
+    /// The most commands one `propose` call may carry (`batch_commands_max`): larger calls
+    /// fail with `TooLarge` and must be split by the caller.
+    pub fn commands_max(&self) -> usize {
+        self.batch_commands_max
+    }
+
     /// Queues commands for the next log entry and resolves with each command's reply (same
     /// order) once the entry is applied. A call's commands always land in one entry, next to
     /// other callers' commands (group commit).
@@ -85,8 +91,12 @@ impl Proposer {
                 _queued: queued,
             })
             .map_err(|_| ProposeError::ShuttingDown)?;
-        // The task always answers before dropping a sender; a drop means it is gone.
-        replied.await.unwrap_or(Err(ProposeError::ShuttingDown))
+        // The task and the waiters always answer; a dropped sender means the runtime is
+        // going away, possibly after the entry was proposed.
+        replied.await.unwrap_or(Err(ProposeError::OutcomeUnknown {
+            leader_id: None,
+            leader_addr: None,
+        }))
     }
 }
 

@@ -110,7 +110,7 @@ impl StateMachineStore {
                     Some(data.0)
                 }
                 EntryPayload::Membership(membership) => {
-                    meta.last_membership = StoredMembership::new(Some(log_id.clone()), membership);
+                    meta.last_membership = StoredMembership::new(Some(log_id), membership);
                     None
                 }
             };

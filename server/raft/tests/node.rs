@@ -69,24 +69,25 @@ async fn t10_single_node_group_commits_concurrent_callers() {
     let total: usize = (0..CALLS).map(|c| 1 + c % 3).sum::<usize>() * CALLERS;
     assert_eq!(data.counter as usize, total);
     assert!(app.violations().is_empty(), "{:?}", app.violations());
-    // Calls carry at most 3 commands, so a bigger entry holds several callers' calls.
-    let biggest = data.app_entries.iter().map(|e| e.commands).max().unwrap();
+    // Fewer entries than calls: some entries carried several callers' commands.
+    let calls = CALLERS * CALLS;
+    let entries = data.app_entries.len();
     assert!(
-        biggest > 3,
-        "no group commit happened: biggest entry had {biggest} commands"
+        entries < calls,
+        "no group commit: {entries} entries for {calls} calls"
     );
-    assert!(
-        data.app_entries.len() < total,
-        "every command got its own entry"
-    );
+    assert!(data.app_entries.iter().any(|e| e.commands > 1));
     // The listener heard of every app entry, in log order.
     let heard = listener.indexes();
     let applied: Vec<u64> = data.app_entries.iter().map(|e| e.index).collect();
     assert_eq!(heard, applied);
 
+    // Metrics follow the apply a moment later than the replies.
+    wait_applied(&node, data.last_index.unwrap()).await;
     let status = node.status();
     assert_eq!(status.leader_id, Some(1));
     assert_eq!(status.last_applied, data.last_index);
+    assert!(status.committed >= status.last_applied);
     node.shutdown().await.unwrap();
 }
 
@@ -266,4 +267,29 @@ async fn t50_full_queue_overloads_and_shutdown_fails_queued_commands() {
         proposer.propose(vec![tick()]).await,
         Err(ProposeError::ShuttingDown)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t60_relaxed_durability_restarts_through_an_election() {
+    let dir = TempDir::new().unwrap();
+    let opts = || RaftOptions {
+        durability: corvo_raft::Durability::Relaxed,
+        ..options(dir.path())
+    };
+    let app = FakeApp::new();
+    let node = start(opts(), app.clone(), Recorder::new()).await;
+    for _ in 0..3 {
+        node.proposer().propose(vec![tick()]).await.unwrap();
+    }
+    let before = node.status();
+    node.shutdown().await.unwrap();
+    app.checkpoint();
+
+    // No leader restore under Relaxed: the node must win a new election (a new term).
+    let app = FakeApp::recovered(app.durable());
+    let node = start(opts(), app.clone(), Recorder::new()).await;
+    assert!(node.status().term > before.term);
+    let replies = node.proposer().propose(vec![tick()]).await.unwrap();
+    assert_eq!(fired(&replies[0]), 4);
+    node.shutdown().await.unwrap();
 }

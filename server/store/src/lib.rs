@@ -22,6 +22,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use corvo_core::keys::Table;
+use corvo_core::state::Row;
 use corvo_core::{Batch, BatchOutcome, StateRead, StateTxn, StoreError, apply_batch};
 use redb::{
     Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
@@ -194,7 +195,7 @@ fn collect_range<T: ReadableTable<Bytes, Bytes>>(
     start: &[u8],
     end: &[u8],
     limit: usize,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+) -> Result<Vec<Row>, StoreError> {
     if start >= end {
         return Ok(Vec::new());
     }
@@ -224,7 +225,7 @@ impl StateRead for WriteTables<'_> {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Row>, StoreError> {
         collect_range(self.table(t), start, end, limit)
     }
 }
@@ -258,7 +259,7 @@ impl StateRead for StateReader {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Row>, StoreError> {
         let table = self.txn.open_table(table_def(t)).map_err(io)?;
         collect_range(&table, start, end, limit)
     }

@@ -6,6 +6,9 @@ use crate::keys::{self, Table};
 use crate::model::{EnqueueOptions, Job, JobState};
 use crate::state::{MemState, StateRead};
 
+/// (job id, lease token, progress, checkpoint) of one heartbeat item.
+pub type Beat<'a> = (&'a str, Option<u64>, Option<&'a str>, Option<&'a str>);
+
 pub struct World {
     pub state: MemState,
     pub now: u64,
@@ -112,10 +115,7 @@ impl World {
         }))
     }
 
-    pub fn heartbeat(
-        &mut self,
-        items: &[(&str, Option<u64>, Option<&str>, Option<&str>)],
-    ) -> Vec<HeartbeatReply> {
+    pub fn heartbeat(&mut self, items: &[Beat<'_>]) -> Vec<HeartbeatReply> {
         let items = items
             .iter()
             .map(|(id, token, progress, checkpoint)| HeartbeatItem {
