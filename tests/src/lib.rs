@@ -6,7 +6,8 @@
 //!    │                            log file in the temp dir, printed when a test panics)
 //!    ├─ worker() / jobs()         gRPC clients on a fresh connection
 //!    ├─ kill() / terminate()      SIGKILL / SIGTERM, then wait_exit() with a deadline
-//!    └─ restart()                 the same data dir and port again
+//!    └─ restart()                 the same data dir and port again (a new port only if
+//!                                 another process took it while the server was down)
 //!  Lifecycle                      one StreamLifecycle session: call() a frame and get the
 //!                                 response echoing its request id; pushes and cancel notices
 //!                                 (request_id 0) are kept for next_unsolicited()
@@ -187,6 +188,38 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Str
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "GET timed out"))?
 }
 
+/// Whether process `pid` holds the socket listening on 127.0.0.1:`port` (from /proc/net/tcp
+/// and /proc/<pid>/fd).
+#[cfg(target_os = "linux")]
+fn owns_listener(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let local = format!("0100007F:{port:04X}");
+    let sockets: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // f[1] local address, f[3] state (0A = LISTEN), f[9] inode
+            (f.len() > 9 && f[1] == local && f[3] == "0A").then(|| format!("socket:[{}]", f[9]))
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|target| sockets.iter().any(|s| target.as_os_str() == s.as_str()))
+    })
+}
+
+/// Elsewhere the check is skipped (a port taken by another server is then not detected).
+#[cfg(not(target_os = "linux"))]
+fn owns_listener(_pid: u32, _port: u16) -> bool {
+    true
+}
+
 /// How a test server is started; [`TestServer::builder`].
 #[derive(Clone, Debug)]
 pub struct ServerBuilder {
@@ -234,27 +267,12 @@ impl ServerBuilder {
             raft_port: 0,
             child: None,
             starts: 0,
+            log_offset: 0,
         };
-        // A port picked by free_port() can be taken by another process before the server
-        // binds it; try new ports a few times before giving up.
-        for attempt in 1..=3 {
-            server.port = free_port();
-            server.raft_port = free_port();
-            while server.raft_port == server.port {
-                server.raft_port = free_port();
-            }
-            match server.launch().await {
-                Ok(()) => return server,
-                Err(e) if attempt < 3 && server.log_tail(20).contains("binding") => {
-                    eprintln!(
-                        "corvo did not start on port {} ({e}); retrying",
-                        server.port
-                    );
-                }
-                Err(e) => server.fail(&format!("the server did not start: {e}")),
-            }
+        if let Err(e) = server.launch_on_free_ports(false).await {
+            server.fail(&format!("the server did not start: {e}"));
         }
-        unreachable!("the loop returns or panics")
+        server
     }
 }
 
@@ -268,6 +286,8 @@ pub struct TestServer {
     raft_port: u16,
     child: Option<Child>,
     starts: u32,
+    /// Where the current start's output begins in the log file.
+    log_offset: u64,
 }
 
 impl TestServer {
@@ -339,6 +359,7 @@ impl TestServer {
             .create(true)
             .append(true)
             .open(&self.log_path)?;
+        self.log_offset = log.metadata()?.len();
         let args = self.args();
         writeln!(
             log,
@@ -377,8 +398,58 @@ impl TestServer {
         }
     }
 
+    /// Launches on the current ports (when `keep_ports`) or on fresh ones, and again on fresh
+    /// ones while the server fails because its port was taken: a port picked by free_port()
+    /// is free only until someone binds it, possibly another test's server.
+    async fn launch_on_free_ports(&mut self, keep_ports: bool) -> Result<(), String> {
+        const ATTEMPTS: u32 = 5;
+        for attempt in 1..=ATTEMPTS {
+            if attempt > 1 || !keep_ports {
+                let old = self.port;
+                self.port = free_port();
+                self.raft_port = free_port();
+                while self.raft_port == self.port {
+                    self.raft_port = free_port();
+                }
+                if keep_ports {
+                    eprintln!(
+                        "port {old} was taken while the server was down; restarting on {}",
+                        self.port
+                    );
+                }
+            }
+            match self.launch().await {
+                Ok(()) => return Ok(()),
+                Err(e)
+                    if attempt < ATTEMPTS
+                        && self.log_of_this_start().contains("Address already in use") =>
+                {
+                    eprintln!("corvo could not bind port {} ({e}); retrying", self.port);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// The log written since the current start.
+    fn log_of_this_start(&self) -> String {
+        let text = std::fs::read(&self.log_path).unwrap_or_default();
+        let from = usize::try_from(self.log_offset)
+            .unwrap_or(0)
+            .min(text.len());
+        String::from_utf8_lossy(&text[from..]).into_owned()
+    }
+
     async fn is_ready(&self) -> bool {
         if !matches!(http_get(self.addr(), "/healthz").await, Ok((200, _))) {
+            return false;
+        }
+        // Whoever answered must be this process, not another test's server on the same port.
+        let Some(pid) = self.child.as_ref().map(Child::id) else {
+            return false;
+        };
+        if !owns_listener(pid, self.port) {
             return false;
         }
         let Ok(channel) = self.try_channel().await else {
@@ -472,7 +543,7 @@ impl TestServer {
             "restart: the server is still running; kill() or terminate() it first"
         );
         self.child = None;
-        if let Err(e) = self.launch().await {
+        if let Err(e) = self.launch_on_free_ports(true).await {
             self.fail(&format!("the server did not restart: {e}"));
         }
     }
@@ -702,8 +773,9 @@ pub async fn events_until(
 /// The queue the write probe enqueues to.
 pub const PROBE_QUEUE: &str = "probe";
 
-/// Proves that calls wrote nothing: every state change appends an event, so if the next event
-/// after a known id is the probe's own enqueue, nothing else was written in between.
+/// Proves that calls wrote nothing: every transition appends an event, so if the next event
+/// after a known id is the probe's own enqueue, nothing else was written in between. (A
+/// heartbeat without progress moves a lease deadline without an event: compare GetJob too.)
 pub struct WriteProbe {
     last_seq: u64,
 }
@@ -871,5 +943,22 @@ pub fn ack_item(job: &pb::FetchBatchJob) -> pb::AckBatchItem {
         job_id: job.job_id.clone(),
         lease_token: job.lease_token,
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn owns_listener_tells_whose_socket_a_port_is() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        assert!(owns_listener(std::process::id(), port));
+        // PID 1 does not hold this test's socket.
+        assert!(!owns_listener(1, port));
+        drop(listener);
+        assert!(!owns_listener(std::process::id(), port));
     }
 }

@@ -19,7 +19,8 @@ pub struct ApiOptions {
     pub fetch_wait_ms_max: u64,
     /// Most jobs one fetch or one push may carry.
     pub fetch_count_max: u32,
-    /// Most items in one AckBatch / Heartbeat / stream frame section.
+    /// Most items in one AckBatch, Heartbeat or stream frame (all sections together): one
+    /// call's commands share one log entry, which holds at most 1024 commands.
     pub batch_items_max: usize,
     /// Most credits a stream may hold outstanding (bounds jobs pushed but not settled).
     pub stream_credits_max: u32,
@@ -44,7 +45,7 @@ impl Default for ApiOptions {
             fetch_wait_ms_default: 30_000,
             fetch_wait_ms_max: 60_000,
             fetch_count_max: 1_024,
-            batch_items_max: 4_096,
+            batch_items_max: 1_024,
             stream_credits_max: 4_096,
             legacy_idle_wait: Duration::from_millis(100),
             stream_buffer_frames: 64,

@@ -166,39 +166,50 @@ impl WorkerService for Services {
             )
             .into());
         }
-        let cmds = r
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, it)| {
-                convert::ack(
-                    opts,
-                    &it.job_id,
-                    &it.result_json,
-                    it.lease_token,
-                    &format!("items[{i}]."),
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let replies = self
-            .engine
-            .propose(cmds.into_iter().map(Command::Ack).collect())
-            .await?;
+        // One bad item never fails the rest: an invalid item gets its own INVALID_ARGUMENT
+        // result and is not proposed; the valid ones are.
+        let mut cmds = Vec::with_capacity(r.items.len());
+        let mut invalid = Vec::with_capacity(r.items.len());
+        for (i, it) in r.items.iter().enumerate() {
+            match convert::ack(
+                opts,
+                &it.job_id,
+                &it.result_json,
+                it.lease_token,
+                &format!("items[{i}]."),
+            ) {
+                Ok(cmd) => {
+                    cmds.push(Command::Ack(cmd));
+                    invalid.push(None);
+                }
+                Err(e) => invalid.push(Some(e)),
+            }
+        }
+        let mut replies = self.engine.propose(cmds).await?.into_iter();
         let mut acked = 0;
         let results = r
             .items
             .iter()
-            .zip(replies)
-            .map(|(it, reply)| match reply {
-                Ok(Reply::Acked { state }) => {
-                    acked += 1;
-                    convert::item_ok(&it.job_id, Some(state))
+            .zip(invalid)
+            .map(|(it, invalid)| {
+                if let Some(e) = invalid {
+                    return convert::item_err(&it.job_id, &e);
                 }
-                Ok(other) => convert::item_err(
-                    &it.job_id,
-                    &ApiError::Internal(format!("unexpected reply {other:?}")),
-                ),
-                Err(e) => convert::item_err(&it.job_id, &e.into()),
+                match replies.next() {
+                    Some(Ok(Reply::Acked { state })) => {
+                        acked += 1;
+                        convert::item_ok(&it.job_id, Some(state))
+                    }
+                    Some(Ok(other)) => convert::item_err(
+                        &it.job_id,
+                        &ApiError::Internal(format!("unexpected reply {other:?}")),
+                    ),
+                    Some(Err(e)) => convert::item_err(&it.job_id, &e.into()),
+                    None => convert::item_err(
+                        &it.job_id,
+                        &ApiError::Internal("no reply for the item".into()),
+                    ),
+                }
             })
             .collect();
         Ok(Response::new(pb::AckBatchResponse { acked, results }))

@@ -185,19 +185,15 @@ fn plan(
     f: &pb::StreamLifecycleRequest,
 ) -> Result<Plan, ApiError> {
     let opts = engine.opts();
-    let sections = [
-        ("acks", f.acks.len()),
-        ("fails", f.fails.len()),
-        ("heartbeats", f.heartbeats.len()),
-        ("enqueues", f.enqueues.len()),
-    ];
-    for (name, len) in sections {
-        if len > opts.batch_items_max {
-            return Err(ApiError::invalid(
-                name,
-                format!("has {len} items, at most {}", opts.batch_items_max),
-            ));
-        }
+    let items = f.acks.len() + f.fails.len() + f.heartbeats.len() + f.enqueues.len();
+    if items > opts.batch_items_max {
+        return Err(ApiError::invalid(
+            "frame",
+            format!(
+                "carries {items} acks, fails, heartbeats and enqueues together, at most {}",
+                opts.batch_items_max
+            ),
+        ));
     }
     if f.credits < 0 {
         return Err(ApiError::invalid(
@@ -211,7 +207,15 @@ fn plan(
         convert::fetch_count(opts, f.fetch_count, "fetch_count")?
     };
     let wants_work = fetch_count > 0 || f.credits > 0;
-    let lease = if wants_work || !f.queues.is_empty() {
+    let earlier = lock(shared).lease.clone();
+    let lease = if f.queues.is_empty() && wants_work && earlier.is_some() {
+        // A frame that grants credits or fetches without naming queues (typically acks plus
+        // `credits: 1`) keeps working on what an earlier frame of this stream asked for.
+        earlier.map(|l| Lease {
+            count: fetch_count,
+            ..l
+        })
+    } else if wants_work || !f.queues.is_empty() {
         Some(Lease {
             queues: convert::queues(&f.queues, "queues")?,
             count: fetch_count,

@@ -28,6 +28,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// The largest gRPC message accepted: a full batch of maximum-size payloads would be far
 /// larger, but one frame must stay bounded (16 MiB).
 const GRPC_MESSAGE_BYTES_MAX: usize = 16 << 20;
+/// The worker service's name in gRPC health.
+const WORKER_SERVICE: &str = "corvo.v1.WorkerService";
 
 /// Applies committed entries to the redb state (the adapter between the two crates).
 struct StoreMachine(Arc<StateStore>);
@@ -183,6 +185,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await;
     engine.start_drain();
     let _ = close_tx.send(true);
+    // Health watchers see NOT_SERVING for the drain, then their streams end with it, so an
+    // open Watch never holds the listener open past the grace period.
+    let drain_grace = engine.opts().drain_grace;
+    tokio::spawn(async move {
+        tokio::time::sleep(drain_grace).await;
+        let mut health = health;
+        health.clear_service_status(WORKER_SERVICE).await;
+        health.clear_service_status("").await;
+    });
     let grace = engine.opts().drain_grace + CLOSE_GRACE;
     match tokio::time::timeout(grace, server).await {
         Ok(Ok(Ok(()))) => info!("shutdown: listener closed"),

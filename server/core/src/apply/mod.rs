@@ -36,11 +36,13 @@ pub fn apply_batch<T: StateTxn>(
         log_index,
         effects: Vec::new(),
         last_event_seq: None,
+        counters: Vec::new(),
     };
     let mut replies = Vec::with_capacity(batch.commands.len());
     for cmd in &batch.commands {
         replies.push(ctx.apply(cmd)?);
     }
+    ctx.flush_counters()?;
     let next_due_ms = timers::next_due(ctx.txn)?;
     let last_event_seq = match ctx.last_event_seq {
         Some(seq) => seq,
@@ -62,6 +64,9 @@ pub(crate) struct Ctx<'a, T: StateTxn> {
     pub log_index: u64,
     pub effects: Vec<Effect>,
     last_event_seq: Option<u64>,
+    /// `Meta` counters read or bumped in this batch (name, value, changed), written back once
+    /// at the end of the batch instead of once per command.
+    counters: Vec<(&'static [u8], u64, bool)>,
 }
 
 type CmdResult = Result<Result<Reply, JobError>, StoreError>;
@@ -93,18 +98,34 @@ impl<T: StateTxn> Ctx<'_, T> {
             .put(Table::Jobs, job.id.as_bytes(), &keys::encode(job))
     }
 
-    pub fn counter(&self, name: &[u8]) -> Result<u64, StoreError> {
-        match self.txn.get(Table::Meta, name)? {
-            Some(b) => keys::decode_u64(Table::Meta, name, &b),
-            None => Ok(0),
+    pub fn counter(&mut self, name: &'static [u8]) -> Result<u64, StoreError> {
+        if let Some((_, value, _)) = self.counters.iter().find(|(n, _, _)| *n == name) {
+            return Ok(*value);
         }
+        let value = match self.txn.get(Table::Meta, name)? {
+            Some(b) => keys::decode_u64(Table::Meta, name, &b)?,
+            None => 0,
+        };
+        self.counters.push((name, value, false));
+        Ok(value)
     }
 
     /// Increments a `Meta` counter and returns the new value (first value: 1).
-    pub fn next_counter(&mut self, name: &[u8]) -> Result<u64, StoreError> {
+    pub fn next_counter(&mut self, name: &'static [u8]) -> Result<u64, StoreError> {
         let next = self.counter(name)? + 1;
-        self.txn.put(Table::Meta, name, &next.to_be_bytes())?;
+        if let Some(entry) = self.counters.iter_mut().find(|(n, _, _)| *n == name) {
+            *entry = (name, next, true);
+        }
         Ok(next)
+    }
+
+    fn flush_counters(&mut self) -> Result<(), StoreError> {
+        for (name, value, changed) in std::mem::take(&mut self.counters) {
+            if changed {
+                self.txn.put(Table::Meta, name, &value.to_be_bytes())?;
+            }
+        }
+        Ok(())
     }
 
     /// Puts a job into its queue's ready index and wakes workers.

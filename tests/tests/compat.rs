@@ -1,0 +1,178 @@
+//! Clients of the original protocol: no lease tokens, no `max_wait_ms`, no credits. They send
+//! only the original fields and must keep working.
+
+use std::time::{Duration, Instant};
+
+use corvo_tests::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_client_without_lease_tokens_completes_jobs_over_unary_calls() {
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let mut jobs = server.jobs().await;
+    let a = enqueue_job(&mut w, "legacy", r#"{"n":1}"#).await;
+    let b = enqueue(
+        &mut w,
+        enqueue_req_with("legacy", r#"{"n":2}"#, fixed_backoff(60_000, 3)),
+    )
+    .await
+    .job_id;
+
+    // The original FetchRequest: queues, worker_id, hostname, lease_duration; nothing else.
+    let old_fetch = || pb::FetchRequest {
+        queues: vec!["legacy".into()],
+        worker_id: "old-worker".into(),
+        hostname: "old-host".into(),
+        lease_duration: 30,
+        max_wait_ms: None,
+    };
+    let f = within("Fetch", w.fetch(old_fetch()))
+        .await
+        .expect("Fetch")
+        .into_inner();
+    assert!(f.found);
+    assert_eq!(f.job_id, a);
+    assert_eq!(f.lease_duration, 30);
+
+    let hb = within(
+        "Heartbeat",
+        w.heartbeat(pb::HeartbeatRequest {
+            jobs: [(
+                a.clone(),
+                pb::HeartbeatJobUpdate {
+                    progress_json: r#"{"step":1}"#.into(),
+                    ..Default::default()
+                },
+            )]
+            .into(),
+        }),
+    )
+    .await
+    .expect("Heartbeat without a token")
+    .into_inner();
+    assert_eq!(hb.jobs[&a].status, "ok");
+
+    let ack = within(
+        "Ack",
+        w.ack(pb::AckRequest {
+            job_id: a.clone(),
+            result_json: r#"{"ok":1}"#.into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("Ack without a token")
+    .into_inner();
+    assert_eq!(ack.state, pb::JobState::Completed as i32);
+    let done = get_job(&mut jobs, &a).await;
+    assert_eq!(state_of(&done), pb::JobState::Completed);
+    assert_eq!(done.result_json, r#"{"ok":1}"#);
+
+    // A second ack of the same job is refused (the job is no longer active).
+    let again = within(
+        "Ack",
+        w.ack(pb::AckRequest {
+            job_id: a.clone(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert_eq!(
+        again.expect_err("a second ack").code(),
+        tonic::Code::FailedPrecondition
+    );
+
+    // Fail without a token retries the job.
+    let f = within("Fetch", w.fetch(old_fetch()))
+        .await
+        .expect("Fetch")
+        .into_inner();
+    assert_eq!(f.job_id, b);
+    let failed = within(
+        "Fail",
+        w.fail(pb::FailRequest {
+            job_id: b.clone(),
+            error: "boom".into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("Fail without a token")
+    .into_inner();
+    assert_eq!(failed.status, "retrying");
+    assert_eq!(failed.attempts_remaining, 2);
+    assert_eq!(
+        state_of(&get_job(&mut jobs, &b).await),
+        pb::JobState::Retrying
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_client_legacy_stream_frames_get_one_prompt_response_each() {
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let mut jobs = server.jobs().await;
+    let mut s = Lifecycle::open(&mut w).await;
+    let legacy_fetch = |fetch_count: i32| pb::StreamLifecycleRequest {
+        queues: vec!["legacy".into()],
+        worker_id: "old-worker".into(),
+        hostname: "old-host".into(),
+        lease_duration: 30,
+        fetch_count,
+        ..Default::default()
+    };
+
+    // Nothing ready: the answer still comes at once (≈100 ms), empty. The bound here is loose
+    // on purpose; it only has to be far below the 30 s a unary long-poll would wait.
+    let started = Instant::now();
+    let r = s.call(legacy_fetch(5)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "an idle legacy fetch took {:?}",
+        started.elapsed()
+    );
+    assert!(r.error.is_empty(), "{r:?}");
+    assert!(r.jobs.is_empty());
+
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        ids.push(enqueue_job(&mut w, "legacy", &format!(r#"{{"i":{i}}}"#)).await);
+    }
+    let r = s.call(legacy_fetch(5)).await;
+    let got: Vec<&str> = r.jobs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(
+        got, ids,
+        "up to fetch_count jobs, in the response to the frame"
+    );
+
+    // Acks without tokens, and the next fetch, in one frame.
+    let r = s
+        .call(pb::StreamLifecycleRequest {
+            acks: ids
+                .iter()
+                .map(|id| pb::AckBatchItem {
+                    job_id: id.clone(),
+                    result_json: r#"{"done":true}"#.into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..legacy_fetch(5)
+        })
+        .await;
+    assert!(r.error.is_empty(), "{r:?}");
+    assert_eq!(r.acked, 2);
+    assert!(r.jobs.is_empty());
+    for id in &ids {
+        assert_eq!(
+            state_of(&get_job(&mut jobs, id).await),
+            pb::JobState::Completed
+        );
+    }
+
+    // Exactly one response per legacy frame: nothing unsolicited follows, even when a job
+    // becomes ready afterwards (a legacy stream holds no credits).
+    enqueue_job(&mut w, "legacy", "{}").await;
+    if let Some(extra) = s.recv_within(Duration::from_millis(500)).await {
+        panic!("a legacy stream got an unsolicited response: {extra:?}");
+    }
+}
