@@ -22,4 +22,7 @@ QUEUE="$QUEUE-job" "$here/enqueue.sh" >"$out"
 id=$(sed -n 's/.*"jobId": "\([^"]*\)".*/\1/p' "$out" | head -1)
 "$here/job.sh" "$id" >"$out";  expect job.sh '"state": "JOB_STATE_CANCELLED"'
 expect job.sh '"state": "JOB_STATE_PENDING"'
+"$here/status.sh" >"$out";   expect status.sh "rpc GetNodeStatus"
+expect status.sh '"role": "NODE_ROLE_LEADER"'
+expect status.sh '"ready": true'
 echo "grpc-examples: all examples passed"

@@ -16,7 +16,8 @@
 //! ```
 //!
 //! Every wait is bounded (see [`WAIT`]) and polls instead of sleeping for a fixed time, so the
-//! tests hold on a slow, loaded machine.
+//! tests hold on a slow, loaded machine. [`observe`] scrapes and parses `/metrics`, runs the
+//! `corvo` CLI and finds the third-party probe binaries.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -24,6 +25,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub mod observe;
 
 pub use corvo_sdk::proto as pb;
 use pb::job_service_client::JobServiceClient;

@@ -1,5 +1,6 @@
-//! Graceful shutdown (SIGTERM): readiness goes NOT_SERVING, the listener closes, open worker
-//! streams keep getting their acks applied for the drain grace, then the process exits 0.
+//! Graceful shutdown (SIGTERM): readiness goes NOT_SERVING, open worker streams keep getting
+//! their acks applied for the drain grace (the listener stays open meanwhile, so probes keep
+//! answering), then the listener closes and the process exits 0.
 
 use corvo_tests::*;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -80,9 +81,12 @@ async fn sigterm_with_a_busy_worker_stream_applies_in_flight_acks_and_exits_zero
     until_not_serving(&mut overall, "").await;
     drop((ready, overall));
 
-    // Draining: the server accepts no new connections...
-    until_refused(server.addr()).await;
-    // ...but the open stream's acks are still applied, in two frames.
+    // Draining: probes still answer (alive, not ready)...
+    let (code, body) = http_get(server.addr(), "/healthz").await.expect("/healthz");
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = http_get(server.addr(), "/readyz").await.expect("/readyz");
+    assert_eq!(code, 503, "{body}");
+    // ...and the open stream's acks are still applied, in two frames.
     for chunk in [&leased[3..7], &leased[7..]] {
         let r = s
             .call(pb::StreamLifecycleRequest {
@@ -99,8 +103,9 @@ async fn sigterm_with_a_busy_worker_stream_applies_in_flight_acks_and_exits_zero
             "{r:?}"
         );
     }
-    // The worker is done and closes its side; the server finishes and exits 0.
+    // The worker is done and closes its side; the server closes its listener and exits 0.
     s.half_close();
+    until_refused(server.addr()).await;
     let status = server.wait_exit(WAIT).await;
     assert_eq!(status.code(), Some(0), "exit status {status}");
 

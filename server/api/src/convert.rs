@@ -429,10 +429,11 @@ pub fn item_ok(job_id: &str, state: Option<JobState>) -> pb::ItemResult {
     }
 }
 
+/// A refused item (counted as a rejection).
 pub fn item_err(job_id: &str, e: &ApiError) -> pb::ItemResult {
     pb::ItemResult {
         job_id: job_id.to_owned(),
-        code: e.code().into(),
+        code: e.reject().into(),
         message: e.to_string(),
         state: 0,
     }

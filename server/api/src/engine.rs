@@ -1,7 +1,7 @@
 //! The services' handle on the node: propose commands, read state, wait for work.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use corvo_core::{Command, JobError, Lease, Reply, model::Job, query};
 use corvo_raft::{Proposer, RaftNode};
@@ -9,8 +9,12 @@ use corvo_store::{StateReader, StateStore};
 use tokio::sync::watch;
 
 use crate::error::ApiError;
+use crate::host;
+use crate::metrics::Metrics;
 use crate::options::ApiOptions;
+use crate::roster::Roster;
 use crate::signals::Signals;
+use crate::status::{NodeInfo, NodeStatus, Readiness};
 
 /// Cheap to clone; shared by every service and stream session.
 #[derive(Clone)]
@@ -26,6 +30,10 @@ struct Inner {
     opts: ApiOptions,
     ids: Mutex<ulid::Generator>,
     draining: watch::Sender<bool>,
+    node: NodeInfo,
+    metrics: Arc<Metrics>,
+    roster: Roster,
+    readiness: watch::Sender<Readiness>,
 }
 
 impl Engine {
@@ -34,6 +42,8 @@ impl Engine {
         store: Arc<StateStore>,
         signals: Signals,
         opts: ApiOptions,
+        node: NodeInfo,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let proposer = raft.proposer();
         Engine {
@@ -45,8 +55,63 @@ impl Engine {
                 opts,
                 ids: Mutex::new(ulid::Generator::new()),
                 draining: watch::channel(false).0,
+                node,
+                metrics,
+                roster: Roster::default(),
+                readiness: watch::channel(Readiness::starting()).0,
             }),
         }
+    }
+
+    pub fn node(&self) -> &NodeInfo {
+        &self.inner.node
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Open worker streams and the workers behind them.
+    pub fn roster(&self) -> &Roster {
+        &self.inner.roster
+    }
+
+    /// The latest readiness verdict (published by the node's readiness task).
+    pub fn readiness(&self) -> Readiness {
+        self.inner.readiness.borrow().clone()
+    }
+
+    /// Publishes a new readiness verdict; `true` when it changed.
+    pub fn set_readiness(&self, readiness: Readiness) -> bool {
+        self.inner.readiness.send_if_modified(|r| {
+            let changed = *r != readiness;
+            *r = readiness;
+            changed
+        })
+    }
+
+    /// This node now: Raft, queue counts, disk, streams, readiness. Reads the replicated
+    /// counts (no job scan) and measures the data directory off the async threads.
+    pub async fn node_status(&self) -> Result<NodeStatus, ApiError> {
+        let queue_counts = query::queue_counts(&self.read()?)?;
+        let data_dir = self.inner.node.data_dir.clone();
+        let disk = tokio::task::spawn_blocking(move || host::disk_usage(&data_dir))
+            .await
+            .map_err(|e| ApiError::Internal(format!("measuring the data dir: {e}")))?;
+        let roster = &self.inner.roster;
+        Ok(NodeStatus {
+            node: self.inner.node.name.clone(),
+            client_addr: self.inner.node.client_addr.clone(),
+            version: crate::services::SERVER_VERSION,
+            uptime: self.inner.node.started.elapsed(),
+            raft: self.inner.raft.status(),
+            queue_counts,
+            disk,
+            streams: roster.streams(),
+            workers: roster.workers(),
+            draining: self.is_draining(),
+            readiness: self.readiness(),
+        })
     }
 
     pub fn opts(&self) -> &ApiOptions {
@@ -85,7 +150,18 @@ impl Engine {
         if cmds.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.inner.proposer.propose(cmds).await?)
+        let started = Instant::now();
+        let replies = self.inner.proposer.propose(cmds).await?;
+        let metrics = &self.inner.metrics;
+        metrics.observe_propose(started.elapsed());
+        for reply in &replies {
+            match reply {
+                Ok(Reply::Acked { run: Some(run), .. }) => metrics.observe_settled(run, true),
+                Ok(Reply::Failed { run: Some(run), .. }) => metrics.observe_settled(run, false),
+                _ => {}
+            }
+        }
+        Ok(replies)
     }
 
     pub async fn propose_one(&self, cmd: Command) -> Result<Reply, ApiError> {
@@ -148,12 +224,25 @@ impl Engine {
 
     async fn lease_now(&self, lease: &Lease) -> Result<Vec<Job>, ApiError> {
         match self.propose_one(Command::Lease(lease.clone())).await? {
-            Reply::Leased(jobs) => Ok(jobs),
+            Reply::Leased(jobs) => {
+                let now = wall_clock_ms();
+                for job in &jobs {
+                    self.inner.metrics.observe_delivered(job, now);
+                }
+                Ok(jobs)
+            }
             other => Err(ApiError::Internal(format!(
                 "unexpected reply to lease: {other:?}"
             ))),
         }
     }
+}
+
+/// Unix ms by this node's clock (for latencies measured against the leader's stamps).
+fn wall_clock_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// `now + ms` as a deadline (`None` when `ms` is 0: do not wait).

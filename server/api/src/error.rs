@@ -1,4 +1,7 @@
-//! The one place where errors become gRPC statuses (and stream error codes).
+//! The one place where errors become gRPC statuses (and stream error codes), and so the one
+//! place that counts rejections by reason (`corvo_rejections_total`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use corvo_core::{JobError, StoreError};
 use corvo_raft::ProposeError;
@@ -33,6 +36,35 @@ pub enum ApiError {
 /// Retry hint when no leader is known yet (an election takes about this long).
 const NOT_LEADER_RETRY_MS: u64 = 500;
 
+/// Every code a rejection can carry, in the order of [`REJECTIONS`].
+pub const REJECTION_CODES: [ErrorCode; 8] = [
+    ErrorCode::InvalidArgument,
+    ErrorCode::NotFound,
+    ErrorCode::StaleLease,
+    ErrorCode::InvalidState,
+    ErrorCode::Overloaded,
+    ErrorCode::NotLeader,
+    ErrorCode::Unavailable,
+    ErrorCode::Internal,
+];
+
+/// Rejections since the process started, by code. Process-wide because the conversion into
+/// `Status` (a `From` impl) has no handle to carry; read by the metrics module at scrape.
+static REJECTIONS: [AtomicU64; REJECTION_CODES.len()] =
+    [const { AtomicU64::new(0) }; REJECTION_CODES.len()];
+
+/// (code, rejections so far) for every code.
+pub fn rejections() -> [(ErrorCode, u64); REJECTION_CODES.len()] {
+    std::array::from_fn(|i| (REJECTION_CODES[i], REJECTIONS[i].load(Ordering::Relaxed)))
+}
+
+/// The lower-case name of a code, as in metric labels and `docs/errors/` (`stale_lease`).
+pub fn code_name(code: ErrorCode) -> String {
+    code.as_str_name()
+        .trim_start_matches("ERROR_CODE_")
+        .to_ascii_lowercase()
+}
+
 impl ApiError {
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
         ApiError::InvalidArgument {
@@ -53,6 +85,16 @@ impl ApiError {
             ApiError::Unavailable { .. } => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
+    }
+
+    /// [`ApiError::code`], counted as one rejection. The mappings below call it once per
+    /// refused call, frame or item a client sees.
+    pub fn reject(&self) -> ErrorCode {
+        let code = self.code();
+        if let Some(i) = REJECTION_CODES.iter().position(|c| *c == code) {
+            REJECTIONS[i].fetch_add(1, Ordering::Relaxed);
+        }
+        code
     }
 
     /// How long the client should wait before retrying, for transient errors.
@@ -122,6 +164,7 @@ impl From<StoreError> for ApiError {
 
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
+        e.reject();
         let code = match &e {
             ApiError::InvalidArgument { .. } => Code::InvalidArgument,
             ApiError::NotFound { .. } => Code::NotFound,
@@ -172,5 +215,24 @@ mod tests {
                 .legacy_text("ack")
                 .starts_with("OVERLOADED: ack:")
         );
+    }
+
+    #[test]
+    fn every_mapping_to_the_wire_counts_one_rejection_by_code() {
+        let count = |code| {
+            rejections()
+                .into_iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, n)| n)
+                .unwrap()
+        };
+        let before = count(ErrorCode::StaleLease);
+        let e = ApiError::StaleLease { job_id: "j".into() };
+        assert_eq!(e.reject(), ErrorCode::StaleLease);
+        let _: Status = e.into();
+        // Other tests run in parallel and may count too: at least ours are there.
+        assert!(count(ErrorCode::StaleLease) >= before + 2);
+        assert_eq!(code_name(ErrorCode::StaleLease), "stale_lease");
+        assert_eq!(REJECTION_CODES.len(), ErrorCode::Internal as usize);
     }
 }

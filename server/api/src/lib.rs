@@ -13,19 +13,35 @@
 //! ```
 //!
 //! Errors reach the wire in exactly one place, [`error::ApiError`]'s conversion into
-//! `tonic::Status` (and [`error::ApiError::code`] for stream frames).
+//! `tonic::Status` (and [`error::ApiError::code`] for stream frames), which also counts them
+//! as rejections.
+//!
+//! Observability: [`stack`] assembles the tower stack of the client port (today: the
+//! [`rpc_metrics`] layer); [`metrics`] owns the Prometheus registry; [`status`] is the node
+//! snapshot behind `/metrics` and `ClusterService` ([`cluster`]); [`readiness`] judges whether
+//! the node may get traffic; [`roster`] counts open worker streams; [`host`] reads `/proc` and
+//! the data dir's filesystem.
 
+pub mod cluster;
 pub mod convert;
 pub mod engine;
 pub mod error;
+pub mod host;
+pub mod metrics;
 pub mod options;
+pub mod readiness;
+pub mod roster;
+pub mod rpc_metrics;
 pub mod services;
 pub mod signals;
+pub mod stack;
+pub mod status;
 pub mod stream;
 pub mod subscribe;
 pub mod ticker;
 
 pub use engine::Engine;
 pub use error::ApiError;
+pub use metrics::Metrics;
 pub use options::ApiOptions;
 pub use signals::Signals;

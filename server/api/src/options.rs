@@ -33,6 +33,12 @@ pub struct ApiOptions {
     pub subscribe_batch_max: usize,
     /// After SIGTERM, open worker streams may finish in-flight acks for this long.
     pub drain_grace: Duration,
+    /// How often readiness is re-checked when nothing else triggers it (1 s): a probe that
+    /// polls every few seconds sees a change within one of its periods.
+    pub readiness_interval: Duration,
+    /// The node is not ready while more committed entries than this wait to be applied
+    /// (10 000: about a second of peak writes; beyond that its reads are visibly stale).
+    pub ready_apply_backlog_max: u64,
 }
 
 impl Default for ApiOptions {
@@ -51,6 +57,8 @@ impl Default for ApiOptions {
             stream_buffer_frames: 64,
             subscribe_batch_max: 256,
             drain_grace: Duration::from_secs(10),
+            readiness_interval: Duration::from_secs(1),
+            ready_apply_backlog_max: 10_000,
         }
     }
 }

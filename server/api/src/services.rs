@@ -139,7 +139,7 @@ impl WorkerService for Services {
             "",
         )?;
         match self.engine.propose_one(Command::Ack(cmd)).await? {
-            Reply::Acked { state } => Ok(Response::new(pb::AckResponse {
+            Reply::Acked { state, .. } => Ok(Response::new(pb::AckResponse {
                 state: convert::state_to_proto(state).into(),
             })),
             other => Err(ApiError::Internal(format!("unexpected reply to ack: {other:?}")).into()),
@@ -196,7 +196,7 @@ impl WorkerService for Services {
                     return convert::item_err(&it.job_id, &e);
                 }
                 match replies.next() {
-                    Some(Ok(Reply::Acked { state })) => {
+                    Some(Ok(Reply::Acked { state, .. })) => {
                         acked += 1;
                         convert::item_ok(&it.job_id, Some(state))
                     }
@@ -243,6 +243,7 @@ impl WorkerService for Services {
                 state,
                 next_attempt_at_ms,
                 attempts_remaining,
+                ..
             } => Ok(Response::new(pb::FailResponse {
                 status: state.as_str().into(),
                 next_attempt_at: next_attempt_at_ms.map(convert::ms_to_timestamp),

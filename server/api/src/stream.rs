@@ -25,6 +25,7 @@ use tracing::debug;
 use crate::convert;
 use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::roster::StreamPass;
 use crate::services::heartbeat_answer;
 
 /// Consecutive invalid frames after which the stream is closed.
@@ -68,8 +69,10 @@ impl Session {
             tx.clone(),
             closed_rx,
         ));
+        // Counted as open (metrics, status, the drain) until the reader ends.
+        let pass = engine.roster().open_stream();
         tokio::spawn(async move {
-            read(engine, inbound, shared, wake, tx).await;
+            read(engine, inbound, shared, wake, tx, pass).await;
             let _ = closed_tx.send(true);
         });
         Ok(ReceiverStream::new(rx))
@@ -86,6 +89,7 @@ async fn read(
     shared: Arc<Mutex<Shared>>,
     wake: Arc<Notify>,
     tx: Out,
+    mut pass: StreamPass,
 ) {
     let mut revoked = engine.signals().revoked();
     let mut draining = engine.draining();
@@ -108,6 +112,9 @@ async fn read(
                         return;
                     }
                 };
+                if !frame.worker_id.is_empty() {
+                    pass.name_worker(&frame.worker_id);
+                }
                 let response = handle_frame(&engine, &shared, &wake, frame).await;
                 if response.error_code == pb::ErrorCode::InvalidArgument as i32 {
                     invalid_frames += 1;
@@ -311,7 +318,15 @@ fn plan(
     Ok(plan)
 }
 
+/// Reports a frame-level error (counted as one rejection).
 fn frame_error(resp: &mut pb::StreamLifecycleResponse, e: &ApiError, section: &str) {
+    e.reject();
+    echo_item_error(resp, e, section);
+}
+
+/// Repeats the first refused item's error on the frame (legacy clients read only the frame's
+/// `error`); the item's own result already counted it.
+fn echo_item_error(resp: &mut pb::StreamLifecycleResponse, e: &ApiError, section: &str) {
     if resp.error.is_empty() {
         resp.error = e.legacy_text(section);
         resp.error_code = e.code().into();
@@ -360,13 +375,13 @@ async fn handle_frame(
     let mut replies = replies.into_iter();
     for id in &acks {
         match replies.next() {
-            Some(Ok(Reply::Acked { state })) => {
+            Some(Ok(Reply::Acked { state, .. })) => {
                 resp.acked += 1;
                 resp.ack_results.push(convert::item_ok(id, Some(state)));
             }
             other => {
                 let e = item_error(other);
-                frame_error(&mut resp, &e, "ack");
+                echo_item_error(&mut resp, &e, "ack");
                 resp.ack_results.push(convert::item_err(id, &e));
             }
         }
@@ -378,7 +393,7 @@ async fn handle_frame(
             }
             other => {
                 let e = item_error(other);
-                frame_error(&mut resp, &e, "fail");
+                echo_item_error(&mut resp, &e, "fail");
                 resp.fail_results.push(convert::item_err(id, &e));
             }
         }
@@ -431,7 +446,7 @@ async fn handle_frame(
             }
             other => {
                 let e = item_error(other);
-                frame_error(&mut resp, &e, "enqueue");
+                echo_item_error(&mut resp, &e, "enqueue");
                 resp.enqueued_job_ids.push(String::new());
                 resp.enqueue_results.push(convert::item_err("", &e));
             }

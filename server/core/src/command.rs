@@ -135,11 +135,15 @@ pub enum Reply {
     Leased(Vec<Job>),
     Acked {
         state: JobState,
+        /// The attempt this ack settled (for the start→finish latency).
+        run: Option<AttemptRun>,
     },
     Failed {
         state: JobState,
         next_attempt_at_ms: Option<u64>,
         attempts_remaining: u32,
+        /// The attempt this failure settled.
+        run: Option<AttemptRun>,
     },
     Heartbeat(Vec<HeartbeatReply>),
     Cancelled {
@@ -152,6 +156,13 @@ pub enum Reply {
     Ticked {
         fired: u32,
     },
+}
+
+/// A settled attempt: its queue and how long it ran (batch time − start, leader clock).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRun {
+    pub queue: String,
+    pub ran_ms: u64,
 }
 
 /// Why a command was refused. A refused command changed nothing.

@@ -8,14 +8,20 @@
 //! | `Unique` | queue `\0` unique key                      | [`UniqueLock`] (postcard)     |
 //! | `Events` | seq (u64 BE)                               | [`Event`] (postcard)          |
 //! | `Meta`   | name (ASCII)                               | u64 BE counters               |
+//! | `Counts` | queue `\0` state (u8, [`state_code`])      | u64 BE: jobs of the queue in that state |
 //!
 //! Integers are big-endian so byte order is numeric order. Queue names never contain `\0`
 //! (validated), so `queue \0` is an exact prefix.
+//!
+//! `Counts` is derived data kept in step with `Jobs` by the apply context (`Ctx::save_job` and
+//! `Ctx::delete_job`, the only writers of job records): it lets metrics and status read queue
+//! depth without scanning every job. A zero count is deleted, so the table only holds (queue,
+//! state) pairs that have jobs. `query::check_invariants` compares it with a full scan.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Event, Job, Priority};
+use crate::model::{Event, Job, JobState, Priority};
 use crate::state::StoreError;
 
 /// The state tables. The store maps each to one redb table named by [`Table::name`].
@@ -27,16 +33,19 @@ pub enum Table {
     Unique,
     Events,
     Meta,
+    Counts,
 }
 
 impl Table {
-    pub const ALL: [Table; 6] = [
+    /// Every table, in discriminant order (the store indexes its open tables by it).
+    pub const ALL: [Table; 7] = [
         Table::Jobs,
         Table::Ready,
         Table::Timers,
         Table::Unique,
         Table::Events,
         Table::Meta,
+        Table::Counts,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +56,7 @@ impl Table {
             Table::Unique => "unique",
             Table::Events => "events",
             Table::Meta => "meta",
+            Table::Counts => "counts",
         }
     }
 }
@@ -143,6 +153,48 @@ pub fn unique_key(queue: &str, key: &str) -> Vec<u8> {
     let mut k = queue_prefix(queue);
     k.extend_from_slice(key.as_bytes());
     k
+}
+
+/// The on-disk code of a job state in `Counts` keys. Stable: never renumber.
+pub fn state_code(state: JobState) -> u8 {
+    match state {
+        JobState::Pending => 1,
+        JobState::Scheduled => 2,
+        JobState::Active => 3,
+        JobState::Retrying => 4,
+        JobState::Held => 5,
+        JobState::Completed => 6,
+        JobState::Dead => 7,
+        JobState::Cancelled => 8,
+    }
+}
+
+pub fn state_from_code(code: u8) -> Option<JobState> {
+    Some(match code {
+        1 => JobState::Pending,
+        2 => JobState::Scheduled,
+        3 => JobState::Active,
+        4 => JobState::Retrying,
+        5 => JobState::Held,
+        6 => JobState::Completed,
+        7 => JobState::Dead,
+        8 => JobState::Cancelled,
+        _ => return None,
+    })
+}
+
+pub fn counts_key(queue: &str, state: JobState) -> Vec<u8> {
+    let mut k = queue_prefix(queue);
+    k.push(state_code(state));
+    k
+}
+
+/// Splits a `Counts` key into (queue, state). `None` for a malformed key.
+pub fn parse_counts_key(key: &[u8]) -> Option<(String, JobState)> {
+    let (&code, rest) = key.split_last()?;
+    let queue = rest.strip_suffix(&[0])?;
+    let queue = String::from_utf8(queue.to_vec()).ok()?;
+    Some((queue, state_from_code(code)?))
 }
 
 pub fn event_key(seq: u64) -> [u8; 8] {

@@ -31,7 +31,7 @@ pub mod validate;
 
 pub use apply::apply_batch;
 pub use command::{
-    Ack, Batch, BatchOutcome, Command, Effect, Enqueue, Fail, Heartbeat, HeartbeatItem,
+    Ack, AttemptRun, Batch, BatchOutcome, Command, Effect, Enqueue, Fail, Heartbeat, HeartbeatItem,
     HeartbeatReply, JobError, Lease, Reply, StopReason,
 };
 pub use model::{

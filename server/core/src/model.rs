@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Lifecycle state of a job. See `docs/jobs.md` for the transitions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum JobState {
     Pending,
     Scheduled,
@@ -18,6 +18,18 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// Every state, in lifecycle order (for reports that list all of them).
+    pub const ALL: [JobState; 8] = [
+        JobState::Pending,
+        JobState::Scheduled,
+        JobState::Active,
+        JobState::Retrying,
+        JobState::Held,
+        JobState::Completed,
+        JobState::Dead,
+        JobState::Cancelled,
+    ];
+
     /// A terminal job never changes state again unless an operator retries it.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -175,6 +187,11 @@ pub struct Job {
     pub checkpoint: Option<String>,
     pub result: Option<String>,
     pub last_error: Option<String>,
+    /// When the job last became ready (pending), by the leader's clock: the start of its wait
+    /// for a worker (the ready→delivered latency). Added after the first records were written;
+    /// postcard is positional, so records from before it do not decode (no data dir of that
+    /// age was ever deployed).
+    pub ready_at_ms: Option<u64>,
 }
 
 /// What happened, for `Subscribe`.

@@ -1,5 +1,7 @@
 //! Read-side helpers over [`StateRead`]: what the API layer asks between commands.
 
+use std::collections::BTreeMap;
+
 use crate::keys::{self, Table, TimerKind, UniqueLock};
 use crate::model::{Event, Job, JobState};
 use crate::state::{StateRead, StoreError};
@@ -22,6 +24,26 @@ pub fn events_after<R: StateRead>(
         .range(Table::Events, &start, &[0xff; 9], limit)?
         .into_iter()
         .map(|(k, v)| keys::decode_event(&k, &v))
+        .collect()
+}
+
+/// Jobs per (queue, state), from the `Counts` table: one row per pair that has jobs, in queue
+/// order. Costs one read per row (queues × states), never a scan of the jobs.
+pub fn queue_counts<R: StateRead>(state: &R) -> Result<Vec<(String, JobState, u64)>, StoreError> {
+    state
+        .range(Table::Counts, &[], &[0xff; 1], usize::MAX)?
+        .into_iter()
+        .map(|(k, v)| {
+            let count = keys::decode_u64(Table::Counts, &k, &v)?;
+            match keys::parse_counts_key(&k) {
+                Some((queue, job_state)) => Ok((queue, job_state, count)),
+                None => Err(StoreError::Corrupt {
+                    table: Table::Counts,
+                    key: k,
+                    reason: "malformed counts key".into(),
+                }),
+            }
+        })
         .collect()
 }
 
@@ -54,8 +76,9 @@ pub fn next_due<R: StateRead>(state: &R) -> Result<Option<u64>, StoreError> {
     }
 }
 
-/// Every index entry points at a job in the matching state. Used by tests after each step
-/// and by `corvo admin check` (full scan: not for the hot path).
+/// Every index entry points at a job in the matching state, and `Counts` matches a count of
+/// the jobs. Used by tests after each step and by `corvo admin check` (full scan: not for the
+/// hot path).
 pub fn check_invariants<R: StateRead>(state: &R) -> Result<(), String> {
     let all = |t| {
         state
@@ -108,5 +131,221 @@ pub fn check_invariants<R: StateRead>(state: &R) -> Result<(), String> {
             return Err(format!("unique lock held by missing job {}", lock.job_id));
         }
     }
+    check_counts(state)
+}
+
+/// `Counts` holds exactly the number of jobs of each (queue, state), and no zero rows.
+fn check_counts<R: StateRead>(state: &R) -> Result<(), String> {
+    let mut scanned: BTreeMap<(String, JobState), u64> = BTreeMap::new();
+    let jobs = state
+        .range(Table::Jobs, &[], &[0xff; 64], usize::MAX)
+        .map_err(|e| e.to_string())?;
+    for (k, v) in jobs {
+        let job = keys::decode_job(&k, &v).map_err(|e| e.to_string())?;
+        *scanned.entry((job.queue, job.state)).or_default() += 1;
+    }
+    let stored: BTreeMap<(String, JobState), u64> = queue_counts(state)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(q, s, n)| ((q, s), n))
+        .collect();
+    if stored != scanned {
+        return Err(format!(
+            "queue counts disagree with the jobs: stored {stored:?}, scanned {scanned:?}"
+        ));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::queue_counts;
+    use crate::apply::testkit::World;
+    use crate::model::{Backoff, BackoffKind, EnqueueOptions, JobState};
+
+    fn counts(w: &World) -> Vec<(String, JobState, u64)> {
+        queue_counts(&w.state).expect("storage")
+    }
+
+    fn row(queue: &str, state: JobState, n: u64) -> (String, JobState, u64) {
+        (queue.to_owned(), state, n)
+    }
+
+    #[test]
+    fn counts_follow_every_transition_and_deletion() {
+        let mut w = World::new();
+        assert!(counts(&w).is_empty());
+        w.enqueue("a", "{}", EnqueueOptions::default());
+        w.enqueue("a", "{}", EnqueueOptions::default());
+        w.enqueue(
+            "b",
+            "{}",
+            EnqueueOptions {
+                scheduled_at_ms: Some(w.now + 1_000),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            counts(&w),
+            vec![
+                row("a", JobState::Pending, 2),
+                row("b", JobState::Scheduled, 1)
+            ]
+        );
+        let token = w.lease(&["a"], 1, 10_000)[0].lease.as_ref().unwrap().token;
+        assert_eq!(
+            counts(&w),
+            vec![
+                row("a", JobState::Pending, 1),
+                row("a", JobState::Active, 1),
+                row("b", JobState::Scheduled, 1)
+            ]
+        );
+        w.ack("j1", Some(token), None).unwrap();
+        w.advance(1_000);
+        w.tick();
+        assert_eq!(
+            counts(&w),
+            vec![
+                row("a", JobState::Pending, 1),
+                row("a", JobState::Completed, 1),
+                row("b", JobState::Pending, 1)
+            ],
+            "zero rows are removed, promoted jobs move"
+        );
+        w.cancel("j2").unwrap();
+        w.delete("j1").unwrap();
+        assert_eq!(
+            counts(&w),
+            vec![
+                row("a", JobState::Cancelled, 1),
+                row("b", JobState::Pending, 1)
+            ]
+        );
+        w.retry("j2").unwrap();
+        w.delete("j2").unwrap();
+        assert_eq!(counts(&w), vec![row("b", JobState::Pending, 1)]);
+        w.check_invariants();
+    }
+
+    #[test]
+    fn counts_follow_failures_expiry_and_lease_loss() {
+        let mut w = World::new();
+        let retry_later = EnqueueOptions {
+            max_attempts: 2,
+            backoff: Backoff {
+                kind: BackoffKind::Fixed,
+                base_ms: 1_000,
+                cap_ms: 1_000,
+            },
+            ..Default::default()
+        };
+        w.enqueue("q", "{}", retry_later.clone());
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                expire_after_ms: Some(500),
+                ..Default::default()
+            },
+        );
+        w.lease(&["q"], 1, 60_000);
+        w.fail("j1", None, "boom").unwrap();
+        w.advance(500);
+        w.tick();
+        assert_eq!(
+            counts(&w),
+            vec![row("q", JobState::Retrying, 1), row("q", JobState::Dead, 1)]
+        );
+        w.advance(500);
+        w.tick();
+        w.lease(&["q"], 1, 1_000);
+        w.advance(1_000);
+        w.tick();
+        assert_eq!(counts(&w), vec![row("q", JobState::Dead, 2)]);
+        w.check_invariants();
+    }
+
+    #[test]
+    fn a_job_enqueued_and_leased_in_one_batch_counts_once() {
+        use crate::command::{Batch, Command, Enqueue, Lease};
+        let mut w = World::new();
+        let batch = Batch {
+            now_ms: w.now,
+            commands: vec![
+                Command::Enqueue(Enqueue {
+                    id: "x".into(),
+                    queue: "q".into(),
+                    payload: "{}".into(),
+                    options: EnqueueOptions::default(),
+                }),
+                Command::Lease(Lease {
+                    queues: vec!["q".into()],
+                    count: 1,
+                    worker_id: "w".into(),
+                    hostname: "h".into(),
+                    lease_ms: 1_000,
+                }),
+                // A re-proposed enqueue of the same id changes nothing.
+                Command::Enqueue(Enqueue {
+                    id: "x".into(),
+                    queue: "q".into(),
+                    payload: "{}".into(),
+                    options: EnqueueOptions::default(),
+                }),
+            ],
+        };
+        crate::apply_batch(&mut w.state, &batch, 1).expect("storage");
+        assert_eq!(counts(&w), vec![row("q", JobState::Active, 1)]);
+        w.check_invariants();
+    }
+
+    #[test]
+    fn check_invariants_catches_counts_that_drifted() {
+        use crate::keys::{self, Table};
+        use crate::state::StateTxn;
+        let mut w = World::new();
+        w.enqueue("q", "{}", EnqueueOptions::default());
+        assert!(super::check_invariants(&w.state).is_ok());
+        let key = keys::counts_key("q", JobState::Pending);
+        w.state
+            .put(Table::Counts, &key, &2u64.to_be_bytes())
+            .unwrap();
+        let err = super::check_invariants(&w.state).unwrap_err();
+        assert!(err.contains("queue counts disagree"), "{err}");
+        w.state.delete(Table::Counts, &key).unwrap();
+        assert!(super::check_invariants(&w.state).is_err(), "a missing row");
+    }
+
+    #[test]
+    fn counts_keys_round_trip_and_do_not_mix_prefixes() {
+        use crate::keys;
+        for state in JobState::ALL {
+            let key = keys::counts_key("a.b", state);
+            assert_eq!(keys::parse_counts_key(&key), Some(("a.b".into(), state)));
+        }
+        assert!(
+            keys::counts_key("a", JobState::Pending) < keys::counts_key("ab", JobState::Pending)
+        );
+        assert_eq!(keys::parse_counts_key(b"q\x00\x09"), None);
+        assert_eq!(keys::parse_counts_key(b"q\x01"), None);
+    }
+
+    #[test]
+    fn make_ready_stamps_the_ready_time() {
+        let mut w = World::new();
+        let at = w.now + 2_000;
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                scheduled_at_ms: Some(at),
+                ..Default::default()
+            },
+        );
+        assert_eq!(w.job("j1").ready_at_ms, None);
+        w.advance(2_000);
+        w.tick();
+        assert_eq!(w.job("j1").ready_at_ms, Some(at));
+    }
 }

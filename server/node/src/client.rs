@@ -19,7 +19,7 @@ pub async fn channel(args: &ClientArgs) -> anyhow::Result<Channel> {
         .with_context(|| format!("cannot connect to {}", args.server))
 }
 
-fn status_error(e: tonic::Status) -> anyhow::Error {
+pub fn status_error(e: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}: {}", e.code(), e.message())
 }
 

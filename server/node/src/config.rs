@@ -28,6 +28,10 @@ pub enum Command {
     Worker(WorkerArgs),
     /// Measure throughput and latency against a running server.
     Bench(crate::bench::BenchArgs),
+    /// Show this node's status: role, leader, indexes, apply backlog, disk, workers, queues.
+    Status(StatusArgs),
+    /// Cluster-wide commands.
+    Cluster(ClusterArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -169,4 +173,25 @@ pub struct WorkerArgs {
     /// Stop after this many jobs (default: run until interrupted).
     #[arg(long)]
     pub max_jobs: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub action: ClusterAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterAction {
+    /// Every node's status, with the failure checklist answered (reachable? disk full?
+    /// leader elected? apply backlog growing? workers connected?).
+    Status,
 }

@@ -1,25 +1,33 @@
 //! `corvo server`: the supervisor. It owns start-up and the shutdown order.
+//!
+//! Shutdown (SIGTERM/SIGINT): readiness NOT_SERVING and no new work handed out → the listener
+//! stays open (liveness 200, new worker streams refused) while open worker streams finish
+//! their in-flight acks, at most the drain grace → health watchers ended, listener closed →
+//! ticker and readiness stopped → Raft stopped → state flushed → exit 0.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::routing::get;
+use corvo_api::cluster::Cluster;
+use corvo_api::rpc_metrics::KnownMethods;
 use corvo_api::services::Services;
-use corvo_api::{ApiOptions, Engine, Signals};
+use corvo_api::status::NodeInfo;
+use corvo_api::{ApiOptions, Engine, Metrics, Signals};
 use corvo_core::{Batch, BatchOutcome, query};
 use corvo_raft::{AppStateMachine, Durability, RaftNode, RaftOptions};
+use corvo_sdk::proto::cluster_service_server::ClusterServiceServer;
 use corvo_sdk::proto::job_service_server::JobServiceServer;
 use corvo_sdk::proto::worker_service_server::WorkerServiceServer;
 use corvo_store::StateStore;
 use tokio::sync::watch;
 use tonic::service::Routes;
-use tonic_health::ServingStatus;
 use tracing::{error, info, warn};
 
 use crate::config::{DurabilityArg, LogFormat, ServerArgs};
+use crate::probes;
 
 /// How long start-up waits for this node to become leader of its one-node cluster.
 const LEADER_WAIT: Duration = Duration::from_secs(30);
@@ -28,11 +36,13 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// The largest gRPC message accepted: a full batch of maximum-size payloads would be far
 /// larger, but one frame must stay bounded (16 MiB).
 const GRPC_MESSAGE_BYTES_MAX: usize = 16 << 20;
-/// The worker service's name in gRPC health.
-const WORKER_SERVICE: &str = "corvo.v1.WorkerService";
+/// After the drain grace, worker streams close themselves; this much more is allowed for
+/// them to be gone before the listener closes anyway.
+const STREAMS_GONE_GRACE: Duration = Duration::from_secs(1);
 
-/// Applies committed entries to the redb state (the adapter between the two crates).
-struct StoreMachine(Arc<StateStore>);
+/// Applies committed entries to the redb state (the adapter between the two crates), timing
+/// each run for `corvo_raft_apply_seconds` and the batch sizes.
+struct StoreMachine(Arc<StateStore>, Arc<Metrics>);
 
 impl AppStateMachine for StoreMachine {
     fn raft_meta(&self) -> std::io::Result<Option<Vec<u8>>> {
@@ -44,9 +54,13 @@ impl AppStateMachine for StoreMachine {
         entries: Vec<(u64, Option<Batch>)>,
         raft_meta: Vec<u8>,
     ) -> std::io::Result<Vec<Option<BatchOutcome>>> {
-        self.0
+        let started = Instant::now();
+        let outcomes = self
+            .0
             .apply(&entries, &raft_meta)
-            .map_err(std::io::Error::other)
+            .map_err(std::io::Error::other)?;
+        self.1.observe_apply(started.elapsed(), &outcomes);
+        Ok(outcomes)
     }
 }
 
@@ -126,16 +140,19 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         election_timeout_max_ms: args.election_timeout_ms * 2,
         ..RaftOptions::default()
     };
-    let started = std::time::Instant::now();
+    let metrics = Arc::new(Metrics::new());
+    let started = Instant::now();
     let raft = Arc::new(
         RaftNode::start(
             raft_opts,
-            Arc::new(StoreMachine(store.clone())),
+            Arc::new(StoreMachine(store.clone(), metrics.clone())),
             Arc::new(signals.clone()),
         )
         .await
         .context("starting raft")?,
     );
+    // Readiness waits until the state has applied what was committed at start-up.
+    let startup_committed = raft.status().committed;
     let leader = raft
         .wait_for_leader(LEADER_WAIT)
         .await
@@ -148,13 +165,43 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         drain_grace: Duration::from_millis(args.drain_grace_ms),
         ..ApiOptions::default()
     };
-    let engine = Engine::new(raft.clone(), store.clone(), signals, api_opts);
+    let node = NodeInfo {
+        name: args.node_id.clone(),
+        client_addr: args.bind.to_string(),
+        data_dir: args.data_dir.clone(),
+        started,
+    };
+    let engine = Engine::new(
+        raft.clone(),
+        store.clone(),
+        signals,
+        api_opts,
+        node,
+        metrics.clone(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
-    let ticker = tokio::spawn(corvo_api::ticker::run(engine.clone(), stop_rx));
+    let ticker = tokio::spawn(corvo_api::ticker::run(engine.clone(), stop_rx.clone()));
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<WorkerServiceServer<Services>>().await;
+    // NOT_SERVING until the readiness task's first verdict (tonic-health starts "" SERVING).
+    probes::set_not_serving(&health).await;
+    let readiness = tokio::spawn(probes::run_readiness(
+        engine.clone(),
+        health.clone(),
+        startup_committed,
+        stop_rx,
+    ));
     let routes = routes(engine.clone(), health_service)?;
+    let methods = KnownMethods::new(
+        &[
+            corvo_sdk::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ],
+        &probes::HTTP_PATHS,
+    )
+    .context("reading the served methods from the descriptor sets")?;
 
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -166,6 +213,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .accept_http1(true)
+            .layer(corvo_api::stack::public(metrics, methods))
             .add_routes(routes)
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(listener),
@@ -177,34 +225,42 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     shutdown_signal().await;
     info!("shutdown: draining");
-    health
-        .set_not_serving::<WorkerServiceServer<Services>>()
-        .await;
-    health
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
+    // Stop handing out work first: whoever sees NOT_SERVING then also sees no new work.
     engine.start_drain();
-    let _ = close_tx.send(true);
-    // Health watchers see NOT_SERVING for the drain, then their streams end with it, so an
-    // open Watch never holds the listener open past the grace period.
+    probes::set_not_serving(&health).await;
+    // The listener stays open while worker streams finish their in-flight acks: probes keep
+    // answering (liveness 200, readiness NOT_SERVING) and late clients get UNAVAILABLE with a
+    // retry hint instead of a refused connection. Streams end themselves at the grace.
     let drain_grace = engine.opts().drain_grace;
-    tokio::spawn(async move {
-        tokio::time::sleep(drain_grace).await;
-        let mut health = health;
-        health.clear_service_status(WORKER_SERVICE).await;
-        health.clear_service_status("").await;
-    });
-    let grace = engine.opts().drain_grace + CLOSE_GRACE;
-    match tokio::time::timeout(grace, server).await {
+    let mut streams = engine.roster().watch_streams();
+    let gone = tokio::time::timeout(
+        drain_grace + STREAMS_GONE_GRACE,
+        streams.wait_for(|n| *n == 0),
+    )
+    .await;
+    if gone.is_err() {
+        warn!(
+            streams = engine.roster().streams(),
+            "shutdown: worker streams still open after the drain grace"
+        );
+    }
+    let _ = stop_tx.send(true);
+    let _ = readiness.await;
+    // Health watchers saw NOT_SERVING for the drain; ending their streams now means an open
+    // Watch never holds the listener open.
+    let mut health = health;
+    probes::clear(&mut health).await;
+    info!("shutdown: closing the listener");
+    let _ = close_tx.send(true);
+    match tokio::time::timeout(CLOSE_GRACE, server).await {
         Ok(Ok(Ok(()))) => info!("shutdown: listener closed"),
         Ok(Ok(Err(e))) => error!(error = %e, "shutdown: listener failed"),
         Ok(Err(e)) => error!(error = %e, "shutdown: listener task failed"),
         Err(_) => warn!(
-            ?grace,
+            grace = ?CLOSE_GRACE,
             "shutdown: connections still open after the grace period; closing anyway"
         ),
     }
-    let _ = stop_tx.send(true);
     let _ = ticker.await;
     raft.shutdown().await.context("stopping raft")?;
     store.flush().context("flushing state")?;
@@ -229,6 +285,7 @@ fn routes(
     >,
 ) -> anyhow::Result<Routes> {
     let services = Services::new(engine.clone());
+    let cluster = Cluster::new(engine.clone());
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(corvo_sdk::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -237,47 +294,18 @@ fn routes(
         .register_encoded_file_descriptor_set(corvo_sdk::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let http = axum::Router::new()
-        .route("/healthz", get(healthz))
-        .with_state(engine);
-    let routes = Routes::from(http)
+    let routes = Routes::from(probes::http_routes(engine))
         .add_service(
             WorkerServiceServer::new(services.clone())
                 .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
                 .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX),
         )
         .add_service(JobServiceServer::new(services))
+        .add_service(ClusterServiceServer::new(cluster))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
     Ok(routes)
-}
-
-/// Liveness: the process is up and its storage answers.
-async fn healthz(
-    axum::extract::State(engine): axum::extract::State<Engine>,
-) -> (http::StatusCode, String) {
-    match engine.read() {
-        Ok(_) => {
-            let s = engine.raft().status();
-            let body = format!(
-                "{{\"status\":\"ok\",\"node_id\":{},\"leader_id\":{},\"term\":{},\"last_applied\":{},\"draining\":{}}}\n",
-                s.node_id,
-                s.leader_id.map_or("null".to_owned(), |l| l.to_string()),
-                s.term,
-                s.last_applied.map_or("null".to_owned(), |l| l.to_string()),
-                engine.is_draining()
-            );
-            (http::StatusCode::OK, body)
-        }
-        Err(e) => (
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "{{\"status\":\"storage unavailable\",\"error\":{:?}}}\n",
-                e.to_string()
-            ),
-        ),
-    }
 }
 
 async fn shutdown_signal() {

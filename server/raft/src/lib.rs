@@ -42,7 +42,7 @@ pub mod types;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{ProposeError, RaftError};
-pub use node::{RaftNode, RaftStatus, Role};
+pub use node::{RaftNode, RaftStatus, Role, RoleWatch};
 pub use options::{Durability, RaftOptions};
 pub use proposer::{Proposer, Replies};
 pub use state_machine::{AppStateMachine, ApplyListener};

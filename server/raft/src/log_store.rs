@@ -93,6 +93,11 @@ pub struct LogStore {
     flusher: Flusher,
 }
 
+/// Page cache of the log file (64 MiB). Entries are read back right after they are written
+/// (apply, replication), so only the recent tail needs to be cached; redb's default (1 GiB)
+/// would make the log alone exceed the guide's 2 GB minimum machine.
+pub const LOG_CACHE_BYTES: usize = 64 << 20;
+
 /// Reader side of the log, one per replication task; a cheap clone.
 #[derive(Clone)]
 pub struct LogReader {
@@ -112,13 +117,16 @@ impl LogStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => io::Error::new(
-                io::ErrorKind::ResourceBusy,
-                format!("raft log {}: database already open", path.display()),
-            ),
-            e => db_err(&format!("open {}", path.display()), e),
-        })?;
+        let db = Database::builder()
+            .set_cache_size(LOG_CACHE_BYTES)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => io::Error::new(
+                    io::ErrorKind::ResourceBusy,
+                    format!("raft log {}: database already open", path.display()),
+                ),
+                e => db_err(&format!("open {}", path.display()), e),
+            })?;
         let db = Arc::new(db);
         // Create both tables up front, durably, so readers never meet a missing table.
         let txn = db.begin_write().map_err(|e| db_err("begin", e))?;

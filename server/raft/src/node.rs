@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use openraft::alias::WatchReceiverOf;
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::errors::{Fatal, InitializeError, RaftError as OpenraftError};
-use openraft::metrics::WaitError;
+use openraft::metrics::{RaftServerMetrics, WaitError};
 use openraft::{BasicNode, ServerState, SnapshotPolicy};
 
 use crate::clock::{Clock, SystemClock};
@@ -172,6 +173,12 @@ impl RaftNode {
         }
     }
 
+    /// Follows changes of this node's role, leader and vote (not of its log indexes, which move
+    /// on every write): for tasks that re-check readiness when leadership changes.
+    pub fn watch_role(&self) -> RoleWatch {
+        RoleWatch(self.raft.server_metrics())
+    }
+
     /// Whether this node is the leader right now (it may stop being one at any moment).
     pub fn is_leader(&self) -> bool {
         let m = self.raft.metrics().borrow_watched().clone();
@@ -194,6 +201,16 @@ impl RaftNode {
             .shutdown()
             .await
             .map_err(|e| RaftError::Fatal(format!("raft core task: {e}")))
+    }
+}
+
+/// See [`RaftNode::watch_role`].
+pub struct RoleWatch(WatchReceiverOf<TypeConfig, RaftServerMetrics<TypeConfig>>);
+
+impl RoleWatch {
+    /// Waits for the next change of role, leader or vote; `false` once Raft has stopped.
+    pub async fn changed(&mut self) -> bool {
+        self.0.changed().await.is_ok()
     }
 }
 

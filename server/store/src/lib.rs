@@ -42,6 +42,10 @@ pub const CHECKPOINT_APPLIES_MAX: u32 = 1_024;
 /// ...or after this long, whichever comes first.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Page cache of the state file (256 MiB): holds the hot B-tree pages (ready index, recent
+/// jobs, timers) of a busy node while leaving room on the guide's 2 GB minimum machine.
+pub const STATE_CACHE_BYTES: usize = 256 << 20;
+
 fn table_def(t: Table) -> TableDefinition<'static, Bytes, Bytes> {
     TableDefinition::new(t.name())
 }
@@ -64,7 +68,9 @@ struct Checkpoint {
 impl StateStore {
     /// Opens (or creates) the state database and makes sure every table exists.
     pub fn open(path: &Path) -> Result<StateStore, StoreError> {
-        let db = Database::create(path)
+        let db = Database::builder()
+            .set_cache_size(STATE_CACHE_BYTES)
+            .create(path)
             .map_err(|e| StoreError::Io(format!("opening {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(io)?;
         for t in Table::ALL {

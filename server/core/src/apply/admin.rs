@@ -64,7 +64,7 @@ pub(super) fn delete<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResu
             }
         }
     }
-    ctx.txn.delete(Table::Jobs, job.id.as_bytes())?;
+    ctx.delete_job(&job)?;
     ctx.event(
         EventKind::Deleted,
         &job,

@@ -63,6 +63,7 @@ pub(super) fn enqueue<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Enqueue) -> CmdRe
         checkpoint: None,
         result: None,
         last_error: None,
+        ready_at_ms: None,
     };
 
     if let Some(at) = job.scheduled_at_ms {

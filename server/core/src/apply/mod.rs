@@ -11,6 +11,8 @@ mod lease;
 mod settle;
 mod timers;
 
+use std::collections::BTreeMap;
+
 use crate::command::{Batch, BatchOutcome, Command, Effect, JobError, Reply};
 use crate::keys::{self, Table, TimerKind, meta};
 use crate::model::{Event, EventKind, Job, JobState};
@@ -37,12 +39,15 @@ pub fn apply_batch<T: StateTxn>(
         effects: Vec::new(),
         last_event_seq: None,
         counters: Vec::new(),
+        stored: BTreeMap::new(),
+        count_deltas: BTreeMap::new(),
     };
     let mut replies = Vec::with_capacity(batch.commands.len());
     for cmd in &batch.commands {
         replies.push(ctx.apply(cmd)?);
     }
     ctx.flush_counters()?;
+    ctx.flush_counts()?;
     let next_due_ms = timers::next_due(ctx.txn)?;
     let last_event_seq = match ctx.last_event_seq {
         Some(seq) => seq,
@@ -67,6 +72,12 @@ pub(crate) struct Ctx<'a, T: StateTxn> {
     /// `Meta` counters read or bumped in this batch (name, value, changed), written back once
     /// at the end of the batch instead of once per command.
     counters: Vec<(&'static [u8], u64, bool)>,
+    /// What the `Jobs` table holds for each job read or written in this batch: (queue, state),
+    /// or `None` for no record. Lets `save_job` and `delete_job` keep `Counts` in step without
+    /// reading the record again.
+    stored: BTreeMap<String, Option<(String, JobState)>>,
+    /// Changes to `Counts` in this batch, written once at the end of the batch.
+    count_deltas: BTreeMap<(String, JobState), i64>,
 }
 
 type CmdResult = Result<Result<Reply, JobError>, StoreError>;
@@ -86,16 +97,88 @@ impl<T: StateTxn> Ctx<'_, T> {
         }
     }
 
-    pub fn load_job(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        match self.txn.get(Table::Jobs, id.as_bytes())? {
-            Some(bytes) => keys::decode_job(id.as_bytes(), &bytes).map(Some),
-            None => Ok(None),
+    pub fn load_job(&mut self, id: &str) -> Result<Option<Job>, StoreError> {
+        let job = match self.txn.get(Table::Jobs, id.as_bytes())? {
+            Some(bytes) => Some(keys::decode_job(id.as_bytes(), &bytes)?),
+            None => None,
+        };
+        let record = job.as_ref().map(|j| (j.queue.clone(), j.state));
+        self.stored.insert(id.to_owned(), record);
+        Ok(job)
+    }
+
+    /// Writes a job record. The only writer of `Jobs` besides [`Ctx::delete_job`]: it moves the
+    /// job's count in `Counts` from its stored (queue, state) to its new one.
+    pub fn save_job(&mut self, job: &Job) -> Result<(), StoreError> {
+        let before = self.stored_record(&job.id)?;
+        self.txn
+            .put(Table::Jobs, job.id.as_bytes(), &keys::encode(job))?;
+        let after = (job.queue.clone(), job.state);
+        self.move_count(before, Some(after.clone()));
+        self.stored.insert(job.id.clone(), Some(after));
+        Ok(())
+    }
+
+    /// Deletes a job record and its count.
+    pub fn delete_job(&mut self, job: &Job) -> Result<(), StoreError> {
+        let before = self.stored_record(&job.id)?;
+        self.txn.delete(Table::Jobs, job.id.as_bytes())?;
+        self.move_count(before, None);
+        self.stored.insert(job.id.clone(), None);
+        Ok(())
+    }
+
+    /// The (queue, state) the `Jobs` table holds for `id`: remembered from this batch's
+    /// `load_job`, else read (a record saved without being loaded first).
+    fn stored_record(&mut self, id: &str) -> Result<Option<(String, JobState)>, StoreError> {
+        if let Some(record) = self.stored.get(id) {
+            return Ok(record.clone());
+        }
+        Ok(self.load_job(id)?.map(|j| (j.queue, j.state)))
+    }
+
+    fn move_count(
+        &mut self,
+        before: Option<(String, JobState)>,
+        after: Option<(String, JobState)>,
+    ) {
+        if before == after {
+            return;
+        }
+        if let Some(key) = before {
+            *self.count_deltas.entry(key).or_default() -= 1;
+        }
+        if let Some(key) = after {
+            *self.count_deltas.entry(key).or_default() += 1;
         }
     }
 
-    pub fn save_job(&mut self, job: &Job) -> Result<(), StoreError> {
-        self.txn
-            .put(Table::Jobs, job.id.as_bytes(), &keys::encode(job))
+    /// Applies this batch's count changes to `Counts`; a count that reaches zero is deleted.
+    fn flush_counts(&mut self) -> Result<(), StoreError> {
+        for ((queue, state), delta) in std::mem::take(&mut self.count_deltas) {
+            if delta == 0 {
+                continue;
+            }
+            let key = keys::counts_key(&queue, state);
+            let current = match self.txn.get(Table::Counts, &key)? {
+                Some(b) => keys::decode_u64(Table::Counts, &key, &b)?,
+                None => 0,
+            };
+            let Some(next) = current.checked_add_signed(delta) else {
+                return Err(StoreError::Corrupt {
+                    table: Table::Counts,
+                    key,
+                    reason: format!("count {current} would go below zero by {delta}"),
+                });
+            };
+            if next == 0 {
+                self.txn.delete(Table::Counts, &key)?;
+            } else {
+                self.txn.put(Table::Counts, &key, &next.to_be_bytes())?;
+            }
+        }
+        self.stored.clear();
+        Ok(())
     }
 
     pub fn counter(&mut self, name: &'static [u8]) -> Result<u64, StoreError> {
@@ -132,6 +215,7 @@ impl<T: StateTxn> Ctx<'_, T> {
     pub fn make_ready(&mut self, job: &mut Job) -> Result<(), StoreError> {
         job.state = JobState::Pending;
         job.next_attempt_at_ms = None;
+        job.ready_at_ms = Some(self.now);
         self.txn.put(
             Table::Ready,
             &keys::ready_key(&job.queue, job.priority, job.seq),

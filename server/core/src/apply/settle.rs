@@ -1,7 +1,7 @@
 //! Ack and fail: settle an attempt, with lease fencing.
 
 use super::{CmdResult, Ctx, details, invalid_state, not_found};
-use crate::command::{Ack, Fail, JobError, Reply};
+use crate::command::{Ack, AttemptRun, Fail, JobError, Reply};
 use crate::keys::TimerKind;
 use crate::model::{EventKind, Job, JobState};
 use crate::schedule;
@@ -38,7 +38,10 @@ pub(super) fn ack<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Ack) -> CmdResult {
         &job,
         details(&[("attempt", job.attempt.into())]),
     )?;
-    Ok(Ok(Reply::Acked { state: job.state }))
+    Ok(Ok(Reply::Acked {
+        state: job.state,
+        run: attempt_run(&job, ctx.now),
+    }))
 }
 
 pub(super) fn fail<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Fail) -> CmdResult {
@@ -78,6 +81,7 @@ pub(super) fn settle_failure<T: StateTxn>(
             state: JobState::Dead,
             next_attempt_at_ms: None,
             attempts_remaining: 0,
+            run: attempt_run(job, ctx.now),
         });
     }
     let delay = schedule::backoff_delay_ms(&job.backoff, job.attempt, &job.id);
@@ -99,13 +103,22 @@ pub(super) fn settle_failure<T: StateTxn>(
         state: job.state,
         next_attempt_at_ms: Some(next_at),
         attempts_remaining,
+        run: attempt_run(job, ctx.now),
+    })
+}
+
+/// The attempt that just ended: its queue and how long it ran.
+fn attempt_run(job: &Job, now: u64) -> Option<AttemptRun> {
+    job.started_at_ms.map(|at| AttemptRun {
+        queue: job.queue.clone(),
+        ran_ms: now.saturating_sub(at),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::apply::testkit::*;
-    use crate::command::{JobError, Reply};
+    use crate::command::{AttemptRun, JobError, Reply};
     use crate::model::{Backoff, BackoffKind, EnqueueOptions, JobState};
 
     fn fixed(ms: u64, attempts: u32) -> EnqueueOptions {
@@ -129,7 +142,11 @@ mod tests {
         assert_eq!(
             r,
             Reply::Acked {
-                state: JobState::Completed
+                state: JobState::Completed,
+                run: Some(AttemptRun {
+                    queue: "q".into(),
+                    ran_ms: 0
+                })
             }
         );
         let j = w.job("j1");
@@ -189,7 +206,11 @@ mod tests {
             Reply::Failed {
                 state: JobState::Retrying,
                 next_attempt_at_ms: Some(w.now + 2_000),
-                attempts_remaining: 1
+                attempts_remaining: 1,
+                run: Some(AttemptRun {
+                    queue: "q".into(),
+                    ran_ms: 0
+                })
             }
         );
         assert!(
@@ -206,7 +227,11 @@ mod tests {
             Reply::Failed {
                 state: JobState::Dead,
                 next_attempt_at_ms: None,
-                attempts_remaining: 0
+                attempts_remaining: 0,
+                run: Some(AttemptRun {
+                    queue: "q".into(),
+                    ran_ms: 0
+                })
             }
         );
         let j = w.job("j1");

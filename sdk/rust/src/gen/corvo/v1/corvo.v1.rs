@@ -680,6 +680,187 @@ impl ErrorCode {
         }
     }
 }
+/// Space used by the data directory and left on its filesystem.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DiskUsage {
+    /// Bytes allocated to the data directory's files.
+    #[prost(uint64, tag="1")]
+    pub used_bytes: u64,
+    /// Bytes still available to Corvo on the filesystem (absent where it cannot be measured).
+    #[prost(uint64, optional, tag="2")]
+    pub free_bytes: ::core::option::Option<u64>,
+    /// The filesystem's size in bytes.
+    #[prost(uint64, optional, tag="3")]
+    pub size_bytes: ::core::option::Option<u64>,
+}
+/// Jobs of one queue in one state.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct QueueStateCount {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+    #[prost(enumeration="JobState", tag="2")]
+    pub state: i32,
+    #[prost(uint64, tag="3")]
+    pub count: u64,
+}
+/// Jobs in one state over all queues.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct StateCount {
+    #[prost(enumeration="JobState", tag="1")]
+    pub state: i32,
+    #[prost(uint64, tag="2")]
+    pub count: u64,
+}
+/// One node's status. Indexes are Raft log indexes (absent before the first entry).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct NodeStatus {
+    /// The node's name (`--node-id`).
+    #[prost(string, tag="1")]
+    pub node_id: ::prost::alloc::string::String,
+    /// The node's Raft id (derived from its name, see docs/adr/0006-node-ids.md).
+    #[prost(uint64, tag="2")]
+    pub raft_id: u64,
+    /// The address clients use (`--bind`).
+    #[prost(string, tag="3")]
+    pub client_address: ::prost::alloc::string::String,
+    #[prost(enumeration="NodeRole", tag="4")]
+    pub role: i32,
+    #[prost(uint64, tag="5")]
+    pub term: u64,
+    /// The Raft id of the leader this node knows; absent when none is known.
+    #[prost(uint64, optional, tag="6")]
+    pub leader_raft_id: ::core::option::Option<u64>,
+    /// The last entry in this node's log.
+    #[prost(uint64, optional, tag="7")]
+    pub last_log_index: ::core::option::Option<u64>,
+    /// The last entry this node knows as committed.
+    #[prost(uint64, optional, tag="8")]
+    pub committed_index: ::core::option::Option<u64>,
+    /// The last entry applied to this node's state.
+    #[prost(uint64, optional, tag="9")]
+    pub applied_index: ::core::option::Option<u64>,
+    /// Committed entries not applied yet (committed_index - applied_index). Growing: the disk
+    /// or the state machine cannot keep up.
+    #[prost(uint64, tag="10")]
+    pub apply_backlog: u64,
+    #[prost(message, optional, tag="11")]
+    pub disk: ::core::option::Option<DiskUsage>,
+    /// Open worker streams (StreamLifecycle sessions).
+    #[prost(uint32, tag="12")]
+    pub worker_streams: u32,
+    /// Distinct worker ids with at least one open stream.
+    #[prost(uint32, tag="13")]
+    pub workers_connected: u32,
+    /// Jobs per state over all queues (every state, zeros included).
+    #[prost(message, repeated, tag="14")]
+    pub job_counts: ::prost::alloc::vec::Vec<StateCount>,
+    /// Jobs per queue and state, for queues with jobs, in queue order; at most 1000 entries
+    /// (see `queue_counts_truncated`).
+    #[prost(message, repeated, tag="15")]
+    pub queue_counts: ::prost::alloc::vec::Vec<QueueStateCount>,
+    /// More (queue, state) pairs have jobs than `queue_counts` lists.
+    #[prost(bool, tag="16")]
+    pub queue_counts_truncated: bool,
+    /// Whether the node may get traffic (what /readyz and grpc.health.v1 report).
+    #[prost(bool, tag="17")]
+    pub ready: bool,
+    /// Why the node is not ready (empty when it is).
+    #[prost(string, repeated, tag="18")]
+    pub not_ready_reasons: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// The node is shutting down (SIGTERM): it hands out no new work.
+    #[prost(bool, tag="19")]
+    pub draining: bool,
+    /// The server's build version.
+    #[prost(string, tag="20")]
+    pub version: ::prost::alloc::string::String,
+    /// Milliseconds since the server process started.
+    #[prost(uint64, tag="21")]
+    pub uptime_ms: u64,
+    /// Why Raft stopped, when it stopped on an error (a storage error is not recoverable in
+    /// place: replace the node).
+    #[prost(string, tag="22")]
+    pub raft_error: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetNodeStatusRequest {
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GetNodeStatusResponse {
+    #[prost(message, optional, tag="1")]
+    pub status: ::core::option::Option<NodeStatus>,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetClusterStatusRequest {
+}
+/// One member of the cluster as the answering node sees it.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ClusterNodeStatus {
+    /// The member's name.
+    #[prost(string, tag="1")]
+    pub node_id: ::prost::alloc::string::String,
+    /// Whether the answering node got its status.
+    #[prost(bool, tag="2")]
+    pub reachable: bool,
+    /// Why it could not, when it could not.
+    #[prost(string, tag="3")]
+    pub error: ::prost::alloc::string::String,
+    /// The member's status, when reachable.
+    #[prost(message, optional, tag="4")]
+    pub status: ::core::option::Option<NodeStatus>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GetClusterStatusResponse {
+    /// Every member, the answering node first.
+    #[prost(message, repeated, tag="1")]
+    pub nodes: ::prost::alloc::vec::Vec<ClusterNodeStatus>,
+    /// The Raft id of the leader, as the answering node knows it; absent when none is known.
+    #[prost(uint64, optional, tag="2")]
+    pub leader_raft_id: ::core::option::Option<u64>,
+}
+/// A node's role in Raft.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum NodeRole {
+    Unspecified = 0,
+    /// Receives the log but does not vote (a joining node catching up).
+    Learner = 1,
+    /// A voter following the leader.
+    Follower = 2,
+    /// A voter asking for votes: no leader is known to it.
+    Candidate = 3,
+    /// The leader: it orders every write.
+    Leader = 4,
+    /// Raft has stopped on this node (shutting down, or stopped on a storage error).
+    Shutdown = 5,
+}
+impl NodeRole {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "NODE_ROLE_UNSPECIFIED",
+            Self::Learner => "NODE_ROLE_LEARNER",
+            Self::Follower => "NODE_ROLE_FOLLOWER",
+            Self::Candidate => "NODE_ROLE_CANDIDATE",
+            Self::Leader => "NODE_ROLE_LEADER",
+            Self::Shutdown => "NODE_ROLE_SHUTDOWN",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "NODE_ROLE_UNSPECIFIED" => Some(Self::Unspecified),
+            "NODE_ROLE_LEARNER" => Some(Self::Learner),
+            "NODE_ROLE_FOLLOWER" => Some(Self::Follower),
+            "NODE_ROLE_CANDIDATE" => Some(Self::Candidate),
+            "NODE_ROLE_LEADER" => Some(Self::Leader),
+            "NODE_ROLE_SHUTDOWN" => Some(Self::Shutdown),
+            _ => None,
+        }
+    }
+}
 /// A job as stored.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct Job {

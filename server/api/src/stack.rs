@@ -1,0 +1,32 @@
+//! The tower stack in front of the client port: THE one place it is assembled.
+//!
+//! Outer to inner, in the order of the design (DESIGN §9): trace context → metrics → auth → rate
+//! limit → backpressure → timeout → services (gRPC, health, reflection and the HTTP routes,
+//! merged into one router). Only the metrics layer exists today; each later layer goes at its
+//! marked place, with its own module and test.
+
+use std::sync::Arc;
+
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
+
+use crate::metrics::Metrics;
+use crate::rpc_metrics::{KnownMethods, RpcMetricsLayer};
+
+/// The layers, outermost first; hand it to `tonic::transport::Server::layer`.
+pub type PublicStack = ServiceBuilder<Stack<RpcMetricsLayer, Identity>>;
+
+/// Builds the stack for the client port.
+pub fn public(metrics: Arc<Metrics>, methods: KnownMethods) -> PublicStack {
+    ServiceBuilder::new()
+        // Trace context (W3C traceparent) goes first, once it exists: every later layer's
+        // work, metrics included, then belongs to the caller's trace.
+        //
+        // Metrics: outside auth, rate limit and backpressure so that what they refuse is
+        // counted and timed too (with its status code); inside tracing. Covers everything on
+        // the port, health probes, reflection and /metrics included.
+        .layer(RpcMetricsLayer::new(metrics, methods))
+    // Auth (API keys) comes next: it must see every request before anything spends work on it.
+    // Then the per-key rate limit (needs the principal auth found), then backpressure (bounded
+    // in-flight work, shed with UNAVAILABLE), then the unary timeout, closest to the services.
+}
