@@ -8,6 +8,7 @@ use corvo_raft::{Proposer, RaftNode};
 use corvo_store::{StateReader, StateStore};
 use tokio::sync::watch;
 
+use crate::dispatch::{Dispatcher, PushTarget};
 use crate::error::ApiError;
 use crate::host;
 use crate::metrics::Metrics;
@@ -34,6 +35,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     roster: Roster,
     readiness: watch::Sender<Readiness>,
+    dispatcher: Dispatcher,
 }
 
 impl Engine {
@@ -59,6 +61,7 @@ impl Engine {
                 metrics,
                 roster: Roster::default(),
                 readiness: watch::channel(Readiness::starting()).0,
+                dispatcher: Dispatcher::default(),
             }),
         }
     }
@@ -143,17 +146,41 @@ impl Engine {
     }
 
     /// Proposes commands together (one group-commit slot) and returns their replies.
+    /// Enqueues for queues that a stream is waiting on carry a lease for that stream in the
+    /// same log entry (see `dispatch`); the caller only sees its own replies.
     pub async fn propose(
         &self,
-        cmds: Vec<Command>,
+        mut cmds: Vec<Command>,
     ) -> Result<Vec<Result<Reply, JobError>>, ApiError> {
         if cmds.is_empty() {
             return Ok(Vec::new());
         }
+        let own = cmds.len();
+        let piggybacked = if self.is_draining() {
+            Vec::new()
+        } else {
+            self.inner.dispatcher.piggyback(
+                &mut cmds,
+                wall_clock_ms(),
+                self.inner.proposer.commands_max(),
+                self.inner.opts.fetch_count_max,
+            )
+        };
         let started = Instant::now();
-        let replies = self.inner.proposer.propose(cmds).await?;
+        let mut replies = match self.inner.proposer.propose(cmds).await {
+            Ok(replies) => replies,
+            Err(e) => {
+                Dispatcher::cancel(piggybacked);
+                return Err(e.into());
+            }
+        };
         let metrics = &self.inner.metrics;
         metrics.observe_propose(started.elapsed());
+        let leases = replies.split_off(own.min(replies.len()));
+        let now = wall_clock_ms();
+        Dispatcher::deliver(piggybacked, leases, |job| {
+            metrics.observe_delivered(job, now)
+        });
         for reply in &replies {
             match reply {
                 Ok(Reply::Acked { run: Some(run), .. }) => metrics.observe_settled(run, true),
@@ -162,6 +189,16 @@ impl Engine {
             }
         }
         Ok(replies)
+    }
+
+    /// Registers a stream that takes pushed jobs (it drops out when the target is dropped).
+    pub fn register_push_target(&self, target: &Arc<PushTarget>) {
+        self.inner.dispatcher.register(target);
+    }
+
+    /// Whether any of `queues` has a job ready to lease.
+    pub fn has_ready(&self, queues: &[String]) -> Result<bool, ApiError> {
+        Ok(query::has_ready(&self.read()?, queues)?)
     }
 
     pub async fn propose_one(&self, cmd: Command) -> Result<Reply, ApiError> {
@@ -222,7 +259,8 @@ impl Engine {
         }
     }
 
-    async fn lease_now(&self, lease: &Lease) -> Result<Vec<Job>, ApiError> {
+    /// Leases now (one proposal), whether or not work is ready.
+    pub async fn lease_now(&self, lease: &Lease) -> Result<Vec<Job>, ApiError> {
         match self.propose_one(Command::Lease(lease.clone())).await? {
             Reply::Leased(jobs) => {
                 let now = wall_clock_ms();

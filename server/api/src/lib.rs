@@ -24,6 +24,7 @@
 
 pub mod cluster;
 pub mod convert;
+pub mod dispatch;
 pub mod engine;
 pub mod error;
 pub mod host;

@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 
 use corvo_core::{Command, Heartbeat, HeartbeatReply, Lease, Reply, model::Job};
 use corvo_sdk::proto as pb;
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 use tracing::debug;
 
 use crate::convert;
+use crate::dispatch::PushTarget;
 use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::roster::StreamPass;
@@ -35,11 +36,10 @@ const PUSH_WAIT: Duration = Duration::from_secs(5);
 
 type Out = mpsc::Sender<Result<pb::StreamLifecycleResponse, Status>>;
 
-/// What the reader and the pusher share.
+/// What the reader and the pusher share (credits and the lease template live in the
+/// stream's [`PushTarget`], which the dispatcher also uses).
 #[derive(Default)]
 struct Shared {
-    credits: u32,
-    lease: Option<Lease>,
     /// Jobs this stream holds leases on (to route revocations).
     leased: HashSet<String>,
 }
@@ -60,19 +60,21 @@ impl Session {
         }
         let (tx, rx) = mpsc::channel(engine.opts().stream_buffer_frames);
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let wake = Arc::new(Notify::new());
+        let (target, inbox) = PushTarget::new();
+        engine.register_push_target(&target);
         let (closed_tx, closed_rx) = watch::channel(false);
         tokio::spawn(push(
             engine.clone(),
             shared.clone(),
-            wake.clone(),
+            target.clone(),
+            inbox,
             tx.clone(),
             closed_rx,
         ));
         // Counted as open (metrics, status, the drain) until the reader ends.
         let pass = engine.roster().open_stream();
         tokio::spawn(async move {
-            read(engine, inbound, shared, wake, tx, pass).await;
+            read(engine, inbound, shared, target, tx, pass).await;
             let _ = closed_tx.send(true);
         });
         Ok(ReceiverStream::new(rx))
@@ -87,7 +89,7 @@ async fn read(
     engine: Engine,
     mut inbound: Streaming<pb::StreamLifecycleRequest>,
     shared: Arc<Mutex<Shared>>,
-    wake: Arc<Notify>,
+    target: Arc<PushTarget>,
     tx: Out,
     mut pass: StreamPass,
 ) {
@@ -115,7 +117,7 @@ async fn read(
                 if !frame.worker_id.is_empty() {
                     pass.name_worker(&frame.worker_id);
                 }
-                let response = handle_frame(&engine, &shared, &wake, frame).await;
+                let response = handle_frame(&engine, &shared, &target, frame).await;
                 if response.error_code == pb::ErrorCode::InvalidArgument as i32 {
                     invalid_frames += 1;
                 } else {
@@ -188,7 +190,7 @@ struct Plan {
 
 fn plan(
     engine: &Engine,
-    shared: &Mutex<Shared>,
+    target: &PushTarget,
     f: &pb::StreamLifecycleRequest,
 ) -> Result<Plan, ApiError> {
     let opts = engine.opts();
@@ -214,7 +216,7 @@ fn plan(
         convert::fetch_count(opts, f.fetch_count, "fetch_count")?
     };
     let wants_work = fetch_count > 0 || f.credits > 0;
-    let earlier = lock(shared).lease.clone();
+    let earlier = target.lease();
     let lease = if f.queues.is_empty() && wants_work && earlier.is_some() {
         // A frame that grants credits or fetches without naming queues (typically acks plus
         // `credits: 1`) keeps working on what an earlier frame of this stream asked for.
@@ -233,7 +235,7 @@ fn plan(
     } else {
         None
     };
-    let outstanding = lock(shared).credits;
+    let outstanding = target.credits();
     if f.credits > 0 && outstanding.saturating_add(f.credits as u32) > opts.stream_credits_max {
         return Err(ApiError::invalid(
             "credits",
@@ -305,12 +307,11 @@ fn plan(
         plan.enqueues += 1;
     }
     if let Some(lease) = lease {
-        let mut s = lock(shared);
-        s.credits += f.credits as u32;
-        s.lease = Some(Lease {
+        target.set_lease(Lease {
             count: 0,
             ..lease.clone()
         });
+        target.grant(f.credits as u32);
         if fetch_count > 0 {
             plan.fetch = Some(lease);
         }
@@ -340,23 +341,20 @@ fn echo_item_error(resp: &mut pb::StreamLifecycleResponse, e: &ApiError, section
 async fn handle_frame(
     engine: &Engine,
     shared: &Mutex<Shared>,
-    wake: &Notify,
+    target: &PushTarget,
     f: pb::StreamLifecycleRequest,
 ) -> pb::StreamLifecycleResponse {
     let mut resp = pb::StreamLifecycleResponse {
         request_id: f.request_id,
         ..Default::default()
     };
-    let plan = match plan(engine, shared, &f) {
+    let plan = match plan(engine, target, &f) {
         Ok(p) => p,
         Err(e) => {
             frame_error(&mut resp, &e, "frame");
             return resp;
         }
     };
-    if f.credits > 0 {
-        wake.notify_one();
-    }
     let Plan {
         acks,
         fails,
@@ -459,7 +457,7 @@ async fn handle_frame(
             Err(e) => frame_error(&mut resp, &e, "fetch"),
         }
     }
-    resp.credits = i32::try_from(lock(shared).credits).unwrap_or(i32::MAX);
+    resp.credits = i32::try_from(target.credits()).unwrap_or(i32::MAX);
     resp
 }
 
@@ -479,67 +477,113 @@ fn deliver(shared: &Mutex<Shared>, resp: &mut pb::StreamLifecycleResponse, jobs:
     }
 }
 
-/// Pushes jobs while the stream holds credits.
+/// Pushes jobs while the stream holds credits: jobs the dispatcher leased for this stream
+/// along with their enqueue (the inbox), and jobs this task leases itself when the state
+/// shows ready work. Waits are cancel-safe; a proposal, once made, is always seen through.
 async fn push(
     engine: Engine,
     shared: Arc<Mutex<Shared>>,
-    wake: Arc<Notify>,
+    target: Arc<PushTarget>,
+    mut inbox: mpsc::UnboundedReceiver<Vec<Job>>,
     tx: Out,
     mut closed: watch::Receiver<bool>,
 ) {
+    let mut ready = engine.signals().ready();
     loop {
-        let lease = {
-            let s = lock(&shared);
-            match &s.lease {
-                Some(l) if s.credits > 0 => Some(Lease {
-                    count: s.credits.min(engine.opts().fetch_count_max),
-                    ..l.clone()
-                }),
-                _ => None,
-            }
+        if *closed.borrow() {
+            return;
+        }
+        // Everything the dispatcher delivered meanwhile goes out in one response.
+        let mut delivered = Vec::new();
+        while let Ok(jobs) = inbox.try_recv() {
+            delivered.extend(jobs);
+        }
+        if !delivered.is_empty() && !send_jobs(&shared, &target, &tx, &delivered).await {
+            return;
+        }
+        let template = target
+            .lease()
+            .filter(|_| target.credits() > 0 && !engine.is_draining());
+        let ready_now = match &template {
+            Some(l) => engine.has_ready(&l.queues),
+            None => Ok(false),
         };
-        let Some(lease) = lease else {
-            tokio::select! {
-                _ = wake.notified() => continue,
-                _ = closed.changed() => return,
-            }
-        };
-        let jobs = tokio::select! {
-            r = engine.lease_when_ready(&lease, Some(Instant::now() + PUSH_WAIT)) => r,
-            _ = closed.changed() => return,
-        };
-        match jobs {
-            Ok(jobs) if jobs.is_empty() => {
-                if engine.is_draining() {
-                    // No new work while draining; wait for the stream to close.
-                    let _ = closed.changed().await;
+        let lease = match (template, ready_now) {
+            (Some(l), Ok(true)) => l,
+            (_, Err(e)) => {
+                if !report(&tx, &e, &mut closed).await {
                     return;
                 }
+                continue;
             }
-            Ok(jobs) => {
-                let mut resp = pb::StreamLifecycleResponse::default();
-                {
-                    let mut s = lock(&shared);
-                    s.credits = s.credits.saturating_sub(jobs.len() as u32);
+            _ => {
+                target.set_waiting(true);
+                let woke = tokio::select! {
+                    jobs = inbox.recv() => jobs,
+                    _ = ready.changed() => Some(Vec::new()),
+                    _ = target.wake.notified() => Some(Vec::new()),
+                    _ = closed.changed() => None,
+                    _ = tokio::time::sleep(PUSH_WAIT) => Some(Vec::new()),
+                };
+                target.set_waiting(false);
+                match woke {
+                    Some(jobs) if jobs.is_empty() => {}
+                    Some(jobs) => {
+                        if !send_jobs(&shared, &target, &tx, &jobs).await {
+                            return;
+                        }
+                    }
+                    None => return,
                 }
-                deliver(&shared, &mut resp, &jobs);
-                resp.credits = i32::try_from(lock(&shared).credits).unwrap_or(i32::MAX);
-                if tx.send(Ok(resp)).await.is_err() {
+                continue;
+            }
+        };
+        let reserved = target.reserve(engine.opts().fetch_count_max);
+        if reserved == 0 {
+            continue;
+        }
+        match engine
+            .lease_now(&Lease {
+                count: reserved,
+                ..lease
+            })
+            .await
+        {
+            Ok(jobs) => {
+                target.release(reserved.saturating_sub(jobs.len() as u32));
+                if !jobs.is_empty() && !send_jobs(&shared, &target, &tx, &jobs).await {
                     return;
                 }
             }
             Err(e) => {
-                let mut resp = pb::StreamLifecycleResponse::default();
-                frame_error(&mut resp, &e, "fetch");
-                let wait = Duration::from_millis(e.retry_after_ms().unwrap_or(1_000));
-                if tx.send(Ok(resp)).await.is_err() {
+                target.release(reserved);
+                if !report(&tx, &e, &mut closed).await {
                     return;
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = closed.changed() => return,
                 }
             }
         }
+    }
+}
+
+/// Sends pushed jobs (their credits are already taken). False when the stream is gone.
+async fn send_jobs(shared: &Mutex<Shared>, target: &PushTarget, tx: &Out, jobs: &[Job]) -> bool {
+    let mut resp = pb::StreamLifecycleResponse::default();
+    deliver(shared, &mut resp, jobs);
+    resp.credits = i32::try_from(target.credits()).unwrap_or(i32::MAX);
+    tx.send(Ok(resp)).await.is_ok()
+}
+
+/// Tells the worker the pusher hit an error, then waits the retry hint. False when the stream
+/// is gone.
+async fn report(tx: &Out, e: &ApiError, closed: &mut watch::Receiver<bool>) -> bool {
+    let mut resp = pb::StreamLifecycleResponse::default();
+    frame_error(&mut resp, e, "fetch");
+    let wait = Duration::from_millis(e.retry_after_ms().unwrap_or(1_000));
+    if tx.send(Ok(resp)).await.is_err() {
+        return false;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = closed.changed() => false,
     }
 }

@@ -69,6 +69,50 @@ pub struct BenchArgs {
     pub runs: usize,
 }
 
+/// Ready → delivered, per job: the producer stamps when the enqueue answered (the job is
+/// ready), the worker when it received the job; whichever comes second records the latency
+/// (0 when the job arrived before the enqueue's answer, as piggybacked jobs can).
+#[derive(Default)]
+struct DeliveryClock {
+    stamps: Mutex<(HashMap<String, Instant>, HashMap<String, Instant>)>,
+    latency: Mutex<Option<Histogram<u64>>>,
+}
+
+impl DeliveryClock {
+    fn ready(&self, id: String, at: Instant) {
+        let mut s = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
+        match s.1.remove(&id) {
+            Some(_received) => self.record(Duration::ZERO),
+            None => {
+                s.0.insert(id, at);
+            }
+        }
+    }
+
+    fn received(&self, id: &str, at: Instant) {
+        let mut s = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
+        match s.0.remove(id) {
+            Some(ready) => self.record(at.saturating_duration_since(ready)),
+            None => {
+                s.1.insert(id.to_owned(), at);
+            }
+        }
+    }
+
+    fn record(&self, d: Duration) {
+        let mut h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        record(h.get_or_insert_with(histogram), d);
+    }
+
+    fn histogram(&self) -> Histogram<u64> {
+        self.latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_else(histogram)
+    }
+}
+
 struct RunResult {
     ops: u64,
     elapsed: Duration,
@@ -281,18 +325,17 @@ async fn work(
     args: &BenchArgs,
     queue: &str,
     total: u64,
-    seen: Option<Arc<Mutex<HashMap<String, Instant>>>>,
-) -> anyhow::Result<(Histogram<u64>, Histogram<u64>)> {
+    clock: Option<Arc<DeliveryClock>>,
+) -> anyhow::Result<Histogram<u64>> {
     let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut tasks = Vec::new();
     for w in 0..args.concurrency {
         let mut client = WorkerServiceClient::new(channel.clone());
-        let (queue, done, seen) = (queue.to_owned(), done.clone(), seen.clone());
+        let (queue, done, clock) = (queue.to_owned(), done.clone(), clock.clone());
         let credits = args.credits;
         tasks.push(tokio::spawn(async move {
             let (tx, rx) = mpsc::channel(64);
             let mut ack_rtt = histogram();
-            let mut delivery = histogram();
             let base = pb::StreamLifecycleRequest {
                 queues: vec![queue.clone()],
                 worker_id: format!("bench-{w}"),
@@ -322,13 +365,10 @@ async fn work(
                 if resp.jobs.is_empty() {
                     continue;
                 }
-                if let Some(seen) = &seen {
+                if let Some(clock) = &clock {
                     let now = Instant::now();
-                    let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
                     for j in &resp.jobs {
-                        if let Some(t) = s.remove(&j.job_id) {
-                            record(&mut delivery, now.saturating_duration_since(t));
-                        }
+                        clock.received(&j.job_id, now);
                     }
                 }
                 id += 1;
@@ -352,16 +392,14 @@ async fn work(
                 .await?;
             }
             drop(tx);
-            anyhow::Ok((ack_rtt, delivery))
+            anyhow::Ok(ack_rtt)
         }));
     }
-    let (mut a, mut d) = (histogram(), histogram());
+    let mut ack_rtt = histogram();
     for t in tasks {
-        let (x, y) = t.await??;
-        let _ = a.add(&x);
-        let _ = d.add(&y);
+        let _ = ack_rtt.add(&t.await??);
     }
-    Ok((a, d))
+    Ok(ack_rtt)
 }
 
 async fn lifecycle(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunResult> {
@@ -369,7 +407,7 @@ async fn lifecycle(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunRes
     let jobs = args.jobs / args.concurrency as u64 * args.concurrency as u64;
     enqueue_stream(channel, args, &queue, jobs).await?;
     let start = Instant::now();
-    let (latency, _) = work(channel, args, &queue, jobs, None).await?;
+    let latency = work(channel, args, &queue, jobs, None).await?;
     Ok(RunResult {
         ops: jobs,
         elapsed: start.elapsed(),
@@ -386,7 +424,7 @@ async fn combined(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunResu
         work(channel, args, &queue, jobs, None)
     );
     let produced = produced?;
-    let (mut latency, _) = worked?;
+    let mut latency = worked?;
     let _ = latency.add(&produced.latency);
     // Each job is one enqueue and one lease+ack: count jobs completed end to end.
     Ok(RunResult {
@@ -400,11 +438,11 @@ async fn combined(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunResu
 async fn dispatch(channel: &Channel, args: &BenchArgs, rate: u64) -> anyhow::Result<RunResult> {
     let queue = unique_queue("dp");
     let jobs = args.jobs.min(rate * 10).max(100);
-    let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let clock = Arc::new(DeliveryClock::default());
     let body = payload(args.payload_bytes);
     let start = Instant::now();
     let producer = {
-        let (seen, queue, channel) = (seen.clone(), queue.clone(), channel.clone());
+        let (clock, queue, channel) = (clock.clone(), queue.clone(), channel.clone());
         async move {
             // Each enqueue runs on its own task so a slow answer never delays the next send;
             // the semaphore bounds how many are in flight.
@@ -416,7 +454,7 @@ async fn dispatch(channel: &Channel, args: &BenchArgs, rate: u64) -> anyhow::Res
                 tokio::time::sleep_until((t0 + interval.mul_f64(i as f64)).into()).await;
                 let permit = in_flight.clone().acquire_owned().await?;
                 let mut client = WorkerServiceClient::new(channel.clone());
-                let (seen, queue, body) = (seen.clone(), queue.clone(), body.clone());
+                let (clock, queue, body) = (clock.clone(), queue.clone(), body.clone());
                 tasks.push(tokio::spawn(async move {
                     let req = pb::EnqueueRequest {
                         queue,
@@ -424,9 +462,7 @@ async fn dispatch(channel: &Channel, args: &BenchArgs, rate: u64) -> anyhow::Res
                         ..Default::default()
                     };
                     let resp = client.enqueue(req).await?.into_inner();
-                    seen.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(resp.job_id, Instant::now());
+                    clock.ready(resp.job_id, Instant::now());
                     drop(permit);
                     anyhow::Ok(())
                 }));
@@ -437,12 +473,15 @@ async fn dispatch(channel: &Channel, args: &BenchArgs, rate: u64) -> anyhow::Res
             anyhow::Ok(())
         }
     };
-    let (p, w) = tokio::join!(producer, work(channel, args, &queue, jobs, Some(seen)));
+    let (p, w) = tokio::join!(
+        producer,
+        work(channel, args, &queue, jobs, Some(clock.clone()))
+    );
     p?;
-    let (_, delivery) = w?;
+    w?;
     Ok(RunResult {
         ops: jobs,
         elapsed: start.elapsed(),
-        latency: delivery,
+        latency: clock.histogram(),
     })
 }

@@ -1,0 +1,66 @@
+//! Piggyback dispatch: a job enqueued while a worker stream waits on its queue is leased to
+//! that stream in the same log entry as the enqueue: one Raft round from enqueue to delivery.
+
+use std::time::Duration;
+
+use corvo_tests::*;
+use pb::cluster_service_client::ClusterServiceClient;
+
+async fn last_log_index(c: &mut ClusterServiceClient<tonic::transport::Channel>) -> u64 {
+    within(
+        "GetNodeStatus",
+        c.get_node_status(pb::GetNodeStatusRequest {}),
+    )
+    .await
+    .expect("GetNodeStatus")
+    .into_inner()
+    .status
+    .and_then(|s| s.last_log_index)
+    .unwrap_or(0)
+}
+
+/// The log index once nothing has been written for 300 ms (bounded: 100 tries).
+async fn quiet_log_index(c: &mut ClusterServiceClient<tonic::transport::Channel>) -> u64 {
+    let mut last = last_log_index(c).await;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = last_log_index(c).await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the log never went quiet");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_enqueued_for_a_waiting_stream_is_delivered_from_the_same_log_entry() {
+    let server = TestServer::start().await;
+    let mut worker = server.worker().await;
+    let mut producer = server.worker().await;
+    let mut cluster = ClusterServiceClient::new(server.channel().await);
+    let mut s = Lifecycle::open(&mut worker).await;
+    let granted = s.call(credit_frame(&["piggy"], 1)).await;
+    assert!(granted.error.is_empty(), "{granted:?}");
+
+    let before = quiet_log_index(&mut cluster).await;
+    let id = enqueue_job(&mut producer, "piggy", r#"{"n":1}"#).await;
+    let pushed = s.pushed_jobs(1).await;
+    assert_eq!(pushed[0].job_id, id);
+    assert_ne!(pushed[0].lease_token, 0);
+    let after = quiet_log_index(&mut cluster).await;
+    assert_eq!(
+        after,
+        before + 1,
+        "the enqueue and its lease share one log entry"
+    );
+
+    // With no credit left, the next job waits in the queue and the log holds only its enqueue.
+    let second = enqueue_job(&mut producer, "piggy", r#"{"n":2}"#).await;
+    let mut jobs = server.jobs().await;
+    assert_eq!(
+        state_of(&get_job(&mut jobs, &second).await),
+        pb::JobState::Pending
+    );
+    assert_eq!(quiet_log_index(&mut cluster).await, after + 1);
+}
