@@ -15,9 +15,17 @@ else
   echo "sdk-gen: no previous commit with a buf module; breaking check skipped"
 fi
 
+# Fresh = regenerating changes nothing in the working tree. Compared against a copy taken
+# before regenerating (not against git), so the check also holds before the change is
+# committed; on a fresh clone (CI) the working tree is the commit, so a generated file that
+# was never committed shows up as created.
 gen="sdk/rust/src/gen"
+before=$(mktemp -d)
+trap 'rm -rf "$before"' EXIT
+cp -R "$gen/." "$before/"
 "$root/sdk-gen/generate.sh" rust
-if ! git diff --exit-code --stat -- $gen || [ -n "$(git status --porcelain --untracked-files=all -- $gen)" ]; then
+if ! diff -r "$before" "$gen" >/dev/null; then
+  diff -r --brief "$before" "$gen" >&2 || true
   echo "sdk-gen: generated code is stale; run sdk-gen/generate.sh and commit the result" >&2
   exit 1
 fi

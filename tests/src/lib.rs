@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub mod cluster;
 pub mod observe;
 
 pub use corvo_sdk::proto as pb;
@@ -60,6 +61,11 @@ const CORVO_ENV: &[&str] = &[
     "CORVO_ELECTION_TIMEOUT_MS",
     "CORVO_LOG_FORMAT",
     "CORVO_LOG_LEVEL",
+    "CORVO_HEARTBEAT_MS",
+    "CORVO_JOIN",
+    "CORVO_NO_BOOTSTRAP",
+    "CORVO_CLUSTER_SECRET",
+    "CORVO_CLUSTER_SECRET_FILE",
 ];
 
 fn workspace_root() -> PathBuf {
@@ -230,9 +236,37 @@ pub struct ServerBuilder {
     payload_max_bytes: Option<usize>,
     durability: Option<String>,
     election_timeout_ms: Option<u64>,
+    node_id: String,
+    join: Option<String>,
+    no_bootstrap: bool,
+    cluster_secret: Option<String>,
 }
 
 impl ServerBuilder {
+    /// `--node-id` (default `n1`).
+    pub fn node_id(mut self, name: &str) -> Self {
+        self.node_id = name.to_owned();
+        self
+    }
+
+    /// `--join <url>`: join the cluster of that node.
+    pub fn join(mut self, url: &str) -> Self {
+        self.join = Some(url.to_owned());
+        self
+    }
+
+    /// `--no-bootstrap`: wait to be added instead of starting a one-node cluster.
+    pub fn no_bootstrap(mut self) -> Self {
+        self.no_bootstrap = true;
+        self
+    }
+
+    /// `--cluster-secret`.
+    pub fn cluster_secret(mut self, secret: &str) -> Self {
+        self.cluster_secret = Some(secret.to_owned());
+        self
+    }
+
     pub fn drain_grace_ms(mut self, ms: u64) -> Self {
         self.drain_grace_ms = ms;
         self
@@ -256,12 +290,35 @@ impl ServerBuilder {
 
     /// Starts the server and waits until `/healthz` answers 200 and GetServerInfo succeeds.
     pub async fn start(self) -> TestServer {
+        let mut server = self.unstarted();
+        if let Err(e) = server.launch_on_free_ports(false).await {
+            server.fail(&format!("the server did not start: {e}"));
+        }
+        server
+    }
+
+    /// Spawns the server on fresh ports without waiting for it to be ready (a node that waits
+    /// to be added does not listen before it is); then [`TestServer::wait_ready`].
+    pub fn spawn(self) -> TestServer {
+        let mut server = self.unstarted();
+        server.port = free_port();
+        server.raft_port = free_port();
+        while server.raft_port == server.port {
+            server.raft_port = free_port();
+        }
+        if let Err(e) = server.spawn() {
+            server.fail(&format!("spawning corvo: {e}"));
+        }
+        server
+    }
+
+    fn unstarted(self) -> TestServer {
         let dir = tempfile::Builder::new()
             .prefix("corvo-test-")
             .tempdir()
             .expect("creating a temp dir");
         let log_path = dir.path().join("corvo.log");
-        let mut server = TestServer {
+        TestServer {
             opts: self,
             data_dir: dir.path().join("data"),
             log_path,
@@ -271,11 +328,7 @@ impl ServerBuilder {
             child: None,
             starts: 0,
             log_offset: 0,
-        };
-        if let Err(e) = server.launch_on_free_ports(false).await {
-            server.fail(&format!("the server did not start: {e}"));
         }
-        server
     }
 }
 
@@ -300,6 +353,10 @@ impl TestServer {
             payload_max_bytes: None,
             durability: None,
             election_timeout_ms: None,
+            node_id: "n1".to_owned(),
+            join: None,
+            no_bootstrap: false,
+            cluster_secret: None,
         }
     }
 
@@ -314,6 +371,28 @@ impl TestServer {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr())
+    }
+
+    /// The peer address (`--raft-bind`).
+    pub fn raft_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.raft_port))
+    }
+
+    /// Waits (at most [`WAIT`]) until a server started with [`ServerBuilder::spawn`] is ready.
+    pub async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.try_exit_status() {
+                self.fail(&format!("corvo exited during start-up with {status}"));
+            }
+            if self.is_ready().await {
+                return;
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!("not ready after {WAIT:?}"));
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -339,7 +418,7 @@ impl TestServer {
             "--data-dir".into(),
             self.data_dir.display().to_string(),
             "--node-id".into(),
-            "n1".into(),
+            self.opts.node_id.clone(),
             "--drain-grace-ms".into(),
             self.opts.drain_grace_ms.to_string(),
         ];
@@ -351,6 +430,15 @@ impl TestServer {
         }
         if let Some(ms) = self.opts.election_timeout_ms {
             args.extend(["--election-timeout-ms".into(), ms.to_string()]);
+        }
+        if let Some(url) = &self.opts.join {
+            args.extend(["--join".into(), url.clone()]);
+        }
+        if self.opts.no_bootstrap {
+            args.push("--no-bootstrap".into());
+        }
+        if let Some(secret) = &self.opts.cluster_secret {
+            args.extend(["--cluster-secret".into(), secret.clone()]);
         }
         args
     }
@@ -477,7 +565,7 @@ impl TestServer {
         self.child.is_some() && self.try_exit_status().is_none()
     }
 
-    async fn try_channel(&self) -> Result<Channel, tonic::transport::Error> {
+    pub(crate) async fn try_channel(&self) -> Result<Channel, tonic::transport::Error> {
         Endpoint::from_shared(self.url())
             .expect("a valid URL")
             .connect_timeout(Duration::from_secs(5))

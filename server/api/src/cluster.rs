@@ -1,15 +1,37 @@
 //! `corvo.v1.ClusterService`: node and cluster status for operators (`corvo status`,
-//! `corvo cluster status`). Join, Remove and TransferLeader arrive here with clustering.
+//! `corvo cluster status`), and the membership changes (Join, RemoveNode, TransferLeader),
+//! which require the cluster secret. A follower forwards a join to the leader it knows (once:
+//! a forwarded join that lands on a non-leader answers UNAVAILABLE + `x-corvo-leader`).
+
+use std::time::Duration;
 
 use corvo_core::model::JobState;
-use corvo_raft::Role;
+use corvo_raft::{ClusterSecret, CorvoNode, Role, SECRET_HEADER};
 use corvo_sdk::proto as pb;
+use corvo_sdk::proto::cluster_service_client::ClusterServiceClient;
 use corvo_sdk::proto::cluster_service_server::ClusterService;
+use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::transport::Endpoint;
 use tonic::{Request, Response, Status};
 
 use crate::convert;
 use crate::engine::Engine;
+use crate::error::membership_status;
 use crate::status::NodeStatus;
+
+/// How long GetClusterStatus waits for each other member's status: an unreachable member
+/// must not hold the answer for long.
+pub const MEMBER_STATUS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a forwarded join may take on the leader: its catch-up bound plus a margin.
+pub const JOIN_FORWARD_TIMEOUT: Duration =
+    Duration::from_secs(corvo_raft::membership::JOIN_CATCH_UP_MAX.as_secs() + 10);
+/// Connecting to another member (status, forwarded joins).
+const MEMBER_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Marks a join forwarded by a follower, so it is forwarded at most once.
+const FORWARDED_HEADER: &str = "x-corvo-forwarded";
+/// GetStateDigest waits at most this long for the applied index (60 s), 10 s by default.
+const DIGEST_WAIT_MAX: Duration = Duration::from_secs(60);
+const DIGEST_WAIT_DEFAULT: Duration = Duration::from_secs(10);
 
 /// Most (queue, state) rows one NodeStatus lists (1 000): a deployment with very many
 /// queues still gets a bounded answer; the totals by state always cover every queue.
@@ -18,12 +40,179 @@ pub const STATUS_QUEUE_COUNTS_MAX: usize = 1_000;
 #[derive(Clone)]
 pub struct Cluster {
     engine: Engine,
+    /// `None`: this node accepts no membership changes.
+    secret: Option<ClusterSecret>,
+}
+
+/// The secret a caller presented: `authorization: Bearer <secret>` or the
+/// `x-corvo-cluster-secret` entry.
+pub fn presented_secret(metadata: &MetadataMap) -> Option<Vec<u8>> {
+    if let Some(v) = metadata.get(SECRET_HEADER) {
+        return Some(v.as_bytes().to_vec());
+    }
+    let auth = metadata.get("authorization")?.as_bytes();
+    auth.strip_prefix(b"Bearer ").map(<[u8]>::to_vec)
 }
 
 impl Cluster {
-    pub fn new(engine: Engine) -> Self {
-        Cluster { engine }
+    pub fn new(engine: Engine, secret: Option<ClusterSecret>) -> Self {
+        Cluster { engine, secret }
     }
+
+    /// UNAUTHENTICATED without a secret, PERMISSION_DENIED with a wrong one,
+    /// FAILED_PRECONDITION when this node has none configured.
+    pub fn authorize(&self, presented: Option<&[u8]>) -> Result<(), Status> {
+        let Some(secret) = &self.secret else {
+            tracing::warn!("refused a membership change: this node has no cluster secret");
+            return Err(Status::failed_precondition(
+                "this node has no cluster secret (--cluster-secret): it accepts no membership changes",
+            ));
+        };
+        match presented {
+            None => Err(Status::unauthenticated(
+                "membership changes need the cluster secret (authorization: Bearer <secret>)",
+            )),
+            Some(p) if secret.matches(p) => Ok(()),
+            Some(_) => Err(Status::permission_denied("wrong cluster secret")),
+        }
+    }
+
+    /// Adds a node (see `ClusterService.Join`): here when this node leads, else forwarded to
+    /// the leader once. The caller has been authorized.
+    pub async fn join(
+        &self,
+        req: pb::JoinRequest,
+        forwarded: bool,
+    ) -> Result<pb::JoinResponse, Status> {
+        if req.raft_id == 0 && req.node_id.is_empty() {
+            return Err(Status::invalid_argument(
+                "join: raft_id or node_id is required",
+            ));
+        }
+        for (field, value) in [
+            ("raft_address", &req.raft_address),
+            ("client_address", &req.client_address),
+        ] {
+            if value.is_empty() || value.contains("://") {
+                return Err(Status::invalid_argument(format!(
+                    "join: {field} must be host:port, got {value:?}"
+                )));
+            }
+        }
+        let node = CorvoNode {
+            raft_addr: req.raft_address.clone(),
+            api_addr: req.client_address.clone(),
+            name: req.node_id.clone(),
+        };
+        match self.engine.raft().join(req.raft_id, node).await {
+            Ok(done) => Ok(pb::JoinResponse {
+                leader_raft_id: done.leader_id,
+                already_member: done.already_member,
+                voters: u32::try_from(done.voters).unwrap_or(u32::MAX),
+            }),
+            Err(corvo_raft::MembershipError::NotLeader {
+                leader_addr: Some(addr),
+                ..
+            }) if !forwarded => self.forward_join(&addr, req).await,
+            Err(e) => Err(membership_status(e)),
+        }
+    }
+
+    async fn forward_join(
+        &self,
+        leader: &str,
+        req: pb::JoinRequest,
+    ) -> Result<pb::JoinResponse, Status> {
+        let secret = self
+            .secret
+            .as_ref()
+            .ok_or_else(|| Status::failed_precondition("no cluster secret to forward with"))?;
+        tracing::info!(
+            leader,
+            raft_id = req.raft_id,
+            "join: forwarding to the leader"
+        );
+        let mut client = member_client(leader, JOIN_FORWARD_TIMEOUT).await?;
+        let mut request = Request::new(req);
+        let value = MetadataValue::try_from(secret.expose())
+            .map_err(|_| Status::internal("the cluster secret is not valid metadata"))?;
+        request.metadata_mut().insert(SECRET_HEADER, value);
+        request
+            .metadata_mut()
+            .insert(FORWARDED_HEADER, MetadataValue::from_static("1"));
+        client.join(request).await.map(Response::into_inner)
+    }
+
+    /// One member's entry in GetClusterStatus: this node's own status, or the member's
+    /// GetNodeStatus over its client address.
+    async fn member_status(&self, member: corvo_raft::Member, me: u64) -> pb::ClusterNodeStatus {
+        let mut entry = pb::ClusterNodeStatus {
+            node_id: member.node.name.clone(),
+            reachable: false,
+            error: String::new(),
+            status: None,
+            raft_id: member.raft_id,
+            voter: member.voter,
+            client_address: member.node.api_addr.clone(),
+            raft_address: member.node.raft_addr.clone(),
+        };
+        let status = if member.raft_id == me {
+            self.engine
+                .node_status()
+                .await
+                .map(|s| node_status_to_proto(&s))
+                .map_err(|e| e.to_string())
+        } else {
+            remote_status(&member.node.api_addr).await
+        };
+        match status {
+            Ok(s) => {
+                entry.reachable = true;
+                entry.status = Some(s);
+            }
+            Err(e) => entry.error = e,
+        }
+        entry
+    }
+}
+
+/// A ClusterService client for another member's client address, with `timeout` per call.
+async fn member_client(
+    addr: &str,
+    timeout: Duration,
+) -> Result<ClusterServiceClient<tonic::transport::Channel>, Status> {
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| Status::internal(format!("member address {addr:?}: {e}")))?
+        .connect_timeout(MEMBER_CONNECT_TIMEOUT)
+        .timeout(timeout);
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| Status::unavailable(format!("connecting to member at {addr}: {e}")))?;
+    Ok(ClusterServiceClient::new(channel))
+}
+
+async fn remote_status(addr: &str) -> Result<pb::NodeStatus, String> {
+    let ask = async {
+        let mut client = member_client(addr, MEMBER_STATUS_TIMEOUT)
+            .await
+            .map_err(|s| s.message().to_owned())?;
+        let answer = client
+            .get_node_status(pb::GetNodeStatusRequest {})
+            .await
+            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?;
+        answer
+            .into_inner()
+            .status
+            .ok_or_else(|| "the member answered without a status".to_owned())
+    };
+    tokio::time::timeout(MEMBER_STATUS_TIMEOUT + MEMBER_CONNECT_TIMEOUT, ask)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no answer from {addr} within {MEMBER_STATUS_TIMEOUT:?}"
+            ))
+        })
 }
 
 #[tonic::async_trait]
@@ -42,17 +231,102 @@ impl ClusterService for Cluster {
         &self,
         _req: Request<pb::GetClusterStatusRequest>,
     ) -> Result<Response<pb::GetClusterStatusResponse>, Status> {
-        // One member today: this node. With clustering, the others are asked over the peer
-        // port and answer `reachable = false` with the error when they cannot be reached.
-        let status = self.engine.node_status().await?;
+        // Every member of the membership this node knows, this node first; the others are
+        // asked concurrently, each within MEMBER_STATUS_TIMEOUT.
+        let raft = self.engine.raft();
+        let me = raft.status().node_id;
+        let mut members = raft.members();
+        members.sort_by_key(|m| (m.raft_id != me, m.raft_id));
+        if members.is_empty() {
+            // Not a member yet (a joining node before its join): report this node alone.
+            let status = self.engine.node_status().await?;
+            return Ok(Response::new(pb::GetClusterStatusResponse {
+                leader_raft_id: status.raft.leader_id,
+                nodes: vec![pb::ClusterNodeStatus {
+                    node_id: status.node.clone(),
+                    reachable: true,
+                    raft_id: me,
+                    client_address: status.client_addr.clone(),
+                    status: Some(node_status_to_proto(&status)),
+                    ..Default::default()
+                }],
+            }));
+        }
+        let nodes =
+            futures::future::join_all(members.into_iter().map(|m| self.member_status(m, me))).await;
         Ok(Response::new(pb::GetClusterStatusResponse {
-            leader_raft_id: status.raft.leader_id,
-            nodes: vec![pb::ClusterNodeStatus {
-                node_id: status.node.clone(),
-                reachable: true,
-                error: String::new(),
-                status: Some(node_status_to_proto(&status)),
-            }],
+            leader_raft_id: raft.status().leader_id,
+            nodes,
+        }))
+    }
+
+    async fn join(
+        &self,
+        req: Request<pb::JoinRequest>,
+    ) -> Result<Response<pb::JoinResponse>, Status> {
+        self.authorize(presented_secret(req.metadata()).as_deref())?;
+        let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
+        self.join(req.into_inner(), forwarded)
+            .await
+            .map(Response::new)
+    }
+
+    async fn remove_node(
+        &self,
+        req: Request<pb::RemoveNodeRequest>,
+    ) -> Result<Response<pb::RemoveNodeResponse>, Status> {
+        self.authorize(presented_secret(req.metadata()).as_deref())?;
+        let voters = self
+            .engine
+            .raft()
+            .remove(req.into_inner().raft_id)
+            .await
+            .map_err(membership_status)?;
+        Ok(Response::new(pb::RemoveNodeResponse {
+            voters: u32::try_from(voters).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn transfer_leader(
+        &self,
+        req: Request<pb::TransferLeaderRequest>,
+    ) -> Result<Response<pb::TransferLeaderResponse>, Status> {
+        self.authorize(presented_secret(req.metadata()).as_deref())?;
+        self.engine
+            .raft()
+            .transfer_leader(req.into_inner().raft_id)
+            .await
+            .map_err(membership_status)?;
+        Ok(Response::new(pb::TransferLeaderResponse {}))
+    }
+
+    async fn get_state_digest(
+        &self,
+        req: Request<pb::GetStateDigestRequest>,
+    ) -> Result<Response<pb::GetStateDigestResponse>, Status> {
+        let req = req.into_inner();
+        let wait = match req.wait_ms {
+            0 => DIGEST_WAIT_DEFAULT,
+            ms => Duration::from_millis(u64::from(ms)).min(DIGEST_WAIT_MAX),
+        };
+        self.engine
+            .raft()
+            .wait_applied(req.min_applied_index, wait)
+            .await
+            .map_err(|e| Status::deadline_exceeded(e.to_string()))?;
+        // The applied index is read after the digest: the digest covers at least up to the
+        // requested index, and equals another node's only if their states are equal.
+        let engine = self.engine.clone();
+        let (digest, applied_index) = tokio::task::spawn_blocking(move || {
+            let digest = engine.store().digest().map_err(|e| e.to_string())?;
+            Ok::<_, String>((digest, engine.raft().status().last_applied))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("digest task: {e}")))?
+        .map_err(Status::internal)?;
+        Ok(Response::new(pb::GetStateDigestResponse {
+            digest,
+            applied_index,
         }))
     }
 }

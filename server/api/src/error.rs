@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use corvo_core::{JobError, StoreError};
-use corvo_raft::ProposeError;
+use corvo_raft::{MembershipError, ProposeError};
 use corvo_sdk::proto::ErrorCode;
 use tonic::{Code, Status};
 
@@ -189,6 +189,21 @@ impl From<ApiError> for Status {
             status.metadata_mut().insert("x-corvo-leader", v);
         }
         status
+    }
+}
+
+/// A refused or failed membership change (ClusterService Join, RemoveNode, TransferLeader).
+/// Not-leader answers like a write (UNAVAILABLE + `x-corvo-leader`); the rest are operator
+/// errors with no stream code.
+pub fn membership_status(e: MembershipError) -> Status {
+    match e {
+        MembershipError::NotLeader { leader_addr, .. } => {
+            ApiError::NotLeader { leader_addr }.into()
+        }
+        MembershipError::Conflict(_) => Status::failed_precondition(e.to_string()),
+        MembershipError::NotFound(_) => Status::not_found(e.to_string()),
+        MembershipError::Timeout { .. } => Status::deadline_exceeded(e.to_string()),
+        MembershipError::Fatal(_) => Status::internal(e.to_string()),
     }
 }
 

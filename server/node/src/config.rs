@@ -54,10 +54,13 @@ pub struct ServerArgs {
     /// Where the node keeps its state and Raft log.
     #[arg(long, env = "CORVO_DATA_DIR", default_value = "./corvo-data")]
     pub data_dir: PathBuf,
-    /// Address for clients: gRPC and HTTP (/healthz) on one port.
+    /// Address for clients: gRPC and HTTP (/healthz) on one port. Stored in the cluster
+    /// membership (followers name it to clients and forward joins to it), so other nodes and
+    /// clients must reach it as written.
     #[arg(long, env = "CORVO_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Address for Raft peer traffic (stored in the cluster membership).
+    /// Address for Raft peer traffic (stored in the cluster membership, so other nodes must
+    /// reach it as written). Opened only with a cluster secret.
     #[arg(long, env = "CORVO_RAFT_BIND", default_value = "127.0.0.1:9000")]
     pub raft_bind: SocketAddr,
     /// This node's name; fixed for the life of its data directory.
@@ -72,9 +75,34 @@ pub struct ServerArgs {
     /// After SIGTERM, how long open worker streams may keep acknowledging in-flight jobs.
     #[arg(long, env = "CORVO_DRAIN_GRACE_MS", default_value_t = 10_000)]
     pub drain_grace_ms: u64,
-    /// Raft election timeout (the lower bound; the upper bound is twice this).
+    /// Raft election timeout (the lower bound; the upper bound is twice this). A follower
+    /// that hears no leader for this long starts an election.
     #[arg(long, env = "CORVO_ELECTION_TIMEOUT_MS", default_value_t = 1_000)]
     pub election_timeout_ms: u64,
+    /// How often the leader sends heartbeats; must be below the election timeout.
+    #[arg(long, env = "CORVO_HEARTBEAT_MS", default_value_t = 250)]
+    pub heartbeat_ms: u64,
+    /// Join the cluster of this node (any member's client URL, e.g. http://10.0.0.1:8080)
+    /// instead of starting a new one. Ignored once this node's log holds a membership: a
+    /// restarted member rejoins by starting. Needs the cluster secret.
+    #[arg(long, env = "CORVO_JOIN")]
+    pub join: Option<String>,
+    /// Start with an empty log and wait to be added by a member (`POST /api/v1/cluster/join`
+    /// or `ClusterService.Join`) instead of starting a one-node cluster. Needs the cluster
+    /// secret. Ignored once the log holds a membership.
+    #[arg(long, env = "CORVO_NO_BOOTSTRAP")]
+    pub no_bootstrap: bool,
+    /// The secret every node of the cluster shares: peer traffic and membership changes
+    /// carry it. Without one the node runs alone (no peer port, no joins).
+    #[arg(
+        long,
+        env = "CORVO_CLUSTER_SECRET",
+        conflicts_with = "cluster_secret_file"
+    )]
+    pub cluster_secret: Option<String>,
+    /// A file holding the cluster secret (surrounding whitespace is ignored).
+    #[arg(long, env = "CORVO_CLUSTER_SECRET_FILE")]
+    pub cluster_secret_file: Option<PathBuf>,
     /// Log format.
     #[arg(long, env = "CORVO_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

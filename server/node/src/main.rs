@@ -8,6 +8,8 @@
 //!                      readiness off → streams finish in-flight acks → listener closed →
 //!                      Raft stopped → state flushed → exit 0.
 //!                   └▶ probes.rs: /healthz, /readyz, /metrics, grpc.health.v1 readiness
+//!                   └▶ join.rs: `--join` (asks a member to add this node) and
+//!                      POST /api/v1/cluster/join
 //!  corvo enqueue | jobs | worker ──▶ client.rs (the generated gRPC client)
 //!  corvo status | cluster status ──▶ status.rs (ClusterService, human or JSON)
 //!  corvo bench ──▶ bench.rs (load against a running server)
@@ -16,6 +18,7 @@
 mod bench;
 mod client;
 mod config;
+mod join;
 mod probes;
 mod server;
 mod status;

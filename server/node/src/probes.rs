@@ -25,8 +25,9 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
-/// The HTTP routes on the client port (also the `method` label values of their requests).
-pub const HTTP_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+/// The HTTP routes on the client port (also the `method` label values of their requests);
+/// the join route is served by `join.rs`.
+pub const HTTP_PATHS: [&str; 4] = ["/healthz", "/readyz", "/metrics", crate::join::JOIN_PATH];
 /// The gRPC health names that follow readiness: the whole server and the worker service.
 pub const HEALTH_SERVICES: [&str; 2] = ["", "corvo.v1.WorkerService"];
 /// The file the readiness probe rewrites to prove the data directory is writable.
@@ -149,6 +150,23 @@ async fn publish(health: &HealthReporter, verdict: &Readiness) {
     for service in HEALTH_SERVICES {
         health.set_service_status(service, status).await;
     }
+}
+
+/// The drain begins: no new work, and `/readyz` and every health name turn not-ready
+/// together. Set here rather than left to the readiness task, which probes the disk before
+/// its next verdict: a client that sees NOT_SERVING must not still get 200 from `/readyz`.
+/// (The storage probe is not re-run here; the task's next verdict adds its reason if any.)
+pub async fn begin_drain(engine: &Engine, health: &HealthReporter) {
+    engine.start_drain();
+    let raft = engine.raft().status();
+    engine.set_readiness(readiness::evaluate(&ReadinessInputs {
+        draining: true,
+        raft: &raft,
+        storage: Ok(()),
+        startup_committed: None,
+        apply_backlog_max: engine.opts().ready_apply_backlog_max,
+    }));
+    set_not_serving(health).await;
 }
 
 /// Marks every health name NOT_SERVING at once (the drain begins).

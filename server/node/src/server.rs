@@ -3,7 +3,10 @@
 //! Shutdown (SIGTERM/SIGINT): readiness NOT_SERVING and no new work handed out → the listener
 //! stays open (liveness 200, new worker streams refused) while open worker streams finish
 //! their in-flight acks, at most the drain grace → health watchers ended, listener closed →
-//! ticker and readiness stopped → Raft stopped → state flushed → exit 0.
+//! ticker and readiness stopped → Raft stopped → peer port closed → state flushed → exit 0.
+//!
+//! Start-up: store → Raft (a one-voter cluster on first start, unless joining) → peer port
+//! (with a cluster secret) → `--join` (first start only) → a leader known → client port.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -17,7 +20,7 @@ use corvo_api::services::Services;
 use corvo_api::status::NodeInfo;
 use corvo_api::{ApiOptions, Engine, Metrics, Signals};
 use corvo_core::{Batch, BatchOutcome, query};
-use corvo_raft::{AppStateMachine, Durability, RaftNode, RaftOptions};
+use corvo_raft::{AppStateMachine, ClusterSecret, Durability, RaftNode, RaftOptions};
 use corvo_sdk::proto::cluster_service_server::ClusterServiceServer;
 use corvo_sdk::proto::job_service_server::JobServiceServer;
 use corvo_sdk::proto::worker_service_server::WorkerServiceServer;
@@ -27,9 +30,10 @@ use tonic::service::Routes;
 use tracing::{error, info, warn};
 
 use crate::config::{DurabilityArg, LogFormat, ServerArgs};
-use crate::probes;
+use crate::{join, probes};
 
-/// How long start-up waits for this node to become leader of its one-node cluster.
+/// How long start-up waits for a leader (this node on a one-node cluster; a restarted member
+/// hears from the leader within an election).
 const LEADER_WAIT: Duration = Duration::from_secs(30);
 /// Extra time, beyond the drain grace, for connections to close before the node stops anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -107,8 +111,27 @@ fn check_node_name(data_dir: &Path, name: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The cluster secret from `--cluster-secret` or `--cluster-secret-file`, if any.
+fn cluster_secret(args: &ServerArgs) -> anyhow::Result<Option<ClusterSecret>> {
+    if let Some(path) = &args.cluster_secret_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the cluster secret file {}", path.display()))?;
+        return match ClusterSecret::new(text) {
+            Some(s) => Ok(Some(s)),
+            None => anyhow::bail!("the cluster secret file {} is empty", path.display()),
+        };
+    }
+    Ok(args.cluster_secret.clone().and_then(ClusterSecret::new))
+}
+
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     init_logging(&args);
+    let secret = cluster_secret(&args)?;
+    if (args.join.is_some() || args.no_bootstrap) && secret.is_none() {
+        anyhow::bail!(
+            "--join and --no-bootstrap need the cluster secret (--cluster-secret, CORVO_CLUSTER_SECRET or --cluster-secret-file): peers refuse unauthenticated nodes"
+        );
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
     check_node_name(&args.data_dir, &args.node_id)?;
@@ -131,6 +154,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let raft_opts = RaftOptions {
         node_id: raft_node_id(&args.node_id),
         raft_addr: args.raft_bind.to_string(),
+        api_addr: args.bind.to_string(),
+        name: args.node_id.clone(),
+        // A node told to join must not start a cluster of its own.
+        bootstrap: args.join.is_none() && !args.no_bootstrap,
+        cluster_secret: secret.clone(),
+        heartbeat_ms: args.heartbeat_ms,
         log_path: args.data_dir.join("raft-log.redb"),
         durability: match args.durability {
             DurabilityArg::Fsync => Durability::Fsync,
@@ -151,12 +180,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .context("starting raft")?,
     );
+    // The peer port serves before joining: the leader replicates the log to this node before
+    // it answers the join. It closes last, after Raft has stopped.
+    let (peer_close_tx, peer_close_rx) = watch::channel(false);
+    let peer_server = open_peer_port(&raft, &args, secret.is_some(), peer_close_rx).await?;
+    join_if_new(&raft, &args, secret.as_ref()).await?;
     // Readiness waits until the state has applied what was committed at start-up.
     let startup_committed = raft.status().committed;
-    let leader = raft
-        .wait_for_leader(LEADER_WAIT)
-        .await
-        .context("waiting for a leader")?;
+    let leader = wait_for_leader(&raft, args.no_bootstrap).await?;
     let status = raft.status();
     info!(leader, last_applied = ?status.last_applied, elapsed_ms = started.elapsed().as_millis() as u64, "raft ready (log replayed)");
 
@@ -191,7 +222,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         startup_committed,
         stop_rx,
     ));
-    let routes = routes(engine.clone(), health_service)?;
+    let routes = routes(engine.clone(), health_service, secret)?;
     let methods = KnownMethods::new(
         &[
             corvo_sdk::FILE_DESCRIPTOR_SET,
@@ -226,8 +257,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     shutdown_signal().await;
     info!("shutdown: draining");
     // Stop handing out work first: whoever sees NOT_SERVING then also sees no new work.
-    engine.start_drain();
-    probes::set_not_serving(&health).await;
+    probes::begin_drain(&engine, &health).await;
     // The listener stays open while worker streams finish their in-flight acks: probes keep
     // answering (liveness 200, readiness NOT_SERVING) and late clients get UNAVAILABLE with a
     // retry hint instead of a refused connection. Streams end themselves at the grace.
@@ -263,9 +293,98 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     let _ = ticker.await;
     raft.shutdown().await.context("stopping raft")?;
+    let _ = peer_close_tx.send(true);
+    if let Some(peer_server) = peer_server {
+        match tokio::time::timeout(CLOSE_GRACE, peer_server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => error!(error = %e, "shutdown: peer server failed"),
+            Ok(Err(e)) => error!(error = %e, "shutdown: peer server task failed"),
+            Err(_) => warn!("shutdown: peer connections still open after the grace period"),
+        }
+    }
     store.flush().context("flushing state")?;
     info!("shutdown: done");
     Ok(())
+}
+
+/// Serves the Raft peer service on `--raft-bind` when the node has a cluster secret (without
+/// one it has no peers: the port stays closed), until `close` turns true.
+async fn open_peer_port(
+    raft: &RaftNode,
+    args: &ServerArgs,
+    has_secret: bool,
+    mut close: watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<Result<(), String>>>> {
+    if !has_secret {
+        info!(
+            "no cluster secret: the peer port is not opened; this node runs alone and accepts no joins"
+        );
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind(args.raft_bind)
+        .await
+        .with_context(|| format!("binding the peer port {}", args.raft_bind))?;
+    info!(addr = %args.raft_bind, "raft peer port listening");
+    let server = raft.serve_peers(listener, async move {
+        let _ = close.wait_for(|c| *c).await;
+    })?;
+    Ok(Some(server))
+}
+
+/// With `--join`, asks the named member to add this node, unless the log already holds a
+/// membership (a restarted member rejoins by starting, and must not join again).
+async fn join_if_new(
+    raft: &RaftNode,
+    args: &ServerArgs,
+    secret: Option<&ClusterSecret>,
+) -> anyhow::Result<()> {
+    let (Some(target), Some(secret)) = (&args.join, secret) else {
+        return Ok(());
+    };
+    if raft.was_member_at_start() {
+        info!(
+            target = %target,
+            "the raft log already holds a membership: rejoining by starting, --join not needed"
+        );
+        return Ok(());
+    }
+    info!(target = %target, "joining the cluster");
+    let joined = join::join_cluster(
+        target,
+        secret,
+        corvo_sdk::proto::JoinRequest {
+            raft_id: raft_node_id(&args.node_id),
+            raft_address: args.raft_bind.to_string(),
+            client_address: args.bind.to_string(),
+            node_id: args.node_id.clone(),
+        },
+    )
+    .await?;
+    info!(
+        leader = joined.leader_raft_id,
+        voters = joined.voters,
+        already_member = joined.already_member,
+        "joined the cluster"
+    );
+    Ok(())
+}
+
+/// Waits for a leader: at most LEADER_WAIT, except on a node waiting to be added
+/// (`--no-bootstrap`, empty log), which waits for its join as long as it takes.
+async fn wait_for_leader(raft: &RaftNode, waiting_to_be_added: bool) -> anyhow::Result<u64> {
+    loop {
+        match raft.wait_for_leader(LEADER_WAIT).await {
+            Ok(leader) => return Ok(leader),
+            Err(corvo_raft::RaftError::Timeout { .. })
+                if waiting_to_be_added && raft.members().is_empty() =>
+            {
+                info!(
+                    "--no-bootstrap: still waiting to be added (POST /api/v1/cluster/join on a member)"
+                );
+            }
+            Err(e) => return Err(e).context("waiting for a leader"),
+        }
+    }
 }
 
 fn last_event_seq(reader: &corvo_store::StateReader) -> Result<u64, corvo_core::StoreError> {
@@ -277,24 +396,40 @@ fn last_event_seq(reader: &corvo_store::StateReader) -> Result<u64, corvo_core::
     }
 }
 
+/// The gRPC services of the client port, as server reflection lists them.
+const PUBLIC_SERVICES: [&str; 6] = [
+    "corvo.v1.WorkerService",
+    "corvo.v1.JobService",
+    "corvo.v1.ClusterService",
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
 /// gRPC services, reflection, health and the HTTP routes, on one router.
 fn routes(
     engine: Engine,
     health_service: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
+    secret: Option<ClusterSecret>,
 ) -> anyhow::Result<Routes> {
     let services = Services::new(engine.clone());
-    let cluster = Cluster::new(engine.clone());
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(corvo_sdk::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(corvo_sdk::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
-    let routes = Routes::from(probes::http_routes(engine))
+    let cluster = Cluster::new(engine.clone(), secret);
+    // Reflection lists the services this port serves: the descriptor set also describes
+    // RaftPeerService, which only the peer port serves.
+    let reflection = || {
+        PUBLIC_SERVICES.iter().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(corvo_sdk::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+            |builder, name| builder.with_service_name(*name),
+        )
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+    let http = probes::http_routes(engine).merge(join::http_routes(cluster.clone()));
+    let routes = Routes::from(http)
         .add_service(
             WorkerServiceServer::new(services.clone())
                 .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)

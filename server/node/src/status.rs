@@ -62,6 +62,10 @@ pub async fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
                 .map(|n| {
                     json!({
                         "node_id": n.node_id,
+                        "raft_id": n.raft_id,
+                        "voter": n.voter,
+                        "client_address": n.client_address,
+                        "raft_address": n.raft_address,
                         "reachable": n.reachable,
                         "error": (!n.error.is_empty()).then_some(&n.error),
                         "status": n.status.as_ref().map(node_json),
@@ -89,9 +93,15 @@ pub async fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
             }
             println!("nodes");
             for n in &second.nodes {
+                let member = if n.voter { "voter" } else { "learner" };
                 match (&n.status, n.reachable) {
-                    (Some(s), true) => println!("  {}", node_line(s)),
-                    _ => println!("  {:<12} unreachable: {}", n.node_id, n.error),
+                    (Some(s), true) => {
+                        println!("  {} [{member} at {}]", node_line(s), n.client_address)
+                    }
+                    _ => println!(
+                        "  {:<12} unreachable [{member} at {}]: {}",
+                        n.node_id, n.client_address, n.error
+                    ),
                 }
             }
         }
@@ -441,6 +451,7 @@ mod tests {
                 }),
                 ..Default::default()
             }),
+            ..Default::default()
         }
     }
 

@@ -56,3 +56,27 @@ pub enum ProposeError {
     #[error("raft fatal error: {0}")]
     Fatal(String),
 }
+
+/// A membership change (join, remove, transfer) was refused or failed.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum MembershipError {
+    /// Only the leader changes the membership; forward to `leader_addr` (a client address).
+    #[error("not the leader (leader: {leader_id:?} at {leader_addr:?})")]
+    NotLeader {
+        leader_id: Option<u64>,
+        leader_addr: Option<String>,
+    },
+    /// The change contradicts the current membership (e.g. a member with other addresses, or
+    /// a change still in progress).
+    #[error("membership change refused: {0}")]
+    Conflict(String),
+    #[error("node {0} is not a member")]
+    NotFound(u64),
+    #[error("timed out after {waited:?} waiting for {what}")]
+    Timeout {
+        waited: Duration,
+        what: &'static str,
+    },
+    #[error("raft fatal error: {0}")]
+    Fatal(String),
+}

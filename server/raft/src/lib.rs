@@ -2,9 +2,10 @@
 //!
 //! This crate owns the Raft log (its own redb file), the adapter that feeds committed entries
 //! to the replicated state machine (implemented elsewhere, behind [`AppStateMachine`]), the
-//! group-commit [`Proposer`], and the [`RaftNode`] that starts and stops them in order.
-//! openraft `=0.10.0-alpha.37` is pinned and does not leak past this crate except through
-//! [`RaftNode::raft`] (for the peer service).
+//! group-commit [`Proposer`], the peer network (client and server of
+//! `corvo.v1.RaftPeerService`), membership changes, and the [`RaftNode`] that starts and stops
+//! them in order. openraft `=0.10.0-alpha.37` is pinned and does not leak past this crate
+//! except through [`RaftNode::raft`] (for tests).
 //!
 //! ```text
 //!  callers ──propose(cmds)──▶ Proposer ──Batch{now_ms, commands}──▶ openraft (leader)
@@ -17,33 +18,50 @@
 //!                                                         │  AppStateMachine::apply (one txn,
 //!                                                         │  raft_meta stored with the state)
 //!                                                         └─▶ ApplyListener::on_applied
+//!
+//!  openraft ──Network/PeerClient (one tonic channel per peer, secret in metadata)──▶
+//!      peer port of another node ──peer.rs (secret checked)──▶ its openraft
+//!  join/remove/transfer ──▶ RaftNode (membership.rs: leader only, one at a time)
 //! ```
+//!
+//! Membership: a node started with `bootstrap` and an empty log initializes a one-voter
+//! cluster; any other node waits until a leader adds it ([`RaftNode::join`]: learner, caught
+//! up, then voter). A member that restarts finds its membership in the log and needs no join.
+//! Members are [`CorvoNode`]s carrying both the peer and the client address, so a follower
+//! can name the leader's client address in `NotLeader`.
 //!
 //! Crash safety: the state machine may commit non-durably; after a crash it rolls back to its
 //! last durable commit and openraft re-applies the durable log from there up to the saved
 //! `committed` index (and a new leader re-commits the rest). The log is never purged:
-//! snapshots are future work (issue 3), and so is the peer network (only a one-voter cluster
-//! works today).
+//! snapshots are future work (issue 3), so the peer service answers `FullSnapshot` with
+//! UNIMPLEMENTED and a new node catches up from the whole log.
 //!
-//! Layout: [`types`] (the openraft type config), [`log_store`] + `log_flush` (the log on redb),
-//! [`state_machine`] (the adapter and the application traits), [`network`] (peer RPCs: not
-//! yet), [`proposer`] (group commit), [`node`] (life cycle), [`options`], [`error`], [`clock`].
+//! Layout: [`types`] (the openraft type config, [`CorvoNode`]), [`log_store`] + `log_flush`
+//! (the log on redb), [`state_machine`] (the adapter and the application traits),
+//! [`network`] (peer RPC client) + `peer` (peer RPC server), [`secret`] (the cluster
+//! secret), [`membership`] (join, remove, transfer leader), [`proposer`] (group commit),
+//! [`node`] (life cycle), [`options`], [`error`], [`clock`].
 
 pub mod clock;
 pub mod error;
 mod log_flush;
 pub mod log_store;
+pub mod membership;
 pub mod network;
 pub mod node;
 pub mod options;
+mod peer;
 pub mod proposer;
+pub mod secret;
 pub mod state_machine;
 pub mod types;
 
 pub use clock::{Clock, SystemClock};
-pub use error::{ProposeError, RaftError};
+pub use error::{MembershipError, ProposeError, RaftError};
+pub use membership::{JoinOutcome, Member};
 pub use node::{RaftNode, RaftStatus, Role, RoleWatch};
 pub use options::{Durability, RaftOptions};
 pub use proposer::{Proposer, Replies};
+pub use secret::{ClusterSecret, SECRET_HEADER};
 pub use state_machine::{AppStateMachine, ApplyListener};
-pub use types::{BatchData, EntryOutcome, RaftHandle, TypeConfig};
+pub use types::{BatchData, CorvoNode, EntryOutcome, RaftHandle, TypeConfig};

@@ -42,11 +42,16 @@ const KEY_NODE_ID: &str = "node_id";
 
 /// First byte of every stored value: lets a later release change the encoding and still
 /// read (or clearly refuse) what an older one wrote.
-const FORMAT_V1: u8 = 1;
+///
+/// Format 2 (clustering): membership nodes are `CorvoNode { raft_addr, api_addr, name }`.
+/// Format 1 (single-node releases) stored `BasicNode { addr }`; postcard is not
+/// self-describing, so those values are refused rather than guessed at.
+const FORMAT_V2: u8 = 2;
+const FORMAT_V1_SINGLE_NODE: u8 = 1;
 
 /// Encodes a value as the format byte followed by postcard.
 pub(crate) fn encode<T: Serialize>(value: &T, what: &dyn Display) -> io::Result<Vec<u8>> {
-    postcard::to_extend(value, vec![FORMAT_V1]).map_err(|e| {
+    postcard::to_extend(value, vec![FORMAT_V2]).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("cannot encode {what}: {e}"),
@@ -61,7 +66,15 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &dyn Display) -> i
     let Some((&format, body)) = bytes.split_first() else {
         return Err(corrupt("empty value".to_string()));
     };
-    if format != FORMAT_V1 {
+    if format == FORMAT_V1_SINGLE_NODE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{what} was written by a single-node Corvo release (format 1), which this release cannot read: start from an empty data dir"
+            ),
+        ));
+    }
+    if format != FORMAT_V2 {
         return Err(corrupt(format!("unknown format byte {format}")));
     }
     let (value, rest) = postcard::take_from_bytes(body).map_err(|e| corrupt(e.to_string()))?;

@@ -1,51 +1,207 @@
-//! Raft peer network: none yet. A one-voter cluster sends no RPCs; any RPC to another node
-//! fails with `Unreachable` (so openraft backs off) and a message that says why.
+//! Raft peer network, client side: one [`PeerClient`] per target node over one cached tonic
+//! channel, calling `corvo.v1.RaftPeerService` (served by [`crate::peer`]) on the target's
+//! `raft_addr`.
 //!
-//! TODO(issue 3): a tonic peer service (vote, pre-vote, stream append, full snapshot) with one
-//! cached channel per peer, `RPCOption` deadlines and the `cancel` future honoured.
+//! Each call carries the cluster secret as metadata and openraft's own message encoded with
+//! postcard (the layout of the pinned openraft, see `proto/corvo/v1/raft.proto`). It is bounded
+//! by openraft's `RPCOption::soft_ttl`, plus, for an append, the time its bytes take to move
+//! (see [`APPEND_BYTES_PER_SEC_MIN`]). A peer that cannot be reached (connection refused,
+//! UNAVAILABLE) answers `Unreachable`, so openraft backs off instead of retrying at once.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use openraft::BasicNode;
+use corvo_sdk::proto as pb;
+use corvo_sdk::proto::raft_peer_service_client::RaftPeerServiceClient;
 use openraft::alias::{SnapshotOf, VoteOf};
-use openraft::errors::{RPCError, ReplicationClosed, StreamingError, Unreachable};
+use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
 };
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
 
-use crate::types::TypeConfig;
+use crate::secret::{ClusterSecret, SECRET_HEADER};
+use crate::types::{CorvoNode, TypeConfig};
 
-/// Creates a [`PeerClient`] per target node.
+/// How long establishing a TCP connection to a peer may take. Short: a peer that does not
+/// accept within this is down or partitioned, and openraft backs off.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Largest peer message (256 MiB). An append carries at most `append_entries_max` entries of at
+/// most `batch_commands_max` commands each, but entries are not bounded in bytes: this stops a
+/// runaway frame, and an append beyond it fails (and is retried) rather than exhausting memory.
+pub(crate) const PEER_MESSAGE_BYTES_MAX: usize = 256 << 20;
+/// The slowest rate an append is expected to move at (8 MiB/s: transfer, decode, write and
+/// fsync on a loaded small machine). openraft gives an append 3/4 of a heartbeat, which an
+/// empty heartbeat needs but a catch-up append of many MiB cannot meet: it would time out and
+/// be re-sent forever. So an append's deadline grows by its size at this rate.
+const APPEND_BYTES_PER_SEC_MIN: u64 = 8 << 20;
+
+/// The deadline of an append of `bytes`: openraft's soft TTL plus the time to move the bytes
+/// at [`APPEND_BYTES_PER_SEC_MIN`].
+fn append_deadline(option: &RPCOption, bytes: usize) -> Duration {
+    let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+    let transfer_ms = bytes.saturating_mul(1000) / APPEND_BYTES_PER_SEC_MIN;
+    option.soft_ttl() + Duration::from_millis(transfer_ms)
+}
+
+/// Encodes an openraft message for the wire.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    postcard::to_allocvec(value).map_err(|e| format!("encoding a raft message: {e}"))
+}
+
+/// Decodes an openraft message from the wire; the bytes came from the network, so a failure is
+/// an error, never a panic.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    postcard::from_bytes(bytes).map_err(|e| {
+        format!("decoding a raft message ({} bytes; is the peer running the same openraft version?): {e}", bytes.len())
+    })
+}
+
+/// Creates a [`PeerClient`] per target node, sharing one channel per target.
 pub struct Network {
     pub(crate) node_id: u64,
+    pub(crate) secret: Option<ClusterSecret>,
+    /// target id -> (raft_addr, channel). A channel reconnects by itself; it is replaced only
+    /// when the target's address changes.
+    pub(crate) channels: Arc<Mutex<HashMap<u64, (String, Channel)>>>,
+}
+
+impl Network {
+    pub(crate) fn new(node_id: u64, secret: Option<ClusterSecret>) -> Network {
+        Network {
+            node_id,
+            secret,
+            channels: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn channel(&self, target: u64, addr: &str) -> Result<Channel, String> {
+        let mut channels = self
+            .channels
+            .lock()
+            .map_err(|_| "peer channel cache poisoned".to_owned())?;
+        if let Some((cached_addr, channel)) = channels.get(&target)
+            && cached_addr == addr
+        {
+            return Ok(channel.clone());
+        }
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| format!("peer address {addr:?}: {e}"))?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_nodelay(true)
+            .connect_lazy();
+        channels.insert(target, (addr.to_owned(), channel.clone()));
+        Ok(channel)
+    }
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
-    async fn new_client(&mut self, target: u64, node: &BasicNode) -> PeerClient {
+    async fn new_client(&mut self, target: u64, node: &CorvoNode) -> PeerClient {
+        let client = self.channel(target, &node.raft_addr).map(|c| {
+            RaftPeerServiceClient::new(c)
+                .max_decoding_message_size(PEER_MESSAGE_BYTES_MAX)
+                .max_encoding_message_size(PEER_MESSAGE_BYTES_MAX)
+        });
         PeerClient {
             from: self.node_id,
             target,
-            addr: node.addr.clone(),
+            addr: node.raft_addr.clone(),
+            secret: self.secret.clone(),
+            client,
         }
     }
 }
 
-/// A client for one peer; every call fails until the peer service exists.
+/// A client for one peer.
 pub struct PeerClient {
     from: u64,
     target: u64,
     addr: String,
+    secret: Option<ClusterSecret>,
+    /// `Err` when the address cannot make a channel: every call answers Unreachable.
+    client: Result<RaftPeerServiceClient<Channel>, String>,
 }
 
 impl PeerClient {
-    fn unreachable(&self, rpc: &str) -> Unreachable<TypeConfig> {
-        Unreachable::from_string(format!(
-            "raft {rpc} from node {} to node {} at {}: peer networking not implemented yet (single-node only)",
+    fn describe(&self, rpc: &str) -> String {
+        format!(
+            "raft {rpc} from node {} to node {} at {}",
             self.from, self.target, self.addr
-        ))
+        )
+    }
+
+    fn unreachable(&self, rpc: &str, why: impl std::fmt::Display) -> Unreachable<TypeConfig> {
+        Unreachable::from_string(format!("{}: {why}", self.describe(rpc)))
+    }
+
+    fn network(&self, rpc: &str, why: impl std::fmt::Display) -> NetworkError<TypeConfig> {
+        NetworkError::from_string(format!("{}: {why}", self.describe(rpc)))
+    }
+
+    /// The client and a request carrying the secret, or why there is none.
+    fn prepare<T>(
+        &self,
+        rpc: &str,
+        message: T,
+    ) -> Result<(RaftPeerServiceClient<Channel>, tonic::Request<T>), RPCError<TypeConfig>> {
+        let client = self
+            .client
+            .clone()
+            .map_err(|e| RPCError::Unreachable(self.unreachable(rpc, e)))?;
+        let Some(secret) = &self.secret else {
+            return Err(RPCError::Unreachable(
+                self.unreachable(rpc, "no cluster secret configured"),
+            ));
+        };
+        let value = MetadataValue::try_from(secret.expose()).map_err(|_| {
+            RPCError::Unreachable(self.unreachable(rpc, "cluster secret is not valid metadata"))
+        })?;
+        let mut request = tonic::Request::new(message);
+        request.metadata_mut().insert(SECRET_HEADER, value);
+        Ok((client, request))
+    }
+
+    /// Runs one call within `ttl` and maps its failure for openraft.
+    async fn finish<R>(
+        &self,
+        rpc: &str,
+        ttl: Duration,
+        call: impl Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+    ) -> Result<R, RPCError<TypeConfig>> {
+        match tokio::time::timeout(ttl, call).await {
+            Err(_) => Err(RPCError::Network(
+                self.network(rpc, format!("no answer within {ttl:?}")),
+            )),
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            // Connection refused or reset, or a peer whose Raft is stopped: back off.
+            Ok(Err(status)) if status.code() == tonic::Code::Unavailable => Err(
+                RPCError::Unreachable(self.unreachable(rpc, status.message())),
+            ),
+            Ok(Err(status)) => Err(RPCError::Network(
+                self.network(rpc, format!("{:?}: {}", status.code(), status.message())),
+            )),
+        }
+    }
+
+    fn encode<T: Serialize>(&self, rpc: &str, value: &T) -> Result<Vec<u8>, RPCError<TypeConfig>> {
+        encode(value).map_err(|e| RPCError::Network(self.network(rpc, e)))
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &self,
+        rpc: &str,
+        bytes: &[u8],
+    ) -> Result<T, RPCError<TypeConfig>> {
+        decode(bytes).map_err(|e| RPCError::Network(self.network(rpc, e)))
     }
 }
 
@@ -54,29 +210,65 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
 
     async fn append_entries(
         &mut self,
-        _rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Err(RPCError::Unreachable(self.unreachable("append_entries")))
+        const RPC: &str = "append_entries";
+        let payload = self.encode(RPC, &rpc)?;
+        let ttl = append_deadline(&option, payload.len());
+        let (mut client, request) = self.prepare(RPC, pb::AppendEntriesRequest { payload })?;
+        let answer = self
+            .finish(RPC, ttl, client.append_entries(request))
+            .await?;
+        self.decode(RPC, &answer.payload)
     }
 
     async fn vote(
         &mut self,
-        _rpc: VoteRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Err(RPCError::Unreachable(self.unreachable("vote")))
+        const RPC: &str = "vote";
+        let payload = self.encode(RPC, &rpc)?;
+        let (mut client, request) = self.prepare(RPC, pb::VoteRequest { payload })?;
+        let answer = self
+            .finish(RPC, option.soft_ttl(), client.vote(request))
+            .await?;
+        self.decode(RPC, &answer.payload)
     }
 
-    // The default grants every pre-vote; an unreachable peer must not count as granting.
+    // The default grants every pre-vote; a peer must really be asked.
     async fn pre_vote(
         &mut self,
-        _rpc: VoteRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Err(RPCError::Unreachable(self.unreachable("pre_vote")))
+        const RPC: &str = "pre_vote";
+        let payload = self.encode(RPC, &rpc)?;
+        let (mut client, request) = self.prepare(RPC, pb::PreVoteRequest { payload })?;
+        let answer = self
+            .finish(RPC, option.soft_ttl(), client.pre_vote(request))
+            .await?;
+        self.decode(RPC, &answer.payload)
     }
 
+    async fn transfer_leader(
+        &mut self,
+        req: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        const RPC: &str = "transfer_leader";
+        let payload = self.encode(RPC, &req)?;
+        let (mut client, request) =
+            self.prepare(RPC, pb::RaftPeerServiceTransferLeaderRequest { payload })?;
+        let answer = self
+            .finish(RPC, option.soft_ttl(), client.transfer_leader(request))
+            .await?;
+        self.decode(RPC, &answer.payload)
+    }
+
+    // Snapshots do not exist yet (the log is never purged), so openraft never sends one; the
+    // peer answers UNIMPLEMENTED if it ever did.
     async fn full_snapshot(
         &mut self,
         _vote: VoteOf<TypeConfig>,
@@ -84,8 +276,26 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         _cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
         _option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        Err(StreamingError::Unreachable(
-            self.unreachable("full_snapshot"),
-        ))
+        Err(StreamingError::Unreachable(self.unreachable(
+            "full_snapshot",
+            "snapshots are not implemented (the log is never purged)",
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_append_gets_time_for_its_bytes() {
+        let option = RPCOption::new(Duration::from_millis(200));
+        // An empty heartbeat keeps openraft's soft TTL (3/4 of 200 ms).
+        assert_eq!(append_deadline(&option, 0), Duration::from_millis(150));
+        // 16 MiB at 8 MiB/s: two more seconds.
+        assert_eq!(
+            append_deadline(&option, 16 << 20),
+            Duration::from_millis(2150)
+        );
     }
 }

@@ -11,7 +11,7 @@ use openraft::alias::WatchReceiverOf;
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::errors::{Fatal, InitializeError, RaftError as OpenraftError};
 use openraft::metrics::{RaftServerMetrics, WaitError};
-use openraft::{BasicNode, ServerState, SnapshotPolicy};
+use openraft::{ServerState, SnapshotPolicy};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::RaftError;
@@ -20,7 +20,7 @@ use crate::network::Network;
 use crate::options::{Durability, RaftOptions};
 use crate::proposer::{self, Proposer, ProposerControl};
 use crate::state_machine::{AppStateMachine, ApplyListener, StateMachineStore};
-use crate::types::{RaftHandle, TypeConfig};
+use crate::types::{CorvoNode, RaftHandle, TypeConfig};
 
 /// After a shutdown in the same process, the previous handle's threads may hold the log file
 /// for a few ms more (redb answers "Database already open"); retry that long at most.
@@ -29,12 +29,18 @@ const LOG_OPEN_RETRY_EVERY: Duration = Duration::from_millis(10);
 
 /// A Raft node: the openraft instance, its log, its state machine adapter and the proposer.
 pub struct RaftNode {
-    node_id: u64,
-    raft: RaftHandle,
+    pub(crate) node_id: u64,
+    pub(crate) raft: RaftHandle,
     proposer: Proposer,
     drain_max: Duration,
     /// Taken by the first `shutdown`.
     control: tokio::sync::Mutex<Option<ProposerControl>>,
+    /// The log held a membership when the node started: it is (or was) a member and needs no
+    /// join.
+    member_at_start: bool,
+    pub(crate) secret: Option<crate::ClusterSecret>,
+    /// Membership changes run one at a time (concurrent `change_membership` calls interleave).
+    pub(crate) admin: tokio::sync::Mutex<()>,
 }
 
 /// The role of a node in the cluster.
@@ -89,15 +95,24 @@ impl RaftNode {
         let applied_now_ms = Arc::new(AtomicU64::new(0));
         let state_machine =
             StateMachineStore::new(sm, listener, applied_now_ms.clone(), opts.apply_entries_max);
-        let network = Network {
-            node_id: opts.node_id,
-        };
+        let network = Network::new(opts.node_id, opts.cluster_secret.clone());
         let raft = openraft::Raft::new(opts.node_id, config, network, log, state_machine)
             .await
             .map_err(fatal_error)?;
 
-        if !raft.is_initialized().await.map_err(fatal_error)? {
-            let members = BTreeMap::from([(opts.node_id, BasicNode::new(&opts.raft_addr))]);
+        let member_at_start = raft.is_initialized().await.map_err(fatal_error)?;
+        if !member_at_start && !opts.bootstrap {
+            tracing::info!(
+                node_id = opts.node_id,
+                "empty raft log: waiting to be added to a cluster"
+            );
+        } else if !member_at_start {
+            let me = CorvoNode {
+                raft_addr: opts.raft_addr.clone(),
+                api_addr: opts.api_addr.clone(),
+                name: opts.name.clone(),
+            };
+            let members = BTreeMap::from([(opts.node_id, me)]);
             match raft.initialize(members).await {
                 Ok(()) => tracing::info!(
                     node_id = opts.node_id,
@@ -116,7 +131,38 @@ impl RaftNode {
             proposer,
             drain_max: opts.shutdown_drain_max,
             control: tokio::sync::Mutex::new(Some(control)),
+            member_at_start,
+            secret: opts.cluster_secret,
+            admin: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Whether the log held a membership at start: a restarted member rejoins by starting and
+    /// must not ask to join again.
+    pub fn was_member_at_start(&self) -> bool {
+        self.member_at_start
+    }
+
+    /// Serves the Raft peer service on `listener` (the peer port) until `shutdown` resolves.
+    /// Refused without a cluster secret: an unauthenticated peer port would let anyone
+    /// rewrite the log.
+    pub fn serve_peers(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<tokio::task::JoinHandle<Result<(), String>>, RaftError> {
+        let Some(secret) = self.secret.clone() else {
+            return Err(RaftError::InvalidOptions(
+                "the peer port needs a cluster secret".to_owned(),
+            ));
+        };
+        let task = crate::peer::serve(self.raft.clone(), secret, listener, shutdown);
+        Ok(tokio::spawn(async move {
+            match task.await {
+                Ok(result) => result.map_err(|e| format!("peer server: {e}")),
+                Err(e) => Err(format!("peer server task: {e}")),
+            }
+        }))
     }
 
     /// A handle to propose commands; cheap to clone.
@@ -185,7 +231,7 @@ impl RaftNode {
         m.state == ServerState::Leader && m.current_leader == Some(self.node_id)
     }
 
-    /// The openraft handle, for the peer service (issue 3). Writes go through [`Proposer`].
+    /// The openraft handle (tests). Writes go through [`Proposer`].
     pub fn raft(&self) -> &RaftHandle {
         &self.raft
     }
@@ -226,6 +272,7 @@ fn raft_config(opts: &RaftOptions) -> Result<openraft::Config, RaftError> {
         // TODO(issue 3): snapshots. Until then never build one, so the log is never purged and
         // a state machine that lost non-durable applies can always be rebuilt from the log.
         snapshot_policy: SnapshotPolicy::Never,
+        max_payload_entries: opts.append_entries_max,
         // A restarted leader resumes leadership without an election only when its log is
         // fsynced; under Relaxed its log may have lost a tail its followers still hold.
         enable_leader_restore: Some(opts.durability == Durability::Fsync),

@@ -30,8 +30,19 @@ pub enum Durability {
 pub struct RaftOptions {
     /// This node's id in the cluster. Stable for the life of the log; never reused.
     pub node_id: u64,
-    /// This node's peer address, stored in membership (`BasicNode::addr`).
+    /// This node's peer address, stored in membership (`CorvoNode::raft_addr`).
     pub raft_addr: String,
+    /// This node's client address, stored in membership (`CorvoNode::api_addr`): followers
+    /// send clients and joins there.
+    pub api_addr: String,
+    /// This node's name (`--node-id`), stored in membership.
+    pub name: String,
+    /// On first start (empty log), initialize a one-voter cluster of this node. `false` for a
+    /// node that joins an existing cluster: it waits to be added by the leader.
+    pub bootstrap: bool,
+    /// Sent on every peer RPC and required on every one received. `None`: a single node that
+    /// sends no peer RPCs and serves none.
+    pub cluster_secret: Option<crate::ClusterSecret>,
     /// The redb file of the Raft log (its own file, not the state machine's).
     pub log_path: PathBuf,
     /// When an appended entry counts as persisted.
@@ -56,6 +67,9 @@ pub struct RaftOptions {
     /// At most this many log entries per `AppStateMachine::apply` call (one storage
     /// transaction).
     pub apply_entries_max: usize,
+    /// At most this many log entries per AppendEntries RPC (openraft's `max_payload_entries`).
+    /// Bounds one peer message and the work a follower does before it answers.
+    pub append_entries_max: u64,
     /// With [`Durability::Relaxed`], the longest time a written log entry stays non-durable.
     pub relaxed_flush_interval: Duration,
     /// On shutdown, how long to wait for entries in flight to be applied before stopping Raft.
@@ -67,6 +81,11 @@ impl Default for RaftOptions {
         Self {
             node_id: 1,
             raft_addr: "127.0.0.1:9000".to_string(),
+            api_addr: "127.0.0.1:8080".to_string(),
+            name: "n1".to_string(),
+            // A node alone forms its own cluster unless told to join one.
+            bootstrap: true,
+            cluster_secret: None,
             log_path: PathBuf::from("raft-log.redb"),
             // An acknowledged write must survive a crash unless the operator opts out.
             durability: Durability::Fsync,
@@ -88,6 +107,9 @@ impl Default for RaftOptions {
             overloaded_retry_after_ms: 10,
             // Bounds one state-machine transaction during catch-up or replay at startup.
             apply_entries_max: 256,
+            // openraft's 300 full group-commit entries (1024 commands each) made catch-up
+            // messages of hundreds of MiB; 32 keeps a typical one to tens of MiB.
+            append_entries_max: 32,
             // At most this much acknowledged work is lost by a crash under Relaxed.
             relaxed_flush_interval: Duration::from_millis(1000),
             // Several election timeouts: in-flight entries either commit or fail by then.
@@ -109,6 +131,7 @@ impl RaftOptions {
             ("proposals_in_flight_max", self.proposals_in_flight_max),
             ("propose_queue_max", self.propose_queue_max),
             ("apply_entries_max", self.apply_entries_max),
+            ("append_entries_max", self.append_entries_max as usize),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be > 0"));

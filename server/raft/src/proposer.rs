@@ -347,11 +347,11 @@ fn write_error(err: ClientWriteError<TypeConfig>) -> ProposeError {
     match err {
         ClientWriteError::ForwardToLeader(f) => ProposeError::NotLeader {
             leader_id: f.leader_id,
-            leader_addr: f.leader_node.map(|n| n.addr),
+            leader_addr: f.leader_node.map(|n| n.api_addr),
         },
         ClientWriteError::LogEntryDiscarded(f) => ProposeError::OutcomeUnknown {
             leader_id: f.leader_id,
-            leader_addr: f.leader_node.map(|n| n.addr),
+            leader_addr: f.leader_node.map(|n| n.api_addr),
         },
         other => ProposeError::Fatal(other.to_string()),
     }

@@ -9,15 +9,38 @@ use corvo_core::{Batch, BatchOutcome};
 use serde::{Deserialize, Serialize};
 
 openraft::declare_raft_types!(
-    /// Corvo's Raft types: u64 node ids, `BasicNode { addr }` as the membership node, a
+    /// Corvo's Raft types: u64 node ids, [`CorvoNode`] as the membership node, a
     /// [`BatchData`] per application entry and an [`EntryOutcome`] per applied entry.
     pub TypeConfig:
         D = BatchData,
         R = EntryOutcome,
         NodeId = u64,
-        Node = openraft::BasicNode,
+        Node = CorvoNode,
         AsyncRuntime = openraft::TokioRuntime,
 );
+
+/// A member as the membership records it: where peers reach it, where clients reach it, and
+/// its name. Stored in membership log entries (postcard), so adding a field changes the log
+/// format.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorvoNode {
+    /// The peer address (`--raft-bind`), `host:port`.
+    pub raft_addr: String,
+    /// The client address (`--bind`), `host:port`: where a follower sends clients and joins.
+    pub api_addr: String,
+    /// The node's name (`--node-id`).
+    pub name: String,
+}
+
+impl fmt::Display for CorvoNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}(raft={}, api={})",
+            self.name, self.raft_addr, self.api_addr
+        )
+    }
+}
 
 /// The application payload of one log entry: one group-committed batch of commands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +64,7 @@ impl fmt::Display for BatchData {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryOutcome(pub Option<BatchOutcome>);
 
-/// The openraft handle as this crate instantiates it (for the peer service, issue 3).
+/// The openraft handle as this crate instantiates it.
 pub type RaftHandle = openraft::Raft<TypeConfig, crate::state_machine::StateMachineStore>;
 
 pub(crate) type Entry = openraft::alias::EntryOf<TypeConfig>;

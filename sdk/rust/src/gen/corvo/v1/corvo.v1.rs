@@ -807,6 +807,18 @@ pub struct ClusterNodeStatus {
     /// The member's status, when reachable.
     #[prost(message, optional, tag="4")]
     pub status: ::core::option::Option<NodeStatus>,
+    /// The member's Raft id, from the membership.
+    #[prost(uint64, tag="5")]
+    pub raft_id: u64,
+    /// Whether the member votes (false: a learner still catching up).
+    #[prost(bool, tag="6")]
+    pub voter: bool,
+    /// The member's client address (`--bind`), from the membership.
+    #[prost(string, tag="7")]
+    pub client_address: ::prost::alloc::string::String,
+    /// The member's peer address (`--raft-bind`), from the membership.
+    #[prost(string, tag="8")]
+    pub raft_address: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetClusterStatusResponse {
@@ -816,6 +828,71 @@ pub struct GetClusterStatusResponse {
     /// The Raft id of the leader, as the answering node knows it; absent when none is known.
     #[prost(uint64, optional, tag="2")]
     pub leader_raft_id: ::core::option::Option<u64>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct JoinRequest {
+    /// The joining node's Raft id (see docs/adr/0006-node-ids.md).
+    #[prost(uint64, tag="1")]
+    pub raft_id: u64,
+    /// Its peer address (`--raft-bind`), as the other members reach it.
+    #[prost(string, tag="2")]
+    pub raft_address: ::prost::alloc::string::String,
+    /// Its client address (`--bind`), as clients and the other members reach it.
+    #[prost(string, tag="3")]
+    pub client_address: ::prost::alloc::string::String,
+    /// Its name (`--node-id`).
+    #[prost(string, tag="4")]
+    pub node_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct JoinResponse {
+    /// The leader that added the node.
+    #[prost(uint64, tag="1")]
+    pub leader_raft_id: u64,
+    /// The node was already a voter with these addresses: nothing changed.
+    #[prost(bool, tag="2")]
+    pub already_member: bool,
+    /// Voters after the join.
+    #[prost(uint32, tag="3")]
+    pub voters: u32,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemoveNodeRequest {
+    #[prost(uint64, tag="1")]
+    pub raft_id: u64,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemoveNodeResponse {
+    /// Voters after the removal.
+    #[prost(uint32, tag="1")]
+    pub voters: u32,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TransferLeaderRequest {
+    /// The voter that should become leader.
+    #[prost(uint64, tag="1")]
+    pub raft_id: u64,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TransferLeaderResponse {
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetStateDigestRequest {
+    /// Wait (at most `wait_ms`) until the node has applied at least this log index.
+    #[prost(uint64, tag="1")]
+    pub min_applied_index: u64,
+    /// How long to wait, ms (at most 60000; 0 means 10000).
+    #[prost(uint32, tag="2")]
+    pub wait_ms: u32,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetStateDigestResponse {
+    /// Hex SHA-256 over every table, key and value of the state.
+    #[prost(string, tag="1")]
+    pub digest: ::prost::alloc::string::String,
+    /// The applied index the digest was taken at.
+    #[prost(uint64, optional, tag="2")]
+    pub applied_index: ::core::option::Option<u64>,
 }
 /// A node's role in Raft.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
@@ -948,6 +1025,69 @@ pub struct DeleteJobRequest {
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DeleteJobResponse {
+}
+/// Postcard-encoded openraft AppendEntriesRequest.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct AppendEntriesRequest {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft AppendEntriesResponse.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct AppendEntriesResponse {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft VoteRequest.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct VoteRequest {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft VoteResponse.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct VoteResponse {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft VoteRequest (for a pre-vote).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PreVoteRequest {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft VoteResponse (for a pre-vote).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PreVoteResponse {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded vote and snapshot meta, then the snapshot data.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FullSnapshotRequest {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+    #[prost(bytes="vec", tag="2")]
+    pub data: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft SnapshotResponse.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FullSnapshotResponse {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft TransferLeaderRequest. (Named after the service: ClusterService
+/// has its own TransferLeader.)
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RaftPeerServiceTransferLeaderRequest {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft TransferLeaderResponse.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RaftPeerServiceTransferLeaderResponse {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
 }
 include!("corvo.v1.tonic.rs");
 // @@protoc_insertion_point(module)

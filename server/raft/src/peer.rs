@@ -1,0 +1,162 @@
+//! Raft peer network, server side: `corvo.v1.RaftPeerService` on the peer port. It has its
+//! own tonic server, outside the public port's tower stack (no API keys, rate limits or load
+//! shedding: Raft traffic must never be shed), and an interceptor that refuses any call
+//! without the cluster secret.
+
+use std::future::Future;
+
+use corvo_sdk::proto as pb;
+use corvo_sdk::proto::raft_peer_service_server::{RaftPeerService, RaftPeerServiceServer};
+use openraft::raft::{TransferLeaderRequest, VoteRequest};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
+use tonic::{Request, Response, Status};
+
+use crate::network::{PEER_MESSAGE_BYTES_MAX, decode, encode};
+use crate::secret::{ClusterSecret, SECRET_HEADER};
+use crate::types::{RaftHandle, TypeConfig};
+
+/// Serves the peer service on `listener` until `shutdown` resolves.
+pub(crate) fn serve(
+    raft: RaftHandle,
+    secret: ClusterSecret,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> JoinHandle<Result<(), tonic::transport::Error>> {
+    let service = RaftPeerServiceServer::new(PeerService { raft })
+        .max_decoding_message_size(PEER_MESSAGE_BYTES_MAX)
+        .max_encoding_message_size(PEER_MESSAGE_BYTES_MAX);
+    let service = InterceptedService::new(service, move |req| check_secret(&secret, req));
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .add_service(service)
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                shutdown,
+            ),
+    )
+}
+
+/// UNAUTHENTICATED without the secret, PERMISSION_DENIED with a wrong one.
+fn check_secret(secret: &ClusterSecret, req: Request<()>) -> Result<Request<()>, Status> {
+    match req.metadata().get(SECRET_HEADER) {
+        None => Err(Status::unauthenticated(
+            "peer call without the cluster secret",
+        )),
+        Some(v) if secret.matches(v.as_bytes()) => Ok(req),
+        Some(_) => Err(Status::permission_denied("wrong cluster secret")),
+    }
+}
+
+struct PeerService {
+    raft: RaftHandle,
+}
+
+fn bad_payload(e: String) -> Status {
+    Status::invalid_argument(e)
+}
+
+/// openraft answers an error only when it has stopped: UNAVAILABLE, so the caller backs off.
+fn stopped(e: impl std::fmt::Display) -> Status {
+    Status::unavailable(format!("raft on this node has stopped: {e}"))
+}
+
+fn encoded(value: &impl serde::Serialize) -> Result<Vec<u8>, Status> {
+    encode(value).map_err(Status::internal)
+}
+
+#[tonic::async_trait]
+impl RaftPeerService for PeerService {
+    async fn append_entries(
+        &self,
+        req: Request<pb::AppendEntriesRequest>,
+    ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
+        let rpc = decode(&req.into_inner().payload).map_err(bad_payload)?;
+        let answer = self.raft.append_entries(rpc).await.map_err(stopped)?;
+        Ok(Response::new(pb::AppendEntriesResponse {
+            payload: encoded(&answer)?,
+        }))
+    }
+
+    async fn vote(
+        &self,
+        req: Request<pb::VoteRequest>,
+    ) -> Result<Response<pb::VoteResponse>, Status> {
+        let rpc: VoteRequest<TypeConfig> =
+            decode(&req.into_inner().payload).map_err(bad_payload)?;
+        let answer = self.raft.vote(rpc).await.map_err(stopped)?;
+        Ok(Response::new(pb::VoteResponse {
+            payload: encoded(&answer)?,
+        }))
+    }
+
+    async fn pre_vote(
+        &self,
+        req: Request<pb::PreVoteRequest>,
+    ) -> Result<Response<pb::PreVoteResponse>, Status> {
+        let rpc: VoteRequest<TypeConfig> =
+            decode(&req.into_inner().payload).map_err(bad_payload)?;
+        let answer = self.raft.pre_vote(rpc).await.map_err(stopped)?;
+        Ok(Response::new(pb::PreVoteResponse {
+            payload: encoded(&answer)?,
+        }))
+    }
+
+    async fn full_snapshot(
+        &self,
+        _req: Request<pb::FullSnapshotRequest>,
+    ) -> Result<Response<pb::FullSnapshotResponse>, Status> {
+        Err(Status::unimplemented(
+            "snapshots are not implemented: the log is never purged, so a follower catches up from the log",
+        ))
+    }
+
+    async fn transfer_leader(
+        &self,
+        req: Request<pb::RaftPeerServiceTransferLeaderRequest>,
+    ) -> Result<Response<pb::RaftPeerServiceTransferLeaderResponse>, Status> {
+        let rpc: TransferLeaderRequest<TypeConfig> =
+            decode(&req.into_inner().payload).map_err(bad_payload)?;
+        let answer = self
+            .raft
+            .handle_transfer_leader(rpc)
+            .await
+            .map_err(stopped)?;
+        Ok(Response::new(pb::RaftPeerServiceTransferLeaderResponse {
+            payload: encoded(&answer)?,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(secret: Option<&str>) -> Request<()> {
+        let mut req = Request::new(());
+        if let Some(s) = secret {
+            req.metadata_mut()
+                .insert(SECRET_HEADER, s.parse().expect("ascii"));
+        }
+        req
+    }
+
+    #[test]
+    fn the_interceptor_wants_the_right_secret() {
+        let secret = ClusterSecret::new("peer-secret").expect("non-empty");
+        assert!(check_secret(&secret, request(Some("peer-secret"))).is_ok());
+        let missing = check_secret(&secret, request(None)).expect_err("no secret");
+        assert_eq!(missing.code(), tonic::Code::Unauthenticated);
+        let wrong = check_secret(&secret, request(Some("other"))).expect_err("wrong secret");
+        assert_eq!(wrong.code(), tonic::Code::PermissionDenied);
+    }
+
+    #[test]
+    fn garbage_payloads_are_errors_not_panics() {
+        let err = decode::<VoteRequest<TypeConfig>>(&[0xff, 0xff, 0xff]).expect_err("garbage");
+        assert!(err.contains("same openraft version"), "{err}");
+        assert_eq!(bad_payload(err).code(), tonic::Code::InvalidArgument);
+    }
+}

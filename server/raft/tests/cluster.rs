@@ -1,0 +1,126 @@
+//! Three in-process nodes over real loopback peer ports: a join (learner, then voter),
+//! replication, not-leader answers that name the leader's client address, and idempotent or
+//! conflicting joins. Every wait is bounded; nothing asserts on timing.
+
+mod common;
+
+use common::{FakeApp, Recorder, WAIT, options, tick};
+use corvo_raft::{ClusterSecret, CorvoNode, MembershipError, ProposeError, RaftNode};
+use tempfile::TempDir;
+
+struct TestNode {
+    node: RaftNode,
+    me: CorvoNode,
+    _dir: TempDir,
+}
+
+async fn start(id: u64, bootstrap: bool) -> TestNode {
+    let dir = TempDir::new().expect("temp dir");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a peer port");
+    let raft_addr = listener.local_addr().expect("local addr").to_string();
+    let me = CorvoNode {
+        raft_addr: raft_addr.clone(),
+        api_addr: format!("api-of-{id}:8080"),
+        name: format!("n{id}"),
+    };
+    let opts = corvo_raft::RaftOptions {
+        node_id: id,
+        raft_addr,
+        api_addr: me.api_addr.clone(),
+        name: me.name.clone(),
+        bootstrap,
+        cluster_secret: ClusterSecret::new("component-secret"),
+        ..options(dir.path())
+    };
+    let node = RaftNode::start(opts, FakeApp::new(), Recorder::new())
+        .await
+        .expect("start");
+    let _server = node
+        .serve_peers(listener, std::future::pending())
+        .expect("serve peers");
+    TestNode {
+        node,
+        me,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_three_nodes_join_replicate_and_name_the_leader() {
+    let n1 = start(1, true).await;
+    assert_eq!(n1.node.wait_for_leader(WAIT).await.expect("leader"), 1);
+    let n2 = start(2, false).await;
+    let n3 = start(3, false).await;
+    assert!(!n2.node.was_member_at_start());
+    assert!(
+        n2.node.members().is_empty(),
+        "a joining node starts with no membership"
+    );
+
+    for joining in [&n2, &n3] {
+        let id = joining.node.status().node_id;
+        let done = n1.node.join(id, joining.me.clone()).await.expect("join");
+        assert!(!done.already_member);
+        assert_eq!(done.leader_id, 1);
+    }
+    let members = n1.node.members();
+    assert_eq!(members.len(), 3);
+    assert!(members.iter().all(|m| m.voter), "{members:?}");
+
+    // A second join of a voter with the same addresses changes nothing; other addresses
+    // are refused.
+    let again = n1.node.join(2, n2.me.clone()).await.expect("join again");
+    assert!(again.already_member);
+    let moved = CorvoNode {
+        raft_addr: "127.0.0.1:1".into(),
+        ..n2.me.clone()
+    };
+    assert!(matches!(
+        n1.node.join(2, moved).await,
+        Err(MembershipError::Conflict(_))
+    ));
+
+    // Writes on the leader reach every node.
+    n1.node
+        .proposer()
+        .propose(vec![tick()])
+        .await
+        .expect("propose");
+    let index = n1.node.status().last_applied.expect("applied");
+    for follower in [&n2, &n3] {
+        follower
+            .node
+            .wait_applied(index, WAIT)
+            .await
+            .expect("replicated");
+        assert_eq!(follower.node.status().leader_id, Some(1));
+    }
+
+    // Followers name the leader's client address, for writes and for joins.
+    let err = n2
+        .node
+        .proposer()
+        .propose(vec![tick()])
+        .await
+        .expect_err("a follower refuses writes");
+    assert_eq!(
+        err,
+        ProposeError::NotLeader {
+            leader_id: Some(1),
+            leader_addr: Some(n1.me.api_addr.clone()),
+        }
+    );
+    assert_eq!(
+        n3.node.join(2, n2.me.clone()).await,
+        Err(MembershipError::NotLeader {
+            leader_id: Some(1),
+            leader_addr: Some(n1.me.api_addr.clone()),
+        })
+    );
+
+    for n in [&n3, &n2, &n1] {
+        n.node.shutdown().await.expect("shutdown");
+    }
+}

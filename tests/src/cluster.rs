@@ -1,0 +1,142 @@
+//! Helpers for multi-node tests: nodes that share a cluster secret, finding the leader,
+//! state digests, and a raw HTTP POST for the join endpoint.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::transport::Channel;
+
+use crate::pb::cluster_service_client::ClusterServiceClient;
+use crate::{TestServer, eventually, pb};
+
+/// The secret the test clusters share.
+pub const SECRET: &str = "test-cluster-secret";
+
+pub type ClusterClient = ClusterServiceClient<Channel>;
+
+impl TestServer {
+    pub async fn cluster(&self) -> ClusterClient {
+        ClusterServiceClient::new(self.channel().await)
+    }
+}
+
+/// This node's status, or `None` when it does not answer.
+pub async fn node_status(node: &TestServer) -> Option<pb::NodeStatus> {
+    let channel = node.try_channel().await.ok()?;
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        ClusterServiceClient::new(channel).get_node_status(pb::GetNodeStatusRequest {}),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    answer.into_inner().status
+}
+
+/// The index (into `nodes`) of the one running node that reports itself leader and that
+/// every other answering node follows; waits (at most `WAIT`) for it.
+pub async fn leader_index(nodes: &mut [TestServer]) -> usize {
+    let running: Vec<bool> = nodes.iter_mut().map(TestServer::is_running).collect();
+    let nodes = &*nodes;
+    eventually("one leader that every answering node follows", || {
+        let running = running.clone();
+        async move {
+            let mut leader = None;
+            let mut statuses = Vec::new();
+            for (i, node) in nodes.iter().enumerate() {
+                if !running[i] {
+                    continue;
+                }
+                let Some(s) = node_status(node).await else {
+                    continue;
+                };
+                if s.role == pb::NodeRole::Leader as i32 {
+                    leader = Some((i, s.raft_id));
+                }
+                statuses.push(s);
+            }
+            let (i, id) = leader?;
+            statuses
+                .iter()
+                .all(|s| s.leader_raft_id == Some(id))
+                .then_some(i)
+        }
+    })
+    .await
+}
+
+/// The node's state digest once it has applied `min_applied_index`.
+pub async fn state_digest(node: &TestServer, min_applied_index: u64) -> pb::GetStateDigestResponse {
+    node.cluster()
+        .await
+        .get_state_digest(pb::GetStateDigestRequest {
+            min_applied_index,
+            wait_ms: 20_000,
+        })
+        .await
+        .unwrap_or_else(|e| node.fail(&format!("GetStateDigest: {e}")))
+        .into_inner()
+}
+
+/// Waits until every running node reports the same digest at the leader's applied index.
+pub async fn assert_digests_converge(nodes: &mut [TestServer], leader: usize) {
+    let applied = node_status(&nodes[leader])
+        .await
+        .and_then(|s| s.applied_index)
+        .expect("the leader answers with an applied index");
+    let running: Vec<bool> = nodes.iter_mut().map(TestServer::is_running).collect();
+    let nodes = &*nodes;
+    eventually("every node's state digest to be equal", || {
+        let running = running.clone();
+        async move {
+            let mut digests = Vec::new();
+            for (i, node) in nodes.iter().enumerate() {
+                if running[i] {
+                    digests.push(state_digest(node, applied).await.digest);
+                }
+            }
+            digests.windows(2).all(|w| w[0] == w[1]).then_some(())
+        }
+    })
+    .await;
+}
+
+/// A raw HTTP/1.1 POST with a JSON body; (status code, body). Bounded by `timeout`.
+pub async fn http_post_json(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    timeout: Duration,
+) -> std::io::Result<(u16, String)> {
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            req.push_str(&format!("{name}: {value}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        s.write_all(req.as_bytes()).await?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let code = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {text:?}")))?;
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        Ok((code, body))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "POST timed out"))?
+}

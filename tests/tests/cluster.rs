@@ -1,0 +1,273 @@
+//! Three real `corvo` processes form a cluster with `--join` (and one join over HTTP),
+//! replicate writes, refuse writes on followers with the leader's address, refuse joins
+//! without the cluster secret, and fail over when the leader is killed.
+//!
+//! Every wait is bounded (`WAIT`, 30 s): the machine running these may be small and busy.
+
+use std::time::{Duration, Instant};
+
+use corvo_tests::cluster::*;
+use corvo_tests::*;
+use tonic::Code;
+
+/// The failover bound documented in docs/operations.md (5 s with the default timings), with
+/// a generous margin for a loaded 2-core test machine.
+const FAILOVER_BOUND: Duration = Duration::from_secs(15);
+
+/// n1 bootstraps; n2 joins through n1 with `--join`; n3 waits (`--no-bootstrap`) and is added
+/// through n2's HTTP join endpoint (a follower: it forwards to the leader).
+async fn three_nodes() -> Vec<TestServer> {
+    let n1 = TestServer::builder()
+        .node_id("n1")
+        .cluster_secret(SECRET)
+        .start()
+        .await;
+    let n2 = TestServer::builder()
+        .node_id("n2")
+        .cluster_secret(SECRET)
+        .join(&n1.url())
+        .start()
+        .await;
+    let mut n3 = TestServer::builder()
+        .node_id("n3")
+        .cluster_secret(SECRET)
+        .no_bootstrap()
+        .spawn();
+    let body = format!(
+        r#"{{"node_id":"n3","raft_addr":"{}","api_addr":"{}"}}"#,
+        n3.raft_addr(),
+        n3.addr()
+    );
+    let bearer = format!("Bearer {SECRET}");
+    // n3's peer port opens a moment after the spawn; the leader retries until it answers.
+    let (code, answer) = http_post_json(
+        n2.addr(),
+        "/api/v1/cluster/join",
+        &[("authorization", bearer.as_str())],
+        &body,
+        WAIT,
+    )
+    .await
+    .unwrap_or_else(|e| n2.fail(&format!("POST /api/v1/cluster/join: {e}")));
+    assert_eq!(code, 200, "HTTP join answered {code}: {answer}");
+    assert!(answer.contains(r#""voters":3"#), "{answer}");
+    n3.wait_ready().await;
+    vec![n1, n2, n3]
+}
+
+async fn enqueue_on(node: &TestServer, n: usize) -> Vec<String> {
+    let mut w = node.worker().await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(enqueue_job(&mut w, "cq", &format!(r#"{{"i":{i}}}"#)).await);
+    }
+    ids
+}
+
+/// Fetches and acks `n` jobs of `cq` on `node`; returns their ids.
+async fn work_on(node: &TestServer, n: usize) -> Vec<String> {
+    let mut w = node.worker().await;
+    let mut done = Vec::new();
+    for _ in 0..n {
+        let job = fetch_some(&mut w, "cq").await;
+        within(
+            "Ack",
+            w.ack(pb::AckRequest {
+                job_id: job.job_id.clone(),
+                result_json: r#"{"ok":true}"#.into(),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| node.fail(&format!("Ack: {e}")));
+        done.push(job.job_id);
+    }
+    done
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_three_nodes_join_replicate_and_refuse_follower_writes() {
+    let mut nodes = three_nodes().await;
+    let leader = leader_index(&mut nodes).await;
+
+    // (a) Every node's GetClusterStatus lists 3 reachable voters and the same leader (a
+    // follower learns the last membership entry a moment after the leader: poll).
+    let leader_addr = nodes[leader].addr().to_string();
+    for node in &nodes {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let status = node
+                .cluster()
+                .await
+                .get_cluster_status(pb::GetClusterStatusRequest {})
+                .await
+                .unwrap_or_else(|e| node.fail(&format!("GetClusterStatus: {e}")))
+                .into_inner();
+            let leaders: Vec<&str> = status
+                .nodes
+                .iter()
+                .filter(|m| {
+                    m.status
+                        .as_ref()
+                        .is_some_and(|s| s.role == pb::NodeRole::Leader as i32)
+                })
+                .map(|m| m.client_address.as_str())
+                .collect();
+            if status.nodes.len() == 3
+                && status.nodes.iter().all(|m| m.voter && m.reachable)
+                && leaders == [leader_addr.as_str()]
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no 3 reachable voters with leader {leader_addr} after {WAIT:?}: {status:#?}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    // (b) Writes through the leader replicate: equal digests on every node.
+    let ids = enqueue_on(&nodes[leader], 20).await;
+    let acked = work_on(&nodes[leader], 5).await;
+    assert_eq!(acked.len(), 5);
+    assert_eq!(ids.len(), 20);
+    assert_digests_converge(&mut nodes, leader).await;
+
+    // (c) A write to a follower: UNAVAILABLE naming the leader's client address.
+    let follower = (leader + 1) % nodes.len();
+    let mut w = nodes[follower].worker().await;
+    let err = w
+        .enqueue(enqueue_req("cq", "{}"))
+        .await
+        .expect_err("a follower must refuse a write");
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    let named = err
+        .metadata()
+        .get("x-corvo-leader")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(named, Some(nodes[leader].addr().to_string()));
+
+    // (e) Joins without or with a wrong secret are refused and change nothing.
+    let join = pb::JoinRequest {
+        raft_id: 4242,
+        raft_address: "127.0.0.1:1".into(),
+        client_address: "127.0.0.1:2".into(),
+        node_id: "intruder".into(),
+    };
+    let mut c = nodes[follower].cluster().await;
+    let err = c
+        .join(join.clone())
+        .await
+        .expect_err("join without a secret");
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    let mut wrong = tonic::Request::new(join.clone());
+    wrong.metadata_mut().insert(
+        "authorization",
+        "Bearer not-the-secret".parse().expect("ascii"),
+    );
+    let err = c.join(wrong).await.expect_err("join with a wrong secret");
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let (code, _) = http_post_json(
+        nodes[leader].addr(),
+        "/api/v1/cluster/join",
+        &[("x-corvo-cluster-secret", "wrong")],
+        r#"{"node_id":"intruder","raft_addr":"127.0.0.1:1","api_addr":"127.0.0.1:2"}"#,
+        WAIT,
+    )
+    .await
+    .expect("POST join");
+    assert_eq!(code, 403);
+    let members = nodes[leader]
+        .cluster()
+        .await
+        .get_cluster_status(pb::GetClusterStatusRequest {})
+        .await
+        .expect("GetClusterStatus")
+        .into_inner()
+        .nodes;
+    assert_eq!(
+        members.len(),
+        3,
+        "a refused join changed the membership: {members:?}"
+    );
+
+    // TransferLeader moves leadership to the chosen voter; RemoveNode then takes a member
+    // out (asked of the new leader).
+    let target = (leader + 2) % nodes.len();
+    let target_id = node_status(&nodes[target]).await.expect("status").raft_id;
+    let mut transfer = tonic::Request::new(pb::TransferLeaderRequest { raft_id: target_id });
+    transfer
+        .metadata_mut()
+        .insert("x-corvo-cluster-secret", SECRET.parse().expect("ascii"));
+    nodes[leader]
+        .cluster()
+        .await
+        .transfer_leader(transfer)
+        .await
+        .unwrap_or_else(|e| nodes[leader].fail(&format!("TransferLeader: {e}")));
+    let now_leader = leader_index(&mut nodes).await;
+    assert_eq!(
+        now_leader, target,
+        "leadership did not move to the chosen voter"
+    );
+
+    let removed = node_status(&nodes[leader]).await.expect("status").raft_id;
+    let mut remove = tonic::Request::new(pb::RemoveNodeRequest { raft_id: removed });
+    remove
+        .metadata_mut()
+        .insert("x-corvo-cluster-secret", SECRET.parse().expect("ascii"));
+    let left = nodes[target]
+        .cluster()
+        .await
+        .remove_node(remove)
+        .await
+        .unwrap_or_else(|e| nodes[target].fail(&format!("RemoveNode: {e}")))
+        .into_inner();
+    assert_eq!(left.voters, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_leader_killed_new_leader_keeps_acked_writes_and_old_leader_rejoins() {
+    let mut nodes = three_nodes().await;
+    let old = leader_index(&mut nodes).await;
+    let ids = enqueue_on(&nodes[old], 10).await;
+    let acked = work_on(&nodes[old], 3).await;
+
+    nodes[old].kill();
+    let killed_at = Instant::now();
+    let new = leader_index(&mut nodes).await;
+    let took = killed_at.elapsed();
+    assert_ne!(new, old);
+    eprintln!("failover: a new leader after {took:?}");
+    assert!(
+        took < FAILOVER_BOUND,
+        "a new leader took {took:?} (bound {FAILOVER_BOUND:?})"
+    );
+
+    // Every acknowledged write is on the new leader.
+    let mut jobs = nodes[new].jobs().await;
+    for id in &ids {
+        get_job(&mut jobs, id).await;
+    }
+    for id in &acked {
+        assert_eq!(
+            state_of(&get_job(&mut jobs, id).await),
+            pb::JobState::Completed
+        );
+    }
+    // The new leader takes writes.
+    enqueue_on(&nodes[new], 2).await;
+
+    // The old leader restarts on its data dir and rejoins without a join call.
+    nodes[old].restart().await;
+    assert!(
+        nodes[old].log_tail(200).contains("rejoining by starting")
+            || !nodes[old].log_tail(200).contains("joining the cluster"),
+        "the restarted node asked to join again:\n{}",
+        nodes[old].log_tail(40)
+    );
+    let leader = leader_index(&mut nodes).await;
+    assert_digests_converge(&mut nodes, leader).await;
+}
