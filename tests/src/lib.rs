@@ -54,6 +54,8 @@ const CORVO_ENV: &[&str] = &[
     "CORVO_DATA_DIR",
     "CORVO_BIND",
     "CORVO_RAFT_BIND",
+    "CORVO_ADVERTISE_ADDR",
+    "CORVO_RAFT_ADVERTISE_ADDR",
     "CORVO_NODE_ID",
     "CORVO_DURABILITY",
     "CORVO_PAYLOAD_MAX_BYTES",
@@ -66,6 +68,9 @@ const CORVO_ENV: &[&str] = &[
     "CORVO_NO_BOOTSTRAP",
     "CORVO_CLUSTER_SECRET",
     "CORVO_CLUSTER_SECRET_FILE",
+    "CORVO_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 ];
 
 fn workspace_root() -> PathBuf {
@@ -197,21 +202,25 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Str
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "GET timed out"))?
 }
 
-/// Whether process `pid` holds the socket listening on 127.0.0.1:`port` (from /proc/net/tcp
-/// and /proc/<pid>/fd).
+/// Whether process `pid` holds the socket listening on 127.0.0.1:`port` or 0.0.0.0:`port`
+/// (from /proc/net/tcp and /proc/<pid>/fd).
 #[cfg(target_os = "linux")]
 fn owns_listener(pid: u32, port: u16) -> bool {
     let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
         return false;
     };
-    let local = format!("0100007F:{port:04X}");
+    let local = [
+        format!("0100007F:{port:04X}"),
+        format!("00000000:{port:04X}"),
+    ];
     let sockets: Vec<String> = table
         .lines()
         .skip(1)
         .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
             // f[1] local address, f[3] state (0A = LISTEN), f[9] inode
-            (f.len() > 9 && f[1] == local && f[3] == "0A").then(|| format!("socket:[{}]", f[9]))
+            (f.len() > 9 && local.iter().any(|l| f[1] == l) && f[3] == "0A")
+                .then(|| format!("socket:[{}]", f[9]))
         })
         .collect();
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
@@ -240,6 +249,10 @@ pub struct ServerBuilder {
     join: Option<String>,
     no_bootstrap: bool,
     cluster_secret: Option<String>,
+    bind_any: bool,
+    advertise_loopback: bool,
+    /// Extra environment for the process (after the `CORVO_ENV` clean-up).
+    env: Vec<(String, String)>,
 }
 
 impl ServerBuilder {
@@ -264,6 +277,25 @@ impl ServerBuilder {
     /// `--cluster-secret`.
     pub fn cluster_secret(mut self, secret: &str) -> Self {
         self.cluster_secret = Some(secret.to_owned());
+        self
+    }
+
+    /// `--bind 0.0.0.0:<port>` and `--raft-bind 0.0.0.0:<port>` (clients still connect to
+    /// 127.0.0.1).
+    pub fn bind_any(mut self) -> Self {
+        self.bind_any = true;
+        self
+    }
+
+    /// `--advertise-addr 127.0.0.1:<port>` and `--raft-advertise-addr 127.0.0.1:<raft port>`.
+    pub fn advertise_loopback(mut self) -> Self {
+        self.advertise_loopback = true;
+        self
+    }
+
+    /// Sets an environment variable for the server process (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
         self
     }
 
@@ -357,6 +389,9 @@ impl TestServer {
             join: None,
             no_bootstrap: false,
             cluster_secret: None,
+            bind_any: false,
+            advertise_loopback: false,
+            env: Vec::new(),
         }
     }
 
@@ -409,12 +444,17 @@ impl TestServer {
     }
 
     fn args(&self) -> Vec<String> {
+        let host = if self.opts.bind_any {
+            "0.0.0.0"
+        } else {
+            "127.0.0.1"
+        };
         let mut args: Vec<String> = vec![
             "server".into(),
             "--bind".into(),
-            format!("127.0.0.1:{}", self.port),
+            format!("{host}:{}", self.port),
             "--raft-bind".into(),
-            format!("127.0.0.1:{}", self.raft_port),
+            format!("{host}:{}", self.raft_port),
             "--data-dir".into(),
             self.data_dir.display().to_string(),
             "--node-id".into(),
@@ -439,6 +479,14 @@ impl TestServer {
         }
         if let Some(secret) = &self.opts.cluster_secret {
             args.extend(["--cluster-secret".into(), secret.clone()]);
+        }
+        if self.opts.advertise_loopback {
+            args.extend([
+                "--advertise-addr".into(),
+                format!("127.0.0.1:{}", self.port),
+                "--raft-advertise-addr".into(),
+                format!("127.0.0.1:{}", self.raft_port),
+            ]);
         }
         args
     }
@@ -466,6 +514,9 @@ impl TestServer {
             .env("NO_COLOR", "1");
         for var in CORVO_ENV {
             cmd.env_remove(var);
+        }
+        for (key, value) in &self.opts.env {
+            cmd.env(key, value);
         }
         self.child = Some(cmd.spawn()?);
         Ok(())

@@ -28,10 +28,11 @@ pub fn enqueue(
         payload_json.to_owned()
     };
     validate::json_document(&f("payload_json"), &payload, opts.payload_bytes_max)?;
-    let options = match options {
+    let mut options = match options {
         Some(o) => enqueue_options(o, &f("options."))?,
         None => EnqueueOptions::default(),
     };
+    options.trace_parent = crate::trace_context::current_traceparent();
     let cmd = Enqueue {
         id,
         queue: queue.to_owned(),
@@ -347,6 +348,7 @@ pub fn leased_job(job: &Job) -> pb::FetchBatchJob {
         lease_token: lease.map_or(0, |l| l.token),
         lease_deadline_ms: lease.map_or(0, |l| l.deadline_ms as i64),
         priority: priority_to_proto(job.priority).into(),
+        trace_parent: job.trace_parent.clone().unwrap_or_default(),
     }
 }
 
@@ -369,6 +371,7 @@ pub fn fetch_response(job: Option<&Job>) -> pb::FetchResponse {
         lease_token: j.lease_token,
         lease_deadline_ms: j.lease_deadline_ms,
         priority: j.priority,
+        trace_parent: j.trace_parent,
     }
 }
 
@@ -414,6 +417,7 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         checkpoint_json: job.checkpoint.clone().unwrap_or_default(),
         result_json: job.result.clone().unwrap_or_default(),
         last_error: job.last_error.clone().unwrap_or_default(),
+        trace_parent: job.trace_parent.clone().unwrap_or_default(),
     }
 }
 

@@ -167,13 +167,23 @@ impl Engine {
             )
         };
         let started = Instant::now();
-        let mut replies = match self.inner.proposer.propose(cmds).await {
-            Ok(replies) => replies,
-            Err(e) => {
-                Dispatcher::cancel(piggybacked);
-                return Err(e.into());
-            }
+        let span = if crate::trace_context::enabled() {
+            tracing::info_span!(
+                "corvo.propose",
+                commands = own,
+                piggybacked = piggybacked.len()
+            )
+        } else {
+            tracing::Span::none()
         };
+        let mut replies =
+            match tracing::Instrument::instrument(self.inner.proposer.propose(cmds), span).await {
+                Ok(replies) => replies,
+                Err(e) => {
+                    Dispatcher::cancel(piggybacked);
+                    return Err(e.into());
+                }
+            };
         let metrics = &self.inner.metrics;
         metrics.observe_propose(started.elapsed());
         let leases = replies.split_off(own.min(replies.len()));

@@ -40,6 +40,7 @@ pub mod status;
 pub mod stream;
 pub mod subscribe;
 pub mod ticker;
+pub mod trace_context;
 
 pub use engine::Engine;
 pub use error::ApiError;

@@ -2,7 +2,7 @@
 //!
 //! Outer to inner, in the order of the design (DESIGN §9): trace context → metrics → auth → rate
 //! limit → backpressure → timeout → services (gRPC, health, reflection and the HTTP routes,
-//! merged into one router). Only the metrics layer exists today; each later layer goes at its
+//! merged into one router). Trace context and metrics exist today; each later layer goes at its
 //! marked place, with its own module and test.
 
 use std::sync::Arc;
@@ -12,15 +12,18 @@ use tower::layer::util::{Identity, Stack};
 
 use crate::metrics::Metrics;
 use crate::rpc_metrics::{KnownMethods, RpcMetricsLayer};
+use crate::trace_context::TraceContextLayer;
 
 /// The layers, outermost first; hand it to `tonic::transport::Server::layer`.
-pub type PublicStack = ServiceBuilder<Stack<RpcMetricsLayer, Identity>>;
+pub type PublicStack = ServiceBuilder<Stack<RpcMetricsLayer, Stack<TraceContextLayer, Identity>>>;
 
-/// Builds the stack for the client port.
+/// Builds the stack for the client port. The trace-context layer is a pass-through unless OTLP
+/// export was turned on ([`crate::trace_context::set_enabled`]) before this is called.
 pub fn public(metrics: Arc<Metrics>, methods: KnownMethods) -> PublicStack {
     ServiceBuilder::new()
-        // Trace context (W3C traceparent) goes first, once it exists: every later layer's
-        // work, metrics included, then belongs to the caller's trace.
+        // Trace context (W3C traceparent) goes first: every later layer's work, metrics
+        // included, then belongs to the caller's trace.
+        .layer(TraceContextLayer::new(crate::trace_context::enabled()))
         //
         // Metrics: outside auth, rate limit and backpressure so that what they refuse is
         // counted and timed too (with its status code); inside tracing. Covers everything on

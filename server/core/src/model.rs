@@ -123,6 +123,9 @@ pub struct EnqueueOptions {
     pub unique_key: Option<String>,
     pub unique_period_ms: u64,
     pub tags: BTreeMap<String, String>,
+    /// The producer's W3C `traceparent` (set by the API when tracing is on), kept on the job so
+    /// the apply and the worker's execution join the producer's trace.
+    pub trace_parent: Option<String>,
 }
 
 impl EnqueueOptions {
@@ -143,6 +146,7 @@ impl Default for EnqueueOptions {
             unique_key: None,
             unique_period_ms: Self::UNIQUE_PERIOD_MS_DEFAULT,
             tags: BTreeMap::new(),
+            trace_parent: None,
         }
     }
 }
@@ -192,6 +196,9 @@ pub struct Job {
     /// postcard is positional, so records from before it do not decode (no data dir of that
     /// age was ever deployed).
     pub ready_at_ms: Option<u64>,
+    /// The producer's W3C `traceparent`, from [`EnqueueOptions::trace_parent`]; handed to the
+    /// worker with the job. Same positional caveat as `ready_at_ms`.
+    pub trace_parent: Option<String>,
 }
 
 /// What happened, for `Subscribe`.

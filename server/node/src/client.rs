@@ -6,10 +6,12 @@ use corvo_sdk::proto::job_service_client::JobServiceClient;
 use corvo_sdk::proto::worker_service_client::WorkerServiceClient;
 use serde_json::json;
 use tonic::transport::Channel;
+use tracing::Instrument;
 
 use crate::config::{
     ClientArgs, EnqueueArgs, JobsAction, JobsArgs, Output, PriorityArg, WorkerArgs,
 };
+use crate::telemetry;
 
 pub async fn channel(args: &ClientArgs) -> anyhow::Result<Channel> {
     Channel::from_shared(args.server.clone())
@@ -30,6 +32,14 @@ fn now_ms() -> u64 {
 }
 
 pub async fn enqueue(args: EnqueueArgs) -> anyhow::Result<()> {
+    let telemetry = telemetry::init_client(args.client.otlp_endpoint.as_deref())?;
+    let span = tracing::info_span!("corvo.enqueue", otel.kind = "client", queue = %args.queue);
+    let result = enqueue_traced(args).instrument(span).await;
+    telemetry.shutdown().await;
+    result
+}
+
+async fn enqueue_traced(args: EnqueueArgs) -> anyhow::Result<()> {
     let mut client = WorkerServiceClient::new(channel(&args.client).await?);
     let priority = match args.priority {
         None => pb::Priority::Unspecified,
@@ -52,13 +62,15 @@ pub async fn enqueue(args: EnqueueArgs) -> anyhow::Result<()> {
         tags: args.tags.into_iter().collect(),
         ..Default::default()
     };
+    let mut request = tonic::Request::new(pb::EnqueueRequest {
+        queue: args.queue,
+        payload_json: args.payload,
+        agent: None,
+        options: Some(options),
+    });
+    telemetry::inject(&mut request);
     let resp = client
-        .enqueue(pb::EnqueueRequest {
-            queue: args.queue,
-            payload_json: args.payload,
-            agent: None,
-            options: Some(options),
-        })
+        .enqueue(request)
         .await
         .map_err(status_error)?
         .into_inner();
@@ -163,6 +175,13 @@ fn state_name(state: i32) -> String {
 
 /// A demo worker over `StreamLifecycle` with credits: prints each job and acknowledges it.
 pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let telemetry = telemetry::init_client(args.client.otlp_endpoint.as_deref())?;
+    let result = worker_traced(args).await;
+    telemetry.shutdown().await;
+    result
+}
+
+async fn worker_traced(args: WorkerArgs) -> anyhow::Result<()> {
     let mut client = WorkerServiceClient::new(channel(&args.client).await?);
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let hostname = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
@@ -176,8 +195,12 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     tx.send(first).await?;
+    // The stream's RPC span on the server continues this worker session's trace.
+    let session = tracing::info_span!("corvo.worker", otel.kind = "client", worker_id = %worker_id);
+    let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+    session.in_scope(|| telemetry::inject(&mut request));
     let mut responses = client
-        .stream_lifecycle(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .stream_lifecycle(request)
         .await
         .map_err(status_error)?
         .into_inner();
@@ -192,10 +215,22 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
             eprintln!("server: {}", resp.error);
         }
         for job in resp.jobs {
-            println!(
-                "{} {} attempt {} payload {}",
-                job.job_id, job.queue, job.attempt, job.payload_json
+            // The execution joins the producer's trace (the context stored with the job).
+            let execute = tracing::info_span!(
+                "corvo.worker.execute",
+                otel.kind = "consumer",
+                job_id = %job.job_id,
+                queue = %job.queue,
+                attempt = job.attempt,
             );
+            corvo_api::trace_context::set_parent_traceparent(&execute, &job.trace_parent);
+            // The span lasts until the ack is sent (dropped at the end of this iteration).
+            execute.in_scope(|| {
+                println!(
+                    "{} {} attempt {} payload {}",
+                    job.job_id, job.queue, job.attempt, job.payload_json
+                )
+            });
             done += 1;
             request_id += 1;
             let more = args.max_jobs.is_none_or(|max| done < max);

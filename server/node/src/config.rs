@@ -54,15 +54,24 @@ pub struct ServerArgs {
     /// Where the node keeps its state and Raft log.
     #[arg(long, env = "CORVO_DATA_DIR", default_value = "./corvo-data")]
     pub data_dir: PathBuf,
-    /// Address for clients: gRPC and HTTP (/healthz) on one port. Stored in the cluster
-    /// membership (followers name it to clients and forward joins to it), so other nodes and
-    /// clients must reach it as written.
+    /// Address for clients: gRPC and HTTP (/healthz) on one port. Also the address stored in
+    /// the cluster membership (followers name it to clients and forward joins to it) unless
+    /// --advertise-addr is given.
     #[arg(long, env = "CORVO_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Address for Raft peer traffic (stored in the cluster membership, so other nodes must
-    /// reach it as written). Opened only with a cluster secret.
+    /// Address for Raft peer traffic; also the one stored in the cluster membership unless
+    /// --raft-advertise-addr is given. Opened only with a cluster secret.
     #[arg(long, env = "CORVO_RAFT_BIND", default_value = "127.0.0.1:9000")]
     pub raft_bind: SocketAddr,
+    /// The client address (host:port; a DNS name is fine) stored in the cluster membership
+    /// and told to peers and clients, when it differs from --bind (e.g. --bind 0.0.0.0:8080).
+    /// Default: --bind.
+    #[arg(long, env = "CORVO_ADVERTISE_ADDR")]
+    pub advertise_addr: Option<String>,
+    /// The peer address (host:port; a DNS name is fine) stored in the cluster membership,
+    /// when it differs from --raft-bind. Default: --raft-bind.
+    #[arg(long, env = "CORVO_RAFT_ADVERTISE_ADDR")]
+    pub raft_advertise_addr: Option<String>,
     /// This node's name; fixed for the life of its data directory.
     #[arg(long, env = "CORVO_NODE_ID", default_value = "n1")]
     pub node_id: String,
@@ -109,6 +118,10 @@ pub struct ServerArgs {
     /// Log filter (RUST_LOG syntax); RUST_LOG wins when set.
     #[arg(long, env = "CORVO_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    /// Export traces over OTLP/gRPC to this collector (e.g. http://otel-collector:4317);
+    /// overrides OTEL_EXPORTER_OTLP_ENDPOINT. Unset: no tracing export.
+    #[arg(long, env = "CORVO_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -124,6 +137,10 @@ pub struct ClientArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text", global = true)]
     pub output: Output,
+    /// Export this command's traces over OTLP/gRPC (`enqueue` and `worker` trace); overrides
+    /// OTEL_EXPORTER_OTLP_ENDPOINT. Unset: no tracing.
+    #[arg(long, env = "CORVO_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

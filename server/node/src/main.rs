@@ -10,6 +10,8 @@
 //!                   └▶ probes.rs: /healthz, /readyz, /metrics, grpc.health.v1 readiness
 //!                   └▶ join.rs: `--join` (asks a member to add this node) and
 //!                      POST /api/v1/cluster/join
+//!                   └▶ telemetry.rs: logs, and OTLP tracing when an endpoint is set
+//!                      (also used by `enqueue` and `worker`)
 //!  corvo enqueue | jobs | worker ──▶ client.rs (the generated gRPC client)
 //!  corvo status | cluster status ──▶ status.rs (ClusterService, human or JSON)
 //!  corvo bench ──▶ bench.rs (load against a running server)
@@ -22,6 +24,7 @@ mod join;
 mod probes;
 mod server;
 mod status;
+mod telemetry;
 
 use clap::Parser;
 

@@ -19,7 +19,7 @@ use corvo_api::rpc_metrics::KnownMethods;
 use corvo_api::services::Services;
 use corvo_api::status::NodeInfo;
 use corvo_api::{ApiOptions, Engine, Metrics, Signals};
-use corvo_core::{Batch, BatchOutcome, query};
+use corvo_core::{Batch, BatchOutcome, Command, query};
 use corvo_raft::{AppStateMachine, ClusterSecret, Durability, RaftNode, RaftOptions};
 use corvo_sdk::proto::cluster_service_server::ClusterServiceServer;
 use corvo_sdk::proto::job_service_server::JobServiceServer;
@@ -29,8 +29,8 @@ use tokio::sync::watch;
 use tonic::service::Routes;
 use tracing::{error, info, warn};
 
-use crate::config::{DurabilityArg, LogFormat, ServerArgs};
-use crate::{join, probes};
+use crate::config::{DurabilityArg, ServerArgs};
+use crate::{join, probes, telemetry};
 
 /// How long start-up waits for a leader (this node on a one-node cluster; a restarted member
 /// hears from the leader within an election).
@@ -59,28 +59,43 @@ impl AppStateMachine for StoreMachine {
         raft_meta: Vec<u8>,
     ) -> std::io::Result<Vec<Option<BatchOutcome>>> {
         let started = Instant::now();
+        // One `corvo.apply` span per traced enqueue, child of the producer's context and as
+        // long as this apply call: links the apply into each producer's trace.
+        let spans = apply_spans(&entries);
         let outcomes = self
             .0
             .apply(&entries, &raft_meta)
             .map_err(std::io::Error::other)?;
+        drop(spans);
         self.1.observe_apply(started.elapsed(), &outcomes);
         Ok(outcomes)
     }
 }
 
-fn init_logging(args: &ServerArgs) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| {
-            tracing_subscriber::EnvFilter::try_new(format!("{},openraft=warn", args.log_level))
-        })
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match args.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+fn apply_spans(entries: &[(u64, Option<Batch>)]) -> Vec<tracing::Span> {
+    if !corvo_api::trace_context::enabled() {
+        return Vec::new();
+    }
+    let mut spans = Vec::new();
+    for (index, batch) in entries {
+        let Some(batch) = batch else { continue };
+        for cmd in &batch.commands {
+            if let Command::Enqueue(e) = cmd
+                && let Some(parent) = &e.options.trace_parent
+            {
+                let span = tracing::info_span!(
+                    "corvo.apply",
+                    log_index = index,
+                    commands = batch.commands.len(),
+                    job_id = %e.id,
+                    queue = %e.queue,
+                );
+                corvo_api::trace_context::set_parent_traceparent(&span, parent);
+                spans.push(span);
+            }
+        }
+    }
+    spans
 }
 
 /// The Raft node id for a node name: the number itself when the name is numeric, else a
@@ -124,14 +139,96 @@ fn cluster_secret(args: &ServerArgs) -> anyhow::Result<Option<ClusterSecret>> {
     Ok(args.cluster_secret.clone().and_then(ClusterSecret::new))
 }
 
+/// The addresses this node is known by, stored in the membership and told to peers and
+/// clients: (client, peer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advertised {
+    pub api: String,
+    pub raft: String,
+}
+
+/// `--advertise-addr` / `--raft-advertise-addr`, defaulting to `--bind` / `--raft-bind`. A
+/// node that talks to peers (it has a cluster secret) refuses to advertise an unspecified
+/// address (`0.0.0.0`, `::`): nobody can reach it there.
+pub fn advertised(args: &ServerArgs, clustering: bool) -> anyhow::Result<Advertised> {
+    let pick = |given: &Option<String>,
+                bind: SocketAddr,
+                flag: &str,
+                bind_flag: &str,
+                env: &str| {
+        let addr = match given {
+            Some(a) => {
+                check_host_port(a).with_context(|| format!("{flag} {a:?}"))?;
+                a.clone()
+            }
+            None => bind.to_string(),
+        };
+        let unspecified = addr
+            .parse::<SocketAddr>()
+            .is_ok_and(|a| a.ip().is_unspecified());
+        if clustering && unspecified {
+            anyhow::bail!(
+                "refusing to advertise {addr} to the cluster: an unspecified address (0.0.0.0 or ::) cannot be reached by peers or clients; {bind_flag} {bind} may listen on every interface, but set {flag} (or {env}) to this node's reachable host:port"
+            );
+        }
+        Ok(addr)
+    };
+    Ok(Advertised {
+        api: pick(
+            &args.advertise_addr,
+            args.bind,
+            "--advertise-addr",
+            "--bind",
+            "CORVO_ADVERTISE_ADDR",
+        )?,
+        raft: pick(
+            &args.raft_advertise_addr,
+            args.raft_bind,
+            "--raft-advertise-addr",
+            "--raft-bind",
+            "CORVO_RAFT_ADVERTISE_ADDR",
+        )?,
+    })
+}
+
+/// `host:port`, where host is a DNS name, an IPv4 address or a bracketed IPv6 address.
+fn check_host_port(addr: &str) -> anyhow::Result<()> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .context("expected host:port (no scheme)")?;
+    if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+        anyhow::bail!("expected host:port (no scheme)");
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        anyhow::bail!("an IPv6 address must be bracketed: [addr]:port");
+    }
+    port.parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .context("the port must be a number from 1 to 65535")?;
+    Ok(())
+}
+
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
-    init_logging(&args);
+    let telemetry = telemetry::init(
+        args.log_format,
+        &args.log_level,
+        telemetry::otlp_endpoint(args.otlp_endpoint.as_deref()),
+    )?;
+    let result = run_node(args).await;
+    // Last: the spans of the whole shutdown are exported too.
+    telemetry.shutdown().await;
+    result
+}
+
+async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     let secret = cluster_secret(&args)?;
     if (args.join.is_some() || args.no_bootstrap) && secret.is_none() {
         anyhow::bail!(
             "--join and --no-bootstrap need the cluster secret (--cluster-secret, CORVO_CLUSTER_SECRET or --cluster-secret-file): peers refuse unauthenticated nodes"
         );
     }
+    let advertised = advertised(&args, secret.is_some())?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
     check_node_name(&args.data_dir, &args.node_id)?;
@@ -153,8 +250,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let raft_opts = RaftOptions {
         node_id: raft_node_id(&args.node_id),
-        raft_addr: args.raft_bind.to_string(),
-        api_addr: args.bind.to_string(),
+        raft_addr: advertised.raft.clone(),
+        api_addr: advertised.api.clone(),
         name: args.node_id.clone(),
         // A node told to join must not start a cluster of its own.
         bootstrap: args.join.is_none() && !args.no_bootstrap,
@@ -184,7 +281,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // it answers the join. It closes last, after Raft has stopped.
     let (peer_close_tx, peer_close_rx) = watch::channel(false);
     let peer_server = open_peer_port(&raft, &args, secret.is_some(), peer_close_rx).await?;
-    join_if_new(&raft, &args, secret.as_ref()).await?;
+    join_if_new(&raft, &args, &advertised, secret.as_ref()).await?;
     // Readiness waits until the state has applied what was committed at start-up.
     let startup_committed = raft.status().committed;
     let leader = wait_for_leader(&raft, args.no_bootstrap).await?;
@@ -198,7 +295,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     let node = NodeInfo {
         name: args.node_id.clone(),
-        client_addr: args.bind.to_string(),
+        client_addr: advertised.api.clone(),
         data_dir: args.data_dir.clone(),
         started,
     };
@@ -336,6 +433,7 @@ async fn open_peer_port(
 async fn join_if_new(
     raft: &RaftNode,
     args: &ServerArgs,
+    advertised: &Advertised,
     secret: Option<&ClusterSecret>,
 ) -> anyhow::Result<()> {
     let (Some(target), Some(secret)) = (&args.join, secret) else {
@@ -354,8 +452,8 @@ async fn join_if_new(
         secret,
         corvo_sdk::proto::JoinRequest {
             raft_id: raft_node_id(&args.node_id),
-            raft_address: args.raft_bind.to_string(),
-            client_address: args.bind.to_string(),
+            raft_address: advertised.raft.clone(),
+            client_address: advertised.api.clone(),
             node_id: args.node_id.clone(),
         },
     )
@@ -456,5 +554,71 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => info!("SIGTERM received"),
         _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::config::{Cli, Command};
+
+    fn server_args(extra: &[&str]) -> ServerArgs {
+        let argv = ["corvo", "server"].iter().chain(extra);
+        match Cli::try_parse_from(argv).expect("valid flags").command {
+            Command::Server(args) => args,
+            _ => unreachable!("a server command"),
+        }
+    }
+
+    #[test]
+    fn advertised_defaults_to_the_bind_addresses() {
+        let args = server_args(&["--bind", "10.0.0.1:8080", "--raft-bind", "10.0.0.1:9000"]);
+        let a = advertised(&args, true).unwrap();
+        assert_eq!(
+            (a.api.as_str(), a.raft.as_str()),
+            ("10.0.0.1:8080", "10.0.0.1:9000")
+        );
+    }
+
+    #[test]
+    fn unspecified_addresses_are_refused_only_when_clustering() {
+        let args = server_args(&["--bind", "0.0.0.0:8080", "--raft-bind", "[::]:9000"]);
+        assert!(advertised(&args, false).is_ok());
+        let err = format!("{:#}", advertised(&args, true).unwrap_err());
+        assert!(err.contains("set --advertise-addr"), "{err}");
+        let args = server_args(&[
+            "--bind",
+            "0.0.0.0:8080",
+            "--raft-bind",
+            "[::]:9000",
+            "--advertise-addr",
+            "corvo-0.corvo-headless.ns.svc:8080",
+        ]);
+        let err = format!("{:#}", advertised(&args, true).unwrap_err());
+        assert!(err.contains("set --raft-advertise-addr"), "{err}");
+    }
+
+    #[test]
+    fn advertise_addresses_are_host_port() {
+        for ok in [
+            "corvo-0.corvo-headless.ns.svc:8080",
+            "10.1.2.3:1",
+            "[fd00::1]:9000",
+        ] {
+            assert!(check_host_port(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://a:1",
+            "a",
+            ":80",
+            "a:0",
+            "a:x",
+            "fd00::1:9000",
+            "a b:1",
+        ] {
+            assert!(check_host_port(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -64,6 +64,7 @@ pub(super) fn enqueue<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Enqueue) -> CmdRe
         result: None,
         last_error: None,
         ready_at_ms: None,
+        trace_parent: opts.trace_parent.clone(),
     };
 
     if let Some(at) = job.scheduled_at_ms {
@@ -108,6 +109,24 @@ mod tests {
     use crate::model::{EnqueueOptions, JobState, Priority};
 
     #[test]
+    fn the_trace_context_is_kept_on_the_job_and_leased_with_it() {
+        let mut w = World::new();
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        w.enqueue(
+            "q",
+            "{}",
+            EnqueueOptions {
+                trace_parent: Some(tp.into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(w.job("j1").trace_parent.as_deref(), Some(tp));
+        let leased = w.lease(&["q"], 1, 30_000);
+        assert_eq!(leased[0].trace_parent.as_deref(), Some(tp));
+        w.check_invariants();
+    }
+
+    #[test]
     fn enqueue_creates_a_pending_job_with_an_event() {
         let mut w = World::new();
         let r = w.enqueue("emails", "{\"to\":1}", EnqueueOptions::default());
@@ -122,6 +141,7 @@ mod tests {
         let job = w.job("j1");
         assert_eq!(job.state, JobState::Pending);
         assert_eq!(job.payload, "{\"to\":1}");
+        assert_eq!(job.trace_parent, None);
         assert_eq!(w.ready_ids("emails"), vec!["j1"]);
         assert_eq!(w.event_kinds(), vec!["enqueued"]);
         assert!(

@@ -113,6 +113,9 @@ pub struct FetchResponse {
     pub lease_deadline_ms: i64,
     #[prost(enumeration="Priority", tag="13")]
     pub priority: i32,
+    /// The producer's W3C traceparent, when the server traces (empty otherwise).
+    #[prost(string, tag="14")]
+    pub trace_parent: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FetchBatchRequest {
@@ -161,6 +164,10 @@ pub struct FetchBatchJob {
     pub lease_deadline_ms: i64,
     #[prost(enumeration="Priority", tag="12")]
     pub priority: i32,
+    /// The producer's W3C traceparent, when the server traces (empty otherwise): start the
+    /// job's execution span as its child so the execution joins the producer's trace.
+    #[prost(string, tag="13")]
+    pub trace_parent: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct FetchBatchResponse {
@@ -987,6 +994,9 @@ pub struct Job {
     pub result_json: ::prost::alloc::string::String,
     #[prost(string, tag="22")]
     pub last_error: ::prost::alloc::string::String,
+    /// The producer's W3C traceparent stored with the job (empty when not traced).
+    #[prost(string, tag="23")]
+    pub trace_parent: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetJobRequest {
