@@ -271,3 +271,27 @@ async fn t20_leader_killed_new_leader_keeps_acked_writes_and_old_leader_rejoins(
     let leader = leader_index(&mut nodes).await;
     assert_digests_converge(&mut nodes, leader).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t30_sigterm_on_the_leader_hands_leadership_over_before_it_exits() {
+    let mut nodes = three_nodes().await;
+    let old = leader_index(&mut nodes).await;
+    let ids = enqueue_on(&nodes[old], 5).await;
+
+    let status = nodes[old].terminate_and_wait().await;
+    assert!(status.success(), "SIGTERM exit: {status:?}");
+    let log = nodes[old].log_tail(200);
+    // Logged only once another node was seen leading (a bounded wait inside the shutdown).
+    assert!(
+        log.contains("handed leadership over"),
+        "the leader stopped without handing over:\n{}",
+        nodes[old].log_tail(40)
+    );
+    let new = leader_index(&mut nodes).await;
+    assert_ne!(new, old);
+    let mut jobs = nodes[new].jobs().await;
+    for id in &ids {
+        get_job(&mut jobs, id).await;
+    }
+    enqueue_on(&nodes[new], 2).await;
+}

@@ -35,6 +35,9 @@ use crate::{join, probes, telemetry};
 /// How long start-up waits for a leader (this node on a one-node cluster; a restarted member
 /// hears from the leader within an election).
 const LEADER_WAIT: Duration = Duration::from_secs(30);
+/// How long a stopping leader waits for another node to take over (about two heartbeats and
+/// an append in the common case; bounded so a stuck transfer never blocks shutdown).
+const LEADERSHIP_HAND_OFF_MAX: Duration = Duration::from_secs(3);
 /// Extra time, beyond the drain grace, for connections to close before the node stops anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// The largest gRPC message accepted: a full batch of maximum-size payloads would be far
@@ -370,6 +373,15 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
             streams = engine.roster().streams(),
             "shutdown: worker streams still open after the drain grace"
         );
+    }
+    // A leader hands over before it stops, so the cluster has a new leader when this node
+    // goes instead of one election timeout later; remaining clients get its address.
+    match raft.hand_off_leadership(LEADERSHIP_HAND_OFF_MAX).await {
+        Ok(Some(leader)) => info!(leader, "shutdown: handed leadership over"),
+        Ok(None) => {}
+        Err(e) => {
+            warn!(error = %e, "shutdown: leadership hand-off failed; the cluster will elect a new leader")
+        }
     }
     let _ = stop_tx.send(true);
     let _ = readiness.await;

@@ -173,6 +173,52 @@ impl RaftNode {
             .map_err(|e| MembershipError::Fatal(e.to_string()))
     }
 
+    /// Before a leader stops: hands leadership to the most caught-up other voter and waits
+    /// (at most `timeout`) until a leader other than this node is known, so clients find a new
+    /// leader at once instead of after an election timeout. `Ok(None)`: nothing to hand off
+    /// (not the leader, or no other voter).
+    pub async fn hand_off_leadership(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<u64>, MembershipError> {
+        if !self.is_leader() {
+            return Ok(None);
+        }
+        // Clone at once: holding the watch borrow would block RaftCore's metrics updates.
+        let matched = self
+            .raft
+            .metrics()
+            .borrow_watched()
+            .clone()
+            .replication
+            .unwrap_or_default();
+        let target = self
+            .members()
+            .into_iter()
+            .filter(|m| m.voter && m.raft_id != self.node_id)
+            .max_by_key(|m| matched.get(&m.raft_id).cloned().flatten().map(|l| l.index))
+            .map(|m| m.raft_id);
+        let Some(target) = target else {
+            return Ok(None);
+        };
+        self.transfer_leader(target).await?;
+        let me = self.node_id;
+        let what = "another node to take over leadership";
+        let m = self
+            .raft
+            .wait(Some(timeout))
+            .metrics(move |m| m.current_leader.is_some_and(|l| l != me), what)
+            .await
+            .map_err(|e| match e {
+                WaitError::Timeout(..) => MembershipError::Timeout {
+                    waited: timeout,
+                    what,
+                },
+                WaitError::ShuttingDown => MembershipError::Fatal("raft is shutting down".into()),
+            })?;
+        Ok(m.current_leader)
+    }
+
     /// Waits until this node has applied at least `index`; returns its applied index.
     pub async fn wait_applied(
         &self,
