@@ -279,9 +279,7 @@ impl Engine {
                 }
                 Ok(jobs)
             }
-            other => Err(ApiError::Internal(format!(
-                "unexpected reply to lease: {other:?}"
-            ))),
+            other => Err(ApiError::unexpected("lease", &other)),
         }
     }
 }

@@ -73,6 +73,12 @@ impl ApiError {
         }
     }
 
+    /// A reply of the wrong kind for `op`: a broken contract between this crate and the
+    /// state machine, reported as INTERNAL rather than a panic.
+    pub fn unexpected(op: &str, reply: &corvo_core::Reply) -> Self {
+        ApiError::Internal(format!("unexpected reply to {op}: {reply:?}"))
+    }
+
     /// The structured code used on stream frames and per-item results.
     pub fn code(&self) -> ErrorCode {
         match self {

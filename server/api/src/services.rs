@@ -84,9 +84,7 @@ impl WorkerService for Services {
                 unique_existing: duplicate,
                 state: convert::state_to_proto(state).into(),
             })),
-            other => {
-                Err(ApiError::Internal(format!("unexpected reply to enqueue: {other:?}")).into())
-            }
+            other => Err(ApiError::unexpected("enqueue", &other).into()),
         }
     }
 
@@ -142,7 +140,7 @@ impl WorkerService for Services {
             Reply::Acked { state, .. } => Ok(Response::new(pb::AckResponse {
                 state: convert::state_to_proto(state).into(),
             })),
-            other => Err(ApiError::Internal(format!("unexpected reply to ack: {other:?}")).into()),
+            other => Err(ApiError::unexpected("ack", &other).into()),
         }
     }
 
@@ -200,10 +198,9 @@ impl WorkerService for Services {
                         acked += 1;
                         convert::item_ok(&it.job_id, Some(state))
                     }
-                    Some(Ok(other)) => convert::item_err(
-                        &it.job_id,
-                        &ApiError::Internal(format!("unexpected reply {other:?}")),
-                    ),
+                    Some(Ok(other)) => {
+                        convert::item_err(&it.job_id, &ApiError::unexpected("item", &other))
+                    }
                     Some(Err(e)) => convert::item_err(&it.job_id, &e.into()),
                     None => convert::item_err(
                         &it.job_id,
@@ -249,7 +246,7 @@ impl WorkerService for Services {
                 next_attempt_at: next_attempt_at_ms.map(convert::ms_to_timestamp),
                 attempts_remaining: i32::try_from(attempts_remaining).unwrap_or(i32::MAX),
             })),
-            other => Err(ApiError::Internal(format!("unexpected reply to fail: {other:?}")).into()),
+            other => Err(ApiError::unexpected("fail", &other).into()),
         }
     }
 
@@ -296,10 +293,7 @@ impl WorkerService for Services {
         {
             Reply::Heartbeat(replies) => replies,
             other => {
-                return Err(ApiError::Internal(format!(
-                    "unexpected reply to heartbeat: {other:?}"
-                ))
-                .into());
+                return Err(ApiError::unexpected("heartbeat", &other).into());
             }
         };
         // Every job's token stale: the whole call was refused and changed nothing.
@@ -383,9 +377,7 @@ impl JobService for Services {
             Reply::Cancelled { state } => Ok(Response::new(pb::CancelJobResponse {
                 state: convert::state_to_proto(state).into(),
             })),
-            other => {
-                Err(ApiError::Internal(format!("unexpected reply to cancel: {other:?}")).into())
-            }
+            other => Err(ApiError::unexpected("cancel", &other).into()),
         }
     }
 
@@ -398,9 +390,7 @@ impl JobService for Services {
             Reply::Retried { state } => Ok(Response::new(pb::RetryJobResponse {
                 state: convert::state_to_proto(state).into(),
             })),
-            other => {
-                Err(ApiError::Internal(format!("unexpected reply to retry: {other:?}")).into())
-            }
+            other => Err(ApiError::unexpected("retry", &other).into()),
         }
     }
 
@@ -411,9 +401,7 @@ impl JobService for Services {
         let job_id = convert::job_id(&req.get_ref().job_id, "job_id")?;
         match self.engine.propose_one(Command::Delete { job_id }).await? {
             Reply::Deleted => Ok(Response::new(pb::DeleteJobResponse {})),
-            other => {
-                Err(ApiError::Internal(format!("unexpected reply to delete: {other:?}")).into())
-            }
+            other => Err(ApiError::unexpected("delete", &other).into()),
         }
     }
 }

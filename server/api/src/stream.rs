@@ -464,7 +464,7 @@ async fn handle_frame(
 fn item_error(reply: Option<Result<Reply, corvo_core::JobError>>) -> ApiError {
     match reply {
         Some(Err(e)) => e.into(),
-        Some(Ok(other)) => ApiError::Internal(format!("unexpected reply {other:?}")),
+        Some(Ok(other)) => ApiError::unexpected("item", &other),
         None => ApiError::Internal("missing reply".into()),
     }
 }
