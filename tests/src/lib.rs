@@ -779,6 +779,20 @@ pub async fn enqueue_job(w: &mut WorkerClient, queue: &str, payload_json: &str) 
 }
 
 /// A fetch request for `queue` that waits at most `max_wait_ms`.
+/// A heartbeat for one job under `lease_token` (0 = unchecked).
+pub fn heartbeat_req(job_id: &str, lease_token: u64) -> pb::HeartbeatRequest {
+    pb::HeartbeatRequest {
+        jobs: [(
+            job_id.to_owned(),
+            pb::HeartbeatJobUpdate {
+                lease_token,
+                ..Default::default()
+            },
+        )]
+        .into(),
+    }
+}
+
 pub fn fetch_req(queue: &str, max_wait_ms: i32) -> pb::FetchRequest {
     pb::FetchRequest {
         queues: vec![queue.into()],

@@ -27,22 +27,10 @@ async fn cancel_of_an_active_job_reaches_the_worker_through_heartbeat() {
     assert_eq!(job.lease_token, 0, "the lease was revoked");
 
     // The worker's next heartbeat tells it to stop.
-    let hb = within(
-        "Heartbeat",
-        w.heartbeat(pb::HeartbeatRequest {
-            jobs: [(
-                id.clone(),
-                pb::HeartbeatJobUpdate {
-                    lease_token: f.lease_token,
-                    ..Default::default()
-                },
-            )]
-            .into(),
-        }),
-    )
-    .await
-    .expect("Heartbeat")
-    .into_inner();
+    let hb = within("Heartbeat", w.heartbeat(heartbeat_req(&id, f.lease_token)))
+        .await
+        .expect("Heartbeat")
+        .into_inner();
     let answer = &hb.jobs[&id];
     assert_eq!(
         (answer.status.as_str(), answer.reason.as_str()),

@@ -220,22 +220,10 @@ async fn heartbeats_keep_a_lease_alive_past_its_duration() {
     let until = now_ms() + 7_000;
     let mut deadline = f.lease_deadline_ms;
     while now_ms() < until {
-        let hb = within(
-            "Heartbeat",
-            w.heartbeat(pb::HeartbeatRequest {
-                jobs: [(
-                    id.clone(),
-                    pb::HeartbeatJobUpdate {
-                        lease_token: f.lease_token,
-                        ..Default::default()
-                    },
-                )]
-                .into(),
-            }),
-        )
-        .await
-        .expect("Heartbeat")
-        .into_inner();
+        let hb = within("Heartbeat", w.heartbeat(heartbeat_req(&id, f.lease_token)))
+            .await
+            .expect("Heartbeat")
+            .into_inner();
         let answer = &hb.jobs[&id];
         assert_eq!(answer.status, "ok", "{answer:?}");
         assert!(
