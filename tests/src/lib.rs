@@ -69,6 +69,10 @@ const CORVO_ENV: &[&str] = &[
     "CORVO_CLUSTER_SECRET",
     "CORVO_CLUSTER_SECRET_FILE",
     "CORVO_OTLP_ENDPOINT",
+    "CORVO_SNAPSHOT_ENTRIES",
+    "CORVO_SNAPSHOT_INTERVAL_SECS",
+    "CORVO_SNAPSHOT_LOGS_KEPT",
+    "CORVO_RESTORE",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 ];
@@ -688,6 +692,29 @@ impl TestServer {
         if let Err(e) = self.launch_on_free_ports(true).await {
             self.fail(&format!("the server did not restart: {e}"));
         }
+    }
+
+    /// Starts the stopped server again on the same data dir and ports without waiting for it
+    /// (for a start that is expected to fail: then [`TestServer::wait_exit`]).
+    pub fn respawn(&mut self) {
+        assert!(!self.is_running(), "respawn: the server is still running");
+        self.child = None;
+        if let Err(e) = self.spawn() {
+            self.fail(&format!("spawning corvo: {e}"));
+        }
+    }
+
+    /// Sets (or replaces) an environment variable for the next starts.
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.opts.env.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            self.opts.env.push((key.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// What the server logged since its current (or last) start.
+    pub fn log_since_start(&self) -> String {
+        self.log_of_this_start()
     }
 
     /// The last `lines` lines of the server's log (every start appends to it).

@@ -329,6 +329,62 @@ impl ClusterService for Cluster {
             applied_index,
         }))
     }
+
+    async fn create_snapshot(
+        &self,
+        req: Request<pb::CreateSnapshotRequest>,
+    ) -> Result<Response<pb::CreateSnapshotResponse>, Status> {
+        // A snapshot costs a full copy of the state: with a secret configured, only operators
+        // holding it may ask for one.
+        if self.secret.is_some() {
+            self.authorize(presented_secret(req.metadata()).as_deref())?;
+        }
+        let info = self
+            .engine
+            .raft()
+            .create_snapshot()
+            .await
+            .map_err(snapshot_status)?;
+        tracing::info!(file = %info.path.display(), index = info.last_index, "snapshot created on request");
+        Ok(Response::new(pb::CreateSnapshotResponse {
+            snapshot: Some(snapshot_to_proto(&info)),
+        }))
+    }
+
+    async fn list_snapshots(
+        &self,
+        _req: Request<pb::ListSnapshotsRequest>,
+    ) -> Result<Response<pb::ListSnapshotsResponse>, Status> {
+        let snapshots = self
+            .engine
+            .raft()
+            .list_snapshots()
+            .await
+            .map_err(snapshot_status)?;
+        Ok(Response::new(pb::ListSnapshotsResponse {
+            snapshots: snapshots.iter().map(snapshot_to_proto).collect(),
+        }))
+    }
+}
+
+fn snapshot_status(e: corvo_raft::RaftError) -> Status {
+    match e {
+        corvo_raft::RaftError::InvalidOptions(why) => Status::failed_precondition(why),
+        corvo_raft::RaftError::ShuttingDown => Status::unavailable("the node is shutting down"),
+        corvo_raft::RaftError::Timeout { .. } => Status::deadline_exceeded(e.to_string()),
+        other => Status::internal(format!("snapshot: {other}")),
+    }
+}
+
+pub fn snapshot_to_proto(s: &corvo_raft::SnapshotInfo) -> pb::SnapshotInfo {
+    pb::SnapshotInfo {
+        file_name: s.file_name.clone(),
+        path: s.path.display().to_string(),
+        last_index: s.last_index,
+        last_term: s.last_term,
+        size_bytes: s.size_bytes,
+        created_unix_ms: s.created_unix_ms,
+    }
 }
 
 pub fn node_status_to_proto(s: &NodeStatus) -> pb::NodeStatus {
@@ -373,6 +429,7 @@ pub fn node_status_to_proto(s: &NodeStatus) -> pb::NodeStatus {
             free_bytes: s.disk.free_bytes,
             size_bytes: s.disk.size_bytes,
         }),
+        last_snapshot: s.last_snapshot.as_ref().map(snapshot_to_proto),
         worker_streams: u32::try_from(s.streams).unwrap_or(u32::MAX),
         workers_connected: u32::try_from(s.workers).unwrap_or(u32::MAX),
         job_counts,

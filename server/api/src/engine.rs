@@ -102,6 +102,14 @@ impl Engine {
             .await
             .map_err(|e| ApiError::Internal(format!("measuring the data dir: {e}")))?;
         let roster = &self.inner.roster;
+        let last_snapshot = self
+            .inner
+            .raft
+            .list_snapshots()
+            .await
+            .map_err(|e| ApiError::Internal(format!("listing snapshots: {e}")))?
+            .into_iter()
+            .next();
         Ok(NodeStatus {
             node: self.inner.node.name.clone(),
             client_addr: self.inner.node.client_addr.clone(),
@@ -114,6 +122,8 @@ impl Engine {
             workers: roster.workers(),
             draining: self.is_draining(),
             readiness: self.readiness(),
+            last_snapshot,
+            startup: self.inner.raft.startup().clone(),
         })
     }
 

@@ -131,6 +131,12 @@ pub struct Metrics {
     raft_applied_index: Gauge,
     apply_backlog: Gauge,
     raft_fatal: Gauge,
+    raft_purged_index: Gauge,
+    snapshot_index: Gauge,
+    snapshot_bytes: Gauge,
+    snapshot_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    startup_replay_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    startup_replayed_entries: Gauge,
 
     data_dir_bytes: Gauge,
     fs_free_bytes: Gauge,
@@ -173,6 +179,12 @@ impl Metrics {
             raft_applied_index: Gauge::default(),
             apply_backlog: Gauge::default(),
             raft_fatal: Gauge::default(),
+            raft_purged_index: Gauge::default(),
+            snapshot_index: Gauge::default(),
+            snapshot_bytes: Gauge::default(),
+            snapshot_age: Gauge::default(),
+            startup_replay_seconds: Gauge::default(),
+            startup_replayed_entries: Gauge::default(),
             data_dir_bytes: Gauge::default(),
             fs_free_bytes: Gauge::default(),
             fs_size_bytes: Gauge::default(),
@@ -269,6 +281,36 @@ impl Metrics {
             "corvo_raft_fatal",
             "1 if Raft stopped on an error (storage errors are fatal: replace the node)",
             self.raft_fatal.clone(),
+        );
+        r.register(
+            "corvo_raft_purged_index",
+            "The log is purged (compacted behind a snapshot) up to this index",
+            self.raft_purged_index.clone(),
+        );
+        r.register(
+            "corvo_snapshot_last_index",
+            "Last log index covered by this node's newest snapshot (0 before the first)",
+            self.snapshot_index.clone(),
+        );
+        r.register(
+            "corvo_snapshot_size_bytes",
+            "Size of this node's newest snapshot archive",
+            self.snapshot_bytes.clone(),
+        );
+        r.register(
+            "corvo_snapshot_age_seconds",
+            "Age of this node's newest snapshot archive (-1 before the first): the age of the freshest backup",
+            self.snapshot_age.clone(),
+        );
+        r.register(
+            "corvo_startup_replay_seconds",
+            "Time the last start-up took to bring the state up to date (snapshot restore and log replay)",
+            self.startup_replay_seconds.clone(),
+        );
+        r.register(
+            "corvo_startup_replayed_entries",
+            "Log entries re-applied at the last start-up",
+            self.startup_replayed_entries.clone(),
         );
         r.register(
             "corvo_data_dir_bytes",
@@ -460,6 +502,21 @@ impl Metrics {
             .set(clamp(raft.last_applied.unwrap_or(0)));
         self.apply_backlog.set(clamp(s.apply_backlog()));
         self.raft_fatal.set(i64::from(raft.fatal.is_some()));
+        self.raft_purged_index
+            .set(clamp(raft.purged_index.unwrap_or(0)));
+        let snap = s.last_snapshot.as_ref();
+        self.snapshot_index
+            .set(clamp(snap.map_or(0, |i| i.last_index)));
+        self.snapshot_bytes
+            .set(clamp(snap.map_or(0, |i| i.size_bytes)));
+        self.snapshot_age.set(snap.map_or(-1.0, |i| {
+            let now = crate::ticker::now_ms();
+            now.saturating_sub(i.created_unix_ms) as f64 / 1000.0
+        }));
+        self.startup_replay_seconds
+            .set(s.startup.elapsed.as_secs_f64());
+        self.startup_replayed_entries
+            .set(clamp(s.startup.replayed_entries));
 
         self.data_dir_bytes.set(clamp(s.disk.used_bytes));
         self.fs_free_bytes

@@ -73,6 +73,8 @@ mod tests {
             last_log_index: Some(10),
             committed: Some(10),
             last_applied: Some(10),
+            snapshot_index: None,
+            purged_index: None,
             fatal: None,
         }
     }

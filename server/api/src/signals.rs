@@ -65,6 +65,14 @@ impl Signals {
     pub fn revoked(&self) -> broadcast::Receiver<Revocation> {
         self.revoked.subscribe()
     }
+
+    /// The whole state was replaced by a snapshot ending at `index`: every watcher re-reads.
+    pub fn reset(&self, index: u64, last_event_seq: u64, next_due_ms: Option<u64>) {
+        self.events.send_replace(last_event_seq);
+        self.next_due.send_replace(next_due_ms);
+        self.applied.send_replace(index);
+        self.poke_ready();
+    }
 }
 
 impl corvo_raft::ApplyListener for Signals {

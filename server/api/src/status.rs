@@ -56,6 +56,10 @@ pub struct NodeStatus {
     pub workers: usize,
     pub draining: bool,
     pub readiness: Readiness,
+    /// The newest snapshot archive on this node.
+    pub last_snapshot: Option<corvo_raft::SnapshotInfo>,
+    /// What start-up did (replay, snapshot restore).
+    pub startup: corvo_raft::StartupReport,
 }
 
 impl NodeStatus {
@@ -94,6 +98,8 @@ pub(crate) mod tests_support {
                 last_log_index: Some(1),
                 committed: Some(1),
                 last_applied: Some(1),
+                snapshot_index: None,
+                purged_index: None,
                 fatal: None,
             },
             queue_counts: Vec::new(),
@@ -102,6 +108,8 @@ pub(crate) mod tests_support {
             workers: 0,
             draining: false,
             readiness: Readiness::starting(),
+            last_snapshot: None,
+            startup: Default::default(),
         }
     }
 }

@@ -15,7 +15,7 @@ const TICK_RETRY: Duration = Duration::from_millis(200);
 /// Leadership is re-checked this often while a timer is pending on a follower.
 const FOLLOWER_RECHECK: Duration = Duration::from_millis(500);
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

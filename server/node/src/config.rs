@@ -32,6 +32,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Cluster-wide commands.
     Cluster(ClusterArgs),
+    /// Snapshots (the backup unit): create one now, list them, or check an archive file.
+    Snapshot(SnapshotArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -81,6 +83,23 @@ pub struct ServerArgs {
     /// Largest job payload in bytes.
     #[arg(long, env = "CORVO_PAYLOAD_MAX_BYTES", default_value_t = 1 << 20)]
     pub payload_max_bytes: usize,
+    /// Build a snapshot (and compact the log behind it) after this many log entries since the
+    /// last one (each entry holds up to 1024 commands); 0 turns this trigger off.
+    #[arg(long, env = "CORVO_SNAPSHOT_ENTRIES", default_value_t = 8192)]
+    pub snapshot_entries: u64,
+    /// Build a snapshot when the newest is this many seconds old and anything changed since;
+    /// 0 turns this trigger off. Snapshots are the backups: this bounds their age.
+    #[arg(long, env = "CORVO_SNAPSHOT_INTERVAL_SECS", default_value_t = 900)]
+    pub snapshot_interval_secs: u64,
+    /// Log entries kept behind a snapshot: a follower at most this far behind catches up from
+    /// the log instead of receiving a whole snapshot.
+    #[arg(long, env = "CORVO_SNAPSHOT_LOGS_KEPT", default_value_t = 1000)]
+    pub snapshot_logs_kept: u64,
+    /// Seed an EMPTY data dir from this snapshot archive (a backup) before starting. Alone,
+    /// the node becomes a new one-node cluster holding the backup's state; with --join it
+    /// rejoins the cluster the backup came from and catches up from its leader.
+    #[arg(long, env = "CORVO_RESTORE")]
+    pub restore: Option<PathBuf>,
     /// After SIGTERM, how long open worker streams may keep acknowledging in-flight jobs.
     #[arg(long, env = "CORVO_DRAIN_GRACE_MS", default_value_t = 10_000)]
     pub drain_grace_ms: u64,
@@ -239,4 +258,29 @@ pub enum ClusterAction {
     /// Every node's status, with the failure checklist answered (reachable? disk full?
     /// leader elected? apply backlog growing? workers connected?).
     Status,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub action: SnapshotAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SnapshotAction {
+    /// Build a snapshot on the node now and print where its archive is (copy it off-node).
+    Create {
+        /// The cluster secret, needed when the node has one.
+        #[arg(long, env = "CORVO_CLUSTER_SECRET", hide_env_values = true)]
+        cluster_secret: Option<String>,
+    },
+    /// List the snapshot archives on the node, newest first.
+    List,
+    /// Check an archive file offline (structure and checksum), e.g. a copied backup.
+    Verify {
+        /// The archive file.
+        file: PathBuf,
+    },
 }

@@ -23,6 +23,7 @@ mod config;
 mod join;
 mod probes;
 mod server;
+mod snapshot;
 mod status;
 mod telemetry;
 
@@ -56,6 +57,7 @@ fn main() -> std::process::ExitCode {
             Command::Status(args) => status::node(args).await,
             Command::Cluster(args) => status::cluster(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Snapshot(args) => snapshot::run(args).await,
         }
     });
     match result {

@@ -20,11 +20,14 @@ use corvo_api::services::Services;
 use corvo_api::status::NodeInfo;
 use corvo_api::{ApiOptions, Engine, Metrics, Signals};
 use corvo_core::{Batch, BatchOutcome, Command, query};
-use corvo_raft::{AppStateMachine, ClusterSecret, Durability, RaftNode, RaftOptions};
+use corvo_raft::{
+    AppStateMachine, ApplyListener, ClusterSecret, Durability, RaftNode, RaftOptions, RestoreMode,
+    SnapshotWriter,
+};
 use corvo_sdk::proto::cluster_service_server::ClusterServiceServer;
 use corvo_sdk::proto::job_service_server::JobServiceServer;
 use corvo_sdk::proto::worker_service_server::WorkerServiceServer;
-use corvo_store::StateStore;
+use corvo_store::{StateStore, archive};
 use tokio::sync::watch;
 use tonic::service::Routes;
 use tracing::{error, info, warn};
@@ -72,6 +75,79 @@ impl AppStateMachine for StoreMachine {
         drop(spans);
         self.1.observe_apply(started.elapsed(), &outcomes);
         Ok(outcomes)
+    }
+
+    fn begin_snapshot(&self) -> std::io::Result<Box<dyn SnapshotWriter>> {
+        let export = self.0.begin_export().map_err(std::io::Error::other)?;
+        Ok(Box::new(ArchiveExport(export)))
+    }
+
+    fn verify_snapshot(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        archive::verify(path)
+            .map(|info| info.raft_meta)
+            .map_err(archive_io)
+    }
+
+    fn snapshot_header(&self, path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
+        archive::header(path)
+            .map(|info| (info.raft_meta, info.created_unix_ms))
+            .map_err(archive_io)
+    }
+
+    fn install_snapshot(&self, path: &Path, raft_meta: Option<&[u8]>) -> std::io::Result<()> {
+        self.0
+            .install_archive(path, raft_meta)
+            .map(|_| ())
+            .map_err(archive_io)
+    }
+}
+
+fn archive_io(e: archive::ArchiveError) -> std::io::Error {
+    let kind = match &e {
+        archive::ArchiveError::Corrupt { .. } => std::io::ErrorKind::InvalidData,
+        _ => std::io::ErrorKind::Other,
+    };
+    std::io::Error::new(kind, e.to_string())
+}
+
+/// A writer of one snapshot archive (the state captured by `begin_snapshot`).
+struct ArchiveExport(corvo_store::Export);
+
+impl SnapshotWriter for ArchiveExport {
+    fn raft_meta(&self) -> Option<Vec<u8>> {
+        self.0.raft_meta().map(<[u8]>::to_vec)
+    }
+
+    fn write(self: Box<Self>, path: &Path, created_unix_ms: u64) -> std::io::Result<()> {
+        self.0
+            .write(path, created_unix_ms)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    }
+}
+
+/// What applies tell the node ([`Signals`]); after a snapshot replaced the state, the
+/// signals start again from what the new state holds.
+struct NodeListener {
+    signals: Signals,
+    store: Arc<StateStore>,
+}
+
+impl ApplyListener for NodeListener {
+    fn on_applied(&self, index: u64, outcome: &BatchOutcome) {
+        self.signals.on_applied(index, outcome);
+    }
+
+    fn on_snapshot_installed(&self, index: u64) {
+        match self
+            .store
+            .read()
+            .map_err(anyhow::Error::from)
+            .and_then(|r| Ok((last_event_seq(&r)?, query::next_due(&r)?)))
+        {
+            Ok((seq, due)) => self.signals.reset(index, seq, due),
+            Err(e) => error!(error = %e, "reading the state after a snapshot install"),
+        }
     }
 }
 
@@ -261,6 +337,10 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         cluster_secret: secret.clone(),
         heartbeat_ms: args.heartbeat_ms,
         log_path: args.data_dir.join("raft-log.redb"),
+        snapshot_dir: args.data_dir.join("snapshots"),
+        snapshot_entries: args.snapshot_entries,
+        snapshot_interval: Duration::from_secs(args.snapshot_interval_secs),
+        snapshot_logs_kept: args.snapshot_logs_kept,
         durability: match args.durability {
             DurabilityArg::Fsync => Durability::Fsync,
             DurabilityArg::Relaxed => Durability::Relaxed,
@@ -270,15 +350,29 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         ..RaftOptions::default()
     };
     let metrics = Arc::new(Metrics::new());
+    let machine = Arc::new(StoreMachine(store.clone(), metrics.clone()));
+    if let Some(archive) = &args.restore {
+        // With --join the node rejoins the cluster the backup came from; alone it becomes a
+        // new one-voter cluster holding the backup's state.
+        let mode = if args.join.is_some() {
+            RestoreMode::Rejoin
+        } else {
+            RestoreMode::NewCluster
+        };
+        let (index, term) = corvo_raft::restore(&raft_opts, machine.clone(), archive, mode)
+            .await
+            .with_context(|| format!("restoring from {}", archive.display()))?;
+        info!(archive = %archive.display(), index, term, ?mode, "data dir seeded from a snapshot archive");
+    }
     let started = Instant::now();
+    let listener = Arc::new(NodeListener {
+        signals: signals.clone(),
+        store: store.clone(),
+    });
     let raft = Arc::new(
-        RaftNode::start(
-            raft_opts,
-            Arc::new(StoreMachine(store.clone(), metrics.clone())),
-            Arc::new(signals.clone()),
-        )
-        .await
-        .context("starting raft")?,
+        RaftNode::start(raft_opts, machine, listener)
+            .await
+            .context("starting raft")?,
     );
     // The peer port serves before joining: the leader replicates the log to this node before
     // it answers the join. It closes last, after Raft has stopped.

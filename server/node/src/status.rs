@@ -286,6 +286,12 @@ fn node_json(s: &pb::NodeStatus) -> Value {
         "version": s.version,
         "uptime_ms": s.uptime_ms,
         "raft_error": (!s.raft_error.is_empty()).then_some(&s.raft_error),
+        "last_snapshot": s.last_snapshot.as_ref().map(|x| json!({
+            "file_name": x.file_name,
+            "last_index": x.last_index,
+            "size_bytes": x.size_bytes,
+            "created_unix_ms": x.created_unix_ms,
+        })),
     })
 }
 
@@ -338,6 +344,16 @@ fn node_text(s: &pb::NodeStatus) -> String {
             index(s.applied_index),
             s.apply_backlog
         ),
+    );
+    line(
+        "snapshot",
+        match &s.last_snapshot {
+            Some(x) => format!(
+                "index {}, {} bytes, {}",
+                x.last_index, x.size_bytes, x.file_name
+            ),
+            None => "none yet".to_owned(),
+        },
     );
     line(
         "disk",

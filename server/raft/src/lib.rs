@@ -32,15 +32,20 @@
 //!
 //! Crash safety: the state machine may commit non-durably; after a crash it rolls back to its
 //! last durable commit and openraft re-applies the durable log from there up to the saved
-//! `committed` index (and a new leader re-commits the rest). The log is never purged:
-//! snapshots are future work (issue 3), so the peer service answers `FullSnapshot` with
-//! UNIMPLEMENTED and a new node catches up from the whole log.
+//! `committed` index (and a new leader re-commits the rest).
+//!
+//! Snapshots ([`snapshot`], docs/adr/0011-snapshots.md): built automatically every
+//! `snapshot_entries` entries and every `snapshot_interval`, or on request; each is an archive
+//! file the application writes and checks (checksummed), the newest two kept. openraft purges
+//! the log behind a snapshot (keeping `snapshot_logs_kept` entries for followers that are
+//! only a little behind) and streams the archive (`SendSnapshot`) to a node too far behind.
+//! [`restore`] seeds an empty data dir from an archive.
 //!
 //! Layout: [`types`] (the openraft type config, [`CorvoNode`]), [`log_store`] + `log_flush`
 //! (the log on redb), [`state_machine`] (the adapter and the application traits),
 //! [`network`] (peer RPC client) + `peer` (peer RPC server), [`secret`] (the cluster
 //! secret), [`membership`] (join, remove, transfer leader), [`proposer`] (group commit),
-//! [`node`] (life cycle), [`options`], [`error`], [`clock`].
+//! [`node`] (life cycle), [`restore`], [`options`], [`error`], [`clock`].
 
 pub mod clock;
 pub mod error;
@@ -52,16 +57,20 @@ pub mod node;
 pub mod options;
 mod peer;
 pub mod proposer;
+pub mod restore;
 pub mod secret;
+pub mod snapshot;
 pub mod state_machine;
 pub mod types;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{MembershipError, ProposeError, RaftError};
 pub use membership::{JoinOutcome, Member};
-pub use node::{RaftNode, RaftStatus, Role, RoleWatch};
+pub use node::{RaftNode, RaftStatus, Role, RoleWatch, SnapshotInfo, StartupReport};
 pub use options::{Durability, RaftOptions};
 pub use proposer::{Proposer, Replies};
+pub use restore::{RestoreMode, restore};
 pub use secret::{ClusterSecret, SECRET_HEADER};
-pub use state_machine::{AppStateMachine, ApplyListener};
+pub use snapshot::{SnapshotDir, SnapshotEntry, SnapshotFile};
+pub use state_machine::{AppStateMachine, ApplyListener, SnapshotWriter};
 pub use types::{BatchData, CorvoNode, EntryOutcome, RaftHandle, TypeConfig};

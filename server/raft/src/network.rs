@@ -28,7 +28,12 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::secret::{ClusterSecret, SECRET_HEADER};
+use crate::snapshot::SnapshotFile;
 use crate::types::{CorvoNode, TypeConfig};
+
+/// Bytes of a snapshot archive per `SendSnapshot` message (1 MiB): small next to the message
+/// limit, large enough that per-message overhead does not matter.
+pub(crate) const SNAPSHOT_CHUNK_BYTES: usize = 1 << 20;
 
 /// How long establishing a TCP connection to a peer may take. Short: a peer that does not
 /// accept within this is down or partitioned, and openraft backs off.
@@ -206,7 +211,7 @@ impl PeerClient {
 }
 
 impl RaftNetworkV2<TypeConfig> for PeerClient {
-    type SnapshotData = Vec<u8>;
+    type SnapshotData = SnapshotFile;
 
     async fn append_entries(
         &mut self,
@@ -267,20 +272,76 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         self.decode(RPC, &answer.payload)
     }
 
-    // Snapshots do not exist yet (the log is never purged), so openraft never sends one; the
-    // peer answers UNIMPLEMENTED if it ever did.
+    // The archive goes in chunks on one client stream: the first carries the vote and meta.
+    // No overall deadline (an archive may take minutes); openraft cancels it when the
+    // replication stops.
     async fn full_snapshot(
         &mut self,
-        _vote: VoteOf<TypeConfig>,
-        _snapshot: SnapshotOf<TypeConfig, Vec<u8>>,
-        _cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
+        vote: VoteOf<TypeConfig>,
+        snapshot: SnapshotOf<TypeConfig, SnapshotFile>,
+        cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
         _option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        Err(StreamingError::Unreachable(self.unreachable(
-            "full_snapshot",
-            "snapshots are not implemented (the log is never purged)",
-        )))
+        const RPC: &str = "send_snapshot";
+        let header = self.encode(RPC, &(vote, snapshot.meta.clone()))?;
+        let path = snapshot.snapshot.path;
+        let file = tokio::fs::File::open(&path).await.map_err(|e| {
+            StreamingError::Network(self.network(RPC, format!("opening {}: {e}", path.display())))
+        })?;
+        tracing::info!(target = self.target, file = %path.display(), "sending a snapshot");
+        let (mut client, request) = self.prepare(RPC, archive_chunks(file, header, path))?;
+        tokio::select! {
+            answer = client.send_snapshot(request) => match answer {
+                Ok(answer) => self.decode(RPC, &answer.into_inner().payload).map_err(Into::into),
+                Err(status) if status.code() == tonic::Code::Unavailable => Err(
+                    StreamingError::Unreachable(self.unreachable(RPC, status.message())),
+                ),
+                Err(status) => Err(StreamingError::Network(self.network(
+                    RPC,
+                    format!("{:?}: {}", status.code(), status.message()),
+                ))),
+            },
+            closed = cancel => Err(StreamingError::Closed(closed)),
+        }
     }
+}
+
+/// The `SendSnapshot` messages for one archive: the header first, then the file in chunks.
+/// A read error ends the stream early; the receiver then finds the archive truncated.
+fn archive_chunks(
+    file: tokio::fs::File,
+    header: Vec<u8>,
+    path: std::path::PathBuf,
+) -> impl futures::Stream<Item = pb::SendSnapshotRequest> + Send + 'static {
+    use tokio::io::AsyncReadExt;
+    futures::stream::unfold((Some(file), Some(header)), move |(file, header)| {
+        let path = path.clone();
+        async move {
+            let mut file = file?;
+            let mut data = vec![0u8; SNAPSHOT_CHUNK_BYTES];
+            let mut filled = 0;
+            while filled < data.len() {
+                match file.read(&mut data[filled..]).await {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) => {
+                        tracing::warn!(file = %path.display(), "reading a snapshot to send: {e}");
+                        return None;
+                    }
+                }
+            }
+            data.truncate(filled);
+            if filled == 0 && header.is_none() {
+                return None;
+            }
+            let message = pb::SendSnapshotRequest {
+                header: header.unwrap_or_default(),
+                data,
+            };
+            let more = filled == SNAPSHOT_CHUNK_BYTES;
+            Some((message, (more.then_some(file), None)))
+        }
+    })
 }
 
 #[cfg(test)]

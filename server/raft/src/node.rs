@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openraft::alias::WatchReceiverOf;
 use openraft::async_runtime::watch::WatchReceiver;
@@ -19,13 +19,45 @@ use crate::log_store::LogStore;
 use crate::network::Network;
 use crate::options::{Durability, RaftOptions};
 use crate::proposer::{self, Proposer, ProposerControl};
-use crate::state_machine::{AppStateMachine, ApplyListener, StateMachineStore};
+use crate::snapshot::SnapshotDir;
+use crate::state_machine::{AppStateMachine, ApplyListener, RaftMeta, StateMachineStore};
 use crate::types::{CorvoNode, RaftHandle, TypeConfig};
 
 /// After a shutdown in the same process, the previous handle's threads may hold the log file
 /// for a few ms more (redb answers "Database already open"); retry that long at most.
 const LOG_OPEN_RETRY_MAX: Duration = Duration::from_secs(2);
 const LOG_OPEN_RETRY_EVERY: Duration = Duration::from_millis(10);
+/// How long `create_snapshot` waits for the archive to be written.
+const SNAPSHOT_CREATE_WAIT_MAX: Duration = Duration::from_secs(600);
+/// The age trigger checks at most this often...
+const SNAPSHOT_AGE_CHECK_MIN: Duration = Duration::from_secs(1);
+/// ...and at least this often.
+const SNAPSHOT_AGE_CHECK_MAX: Duration = Duration::from_secs(60);
+
+/// What start-up did to bring the state up to date: for the startup log line and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StartupReport {
+    /// Time openraft took to start, replay included.
+    pub elapsed: Duration,
+    /// Log entries re-applied to the state at start-up.
+    pub replayed_entries: u64,
+    /// The snapshot index the state was restored from at start-up (the state file was behind
+    /// the newest snapshot), if it was.
+    pub restored_snapshot_index: Option<u64>,
+    /// The applied index once started.
+    pub applied_index: Option<u64>,
+}
+
+/// One snapshot archive on this node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub file_name: String,
+    pub path: std::path::PathBuf,
+    pub last_index: u64,
+    pub last_term: u64,
+    pub size_bytes: u64,
+    pub created_unix_ms: u64,
+}
 
 /// A Raft node: the openraft instance, its log, its state machine adapter and the proposer.
 pub struct RaftNode {
@@ -41,6 +73,11 @@ pub struct RaftNode {
     pub(crate) secret: Option<crate::ClusterSecret>,
     /// Membership changes run one at a time (concurrent `change_membership` calls interleave).
     pub(crate) admin: tokio::sync::Mutex<()>,
+    app: Arc<dyn AppStateMachine>,
+    snapshots: Arc<SnapshotDir>,
+    startup: StartupReport,
+    /// The age trigger of snapshots; stopped by `shutdown`.
+    snapshot_timer: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The role of a node in the cluster.
@@ -65,6 +102,10 @@ pub struct RaftStatus {
     /// The last index this node knows as committed (openraft's `local_committed`).
     pub committed: Option<u64>,
     pub last_applied: Option<u64>,
+    /// The last index covered by this node's newest snapshot.
+    pub snapshot_index: Option<u64>,
+    /// The log is purged up to here (inclusive).
+    pub purged_index: Option<u64>,
     /// Why Raft stopped, if it stopped on an error (a storage error is not recoverable here).
     pub fatal: Option<String>,
 }
@@ -91,14 +132,47 @@ impl RaftNode {
         opts.validate().map_err(RaftError::InvalidOptions)?;
         let config = Arc::new(raft_config(&opts)?);
         let log = open_log(&opts).await?;
+        let dir = opts.snapshot_dir.clone();
+        let snapshots = Arc::new(
+            tokio::task::spawn_blocking(move || SnapshotDir::open(&dir))
+                .await
+                .map_err(|e| RaftError::Fatal(format!("open snapshot dir task: {e}")))?
+                .map_err(RaftError::Storage)?,
+        );
+        let applied_before = match sm.raft_meta().map_err(RaftError::Storage)? {
+            Some(bytes) => RaftMeta::decode(&bytes, &"state machine raft_meta")
+                .map_err(RaftError::Storage)?
+                .last_applied
+                .map(|id| id.index),
+            None => None,
+        };
+        let newest_snapshot = snapshots
+            .list()
+            .map_err(RaftError::Storage)?
+            .first()
+            .map(|e| e.last_index);
 
         let applied_now_ms = Arc::new(AtomicU64::new(0));
-        let state_machine =
-            StateMachineStore::new(sm, listener, applied_now_ms.clone(), opts.apply_entries_max);
+        let state_machine = StateMachineStore::new(
+            sm.clone(),
+            listener,
+            applied_now_ms.clone(),
+            opts.apply_entries_max,
+            snapshots.clone(),
+        );
         let network = Network::new(opts.node_id, opts.cluster_secret.clone());
+        let started = Instant::now();
         let raft = openraft::Raft::new(opts.node_id, config, network, log, state_machine)
             .await
             .map_err(fatal_error)?;
+        let startup = startup_report(&raft, started.elapsed(), applied_before, newest_snapshot);
+        tracing::info!(
+            elapsed_ms = startup.elapsed.as_millis() as u64,
+            replayed_entries = startup.replayed_entries,
+            restored_snapshot_index = ?startup.restored_snapshot_index,
+            applied_index = ?startup.applied_index,
+            "raft started: state brought up to date"
+        );
 
         let member_at_start = raft.is_initialized().await.map_err(fatal_error)?;
         if !member_at_start && !opts.bootstrap {
@@ -125,6 +199,8 @@ impl RaftNode {
         }
 
         let (proposer, control) = proposer::spawn(raft.clone(), clock, applied_now_ms, &opts);
+        let snapshot_timer = (!opts.snapshot_interval.is_zero())
+            .then(|| tokio::spawn(snapshot_by_age(raft.clone(), opts.snapshot_interval)));
         Ok(RaftNode {
             node_id: opts.node_id,
             raft,
@@ -134,7 +210,74 @@ impl RaftNode {
             member_at_start,
             secret: opts.cluster_secret,
             admin: tokio::sync::Mutex::new(()),
+            app: sm,
+            snapshots,
+            startup,
+            snapshot_timer,
         })
+    }
+
+    /// What start-up did (replay, snapshot restore).
+    pub fn startup(&self) -> &StartupReport {
+        &self.startup
+    }
+
+    /// Builds a snapshot of the state applied so far and returns it once it is on disk.
+    pub async fn create_snapshot(&self) -> Result<SnapshotInfo, RaftError> {
+        let applied = self.status().last_applied.ok_or(RaftError::InvalidOptions(
+            "nothing applied yet: there is no state to snapshot".to_owned(),
+        ))?;
+        self.raft.trigger().snapshot().await.map_err(fatal_error)?;
+        let what = "the snapshot to be written";
+        self.raft
+            .wait(Some(SNAPSHOT_CREATE_WAIT_MAX))
+            .metrics(
+                |m| m.snapshot.is_some_and(|s| s.index >= applied) || m.running_state.is_err(),
+                what,
+            )
+            .await
+            .map_err(|e| match e {
+                WaitError::Timeout(..) => RaftError::Timeout {
+                    waited: SNAPSHOT_CREATE_WAIT_MAX,
+                    what,
+                },
+                WaitError::ShuttingDown => RaftError::ShuttingDown,
+            })?;
+        if let Some(fatal) = self.status().fatal {
+            return Err(RaftError::Fatal(fatal));
+        }
+        self.list_snapshots()
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| RaftError::Fatal("the snapshot was built but is not on disk".into()))
+    }
+
+    /// The snapshot archives on this node, newest first.
+    pub async fn list_snapshots(&self) -> Result<Vec<SnapshotInfo>, RaftError> {
+        let (app, dir) = (self.app.clone(), self.snapshots.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for entry in dir.list()? {
+                // A file deleted by retention between the listing and here is skipped.
+                let Ok(size) = std::fs::metadata(&entry.path).map(|m| m.len()) else {
+                    continue;
+                };
+                let created_unix_ms = app.snapshot_header(&entry.path).map_or(0, |(_, t)| t);
+                out.push(SnapshotInfo {
+                    file_name: entry.file_name(),
+                    path: entry.path,
+                    last_index: entry.last_index,
+                    last_term: entry.last_term,
+                    size_bytes: size,
+                    created_unix_ms,
+                });
+            }
+            Ok::<_, io::Error>(out)
+        })
+        .await
+        .map_err(|e| RaftError::Fatal(format!("list snapshots task: {e}")))?
+        .map_err(RaftError::Storage)
     }
 
     /// Whether the log held a membership at start: a restarted member rejoins by starting and
@@ -156,7 +299,11 @@ impl RaftNode {
                 "the peer port needs a cluster secret".to_owned(),
             ));
         };
-        let task = crate::peer::serve(self.raft.clone(), secret, listener, shutdown);
+        let sink = crate::peer::SnapshotSink {
+            dir: self.snapshots.clone(),
+            app: self.app.clone(),
+        };
+        let task = crate::peer::serve(self.raft.clone(), sink, secret, listener, shutdown);
         Ok(tokio::spawn(async move {
             match task.await {
                 Ok(result) => result.map_err(|e| format!("peer server: {e}")),
@@ -215,6 +362,8 @@ impl RaftNode {
             last_log_index: m.last_log_index,
             committed: m.local_committed.map(|id| id.index),
             last_applied: m.last_applied.map(|id| id.index),
+            snapshot_index: m.snapshot.map(|id| id.index),
+            purged_index: m.purged.map(|id| id.index),
             fatal: m.running_state.err().map(|e| e.to_string()),
         }
     }
@@ -243,6 +392,9 @@ impl RaftNode {
         if let Some(control) = self.control.lock().await.take() {
             control.stop(self.drain_max).await;
         }
+        if let Some(timer) = &self.snapshot_timer {
+            timer.abort();
+        }
         self.raft
             .shutdown()
             .await
@@ -269,9 +421,11 @@ fn raft_config(opts: &RaftOptions) -> Result<openraft::Config, RaftError> {
         // A node coming back from a partition asks before bumping the term and unseating the
         // leader.
         enable_pre_vote: Some(true),
-        // TODO(issue 3): snapshots. Until then never build one, so the log is never purged and
-        // a state machine that lost non-durable applies can always be rebuilt from the log.
-        snapshot_policy: SnapshotPolicy::Never,
+        snapshot_policy: match opts.snapshot_entries {
+            0 => SnapshotPolicy::Never,
+            n => SnapshotPolicy::LogsSinceLast(n),
+        },
+        max_in_snapshot_log_to_keep: opts.snapshot_logs_kept,
         max_payload_entries: opts.append_entries_max,
         // A restarted leader resumes leadership without an election only when its log is
         // fsynced; under Relaxed its log may have lost a tail its followers still hold.
@@ -285,7 +439,7 @@ fn raft_config(opts: &RaftOptions) -> Result<openraft::Config, RaftError> {
 
 /// Opens the log and checks it is this node's, retrying briefly while a previous handle in
 /// this process still holds the file.
-async fn open_log(opts: &RaftOptions) -> Result<LogStore, RaftError> {
+pub(crate) async fn open_log(opts: &RaftOptions) -> Result<LogStore, RaftError> {
     let deadline = tokio::time::Instant::now() + LOG_OPEN_RETRY_MAX;
     loop {
         let path = opts.log_path.clone();
@@ -306,6 +460,60 @@ async fn open_log(opts: &RaftOptions) -> Result<LogStore, RaftError> {
                 tokio::time::sleep(LOG_OPEN_RETRY_EVERY).await;
             }
             other => return other.map_err(RaftError::Storage),
+        }
+    }
+}
+
+fn startup_report(
+    raft: &RaftHandle,
+    elapsed: Duration,
+    applied_before: Option<u64>,
+    newest_snapshot: Option<u64>,
+) -> StartupReport {
+    let m = raft.metrics().borrow_watched().clone();
+    let applied_index = m.last_applied.map(|id| id.index);
+    // openraft installs the newest snapshot first when the state file is behind it.
+    let restored_snapshot_index = newest_snapshot.filter(|s| Some(*s) > applied_before);
+    let base = restored_snapshot_index.or(applied_before);
+    let replayed_entries = match (applied_index, base) {
+        (Some(after), Some(base)) => after.saturating_sub(base),
+        (Some(after), None) => after + 1,
+        (None, _) => 0,
+    };
+    StartupReport {
+        elapsed,
+        replayed_entries,
+        restored_snapshot_index,
+        applied_index,
+    }
+}
+
+/// The age trigger: a snapshot whenever the last one is `interval` old and entries were
+/// applied since (the count trigger is openraft's `SnapshotPolicy`).
+async fn snapshot_by_age(raft: RaftHandle, interval: Duration) {
+    let check_every = (interval / 10).clamp(SNAPSHOT_AGE_CHECK_MIN, SNAPSHOT_AGE_CHECK_MAX);
+    let mut last = (raft.metrics().borrow_watched().snapshot, Instant::now());
+    loop {
+        tokio::time::sleep(check_every).await;
+        let m = raft.metrics().borrow_watched().clone();
+        if m.running_state.is_err() {
+            return;
+        }
+        if m.snapshot != last.0 {
+            last = (m.snapshot, Instant::now());
+            continue;
+        }
+        let behind = m.last_applied.map(|id| id.index) > m.snapshot.map(|id| id.index);
+        if behind && last.1.elapsed() >= interval {
+            tracing::info!(
+                interval_s = interval.as_secs(),
+                "snapshot by age: entries applied since the last snapshot"
+            );
+            if raft.trigger().snapshot().await.is_err() {
+                return;
+            }
+            // Wait for it to show before asking again.
+            last.1 = Instant::now();
         }
     }
 }

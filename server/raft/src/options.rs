@@ -45,6 +45,17 @@ pub struct RaftOptions {
     pub cluster_secret: Option<crate::ClusterSecret>,
     /// The redb file of the Raft log (its own file, not the state machine's).
     pub log_path: PathBuf,
+    /// The directory of snapshot archives.
+    pub snapshot_dir: PathBuf,
+    /// Build a snapshot (and purge the log behind it) after this many entries since the last
+    /// one; 0 turns the count trigger off.
+    pub snapshot_entries: u64,
+    /// Build a snapshot when the last one is this old and entries were applied since; zero
+    /// turns the age trigger off.
+    pub snapshot_interval: Duration,
+    /// Entries kept in the log behind a snapshot: a follower at most this far behind catches
+    /// up from the log instead of receiving the whole snapshot.
+    pub snapshot_logs_kept: u64,
     /// When an appended entry counts as persisted.
     pub durability: Durability,
     /// Leader heartbeat interval, ms.
@@ -87,6 +98,14 @@ impl Default for RaftOptions {
             bootstrap: true,
             cluster_secret: None,
             log_path: PathBuf::from("raft-log.redb"),
+            snapshot_dir: PathBuf::from("snapshots"),
+            // Up to 8192 × 1024 commands under full load; a few hundred ms of archive writing
+            // per million jobs, in the background.
+            snapshot_entries: 8192,
+            // A backup at least this fresh whenever anything changed.
+            snapshot_interval: Duration::from_secs(15 * 60),
+            // openraft's default; a restarted follower usually needs far fewer.
+            snapshot_logs_kept: 1000,
             // An acknowledged write must survive a crash unless the operator opts out.
             durability: Durability::Fsync,
             // openraft's 50 ms is too eager for fsync latencies on small shared machines.

@@ -4,27 +4,41 @@
 //! without the cluster secret.
 
 use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
 
 use corvo_sdk::proto as pb;
 use corvo_sdk::proto::raft_peer_service_server::{RaftPeerService, RaftPeerServiceServer};
+use openraft::alias::{SnapshotMetaOf, SnapshotOf, VoteOf};
 use openraft::raft::{TransferLeaderRequest, VoteRequest};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use crate::network::{PEER_MESSAGE_BYTES_MAX, decode, encode};
 use crate::secret::{ClusterSecret, SECRET_HEADER};
+use crate::snapshot::{SnapshotDir, SnapshotFile};
+use crate::state_machine::{AppStateMachine, RaftMeta};
 use crate::types::{RaftHandle, TypeConfig};
+
+/// What a node needs to receive snapshots: where they go and who checks them.
+#[derive(Clone)]
+pub(crate) struct SnapshotSink {
+    pub(crate) dir: Arc<SnapshotDir>,
+    pub(crate) app: Arc<dyn AppStateMachine>,
+}
 
 /// Serves the peer service on `listener` until `shutdown` resolves.
 pub(crate) fn serve(
     raft: RaftHandle,
+    sink: SnapshotSink,
     secret: ClusterSecret,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> JoinHandle<Result<(), tonic::transport::Error>> {
-    let service = RaftPeerServiceServer::new(PeerService { raft })
+    let service = RaftPeerServiceServer::new(PeerService { raft, sink })
         .max_decoding_message_size(PEER_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(PEER_MESSAGE_BYTES_MAX);
     let service = InterceptedService::new(service, move |req| check_secret(&secret, req));
@@ -52,6 +66,43 @@ fn check_secret(secret: &ClusterSecret, req: Request<()>) -> Result<Request<()>,
 
 struct PeerService {
     raft: RaftHandle,
+    sink: SnapshotSink,
+}
+
+/// Deletes a received archive's temporary file unless it was moved into place.
+struct TempFile<'a>(&'a Path);
+
+impl Drop for TempFile<'_> {
+    fn drop(&mut self) {
+        // Gone already when the install moved it to its final name.
+        let _ = std::fs::remove_file(self.0);
+    }
+}
+
+impl PeerService {
+    /// Writes the streamed archive to `temp` and fsyncs it.
+    async fn receive(
+        &self,
+        first: pb::SendSnapshotRequest,
+        stream: &mut Streaming<pb::SendSnapshotRequest>,
+        temp: &Path,
+    ) -> Result<u64, Status> {
+        let failed = |e: std::io::Error| {
+            Status::internal(format!(
+                "writing the received snapshot {}: {e}",
+                temp.display()
+            ))
+        };
+        let mut file = tokio::fs::File::create(temp).await.map_err(failed)?;
+        let mut bytes = first.data.len() as u64;
+        file.write_all(&first.data).await.map_err(failed)?;
+        while let Some(chunk) = stream.message().await? {
+            bytes += chunk.data.len() as u64;
+            file.write_all(&chunk.data).await.map_err(failed)?;
+        }
+        file.sync_all().await.map_err(failed)?;
+        Ok(bytes)
+    }
 }
 
 fn bad_payload(e: String) -> Status {
@@ -109,8 +160,52 @@ impl RaftPeerService for PeerService {
         _req: Request<pb::FullSnapshotRequest>,
     ) -> Result<Response<pb::FullSnapshotResponse>, Status> {
         Err(Status::unimplemented(
-            "snapshots are not implemented: the log is never purged, so a follower catches up from the log",
+            "FullSnapshot is superseded by SendSnapshot: upgrade the sending node",
         ))
+    }
+
+    async fn send_snapshot(
+        &self,
+        req: Request<Streaming<pb::SendSnapshotRequest>>,
+    ) -> Result<Response<pb::SendSnapshotResponse>, Status> {
+        let mut stream = req.into_inner();
+        let first = stream
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("empty snapshot stream"))?;
+        let (vote, meta): (VoteOf<TypeConfig>, SnapshotMetaOf<TypeConfig>) =
+            decode(&first.header).map_err(bad_payload)?;
+        let temp = self.sink.dir.temp_path("receive");
+        let _cleanup = TempFile(&temp);
+        let bytes = self.receive(first, &mut stream, &temp).await?;
+
+        // Check the whole archive before openraft sees it, and that it is what the meta says.
+        let (app, path) = (self.sink.app.clone(), temp.clone());
+        let stored = tokio::task::spawn_blocking(move || app.verify_snapshot(&path))
+            .await
+            .map_err(|e| Status::internal(format!("snapshot check task: {e}")))?
+            .map_err(|e| Status::data_loss(format!("received snapshot refused: {e}")))?;
+        let stored = RaftMeta::decode(&stored, &"received snapshot raft_meta")
+            .map_err(|e| Status::data_loss(e.to_string()))?;
+        if stored.last_applied != meta.last_log_id {
+            return Err(Status::invalid_argument(format!(
+                "snapshot meta says {:?} but the archive holds {:?}",
+                meta.last_log_id, stored.last_applied
+            )));
+        }
+        tracing::info!(bytes, last = ?meta.last_log_id, "received a snapshot; installing it");
+        let snapshot = SnapshotOf::<TypeConfig, SnapshotFile> {
+            meta,
+            snapshot: SnapshotFile { path: temp.clone() },
+        };
+        let answer = self
+            .raft
+            .install_full_snapshot(vote, snapshot)
+            .await
+            .map_err(stopped)?;
+        Ok(Response::new(pb::SendSnapshotResponse {
+            payload: encoded(&answer)?,
+        }))
     }
 
     async fn transfer_leader(

@@ -4,23 +4,36 @@
 //! stores an opaque `raft_meta` (last applied log id, last membership) in the same
 //! transaction as each apply. That store may commit non-durably: after a crash it rolls back
 //! to its last durable commit, `applied_state()` reports the older log id, and openraft
-//! re-applies the durable log from there up to the saved `committed` index. This is why the
-//! log is never purged while snapshots do not exist.
+//! re-applies the durable log from there up to the saved `committed` index.
+//!
+//! Snapshots are archive files ([`crate::snapshot`]) whose content the application writes,
+//! checks and installs. A snapshot is started on the state machine's task (so it holds
+//! exactly the applied state, made durable first) and written in the background. The log is
+//! purged only behind a snapshot that is on disk and fsynced, so whatever the state file lost
+//! in a crash is covered by the newest snapshot plus the log after it; at start-up openraft
+//! installs the snapshot when it is ahead of the state. The newest archive is checked to its
+//! last byte at start-up: a damaged one stops the node with an error naming the file.
 
 use std::io;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use corvo_core::{Batch, BatchOutcome};
 use futures::{Stream, StreamExt};
 use openraft::EntryPayload;
 use openraft::alias::{SnapshotMetaOf, SnapshotOf};
 use openraft::entry::RaftEntry;
+use openraft::storage::SnapshotMeta;
 use openraft::storage::{ApplyResponder, EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use serde::{Deserialize, Serialize};
 
 use crate::log_store::{decode, encode};
+use crate::snapshot::{SnapshotDir, SnapshotFile};
 use crate::types::{EntryOutcome, LogId, StoredMembership, TypeConfig};
+
+type Snapshot = SnapshotOf<TypeConfig, SnapshotFile>;
 
 /// The replicated state the log is applied to (implemented elsewhere over redb).
 pub trait AppStateMachine: Send + Sync + 'static {
@@ -37,22 +50,65 @@ pub trait AppStateMachine: Send + Sync + 'static {
         entries: Vec<(u64, Option<Batch>)>,
         raft_meta: Vec<u8>,
     ) -> io::Result<Vec<Option<BatchOutcome>>>;
+
+    /// Starts a snapshot of the state as applied so far (made durable first) and returns a
+    /// writer of exactly that state; applies may go on while it writes. Called on the state
+    /// machine's task, so it must be quick apart from the flush.
+    fn begin_snapshot(&self) -> io::Result<Box<dyn SnapshotWriter>>;
+
+    /// Checks an archive completely (structure and checksum) and returns the Raft metadata
+    /// stored in it. The error names the file.
+    fn verify_snapshot(&self, path: &Path) -> io::Result<Vec<u8>>;
+
+    /// An archive's Raft metadata and creation time (Unix ms) from its header, without
+    /// checking the rest (cheap: for listings).
+    fn snapshot_header(&self, path: &Path) -> io::Result<(Vec<u8>, u64)>;
+
+    /// Replaces the whole state with the archive at `path`, in one durable transaction that
+    /// commits only if the archive checks out to its last byte. Stores `raft_meta` instead of
+    /// the archive's when given (a restore that rewrites the membership).
+    fn install_snapshot(&self, path: &Path, raft_meta: Option<&[u8]>) -> io::Result<()>;
+}
+
+/// Writes one snapshot archive of the state captured by [`AppStateMachine::begin_snapshot`].
+pub trait SnapshotWriter: Send {
+    /// The Raft metadata stored with the captured state (`None` before the first apply).
+    fn raft_meta(&self) -> Option<Vec<u8>>;
+
+    /// Writes the archive to `path` (a new file), stamped `created_unix_ms`, and fsyncs it.
+    fn write(self: Box<Self>, path: &Path, created_unix_ms: u64) -> io::Result<()>;
 }
 
 /// Told about every applied app entry, on every node, in log order (entries re-applied after
 /// a restart included). Must not block: it runs on the apply path.
 pub trait ApplyListener: Send + Sync + 'static {
     fn on_applied(&self, index: u64, outcome: &BatchOutcome);
+
+    /// The whole state was replaced by a snapshot ending at `index` (a lagging node caught up
+    /// by snapshot): anything derived from earlier applies must be rebuilt from the state.
+    fn on_snapshot_installed(&self, index: u64) {
+        let _ = index;
+    }
 }
 
 /// What `raft_meta` holds. Encoded with a format byte like the log (see `log_store`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct RaftMeta {
-    last_applied: Option<LogId>,
-    last_membership: StoredMembership,
+pub(crate) struct RaftMeta {
+    pub(crate) last_applied: Option<LogId>,
+    pub(crate) last_membership: StoredMembership,
     /// The largest `Batch::now_ms` applied: the proposer's clock floor, across restarts and
     /// leader changes.
-    last_now_ms: u64,
+    pub(crate) last_now_ms: u64,
+}
+
+impl RaftMeta {
+    pub(crate) fn decode(bytes: &[u8], what: &dyn std::fmt::Display) -> io::Result<RaftMeta> {
+        decode(bytes, what)
+    }
+
+    pub(crate) fn encode(&self) -> io::Result<Vec<u8>> {
+        encode(self, &"state machine raft_meta")
+    }
 }
 
 /// openraft's state machine, over an [`AppStateMachine`].
@@ -64,6 +120,9 @@ pub struct StateMachineStore {
     /// Loaded from `app.raft_meta()` on first use, then kept in step with every apply.
     meta: Option<RaftMeta>,
     apply_entries_max: usize,
+    snapshots: Arc<SnapshotDir>,
+    /// The newest archive is checked completely once, on the first look (at start-up).
+    newest_checked: bool,
 }
 
 impl StateMachineStore {
@@ -72,6 +131,7 @@ impl StateMachineStore {
         listener: Arc<dyn ApplyListener>,
         applied_now_ms: Arc<AtomicU64>,
         apply_entries_max: usize,
+        snapshots: Arc<SnapshotDir>,
     ) -> Self {
         Self {
             app,
@@ -79,6 +139,8 @@ impl StateMachineStore {
             applied_now_ms,
             meta: None,
             apply_entries_max: apply_entries_max.max(1),
+            snapshots,
+            newest_checked: false,
         }
     }
 
@@ -149,9 +211,8 @@ impl StateMachineStore {
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachineStore {
-    // TODO(issue 3): a real snapshot type (a checksummed archive of the state file).
-    type SnapshotData = Vec<u8>;
-    type SnapshotBuilder = NoSnapshots;
+    type SnapshotData = SnapshotFile;
+    type SnapshotBuilder = SnapshotBuilder;
 
     async fn applied_state(&mut self) -> io::Result<(Option<LogId>, StoredMembership)> {
         let meta = self.load_meta()?;
@@ -178,40 +239,162 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        NoSnapshots
+        // Captured here, between applies: the snapshot is exactly the state applied so far.
+        let app = self.app.clone();
+        let writer = tokio::task::spawn_blocking(move || app.begin_snapshot())
+            .await
+            .map_err(|e| io::Error::other(format!("snapshot start task failed: {e}")))
+            .and_then(|r| r);
+        SnapshotBuilder {
+            writer: std::sync::Mutex::new(Some(writer)),
+            snapshots: self.snapshots.clone(),
+        }
     }
 
     async fn install_snapshot(
         &mut self,
-        _meta: &SnapshotMetaOf<TypeConfig>,
-        _snapshot: Vec<u8>,
+        meta: &SnapshotMetaOf<TypeConfig>,
+        snapshot: SnapshotFile,
     ) -> io::Result<()> {
-        // TODO(issue 3): install a snapshot received from the leader.
-        Err(not_implemented())
+        let Some(log_id) = meta.last_log_id else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a snapshot without a last log id cannot be installed",
+            ));
+        };
+        let app = self.app.clone();
+        let dir = self.snapshots.clone();
+        let path = snapshot.path;
+        let started = std::time::Instant::now();
+        let installed = tokio::task::spawn_blocking(move || {
+            app.install_snapshot(&path, None)?;
+            // Received archives arrive under a temporary name; the one being restored at
+            // start-up is already in place.
+            if path != dir.final_path(&log_id) {
+                dir.commit(&path, &log_id)?;
+            }
+            Ok::<_, io::Error>(())
+        })
+        .await
+        .map_err(|e| io::Error::other(format!("snapshot install task failed: {e}")))?;
+        installed?;
+        // The state (and the metadata stored with it) changed under us: reload it.
+        self.meta = None;
+        let reloaded = self.load_meta()?;
+        if reloaded.last_applied != Some(log_id) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "installed snapshot for {log_id} but the state reports {:?}",
+                    reloaded.last_applied
+                ),
+            ));
+        }
+        tracing::info!(
+            index = log_id.index,
+            term = log_id.leader_id.term,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "installed a snapshot"
+        );
+        self.listener.on_snapshot_installed(log_id.index);
+        Ok(())
     }
 
-    async fn get_current_snapshot(
-        &mut self,
-    ) -> io::Result<Option<SnapshotOf<TypeConfig, Vec<u8>>>> {
-        // TODO(issue 3): return the last built or installed snapshot.
-        Ok(None)
+    async fn get_current_snapshot(&mut self) -> io::Result<Option<Snapshot>> {
+        let Some(newest) = self.snapshots.list()?.into_iter().next() else {
+            self.newest_checked = true;
+            return Ok(None);
+        };
+        let app = self.app.clone();
+        let path = newest.path.clone();
+        let check = !self.newest_checked;
+        let meta = tokio::task::spawn_blocking(move || {
+            if check {
+                app.verify_snapshot(&path)
+            } else {
+                app.snapshot_header(&path).map(|(meta, _)| meta)
+            }
+        })
+        .await
+        .map_err(|e| io::Error::other(format!("snapshot read task failed: {e}")))?
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "{e}. The node will not serve from a damaged snapshot: move the file out of {} to start from the older snapshot and the log, or restore the node from a backup",
+                    self.snapshots.path().display()
+                ),
+            )
+        })?;
+        self.newest_checked = true;
+        let meta = RaftMeta::decode(&meta, &format!("snapshot {}", newest.path.display()))?;
+        Ok(Some(Snapshot {
+            meta: SnapshotMeta {
+                last_log_id: meta.last_applied,
+                last_membership: meta.last_membership,
+            },
+            snapshot: SnapshotFile { path: newest.path },
+        }))
     }
 }
 
-/// The snapshot builder until snapshots exist: building one is an error. The snapshot policy
-/// is `Never` and the log is never purged, so openraft only asks for one when a follower
-/// needs a snapshot, which a one-voter cluster never does.
-pub struct NoSnapshots;
+/// Writes the snapshot captured by `get_snapshot_builder` (in openraft's background task).
+pub struct SnapshotBuilder {
+    /// Taken by the one `build_snapshot` call (a mutex only because openraft wants `Sync`).
+    writer: std::sync::Mutex<Option<io::Result<Box<dyn SnapshotWriter>>>>,
+    snapshots: Arc<SnapshotDir>,
+}
 
-impl RaftSnapshotBuilder<TypeConfig> for NoSnapshots {
-    type SnapshotData = Vec<u8>;
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    type SnapshotData = SnapshotFile;
 
-    async fn build_snapshot(&mut self) -> io::Result<SnapshotOf<TypeConfig, Vec<u8>>> {
-        // TODO(issue 3): build a snapshot from a read transaction of the state file.
-        Err(not_implemented())
+    async fn build_snapshot(&mut self) -> io::Result<Snapshot> {
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_else(|| Err(io::Error::other("snapshot builder used twice")))?;
+        let meta_bytes = writer.raft_meta().ok_or_else(|| {
+            io::Error::other("cannot snapshot a state machine that has applied nothing")
+        })?;
+        let meta = RaftMeta::decode(&meta_bytes, &"state machine raft_meta")?;
+        let log_id = meta
+            .last_applied
+            .ok_or_else(|| io::Error::other("cannot snapshot: no applied log id"))?;
+        let dir = self.snapshots.clone();
+        let started = std::time::Instant::now();
+        let path = tokio::task::spawn_blocking(move || {
+            let temp = dir.temp_path("build");
+            let written = writer.write(&temp, unix_ms());
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&temp);
+                return Err(e);
+            }
+            dir.commit(&temp, &log_id)
+        })
+        .await
+        .map_err(|e| io::Error::other(format!("snapshot build task failed: {e}")))??;
+        tracing::info!(
+            index = log_id.index,
+            term = log_id.leader_id.term,
+            file = %path.display(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "built a snapshot"
+        );
+        Ok(Snapshot {
+            meta: SnapshotMeta {
+                last_log_id: Some(log_id),
+                last_membership: meta.last_membership,
+            },
+            snapshot: SnapshotFile { path },
+        })
     }
 }
 
-fn not_implemented() -> io::Error {
-    io::Error::new(io::ErrorKind::Unsupported, "snapshots not implemented yet")
+pub(crate) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

@@ -154,6 +154,9 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, TempDir> for WithAdap
             common::Recorder::new(),
             Default::default(),
             3,
+            std::sync::Arc::new(
+                corvo_raft::SnapshotDir::open(&dir.path().join("snapshots")).expect("snapshot dir"),
+            ),
         );
         Ok((dir, store, sm))
     }

@@ -13,6 +13,11 @@
 //!  API reads ─────────▶ StateStore::read ───▶ read txn (MVCC snapshot) implementing StateRead
 //! ```
 //!
+//! Snapshots: [`StateStore::begin_export`] captures the state (one read transaction) and
+//! [`Export::write`] writes it as a checksummed [`archive`]; [`StateStore::install_archive`]
+//! replaces the whole state with an archive in one transaction that commits only if the
+//! archive checks out.
+//!
 //! Applies commit without fsync because the Raft log is durable: after a crash redb returns
 //! to its last durable commit and Raft re-applies the log from there. The periodic durable
 //! commit bounds replay work and lets redb reuse freed pages.
@@ -20,6 +25,10 @@
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+pub mod archive;
+
+use archive::{ArchiveError, ArchiveInfo, ArchiveReader, ArchiveWriter, Record};
 
 use corvo_core::keys::Table;
 use corvo_core::state::Row;
@@ -164,6 +173,87 @@ impl StateStore {
         Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// Starts a snapshot: makes everything applied so far durable, then takes a read
+    /// transaction. The returned [`Export`] writes exactly that state, whatever is applied
+    /// after this call; it carries the Raft metadata stored with that state, so the archive
+    /// names the log index it covers.
+    pub fn begin_export(&self) -> Result<Export, StoreError> {
+        self.flush()?;
+        let txn = self.db.begin_read().map_err(io)?;
+        let raft_meta = txn
+            .open_table(RAFT_META)
+            .map_err(io)?
+            .get(RAFT_META_KEY)
+            .map_err(io)?
+            .map(|v| v.value().to_vec());
+        Ok(Export { txn, raft_meta })
+    }
+
+    /// [`StateStore::begin_export`] and [`Export::write`] at once.
+    pub fn export_archive(
+        &self,
+        path: &Path,
+        created_unix_ms: u64,
+    ) -> Result<ArchiveInfo, ArchiveError> {
+        self.begin_export()
+            .map_err(|e| ArchiveError::store(path, e))?
+            .write(path, created_unix_ms)
+    }
+
+    /// Replaces the whole state with the archive at `path`, in one durable write transaction
+    /// that commits only if the archive checks out to its last byte (a damaged archive
+    /// changes nothing). `raft_meta` overrides the metadata stored in the archive (a restore
+    /// into a new cluster rewrites the membership).
+    pub fn install_archive(
+        &self,
+        path: &Path,
+        raft_meta: Option<&[u8]>,
+    ) -> Result<ArchiveInfo, ArchiveError> {
+        let fail = |e: redb::Error| ArchiveError::store(path, e);
+        let mut reader = ArchiveReader::open(path)?;
+        let mut txn = self.db.begin_write().map_err(|e| fail(e.into()))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| fail(e.into()))?;
+        {
+            for t in Table::ALL {
+                txn.delete_table(table_def(t)).map_err(|e| fail(e.into()))?;
+            }
+            let mut tables = WriteTables::open(&txn).map_err(|e| ArchiveError::store(path, e))?;
+            let mut current: Option<Table> = None;
+            while let Some(record) = reader.next()? {
+                match record {
+                    Record::Table(name) => {
+                        let t = Table::ALL.into_iter().find(|t| t.name() == name);
+                        current = Some(t.ok_or_else(|| {
+                            ArchiveError::corrupt(
+                                path,
+                                format!("unknown table {name:?} (written by a newer release?)"),
+                            )
+                        })?);
+                    }
+                    Record::Row(k, v) => {
+                        let t = current.ok_or_else(|| {
+                            ArchiveError::corrupt(path, "a row before any table record")
+                        })?;
+                        tables
+                            .put(t, &k, &v)
+                            .map_err(|e| ArchiveError::store(path, e))?;
+                    }
+                }
+            }
+            let meta = raft_meta.unwrap_or(&reader.raft_meta).to_vec();
+            let mut table = txn.open_table(RAFT_META).map_err(|e| fail(e.into()))?;
+            table
+                .insert(RAFT_META_KEY, meta.as_slice())
+                .map_err(|e| fail(e.into()))?;
+        }
+        // The checksum decides: on a mismatch the transaction is dropped (rolled back).
+        let info = reader.finish()?;
+        txn.commit().map_err(|e| fail(e.into()))?;
+        self.checkpoint_done();
+        Ok(info)
+    }
+
     fn checkpoint_due(&self) -> bool {
         let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         c.applies_since += 1;
@@ -174,6 +264,47 @@ impl StateStore {
         let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         c.applies_since = 0;
         c.last = Instant::now();
+    }
+}
+
+/// A consistent view of the state to write as a snapshot archive (see
+/// [`StateStore::begin_export`]).
+pub struct Export {
+    txn: ReadTransaction,
+    raft_meta: Option<Vec<u8>>,
+}
+
+impl Export {
+    /// The Raft metadata of the state this export holds (`None` before the first apply).
+    pub fn raft_meta(&self) -> Option<&[u8]> {
+        self.raft_meta.as_deref()
+    }
+
+    /// Writes the archive to `path`, a new file, and fsyncs it. A failed write leaves no file.
+    pub fn write(self, path: &Path, created_unix_ms: u64) -> Result<ArchiveInfo, ArchiveError> {
+        let raft_meta = self
+            .raft_meta
+            .ok_or_else(|| ArchiveError::store(path, "the state has no applied log entry yet"))?;
+        let mut out = ArchiveWriter::create(path, &raft_meta, created_unix_ms)?;
+        let txn = self.txn;
+        let written = (|| {
+            for t in Table::ALL {
+                out.table(t.name())?;
+                let table = txn
+                    .open_table(table_def(t))
+                    .map_err(|e| ArchiveError::store(path, e))?;
+                for row in table.iter().map_err(|e| ArchiveError::store(path, e))? {
+                    let (k, v) = row.map_err(|e| ArchiveError::store(path, e))?;
+                    out.row(k.value(), v.value())?;
+                }
+            }
+            out.finish(raft_meta, created_unix_ms)
+        })();
+        if written.is_err() {
+            // A partial archive must not be mistaken for a snapshot later.
+            let _ = std::fs::remove_file(path);
+        }
+        written
     }
 }
 

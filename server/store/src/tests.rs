@@ -99,3 +99,136 @@ fn state_and_digest_survive_reopen() {
     let other = StateStore::open(&dir.path().join("other.redb")).unwrap();
     assert_ne!(other.digest().unwrap(), digest);
 }
+
+/// A store with a few jobs in several tables (jobs, ready, counts, events, leases/timers).
+fn populated(dir: &std::path::Path, name: &str) -> StateStore {
+    let store = StateStore::open(&dir.join(name)).unwrap();
+    let batch = |now_ms, commands| Some(Batch { now_ms, commands });
+    store
+        .apply(
+            &[
+                (1, batch(10, vec![enqueue("a"), enqueue("b"), enqueue("c")])),
+                (2, batch(20, vec![lease()])),
+            ],
+            b"meta-2",
+        )
+        .unwrap();
+    store
+}
+
+#[test]
+fn an_archive_restores_the_same_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = populated(dir.path(), "a.redb");
+    let path = dir.path().join("snap");
+    let written = source.export_archive(&path, 1234).unwrap();
+    assert_eq!(written.raft_meta, b"meta-2");
+    assert!(written.rows > 3, "{written:?}");
+    assert_eq!(written.bytes, std::fs::metadata(&path).unwrap().len());
+
+    let checked = archive::verify(&path).unwrap();
+    assert_eq!(checked, written);
+    assert_eq!(archive::header(&path).unwrap().created_unix_ms, 1234);
+
+    // Installing over a store with other content replaces it entirely.
+    let target = StateStore::open(&dir.path().join("b.redb")).unwrap();
+    target
+        .apply(
+            &[(
+                1,
+                Some(Batch {
+                    now_ms: 1,
+                    commands: vec![enqueue("zzz")],
+                }),
+            )],
+            b"other",
+        )
+        .unwrap();
+    target.install_archive(&path, None).unwrap();
+    assert_eq!(target.digest().unwrap(), source.digest().unwrap());
+    assert_eq!(target.raft_meta().unwrap().as_deref(), Some(&b"meta-2"[..]));
+    assert!(
+        query::job(&target.read().unwrap(), "zzz")
+            .unwrap()
+            .is_none()
+    );
+    query::check_invariants(&target.read().unwrap()).unwrap();
+
+    // The metadata can be rewritten on install (a restore into a new cluster).
+    target.install_archive(&path, Some(b"rewritten")).unwrap();
+    assert_eq!(
+        target.raft_meta().unwrap().as_deref(),
+        Some(&b"rewritten"[..])
+    );
+    assert_eq!(target.digest().unwrap(), source.digest().unwrap());
+}
+
+#[test]
+fn a_damaged_archive_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = populated(dir.path(), "a.redb");
+    let path = dir.path().join("snap");
+    source.export_archive(&path, 1).unwrap();
+    let good = std::fs::read(&path).unwrap();
+
+    let target = StateStore::open(&dir.path().join("b.redb")).unwrap();
+    target
+        .apply(
+            &[(
+                1,
+                Some(Batch {
+                    now_ms: 1,
+                    commands: vec![enqueue("keep")],
+                }),
+            )],
+            b"mine",
+        )
+        .unwrap();
+    let before = target.digest().unwrap();
+
+    // A flipped bit in the middle, a truncation, and trailing garbage.
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x01;
+    let truncated = good[..good.len() - 10].to_vec();
+    let mut longer = good.clone();
+    longer.push(0);
+    for (what, bytes) in [
+        ("flipped", flipped),
+        ("truncated", truncated),
+        ("longer", longer),
+    ] {
+        let bad = dir.path().join(what);
+        std::fs::write(&bad, bytes).unwrap();
+        let err = target.install_archive(&bad, None).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&bad.display().to_string()), "{what}: {text}");
+        assert!(
+            matches!(err, ArchiveError::Corrupt { .. }),
+            "{what}: {text}"
+        );
+        assert!(archive::verify(&bad).is_err(), "{what}");
+        assert_eq!(target.digest().unwrap(), before, "{what} changed the state");
+        assert_eq!(target.raft_meta().unwrap().as_deref(), Some(&b"mine"[..]));
+    }
+
+    // Not an archive at all.
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, b"hello world").unwrap();
+    let err = archive::verify(&junk).unwrap_err().to_string();
+    assert!(err.contains("bad magic"), "{err}");
+}
+
+#[test]
+fn exporting_needs_an_applied_entry_and_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = StateStore::open(&dir.path().join("e.redb")).unwrap();
+    let err = empty.export_archive(&dir.path().join("s"), 1).unwrap_err();
+    assert!(err.to_string().contains("no applied log entry"), "{err}");
+    assert!(!dir.path().join("s").exists());
+
+    let store = populated(dir.path(), "a.redb");
+    std::fs::write(dir.path().join("taken"), b"x").unwrap();
+    assert!(store.export_archive(&dir.path().join("taken"), 1).is_err());
+    assert_eq!(std::fs::read(dir.path().join("taken")).unwrap(), b"x");
+}

@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use corvo_core::{Batch, BatchOutcome, Command, Reply};
-use corvo_raft::{AppStateMachine, ApplyListener, Clock, RaftOptions};
+use corvo_raft::{AppStateMachine, ApplyListener, Clock, RaftOptions, SnapshotWriter};
 
 /// Bound on every wait in these tests: generous for a slow, loaded 2-core machine.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -21,6 +21,7 @@ pub fn options(dir: &Path) -> RaftOptions {
         node_id: 1,
         raft_addr: "127.0.0.1:19000".to_string(),
         log_path: dir.join("raft-log.redb"),
+        snapshot_dir: dir.join("snapshots"),
         ..RaftOptions::default()
     }
 }
@@ -182,6 +183,67 @@ impl AppStateMachine for FakeApp {
         }
         st.live.raft_meta = Some(raft_meta);
         Ok(outcomes)
+    }
+
+    fn begin_snapshot(&self) -> io::Result<Box<dyn SnapshotWriter>> {
+        Ok(Box::new(FakeSnapshot(self.live())))
+    }
+
+    fn verify_snapshot(&self, path: &Path) -> io::Result<Vec<u8>> {
+        Ok(FakeSnapshot::read(path)?.raft_meta.unwrap_or_default())
+    }
+
+    fn snapshot_header(&self, path: &Path) -> io::Result<(Vec<u8>, u64)> {
+        Ok((self.verify_snapshot(path)?, 0))
+    }
+
+    fn install_snapshot(&self, path: &Path, raft_meta: Option<&[u8]>) -> io::Result<()> {
+        let mut data = FakeSnapshot::read(path)?;
+        if let Some(meta) = raft_meta {
+            data.raft_meta = Some(meta.to_vec());
+        }
+        let mut st = self.state.lock().unwrap();
+        st.live = data.clone();
+        // Installing is durable, like the real store's.
+        st.durable = data;
+        Ok(())
+    }
+}
+
+/// The fake's snapshot file: raft meta, counter and last index (not the entry history).
+struct FakeSnapshot(FakeData);
+
+impl FakeSnapshot {
+    fn read(path: &Path) -> io::Result<FakeData> {
+        let bytes = std::fs::read(path)?;
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "bad fake snapshot");
+        let (head, rest) = bytes.split_at_checked(4).ok_or_else(bad)?;
+        let len = u32::from_be_bytes(head.try_into().map_err(|_| bad())?) as usize;
+        let (meta, rest) = rest.split_at_checked(len).ok_or_else(bad)?;
+        let (counter, last) = rest.split_at_checked(8).ok_or_else(bad)?;
+        let counter = u64::from_be_bytes(counter.try_into().map_err(|_| bad())?);
+        let last = u64::from_be_bytes(last.try_into().map_err(|_| bad())?);
+        Ok(FakeData {
+            raft_meta: Some(meta.to_vec()),
+            counter,
+            last_index: last.checked_sub(1),
+            app_entries: Vec::new(),
+        })
+    }
+}
+
+impl SnapshotWriter for FakeSnapshot {
+    fn raft_meta(&self) -> Option<Vec<u8>> {
+        self.0.raft_meta.clone()
+    }
+
+    fn write(self: Box<Self>, path: &Path, _created_unix_ms: u64) -> io::Result<()> {
+        let meta = self.0.raft_meta.unwrap_or_default();
+        let mut out = (meta.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(&meta);
+        out.extend_from_slice(&self.0.counter.to_be_bytes());
+        out.extend_from_slice(&self.0.last_index.map_or(0, |i| i + 1).to_be_bytes());
+        std::fs::write(path, out)
     }
 }
 

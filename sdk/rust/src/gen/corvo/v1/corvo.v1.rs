@@ -787,6 +787,30 @@ pub struct NodeStatus {
     /// place: replace the node).
     #[prost(string, tag="22")]
     pub raft_error: ::prost::alloc::string::String,
+    /// The newest snapshot on this node (absent before the first one).
+    #[prost(message, optional, tag="23")]
+    pub last_snapshot: ::core::option::Option<SnapshotInfo>,
+}
+/// One snapshot archive on a node.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SnapshotInfo {
+    /// The archive's file name in `<data-dir>/snapshots/`.
+    #[prost(string, tag="1")]
+    pub file_name: ::prost::alloc::string::String,
+    /// The archive's full path on the node.
+    #[prost(string, tag="2")]
+    pub path: ::prost::alloc::string::String,
+    /// The last log index (and its term) the snapshot covers.
+    #[prost(uint64, tag="3")]
+    pub last_index: u64,
+    #[prost(uint64, tag="4")]
+    pub last_term: u64,
+    /// Size of the archive in bytes.
+    #[prost(uint64, tag="5")]
+    pub size_bytes: u64,
+    /// When the archive was written, Unix ms.
+    #[prost(uint64, tag="6")]
+    pub created_unix_ms: u64,
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetNodeStatusRequest {
@@ -900,6 +924,23 @@ pub struct GetStateDigestResponse {
     /// The applied index the digest was taken at.
     #[prost(uint64, optional, tag="2")]
     pub applied_index: ::core::option::Option<u64>,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateSnapshotRequest {
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateSnapshotResponse {
+    #[prost(message, optional, tag="1")]
+    pub snapshot: ::core::option::Option<SnapshotInfo>,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListSnapshotsRequest {
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListSnapshotsResponse {
+    /// Newest first.
+    #[prost(message, repeated, tag="1")]
+    pub snapshots: ::prost::alloc::vec::Vec<SnapshotInfo>,
 }
 /// A node's role in Raft.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
@@ -1083,6 +1124,22 @@ pub struct FullSnapshotRequest {
 /// Postcard-encoded openraft SnapshotResponse.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FullSnapshotResponse {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// One chunk of a snapshot archive.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SendSnapshotRequest {
+    /// First chunk only: postcard-encoded (vote, snapshot meta).
+    #[prost(bytes="vec", tag="1")]
+    pub header: ::prost::alloc::vec::Vec<u8>,
+    /// The next bytes of the archive.
+    #[prost(bytes="vec", tag="2")]
+    pub data: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft SnapshotResponse.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SendSnapshotResponse {
     #[prost(bytes="vec", tag="1")]
     pub payload: ::prost::alloc::vec::Vec<u8>,
 }
