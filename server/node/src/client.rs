@@ -1,5 +1,8 @@
 //! Client subcommands: `enqueue`, `jobs get|cancel|retry|delete`, `worker`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use anyhow::Context;
 use corvo_sdk::proto as pb;
 use corvo_sdk::proto::job_service_client::JobServiceClient;
@@ -182,78 +185,47 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
 }
 
 async fn worker_traced(args: WorkerArgs) -> anyhow::Result<()> {
-    let mut client = WorkerServiceClient::new(channel(&args.client).await?);
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let hostname = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    use corvo_sdk::worker::{Outcome, Worker};
     let worker_id = format!("corvo-worker-{}", std::process::id());
-    let first = pb::StreamLifecycleRequest {
-        request_id: 1,
-        queues: args.queues.clone(),
-        worker_id: worker_id.clone(),
-        hostname: hostname.clone(),
-        credits: 1,
-        ..Default::default()
-    };
-    tx.send(first).await?;
-    // The stream's RPC span on the server continues this worker session's trace.
-    let session = tracing::info_span!("corvo.worker", otel.kind = "client", worker_id = %worker_id);
-    let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
-    session.in_scope(|| telemetry::inject(&mut request));
-    let mut responses = client
-        .stream_lifecycle(request)
-        .await
-        .map_err(status_error)?
-        .into_inner();
+    let max = args.max_jobs;
+    let done = Arc::new(AtomicU64::new(0));
+    let enough = Arc::new(tokio::sync::Notify::new());
     eprintln!(
         "worker {worker_id} waiting for jobs on {}",
         args.queues.join(", ")
     );
-    let mut done = 0u64;
-    let mut request_id = 1u64;
-    while let Some(resp) = responses.message().await.map_err(status_error)? {
-        if !resp.error.is_empty() {
-            eprintln!("server: {}", resp.error);
-        }
-        for job in resp.jobs {
-            // The execution joins the producer's trace (the context stored with the job).
-            let execute = tracing::info_span!(
-                "corvo.worker.execute",
-                otel.kind = "consumer",
-                job_id = %job.job_id,
-                queue = %job.queue,
-                attempt = job.attempt,
+    let handler = {
+        let (done, enough) = (done.clone(), enough.clone());
+        move |ctx: corvo_sdk::worker::JobContext| {
+            let job = ctx.job;
+            println!(
+                "{} {} attempt {} payload {}",
+                job.job_id, job.queue, job.attempt, job.payload_json
             );
-            corvo_api::trace_context::set_parent_traceparent(&execute, &job.trace_parent);
-            // The span lasts until the ack is sent (dropped at the end of this iteration).
-            execute.in_scope(|| {
-                println!(
-                    "{} {} attempt {} payload {}",
-                    job.job_id, job.queue, job.attempt, job.payload_json
-                )
-            });
-            done += 1;
-            request_id += 1;
-            let more = args.max_jobs.is_none_or(|max| done < max);
-            let frame = pb::StreamLifecycleRequest {
-                request_id,
-                queues: args.queues.clone(),
-                worker_id: worker_id.clone(),
-                hostname: hostname.clone(),
-                credits: i32::from(more),
-                acks: vec![pb::AckBatchItem {
-                    job_id: job.job_id,
-                    result_json: "{\"done\":true}".into(),
-                    usage: None,
-                    lease_token: job.lease_token,
-                }],
-                ..Default::default()
-            };
-            tx.send(frame).await?;
+            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+            if max.is_some_and(|max| n >= max) {
+                // Stop taking jobs before this one's ack grants another credit.
+                enough.notify_one();
+            }
+            async { Outcome::complete(r#"{"done":true}"#) }
         }
-        if args.max_jobs.is_some_and(|max| done >= max) && resp.request_id == request_id {
-            break;
+    };
+    let stop = async move {
+        tokio::select! {
+            _ = enough.notified() => {}
+            _ = tokio::signal::ctrl_c() => {}
         }
-    }
-    eprintln!("worker finished {done} jobs");
+    };
+    let stats = Worker::new(channel(&args.client).await?, args.queues.clone())
+        .worker_id(worker_id)
+        .run(handler, stop)
+        .await?;
+    eprintln!(
+        "worker finished {} jobs ({} completed, {} failed, {} refused)",
+        done.load(Ordering::SeqCst),
+        stats.completed,
+        stats.failed,
+        stats.rejected
+    );
     Ok(())
 }
