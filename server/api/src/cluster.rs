@@ -430,6 +430,8 @@ pub fn node_status_to_proto(s: &NodeStatus) -> pb::NodeStatus {
             size_bytes: s.disk.size_bytes,
         }),
         last_snapshot: s.last_snapshot.as_ref().map(snapshot_to_proto),
+        view_applied_index: s.view_index,
+        view_error: s.view_error.clone().unwrap_or_default(),
         worker_streams: u32::try_from(s.streams).unwrap_or(u32::MAX),
         workers_connected: u32::try_from(s.workers).unwrap_or(u32::MAX),
         job_counts,

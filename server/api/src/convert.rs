@@ -308,6 +308,96 @@ pub fn heartbeat_item(
     })
 }
 
+/// The longest text a ListJobs substring filter may have.
+pub const SEARCH_TEXT_BYTES_MAX: usize = 1024;
+/// At most this many tag filters in one ListJobs call.
+pub const SEARCH_TAGS_MAX: usize = 16;
+
+/// A ListJobs request as a read-view query; every field checked.
+pub fn list_query(req: &pb::ListJobsRequest) -> Result<corvo_view::JobQuery, ApiError> {
+    let state = match pb::JobState::try_from(req.state) {
+        Ok(pb::JobState::Unspecified) => None,
+        Ok(s) => Some(state_from_proto(s)),
+        Err(_) => {
+            return Err(ApiError::invalid(
+                "state",
+                format!("unknown JobState value {}", req.state),
+            ));
+        }
+    };
+    let priority = match req.priority {
+        0 => None,
+        p => Some(priority(p, "priority")?),
+    };
+    let text = |value: &str, field: &str| -> Result<Option<String>, ApiError> {
+        if value.len() > SEARCH_TEXT_BYTES_MAX {
+            return Err(ApiError::invalid(
+                field,
+                format!("at most {SEARCH_TEXT_BYTES_MAX} bytes"),
+            ));
+        }
+        Ok((!value.is_empty()).then(|| value.to_owned()))
+    };
+    if req.tags.len() > SEARCH_TAGS_MAX {
+        return Err(ApiError::invalid(
+            "tags",
+            format!("at most {SEARCH_TAGS_MAX} tag filters"),
+        ));
+    }
+    let limit = usize::try_from(req.page_size)
+        .map_err(|_| ApiError::invalid("page_size", "must not be negative"))?;
+    if limit > corvo_view::PAGE_SIZE_MAX {
+        return Err(ApiError::invalid(
+            "page_size",
+            format!("at most {}", corvo_view::PAGE_SIZE_MAX),
+        ));
+    }
+    let after = match req.page_token.as_str() {
+        "" => None,
+        token => Some(
+            corvo_view::Cursor::parse(token)
+                .map_err(|_| ApiError::invalid("page_token", "not a token this server issued"))?,
+        ),
+    };
+    Ok(corvo_view::JobQuery {
+        queue: text(&req.queue, "queue")?,
+        state,
+        priority,
+        tags: req
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        payload_contains: text(&req.payload_contains, "payload_contains")?,
+        error_contains: text(&req.error_contains, "error_contains")?,
+        created_from_ms: req
+            .created_after
+            .as_ref()
+            .map(|t| timestamp_ms(t, "created_after"))
+            .transpose()?,
+        created_before_ms: req
+            .created_before
+            .as_ref()
+            .map(|t| timestamp_ms(t, "created_before"))
+            .transpose()?,
+        limit,
+        after,
+    })
+}
+
+fn state_from_proto(s: pb::JobState) -> JobState {
+    match s {
+        pb::JobState::Unspecified | pb::JobState::Pending => JobState::Pending,
+        pb::JobState::Scheduled => JobState::Scheduled,
+        pb::JobState::Active => JobState::Active,
+        pb::JobState::Retrying => JobState::Retrying,
+        pb::JobState::Held => JobState::Held,
+        pb::JobState::Completed => JobState::Completed,
+        pb::JobState::Dead => JobState::Dead,
+        pb::JobState::Cancelled => JobState::Cancelled,
+    }
+}
+
 pub fn state_to_proto(s: JobState) -> pb::JobState {
     match s {
         JobState::Pending => pb::JobState::Pending,

@@ -36,6 +36,8 @@ struct Inner {
     roster: Roster,
     readiness: watch::Sender<Readiness>,
     dispatcher: Dispatcher,
+    /// The SQLite read view (list and search).
+    view: Arc<corvo_view::View>,
 }
 
 impl Engine {
@@ -46,6 +48,7 @@ impl Engine {
         opts: ApiOptions,
         node: NodeInfo,
         metrics: Arc<Metrics>,
+        view: Arc<corvo_view::View>,
     ) -> Self {
         let proposer = raft.proposer();
         Engine {
@@ -62,6 +65,7 @@ impl Engine {
                 roster: Roster::default(),
                 readiness: watch::channel(Readiness::starting()).0,
                 dispatcher: Dispatcher::default(),
+                view,
             }),
         }
     }
@@ -124,6 +128,8 @@ impl Engine {
             readiness: self.readiness(),
             last_snapshot,
             startup: self.inner.raft.startup().clone(),
+            view_index: self.inner.view.applied_index(),
+            view_error: self.inner.view.failure(),
         })
     }
 
@@ -141,6 +147,10 @@ impl Engine {
 
     pub fn store(&self) -> &StateStore {
         &self.inner.store
+    }
+
+    pub fn view(&self) -> &Arc<corvo_view::View> {
+        &self.inner.view
     }
 
     /// A new time-ordered job id (ULID), chosen here, before proposing, so every replica

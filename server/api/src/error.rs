@@ -168,6 +168,26 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// How long a caller should wait before asking the read view again after it timed out.
+const VIEW_RETRY_MS: u64 = 1_000;
+
+impl From<corvo_view::ViewError> for ApiError {
+    fn from(e: corvo_view::ViewError) -> Self {
+        use corvo_view::ViewError;
+        match e {
+            ViewError::InvalidQuery(reason) => ApiError::InvalidArgument {
+                field: "ListJobsRequest".to_owned(),
+                reason,
+            },
+            e @ ViewError::Timeout { .. } => ApiError::Unavailable {
+                reason: e.to_string(),
+                retry_after_ms: VIEW_RETRY_MS,
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
         e.reject();

@@ -137,6 +137,9 @@ pub struct Metrics {
     snapshot_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     startup_replay_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     startup_replayed_entries: Gauge,
+    view_index: Gauge,
+    view_lag: Gauge,
+    view_failed: Gauge,
 
     data_dir_bytes: Gauge,
     fs_free_bytes: Gauge,
@@ -185,6 +188,9 @@ impl Metrics {
             snapshot_age: Gauge::default(),
             startup_replay_seconds: Gauge::default(),
             startup_replayed_entries: Gauge::default(),
+            view_index: Gauge::default(),
+            view_lag: Gauge::default(),
+            view_failed: Gauge::default(),
             data_dir_bytes: Gauge::default(),
             fs_free_bytes: Gauge::default(),
             fs_size_bytes: Gauge::default(),
@@ -311,6 +317,21 @@ impl Metrics {
             "corvo_startup_replayed_entries",
             "Log entries re-applied at the last start-up",
             self.startup_replayed_entries.clone(),
+        );
+        r.register(
+            "corvo_view_applied_index",
+            "Log index the SQLite read view (ListJobs) has reached",
+            self.view_index.clone(),
+        );
+        r.register(
+            "corvo_view_lag_entries",
+            "Applied log entries the read view does not reflect yet (applied index - view index)",
+            self.view_lag.clone(),
+        );
+        r.register(
+            "corvo_view_failed",
+            "1 if the read view's projector stopped on an error (ListJobs answers go stale)",
+            self.view_failed.clone(),
         );
         r.register(
             "corvo_data_dir_bytes",
@@ -517,6 +538,9 @@ impl Metrics {
             .set(s.startup.elapsed.as_secs_f64());
         self.startup_replayed_entries
             .set(clamp(s.startup.replayed_entries));
+        self.view_index.set(clamp(s.view_index));
+        self.view_lag.set(clamp(s.view_lag()));
+        self.view_failed.set(i64::from(s.view_error.is_some()));
 
         self.data_dir_bytes.set(clamp(s.disk.used_bytes));
         self.fs_free_bytes

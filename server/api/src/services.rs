@@ -13,6 +13,9 @@ use crate::convert;
 use crate::engine::{Engine, deadline_in};
 use crate::error::ApiError;
 
+/// How long a `consistent` ListJobs waits for the read view to catch up.
+const LIST_CONSISTENT_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The build version reported by GetServerInfo.
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const API_VERSION: &str = "v1";
@@ -403,5 +406,40 @@ impl JobService for Services {
             Reply::Deleted => Ok(Response::new(pb::DeleteJobResponse {})),
             other => Err(ApiError::unexpected("delete", &other).into()),
         }
+    }
+
+    async fn list_jobs(
+        &self,
+        req: Request<pb::ListJobsRequest>,
+    ) -> Result<Response<pb::ListJobsResponse>, Status> {
+        let req = req.into_inner();
+        let query = convert::list_query(&req)?;
+        let view = self.engine.view().clone();
+        if req.consistent {
+            // Every write this node applied before the call (on the leader: every write
+            // acknowledged to anyone) is in the view once it reaches this index.
+            let applied = self.engine.raft().status().last_applied.unwrap_or(0);
+            view.wait_for(applied, LIST_CONSISTENT_WAIT_MAX)
+                .await
+                .map_err(ApiError::from)?;
+        }
+        let view_index = view.applied_index();
+        let page = tokio::task::spawn_blocking(move || view.search(&query))
+            .await
+            .map_err(|e| ApiError::Internal(format!("search task: {e}")))?
+            .map_err(ApiError::from)?;
+        // The view finds the ids; the records come from the state, as they are now.
+        let reader = self.engine.read()?;
+        let mut jobs = Vec::with_capacity(page.ids.len());
+        for id in &page.ids {
+            if let Some(job) = query::job(&reader, id).map_err(ApiError::from)? {
+                jobs.push(convert::job_to_proto(&job));
+            }
+        }
+        Ok(Response::new(pb::ListJobsResponse {
+            jobs,
+            next_page_token: page.next.map(|c| c.token()).unwrap_or_default(),
+            view_index,
+        }))
     }
 }

@@ -60,6 +60,20 @@ pub struct NodeStatus {
     pub last_snapshot: Option<corvo_raft::SnapshotInfo>,
     /// What start-up did (replay, snapshot restore).
     pub startup: corvo_raft::StartupReport,
+    /// The log index the read view has reached.
+    pub view_index: u64,
+    /// Why the read view's projector stopped, if it did.
+    pub view_error: Option<String>,
+}
+
+impl NodeStatus {
+    /// Applied entries the read view does not reflect yet.
+    pub fn view_lag(&self) -> u64 {
+        self.raft
+            .last_applied
+            .unwrap_or(0)
+            .saturating_sub(self.view_index)
+    }
 }
 
 impl NodeStatus {
@@ -110,6 +124,8 @@ pub(crate) mod tests_support {
             readiness: Readiness::starting(),
             last_snapshot: None,
             startup: Default::default(),
+            view_index: 1,
+            view_error: None,
         }
     }
 }

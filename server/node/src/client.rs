@@ -12,7 +12,7 @@ use tonic::transport::Channel;
 use tracing::Instrument;
 
 use crate::config::{
-    ClientArgs, EnqueueArgs, JobsAction, JobsArgs, Output, PriorityArg, WorkerArgs,
+    ClientArgs, EnqueueArgs, JobsAction, JobsArgs, ListArgs, Output, PriorityArg, WorkerArgs,
 };
 use crate::telemetry;
 
@@ -44,13 +44,9 @@ pub async fn enqueue(args: EnqueueArgs) -> anyhow::Result<()> {
 
 async fn enqueue_traced(args: EnqueueArgs) -> anyhow::Result<()> {
     let mut client = WorkerServiceClient::new(channel(&args.client).await?);
-    let priority = match args.priority {
-        None => pb::Priority::Unspecified,
-        Some(PriorityArg::Critical) => pb::Priority::Critical,
-        Some(PriorityArg::High) => pb::Priority::High,
-        Some(PriorityArg::Normal) => pb::Priority::Normal,
-        Some(PriorityArg::Low) => pb::Priority::Low,
-    };
+    let priority = args
+        .priority
+        .map_or(pb::Priority::Unspecified, priority_to_proto);
     let options = pb::EnqueueOptions {
         priority: priority.into(),
         max_attempts: args.max_attempts.unwrap_or(0),
@@ -151,6 +147,7 @@ pub async fn jobs(args: JobsArgs) -> anyhow::Result<()> {
                 .map_err(status_error)?;
             (job_id, state_name(r.into_inner().state))
         }
+        JobsAction::List(list) => return list_jobs(&mut client, list, args.client.output).await,
         JobsAction::Delete { job_id } => {
             client
                 .delete_job(pb::DeleteJobRequest {
@@ -166,6 +163,70 @@ pub async fn jobs(args: JobsArgs) -> anyhow::Result<()> {
         Output::Text => println!("{id} {out}"),
     }
     Ok(())
+}
+
+async fn list_jobs(
+    client: &mut JobServiceClient<Channel>,
+    args: ListArgs,
+    output: Output,
+) -> anyhow::Result<()> {
+    let state = match &args.state {
+        None => pb::JobState::Unspecified,
+        Some(s) => pb::JobState::from_str_name(&format!("JOB_STATE_{}", s.to_uppercase()))
+            .with_context(|| format!("unknown --state {s:?}"))?,
+    };
+    let page = client
+        .list_jobs(pb::ListJobsRequest {
+            queue: args.queue.unwrap_or_default(),
+            state: state.into(),
+            priority: args.priority.map_or(0, |p| priority_to_proto(p).into()),
+            tags: args.tags.into_iter().collect(),
+            payload_contains: args.payload_contains.unwrap_or_default(),
+            error_contains: args.error_contains.unwrap_or_default(),
+            page_size: args.limit,
+            page_token: args.page_token.unwrap_or_default(),
+            consistent: args.consistent,
+            ..Default::default()
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    match output {
+        Output::Json => println!(
+            "{}",
+            json!({
+                "jobs": page.jobs.iter().map(job_json).collect::<Vec<_>>(),
+                "next_page_token": page.next_page_token,
+                "view_index": page.view_index,
+            })
+        ),
+        Output::Text => {
+            for j in &page.jobs {
+                println!(
+                    "{}  {:<10} {:<9} attempt {}/{}  {}",
+                    j.id,
+                    j.queue,
+                    state_name(j.state),
+                    j.attempt,
+                    j.max_attempts,
+                    j.last_error
+                );
+            }
+            if !page.next_page_token.is_empty() {
+                println!("more: --page-token {}", page.next_page_token);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn priority_to_proto(p: PriorityArg) -> pb::Priority {
+    match p {
+        PriorityArg::Critical => pb::Priority::Critical,
+        PriorityArg::High => pb::Priority::High,
+        PriorityArg::Normal => pb::Priority::Normal,
+        PriorityArg::Low => pb::Priority::Low,
+    }
 }
 
 fn state_name(state: i32) -> String {

@@ -225,6 +225,37 @@ pub enum JobsAction {
     Retry { job_id: String },
     /// Delete a job that is not active.
     Delete { job_id: String },
+    /// List jobs, newest first, filtered (from the read view).
+    List(ListArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// pending, scheduled, active, retrying, held, completed, dead or cancelled.
+    #[arg(long)]
+    pub state: Option<String>,
+    #[arg(long, value_enum)]
+    pub priority: Option<PriorityArg>,
+    /// Only jobs with this tag (`key=value`; repeatable, all must match).
+    #[arg(long = "tag", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
+    /// Only jobs whose payload contains this text.
+    #[arg(long)]
+    pub payload_contains: Option<String>,
+    /// Only jobs whose last error contains this text.
+    #[arg(long)]
+    pub error_contains: Option<String>,
+    /// Jobs per page (at most 1000).
+    #[arg(long, default_value_t = 20)]
+    pub limit: i32,
+    /// Continue from a previous page's `next_page_token`.
+    #[arg(long)]
+    pub page_token: Option<String>,
+    /// Wait until every write acknowledged before this call is visible (read-your-writes).
+    #[arg(long)]
+    pub consistent: bool,
 }
 
 #[derive(Args, Debug)]

@@ -28,6 +28,7 @@ use corvo_sdk::proto::cluster_service_server::ClusterServiceServer;
 use corvo_sdk::proto::job_service_server::JobServiceServer;
 use corvo_sdk::proto::worker_service_server::WorkerServiceServer;
 use corvo_store::{StateStore, archive};
+use corvo_view::{JobSource, View};
 use tokio::sync::watch;
 use tonic::service::Routes;
 use tracing::{error, info, warn};
@@ -52,7 +53,7 @@ const STREAMS_GONE_GRACE: Duration = Duration::from_secs(1);
 
 /// Applies committed entries to the redb state (the adapter between the two crates), timing
 /// each run for `corvo_raft_apply_seconds` and the batch sizes.
-struct StoreMachine(Arc<StateStore>, Arc<Metrics>);
+struct StoreMachine(Arc<StateStore>, Arc<Metrics>, Arc<View>);
 
 impl AppStateMachine for StoreMachine {
     fn raft_meta(&self) -> std::io::Result<Option<Vec<u8>>> {
@@ -68,11 +69,15 @@ impl AppStateMachine for StoreMachine {
         // One `corvo.apply` span per traced enqueue, child of the producer's context and as
         // long as this apply call: links the apply into each producer's trace.
         let spans = apply_spans(&entries);
-        let outcomes = self
+        let (outcomes, touched) = self
             .0
-            .apply(&entries, &raft_meta)
+            .apply_tracked(&entries, &raft_meta)
             .map_err(std::io::Error::other)?;
         drop(spans);
+        // The read view follows every applied entry (it waits here if it falls too far behind).
+        if let Some((last, _)) = entries.last() {
+            self.2.changed(*last, touched);
+        }
         self.1.observe_apply(started.elapsed(), &outcomes);
         Ok(outcomes)
     }
@@ -127,10 +132,36 @@ impl SnapshotWriter for ArchiveExport {
 }
 
 /// What applies tell the node ([`Signals`]); after a snapshot replaced the state, the
-/// signals start again from what the new state holds.
+/// signals start again from what the new state holds and the read view is rebuilt.
 struct NodeListener {
     signals: Signals,
     store: Arc<StateStore>,
+    view: Arc<View>,
+}
+
+/// The read view reads job records from the redb state.
+struct StateJobs(Arc<StateStore>);
+
+impl JobSource for StateJobs {
+    fn jobs(&self, ids: &[String]) -> Result<Vec<Option<corvo_core::model::Job>>, String> {
+        let reader = self.0.read().map_err(|e| e.to_string())?;
+        ids.iter()
+            .map(|id| query::job(&reader, id).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    fn for_each_job(
+        &self,
+        f: &mut dyn FnMut(corvo_core::model::Job) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let reader = self.0.read().map_err(|e| e.to_string())?;
+        reader
+            .for_each_job(&mut |key, value| {
+                let job = corvo_core::keys::decode_job(key, value)?;
+                f(job).map_err(corvo_core::StoreError::Io)
+            })
+            .map_err(|e| e.to_string())
+    }
 }
 
 impl ApplyListener for NodeListener {
@@ -148,6 +179,7 @@ impl ApplyListener for NodeListener {
             Ok((seq, due)) => self.signals.reset(index, seq, due),
             Err(e) => error!(error = %e, "reading the state after a snapshot install"),
         }
+        self.view.rebuild(index);
     }
 }
 
@@ -175,6 +207,23 @@ fn apply_spans(entries: &[(u64, Option<Batch>)]) -> Vec<tracing::Span> {
         }
     }
     spans
+}
+
+/// Opens the read view (`<data-dir>/view.sqlite`), rebuilding it from the state when it is
+/// behind (or new). A `--restore` that runs after this feeds it through the snapshot install.
+async fn open_view(data_dir: &Path, store: &Arc<StateStore>) -> anyhow::Result<Arc<View>> {
+    let state_index = match store.raft_meta()? {
+        Some(meta) => {
+            corvo_raft::applied_index(&meta).context("reading the state's applied index")?
+        }
+        None => None,
+    };
+    let path = data_dir.join("view.sqlite");
+    let source = Arc::new(StateJobs(store.clone()));
+    let view = tokio::task::spawn_blocking(move || View::open(&path, source, state_index))
+        .await
+        .context("opening the read view")??;
+    Ok(Arc::new(view))
 }
 
 /// The Raft node id for a node name: the number itself when the name is numeric, else a
@@ -350,7 +399,8 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         ..RaftOptions::default()
     };
     let metrics = Arc::new(Metrics::new());
-    let machine = Arc::new(StoreMachine(store.clone(), metrics.clone()));
+    let view = open_view(&args.data_dir, &store).await?;
+    let machine = Arc::new(StoreMachine(store.clone(), metrics.clone(), view.clone()));
     if let Some(archive) = &args.restore {
         // With --join the node rejoins the cluster the backup came from; alone it becomes a
         // new one-voter cluster holding the backup's state.
@@ -363,11 +413,13 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("restoring from {}", archive.display()))?;
         info!(archive = %archive.display(), index, term, ?mode, "data dir seeded from a snapshot archive");
+        view.rebuild(index);
     }
     let started = Instant::now();
     let listener = Arc::new(NodeListener {
         signals: signals.clone(),
         store: store.clone(),
+        view: view.clone(),
     });
     let raft = Arc::new(
         RaftNode::start(raft_opts, machine, listener)
@@ -403,6 +455,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         api_opts,
         node,
         metrics.clone(),
+        view.clone(),
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let ticker = tokio::spawn(corvo_api::ticker::run(engine.clone(), stop_rx.clone()));

@@ -286,6 +286,8 @@ fn node_json(s: &pb::NodeStatus) -> Value {
         "version": s.version,
         "uptime_ms": s.uptime_ms,
         "raft_error": (!s.raft_error.is_empty()).then_some(&s.raft_error),
+        "view_applied_index": s.view_applied_index,
+        "view_error": (!s.view_error.is_empty()).then_some(&s.view_error),
         "last_snapshot": s.last_snapshot.as_ref().map(|x| json!({
             "file_name": x.file_name,
             "last_index": x.last_index,
@@ -344,6 +346,20 @@ fn node_text(s: &pb::NodeStatus) -> String {
             index(s.applied_index),
             s.apply_backlog
         ),
+    );
+    line(
+        "view",
+        if s.view_error.is_empty() {
+            format!(
+                "at index {} ({} behind)",
+                s.view_applied_index,
+                s.applied_index
+                    .unwrap_or(0)
+                    .saturating_sub(s.view_applied_index)
+            )
+        } else {
+            format!("STOPPED: {}", s.view_error)
+        },
     );
     line(
         "snapshot",

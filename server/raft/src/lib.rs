@@ -72,5 +72,5 @@ pub use proposer::{Proposer, Replies};
 pub use restore::{RestoreMode, restore};
 pub use secret::{ClusterSecret, SECRET_HEADER};
 pub use snapshot::{SnapshotDir, SnapshotEntry, SnapshotFile};
-pub use state_machine::{AppStateMachine, ApplyListener, SnapshotWriter};
+pub use state_machine::{AppStateMachine, ApplyListener, SnapshotWriter, applied_index};
 pub use types::{BatchData, CorvoNode, EntryOutcome, RaftHandle, TypeConfig};

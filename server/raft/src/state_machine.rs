@@ -101,6 +101,14 @@ pub(crate) struct RaftMeta {
     pub(crate) last_now_ms: u64,
 }
 
+/// The last applied log index recorded in a `raft_meta` blob (what the application stores
+/// with its state); `None` before the first apply.
+pub fn applied_index(raft_meta: &[u8]) -> io::Result<Option<u64>> {
+    Ok(RaftMeta::decode(raft_meta, &"state machine raft_meta")?
+        .last_applied
+        .map(|id| id.index))
+}
+
 impl RaftMeta {
     pub(crate) fn decode(bytes: &[u8], what: &dyn std::fmt::Display) -> io::Result<RaftMeta> {
         decode(bytes, what)

@@ -113,6 +113,17 @@ impl StateStore {
         entries: &[(u64, Option<Batch>)],
         raft_meta: &[u8],
     ) -> Result<Vec<Option<BatchOutcome>>, StoreError> {
+        self.apply_tracked(entries, raft_meta)
+            .map(|(outcomes, _)| outcomes)
+    }
+
+    /// [`StateStore::apply`], also returning the ids of the jobs written or deleted (each
+    /// once, in first-touch order): what the read view must refresh.
+    pub fn apply_tracked(
+        &self,
+        entries: &[(u64, Option<Batch>)],
+        raft_meta: &[u8],
+    ) -> Result<(Vec<Option<BatchOutcome>>, Vec<String>), StoreError> {
         let mut txn = self.db.begin_write().map_err(io)?;
         let durable = self.checkpoint_due();
         txn.set_durability(if durable {
@@ -122,8 +133,9 @@ impl StateStore {
         })
         .map_err(io)?;
         let mut outcomes = Vec::with_capacity(entries.len());
-        {
+        let touched = {
             let mut tables = WriteTables::open(&txn)?;
+            tables.touched = Some(Default::default());
             for (index, batch) in entries {
                 outcomes.push(match batch {
                     Some(b) => Some(apply_batch(&mut tables, b, *index)?),
@@ -132,12 +144,17 @@ impl StateStore {
             }
             let mut meta = txn.open_table(RAFT_META).map_err(io)?;
             meta.insert(RAFT_META_KEY, raft_meta).map_err(io)?;
-        }
+            tables
+                .touched
+                .take()
+                .map(Touched::into_ids)
+                .unwrap_or_default()
+        };
         txn.commit().map_err(io)?;
         if durable {
             self.checkpoint_done();
         }
-        Ok(outcomes)
+        Ok((outcomes, touched))
     }
 
     /// Makes everything applied so far durable (used at shutdown).
@@ -311,6 +328,32 @@ impl Export {
 /// The state tables opened in one write transaction.
 struct WriteTables<'txn> {
     tables: Vec<redb::Table<'txn, Bytes, Bytes>>,
+    /// Job ids written or deleted, when someone wants to know.
+    touched: Option<Touched>,
+}
+
+/// Job ids in first-touch order, each once.
+#[derive(Default)]
+struct Touched {
+    seen: std::collections::HashSet<Vec<u8>>,
+    order: Vec<Vec<u8>>,
+}
+
+impl Touched {
+    fn add(&mut self, key: &[u8]) {
+        if !self.seen.contains(key) {
+            self.seen.insert(key.to_vec());
+            self.order.push(key.to_vec());
+        }
+    }
+
+    /// Job keys are the ids' UTF-8 bytes (`corvo_core::keys`).
+    fn into_ids(self) -> Vec<String> {
+        self.order
+            .into_iter()
+            .map(|k| String::from_utf8_lossy(&k).into_owned())
+            .collect()
+    }
 }
 
 impl<'txn> WriteTables<'txn> {
@@ -319,7 +362,10 @@ impl<'txn> WriteTables<'txn> {
             .iter()
             .map(|t| txn.open_table(table_def(*t)).map_err(io))
             .collect::<Result<_, _>>()?;
-        Ok(WriteTables { tables })
+        Ok(WriteTables {
+            tables,
+            touched: None,
+        })
     }
 
     fn table(&self, t: Table) -> &redb::Table<'txn, Bytes, Bytes> {
@@ -370,18 +416,43 @@ impl StateRead for WriteTables<'_> {
 impl StateTxn for WriteTables<'_> {
     fn put(&mut self, t: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         self.tables[t as usize].insert(key, value).map_err(io)?;
+        if t == Table::Jobs
+            && let Some(touched) = &mut self.touched
+        {
+            touched.add(key);
+        }
         Ok(())
     }
 
     fn delete(&mut self, t: Table, key: &[u8]) -> Result<(), StoreError> {
         self.tables[t as usize].remove(key).map_err(io)?;
+        if t == Table::Jobs
+            && let Some(touched) = &mut self.touched
+        {
+            touched.add(key);
+        }
         Ok(())
     }
 }
 
+/// Called with each row (key, value) of a scan.
+pub type RowVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<(), StoreError> + 'a;
+
 /// A read-only snapshot of the state.
 pub struct StateReader {
     txn: ReadTransaction,
+}
+
+impl StateReader {
+    /// Calls `f` with every job record (key, value) in id order.
+    pub fn for_each_job(&self, f: &mut RowVisitor<'_>) -> Result<(), StoreError> {
+        let table = self.txn.open_table(table_def(Table::Jobs)).map_err(io)?;
+        for row in table.iter().map_err(io)? {
+            let (k, v) = row.map_err(io)?;
+            f(k.value(), v.value())?;
+        }
+        Ok(())
+    }
 }
 
 impl StateRead for StateReader {

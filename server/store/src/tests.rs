@@ -232,3 +232,26 @@ fn exporting_needs_an_applied_entry_and_a_new_file() {
     assert!(store.export_archive(&dir.path().join("taken"), 1).is_err());
     assert_eq!(std::fs::read(dir.path().join("taken")).unwrap(), b"x");
 }
+
+#[test]
+fn apply_reports_the_jobs_it_touched_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::open(&dir.path().join("s.redb")).unwrap();
+    let batch = |now_ms, commands| Some(Batch { now_ms, commands });
+    let (_, touched) = store
+        .apply_tracked(
+            &[
+                (1, batch(10, vec![enqueue("a"), enqueue("b")])),
+                (2, None),
+                (3, batch(20, vec![lease(), enqueue("c")])),
+            ],
+            b"m",
+        )
+        .unwrap();
+    // a and b written by the enqueue and again by the lease: listed once, in first-touch order.
+    assert_eq!(touched, ["a", "b", "c"]);
+    let (_, touched) = store
+        .apply_tracked(&[(4, batch(30, vec![Command::Tick]))], b"m")
+        .unwrap();
+    assert!(touched.is_empty(), "{touched:?}");
+}

@@ -790,6 +790,12 @@ pub struct NodeStatus {
     /// The newest snapshot on this node (absent before the first one).
     #[prost(message, optional, tag="23")]
     pub last_snapshot: ::core::option::Option<SnapshotInfo>,
+    /// The log index the read view (ListJobs) has reached; applied_index minus this is its lag.
+    #[prost(uint64, tag="24")]
+    pub view_applied_index: u64,
+    /// Why the read view's projector stopped, if it did (listings are stale until a restart).
+    #[prost(string, tag="25")]
+    pub view_error: ::prost::alloc::string::String,
 }
 /// One snapshot archive on a node.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1076,6 +1082,52 @@ pub struct DeleteJobRequest {
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DeleteJobResponse {
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListJobsRequest {
+    /// Filters; empty or unspecified means any.
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+    #[prost(enumeration="JobState", tag="2")]
+    pub state: i32,
+    #[prost(enumeration="Priority", tag="3")]
+    pub priority: i32,
+    /// Every entry must be among the job's tags.
+    #[prost(map="string, string", tag="4")]
+    pub tags: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
+    /// The payload contains this text (a plain substring match).
+    #[prost(string, tag="5")]
+    pub payload_contains: ::prost::alloc::string::String,
+    /// The last error contains this text.
+    #[prost(string, tag="6")]
+    pub error_contains: ::prost::alloc::string::String,
+    /// Created at or after.
+    #[prost(message, optional, tag="7")]
+    pub created_after: ::core::option::Option<::prost_types::Timestamp>,
+    /// Created before.
+    #[prost(message, optional, tag="8")]
+    pub created_before: ::core::option::Option<::prost_types::Timestamp>,
+    /// 1..1000; 0 means 100.
+    #[prost(int32, tag="9")]
+    pub page_size: i32,
+    /// `next_page_token` of the previous page; empty for the first page.
+    #[prost(string, tag="10")]
+    pub page_token: ::prost::alloc::string::String,
+    /// Wait (at most 10 s) until the view holds every write this node had applied when the call
+    /// arrived: read-your-writes. Off: answer from the view as it is.
+    #[prost(bool, tag="11")]
+    pub consistent: bool,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListJobsResponse {
+    #[prost(message, repeated, tag="1")]
+    pub jobs: ::prost::alloc::vec::Vec<Job>,
+    /// Pass as `page_token` for the next page; empty on the last page.
+    #[prost(string, tag="2")]
+    pub next_page_token: ::prost::alloc::string::String,
+    /// The log index the view had reached when it answered.
+    #[prost(uint64, tag="3")]
+    pub view_index: u64,
 }
 /// Postcard-encoded openraft AppendEntriesRequest.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

@@ -1,0 +1,600 @@
+//! The SQLite read view: list and search jobs. Derived from the redb state, never the source
+//! of truth (DESIGN §8, docs/adr/0012-read-view.md).
+//!
+//! ```text
+//!  apply (blocking pool) ──changed(index, job ids)──▶ bounded queue ──▶ projector thread
+//!        (full queue: the apply waits — backpressure, never a dropped update)   │
+//!                                                     JobSource (redb read) ◀───┤ current records
+//!                                                     SQLite write txn ◀────────┘ upsert/delete rows
+//!                                                                                + applied index
+//!  ListJobs ──▶ View::search (read connection) ──▶ job ids ──▶ records from redb
+//! ```
+//!
+//! The view keeps, per job, only what the filters need (queue, state, priority, creation
+//! time, payload, last error, tags); results are read back from redb, so what a search
+//! returns is always the current record. The projector refreshes the jobs each applied entry
+//! touched from one redb read, so replaying an entry is harmless (idempotent), and stores the
+//! log index it has reached in the same SQLite transaction. At start-up a view behind the
+//! state (a crash while it lagged, a deleted file, a snapshot restore) is rebuilt from the
+//! state. [`View::wait_for`] lets a read wait until the view has reached an index
+//! (read-your-writes).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use corvo_core::model::{Job, JobState, Priority};
+use rusqlite::{Connection, OpenFlags, params, params_from_iter};
+use tokio::sync::watch;
+
+/// Updates queued for the projector; when full, `changed` waits (backpressure on applies).
+pub const UPDATES_QUEUED_MAX: usize = 1024;
+/// At most this many job ids refreshed per SQLite transaction.
+pub const BATCH_JOBS_MAX: usize = 8192;
+/// Read connections (searches run on the blocking pool, one connection each).
+pub const READ_CONNECTIONS: usize = 4;
+/// Largest page a search returns.
+pub const PAGE_SIZE_MAX: usize = 1000;
+/// Page size when none is asked for.
+pub const PAGE_SIZE_DEFAULT: usize = 100;
+
+/// Why the view failed.
+#[derive(thiserror::Error, Debug)]
+pub enum ViewError {
+    #[error("read view {path}: {source}")]
+    Sqlite {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("read view: reading the state: {0}")]
+    Source(String),
+    #[error("invalid search: {0}")]
+    InvalidQuery(String),
+    #[error("the read view did not reach index {wanted} within {waited:?} (it is at {at})")]
+    Timeout {
+        wanted: u64,
+        at: u64,
+        waited: Duration,
+    },
+    #[error("the read view's projector has stopped: {0}")]
+    Stopped(String),
+}
+
+/// Where the projector reads current job records: the redb state.
+pub trait JobSource: Send + Sync + 'static {
+    /// The current records of `ids` from one consistent read (`None`: the job is gone).
+    fn jobs(&self, ids: &[String]) -> Result<Vec<Option<Job>>, String>;
+    /// Every job, in id order, from one consistent read.
+    fn for_each_job(&self, f: &mut dyn FnMut(Job) -> Result<(), String>) -> Result<(), String>;
+}
+
+/// A search. Every filter given must match; results are newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobQuery {
+    pub queue: Option<String>,
+    pub state: Option<JobState>,
+    pub priority: Option<Priority>,
+    /// Every (key, value) must be among the job's tags.
+    pub tags: Vec<(String, String)>,
+    /// The payload contains this text.
+    pub payload_contains: Option<String>,
+    /// The last error contains this text.
+    pub error_contains: Option<String>,
+    /// Created at or after (Unix ms).
+    pub created_from_ms: Option<u64>,
+    /// Created before (Unix ms).
+    pub created_before_ms: Option<u64>,
+    /// 1..=[`PAGE_SIZE_MAX`]; 0 means [`PAGE_SIZE_DEFAULT`].
+    pub limit: usize,
+    /// Continue after this cursor (from a previous page).
+    pub after: Option<Cursor>,
+}
+
+/// A position in the newest-first order: keyset pagination (stable under inserts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at_ms: u64,
+    pub id: String,
+}
+
+impl Cursor {
+    /// The opaque page token.
+    pub fn token(&self) -> String {
+        format!("{}.{}", self.created_at_ms, self.id)
+    }
+
+    pub fn parse(token: &str) -> Result<Cursor, ViewError> {
+        let bad = || {
+            ViewError::InvalidQuery(format!(
+                "page_token {token:?} is not one this server issued"
+            ))
+        };
+        let (ms, id) = token.split_once('.').ok_or_else(bad)?;
+        let created_at_ms = ms.parse().map_err(|_| bad())?;
+        if id.is_empty() {
+            return Err(bad());
+        }
+        Ok(Cursor {
+            created_at_ms,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// One page of a search: job ids, newest first, and the cursor of the next page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobPage {
+    pub ids: Vec<String>,
+    pub next: Option<Cursor>,
+}
+
+enum Msg {
+    Changed { index: u64, ids: Vec<String> },
+    Rebuild { index: u64 },
+}
+
+/// The read view; cheap to share (`Arc`).
+pub struct View {
+    path: PathBuf,
+    updates: SyncSender<Msg>,
+    applied: watch::Receiver<u64>,
+    readers: Mutex<Vec<Connection>>,
+    /// Why the projector stopped, if it did.
+    failed: Arc<Mutex<Option<String>>>,
+}
+
+fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> ViewError + '_ {
+    move |source| ViewError::Sqlite {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,
+        queue TEXT NOT NULL,
+        state TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        last_error TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (created_at_ms DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS jobs_by_queue_state ON jobs (queue, state, created_at_ms DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_at_ms DESC, id DESC);
+    CREATE TABLE IF NOT EXISTS job_tags (
+        job_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (job_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS job_tags_by_value ON job_tags (key, value, job_id);
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+fn open_writer(path: &Path) -> Result<Connection, ViewError> {
+    let conn = Connection::open(path).map_err(sqlite(path))?;
+    // WAL: readers never block the projector; NORMAL: the view is rebuilt from redb if a
+    // crash loses its last transactions.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sqlite(path))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sqlite(path))?;
+    conn.execute_batch(SCHEMA).map_err(sqlite(path))?;
+    Ok(conn)
+}
+
+fn stored_index(conn: &Connection, path: &Path) -> Result<Option<u64>, ViewError> {
+    let mut stmt = conn
+        .prepare("SELECT value FROM meta WHERE key = 'applied_index'")
+        .map_err(sqlite(path))?;
+    let mut rows = stmt.query([]).map_err(sqlite(path))?;
+    match rows.next().map_err(sqlite(path))? {
+        Some(row) => Ok(Some(row.get::<_, i64>(0).map_err(sqlite(path))? as u64)),
+        None => Ok(None),
+    }
+}
+
+impl View {
+    /// Opens (creating) the view at `path`. When it is behind `state_index` (the index the
+    /// state file holds) it is rebuilt from `source` first. Then starts the projector.
+    pub fn open(
+        path: &Path,
+        source: Arc<dyn JobSource>,
+        state_index: Option<u64>,
+    ) -> Result<View, ViewError> {
+        let mut writer = open_writer(path)?;
+        let stored = stored_index(&writer, path)?;
+        let at = match (stored, state_index) {
+            (Some(v), Some(s)) if v >= s => v,
+            (_, Some(s)) => {
+                tracing::info!(view_index = ?stored, state_index = s, "read view behind the state: rebuilding it");
+                rebuild(&mut writer, path, source.as_ref(), s)?;
+                s
+            }
+            (v, None) => v.unwrap_or(0),
+        };
+        let mut readers = Vec::with_capacity(READ_CONNECTIONS);
+        for _ in 0..READ_CONNECTIONS {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(sqlite(path))?;
+            readers.push(conn);
+        }
+        let (tx, rx) = sync_channel(UPDATES_QUEUED_MAX);
+        let (applied_tx, applied_rx) = watch::channel(at);
+        let failed = Arc::new(Mutex::new(None));
+        let projector = Projector {
+            path: path.to_path_buf(),
+            conn: writer,
+            source,
+            applied: applied_tx,
+        };
+        let failed_by = failed.clone();
+        std::thread::Builder::new()
+            .name("corvo-view".to_owned())
+            .spawn(move || {
+                if let Err(e) = projector.run(rx) {
+                    tracing::error!(error = %e, "the read view's projector stopped");
+                    *failed_by.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                }
+            })
+            .map_err(|e| ViewError::Stopped(format!("spawning the projector: {e}")))?;
+        Ok(View {
+            path: path.to_path_buf(),
+            updates: tx,
+            applied: applied_rx,
+            readers: Mutex::new(readers),
+            failed,
+        })
+    }
+
+    /// The entry at `index` changed these jobs. Waits while the projector's queue is full.
+    /// Called on the apply path, outside async code.
+    pub fn changed(&self, index: u64, ids: Vec<String>) {
+        let msg = Msg::Changed { index, ids };
+        match self.updates.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(msg)) => {
+                // Backpressure: the apply waits for the projector rather than drop an update.
+                if self.updates.send(msg).is_err() {
+                    tracing::error!("the read view's projector has stopped; the view is stale");
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                tracing::error!("the read view's projector has stopped; the view is stale");
+            }
+        }
+    }
+
+    /// The whole state was replaced (a snapshot was installed at `index`): rebuild.
+    pub fn rebuild(&self, index: u64) {
+        if self.updates.send(Msg::Rebuild { index }).is_err() {
+            tracing::error!("the read view's projector has stopped; the view is stale");
+        }
+    }
+
+    /// The log index the view has reached.
+    pub fn applied_index(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    /// Why the projector stopped, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits (at most `timeout`) until the view has reached `index`.
+    pub async fn wait_for(&self, index: u64, timeout: Duration) -> Result<(), ViewError> {
+        let mut rx = self.applied.clone();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|at| *at >= index)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(ViewError::Stopped(
+                self.failure().unwrap_or_else(|| "stopped".to_owned()),
+            )),
+            Err(_) => Err(ViewError::Timeout {
+                wanted: index,
+                at: self.applied_index(),
+                waited: timeout,
+            }),
+        }
+    }
+
+    /// Runs a search (blocking: call it off the async workers).
+    pub fn search(&self, q: &JobQuery) -> Result<JobPage, ViewError> {
+        let limit = match q.limit {
+            0 => PAGE_SIZE_DEFAULT,
+            n if n <= PAGE_SIZE_MAX => n,
+            n => {
+                return Err(ViewError::InvalidQuery(format!(
+                    "page_size {n} is above the maximum {PAGE_SIZE_MAX}"
+                )));
+            }
+        };
+        let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(sqlite(&self.path))?,
+        };
+        let result = search(&conn, &self.path, q, limit);
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < READ_CONNECTIONS {
+            readers.push(conn);
+        }
+        result
+    }
+}
+
+/// A LIKE pattern matching `text` anywhere (with `\` as the escape character).
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn search(
+    conn: &Connection,
+    path: &Path,
+    q: &JobQuery,
+    limit: usize,
+) -> Result<JobPage, ViewError> {
+    let mut sql = String::from("SELECT id, created_at_ms FROM jobs WHERE 1 = 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+        sql.push_str(clause);
+        args.push(v);
+    };
+    use rusqlite::types::Value::{Integer, Text};
+    if let Some(queue) = &q.queue {
+        arg(&mut sql, " AND queue = ?", Text(queue.clone()));
+    }
+    if let Some(state) = q.state {
+        arg(&mut sql, " AND state = ?", Text(state.as_str().to_owned()));
+    }
+    if let Some(p) = q.priority {
+        arg(&mut sql, " AND priority = ?", Integer(i64::from(p.rank())));
+    }
+    if let Some(text) = &q.payload_contains {
+        arg(
+            &mut sql,
+            " AND payload LIKE ? ESCAPE '\\'",
+            Text(contains_pattern(text)),
+        );
+    }
+    if let Some(text) = &q.error_contains {
+        arg(
+            &mut sql,
+            " AND last_error LIKE ? ESCAPE '\\'",
+            Text(contains_pattern(text)),
+        );
+    }
+    if let Some(ms) = q.created_from_ms {
+        arg(&mut sql, " AND created_at_ms >= ?", Integer(clamp(ms)));
+    }
+    if let Some(ms) = q.created_before_ms {
+        arg(&mut sql, " AND created_at_ms < ?", Integer(clamp(ms)));
+    }
+    for (key, value) in &q.tags {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = jobs.id AND t.key = ? AND t.value = ?)",
+        );
+        args.push(Text(key.clone()));
+        args.push(Text(value.clone()));
+    }
+    if let Some(after) = &q.after {
+        sql.push_str(" AND (created_at_ms, id) < (?, ?)");
+        args.push(Integer(clamp(after.created_at_ms)));
+        args.push(Text(after.id.clone()));
+    }
+    sql.push_str(" ORDER BY created_at_ms DESC, id DESC LIMIT ?");
+    // One more than asked: tells whether a next page exists.
+    args.push(Integer(limit as i64 + 1));
+    let mut stmt = conn.prepare_cached(&sql).map_err(sqlite(path))?;
+    let mut rows = stmt
+        .query(params_from_iter(args.iter()))
+        .map_err(sqlite(path))?;
+    let mut found: Vec<(String, u64)> = Vec::with_capacity(limit + 1);
+    while let Some(row) = rows.next().map_err(sqlite(path))? {
+        let id: String = row.get(0).map_err(sqlite(path))?;
+        let ms: i64 = row.get(1).map_err(sqlite(path))?;
+        found.push((id, ms.max(0) as u64));
+    }
+    let next = (found.len() > limit).then(|| {
+        let (id, ms) = &found[limit - 1];
+        Cursor {
+            created_at_ms: *ms,
+            id: id.clone(),
+        }
+    });
+    found.truncate(limit);
+    Ok(JobPage {
+        ids: found.into_iter().map(|(id, _)| id).collect(),
+        next,
+    })
+}
+
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Writes jobs into the view's tables (inside the caller's transaction).
+fn upsert(tx: &rusqlite::Transaction<'_>, path: &Path, job: &Job) -> Result<(), ViewError> {
+    tx.prepare_cached(
+        "INSERT INTO jobs (id, queue, state, priority, created_at_ms, payload, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET queue = ?2, state = ?3, priority = ?4,
+             created_at_ms = ?5, payload = ?6, last_error = ?7",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            job.id,
+            job.queue,
+            job.state.as_str(),
+            i64::from(job.priority.rank()),
+            clamp(job.created_at_ms),
+            job.payload,
+            job.last_error,
+        ])
+    })
+    .map_err(sqlite(path))?;
+    tx.prepare_cached("DELETE FROM job_tags WHERE job_id = ?1")
+        .and_then(|mut s| s.execute(params![job.id]))
+        .map_err(sqlite(path))?;
+    for (key, value) in &job.tags {
+        tx.prepare_cached("INSERT INTO job_tags (job_id, key, value) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![job.id, key, value]))
+            .map_err(sqlite(path))?;
+    }
+    Ok(())
+}
+
+fn remove(tx: &rusqlite::Transaction<'_>, path: &Path, id: &str) -> Result<(), ViewError> {
+    for sql in [
+        "DELETE FROM jobs WHERE id = ?1",
+        "DELETE FROM job_tags WHERE job_id = ?1",
+    ] {
+        tx.prepare_cached(sql)
+            .and_then(|mut s| s.execute(params![id]))
+            .map_err(sqlite(path))?;
+    }
+    Ok(())
+}
+
+fn set_index(tx: &rusqlite::Transaction<'_>, path: &Path, index: u64) -> Result<(), ViewError> {
+    tx.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('applied_index', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = max(value, ?1)",
+    )
+    .and_then(|mut s| s.execute(params![clamp(index)]))
+    .map_err(sqlite(path))?;
+    Ok(())
+}
+
+/// Replaces the view's content with every job of `source`, at `index`, in one transaction.
+fn rebuild(
+    conn: &mut Connection,
+    path: &Path,
+    source: &dyn JobSource,
+    index: u64,
+) -> Result<(), ViewError> {
+    let started = std::time::Instant::now();
+    let tx = conn.transaction().map_err(sqlite(path))?;
+    tx.execute_batch("DELETE FROM jobs; DELETE FROM job_tags; DELETE FROM meta;")
+        .map_err(sqlite(path))?;
+    let mut rows = 0u64;
+    let mut failure = None;
+    source
+        .for_each_job(&mut |job| {
+            rows += 1;
+            upsert(&tx, path, &job).map_err(|e| {
+                let text = e.to_string();
+                failure = Some(e);
+                text
+            })
+        })
+        .map_err(|e| failure.take().unwrap_or(ViewError::Source(e)))?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('applied_index', ?1)",
+        params![clamp(index)],
+    )
+    .map_err(sqlite(path))?;
+    tx.commit().map_err(sqlite(path))?;
+    tracing::info!(
+        jobs = rows,
+        index,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "read view rebuilt from the state"
+    );
+    Ok(())
+}
+
+struct Projector {
+    path: PathBuf,
+    conn: Connection,
+    source: Arc<dyn JobSource>,
+    applied: watch::Sender<u64>,
+}
+
+impl Projector {
+    fn run(mut self, rx: Receiver<Msg>) -> Result<(), ViewError> {
+        loop {
+            let first = match rx.recv_timeout(Duration::from_secs(3600)) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            };
+            // Gather whatever else is queued into one transaction.
+            let mut index = 0;
+            let mut ids = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            let mut rebuild_at = None;
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Changed {
+                        index: i,
+                        ids: changed,
+                    } => {
+                        index = index.max(i);
+                        for id in changed {
+                            if seen.insert(id.clone()) {
+                                ids.push(id);
+                            }
+                        }
+                    }
+                    Msg::Rebuild { index: i } => rebuild_at = Some(i.max(rebuild_at.unwrap_or(0))),
+                }
+                if ids.len() < BATCH_JOBS_MAX {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if let Some(at) = rebuild_at {
+                rebuild(&mut self.conn, &self.path, self.source.as_ref(), at)?;
+                index = index.max(at);
+                // Changes gathered with the rebuild are older or covered by it.
+                ids.clear();
+            }
+            if !ids.is_empty() {
+                self.refresh(&ids, index)?;
+            }
+            self.applied.send_if_modified(|at| {
+                let moved = index > *at;
+                *at = (*at).max(index);
+                moved
+            });
+        }
+    }
+
+    fn refresh(&mut self, ids: &[String], index: u64) -> Result<(), ViewError> {
+        let jobs = self.source.jobs(ids).map_err(ViewError::Source)?;
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(sqlite(&path))?;
+        for (id, job) in ids.iter().zip(jobs) {
+            match job {
+                Some(job) => upsert(&tx, &path, &job)?,
+                None => remove(&tx, &path, id)?,
+            }
+        }
+        set_index(&tx, &path, index)?;
+        tx.commit().map_err(sqlite(&path))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,222 @@
+use std::collections::BTreeMap;
+
+use corvo_core::model::Backoff;
+
+use super::*;
+
+/// An in-memory state: what the projector reads.
+#[derive(Default)]
+struct MemSource {
+    jobs: Mutex<BTreeMap<String, Job>>,
+}
+
+impl JobSource for MemSource {
+    fn jobs(&self, ids: &[String]) -> Result<Vec<Option<Job>>, String> {
+        let jobs = self.jobs.lock().unwrap();
+        Ok(ids.iter().map(|id| jobs.get(id).cloned()).collect())
+    }
+
+    fn for_each_job(&self, f: &mut dyn FnMut(Job) -> Result<(), String>) -> Result<(), String> {
+        for job in self.jobs.lock().unwrap().values() {
+            f(job.clone())?;
+        }
+        Ok(())
+    }
+}
+
+impl MemSource {
+    fn put(&self, job: Job) {
+        self.jobs.lock().unwrap().insert(job.id.clone(), job);
+    }
+}
+
+fn job(id: &str, queue: &str, state: JobState, created_at_ms: u64) -> Job {
+    Job {
+        id: id.into(),
+        queue: queue.into(),
+        state,
+        payload: format!(r#"{{"id":"{id}"}}"#),
+        priority: Priority::Normal,
+        attempt: 0,
+        max_attempts: 3,
+        backoff: Backoff::default(),
+        tags: BTreeMap::new(),
+        unique_key: None,
+        seq: created_at_ms,
+        created_at_ms,
+        scheduled_at_ms: None,
+        started_at_ms: None,
+        finished_at_ms: None,
+        expire_at_ms: None,
+        next_attempt_at_ms: None,
+        lease: None,
+        progress: None,
+        checkpoint: None,
+        result: None,
+        last_error: None,
+        ready_at_ms: None,
+        trace_parent: None,
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+fn wait(view: &View, index: u64) {
+    rt().block_on(view.wait_for(index, Duration::from_secs(10)))
+        .unwrap();
+}
+
+fn ids(page: &JobPage) -> Vec<&str> {
+    page.ids.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn searches_filter_and_page_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Arc::new(MemSource::default());
+    let view = View::open(&dir.path().join("view.sqlite"), source.clone(), None).unwrap();
+
+    let mut a = job("a", "mail", JobState::Pending, 10);
+    a.tags.insert("tenant".into(), "acme".into());
+    let mut b = job("b", "mail", JobState::Dead, 20);
+    b.last_error = Some("SMTP 550: mailbox 100% full".into());
+    b.priority = Priority::High;
+    let c = job("c", "reports", JobState::Pending, 30);
+    let mut d = job("d", "mail", JobState::Pending, 40);
+    d.tags.insert("tenant".into(), "globex".into());
+    for j in [a, b, c, d] {
+        source.put(j);
+    }
+    view.changed(1, vec!["a".into(), "b".into()]);
+    view.changed(2, vec!["c".into(), "d".into()]);
+    wait(&view, 2);
+    assert_eq!(view.applied_index(), 2);
+
+    let all = view.search(&JobQuery::default()).unwrap();
+    assert_eq!(ids(&all), ["d", "c", "b", "a"]);
+    assert!(all.next.is_none());
+    let q = |f: fn(&mut JobQuery)| {
+        let mut q = JobQuery::default();
+        f(&mut q);
+        ids(&view.search(&q).unwrap())
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(q(|q| q.queue = Some("mail".into())), ["d", "b", "a"]);
+    assert_eq!(q(|q| q.state = Some(JobState::Dead)), ["b"]);
+    assert_eq!(q(|q| q.priority = Some(Priority::High)), ["b"]);
+    assert_eq!(
+        q(|q| q.tags = vec![("tenant".into(), "acme".into())]),
+        ["a"]
+    );
+    assert_eq!(
+        q(|q| q.payload_contains = Some(r#""id":"c""#.into())),
+        ["c"]
+    );
+    // LIKE wildcards in the text are literal.
+    assert_eq!(q(|q| q.error_contains = Some("100% full".into())), ["b"]);
+    assert!(q(|q| q.error_contains = Some("1_0".into())).is_empty());
+    assert_eq!(
+        q(|q| {
+            q.created_from_ms = Some(20);
+            q.created_before_ms = Some(40);
+        }),
+        ["c", "b"]
+    );
+
+    // Keyset pages of two.
+    let first = view
+        .search(&JobQuery {
+            limit: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(ids(&first), ["d", "c"]);
+    let cursor = first.next.clone().expect("a next page");
+    let token = cursor.token();
+    let second = view
+        .search(&JobQuery {
+            limit: 2,
+            after: Some(Cursor::parse(&token).unwrap()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(ids(&second), ["b", "a"]);
+    assert!(second.next.is_none());
+    assert!(Cursor::parse("garbage").is_err());
+    assert!(
+        view.search(&JobQuery {
+            limit: PAGE_SIZE_MAX + 1,
+            ..Default::default()
+        })
+        .is_err()
+    );
+
+    // A change and a deletion are seen after the next entry.
+    source.jobs.lock().unwrap().get_mut("a").unwrap().state = JobState::Completed;
+    source.jobs.lock().unwrap().remove("c");
+    view.changed(3, vec!["a".into(), "c".into()]);
+    wait(&view, 3);
+    assert_eq!(q(|q| q.state = Some(JobState::Completed)), ["a"]);
+    assert_eq!(q(|_| {}), ["d", "b", "a"]);
+}
+
+#[test]
+fn a_view_behind_the_state_is_rebuilt_and_an_index_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("view.sqlite");
+    let source = Arc::new(MemSource::default());
+    source.put(job("x", "q", JobState::Pending, 1));
+    {
+        let view = View::open(&path, source.clone(), None).unwrap();
+        view.changed(5, vec!["x".into()]);
+        wait(&view, 5);
+    }
+    // The state moved on while the view was not fed (a crash while it lagged).
+    source.put(job("y", "q", JobState::Pending, 2));
+    let view = View::open(&path, source.clone(), Some(9)).unwrap();
+    assert_eq!(view.applied_index(), 9);
+    assert_eq!(ids(&view.search(&JobQuery::default()).unwrap()), ["y", "x"]);
+    drop(view);
+    // Not behind: no rebuild, the stored index stays.
+    let view = View::open(&path, source.clone(), Some(7)).unwrap();
+    assert_eq!(view.applied_index(), 9);
+
+    // A snapshot install replaces the state: rebuild on request.
+    source.jobs.lock().unwrap().clear();
+    source.put(job("z", "q", JobState::Pending, 3));
+    view.rebuild(20);
+    wait(&view, 20);
+    assert_eq!(ids(&view.search(&JobQuery::default()).unwrap()), ["z"]);
+}
+
+#[test]
+fn waiting_for_an_index_times_out_with_where_the_view_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let view = View::open(
+        &dir.path().join("view.sqlite"),
+        Arc::new(MemSource::default()),
+        None,
+    )
+    .unwrap();
+    let err = rt()
+        .block_on(view.wait_for(3, Duration::from_millis(50)))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ViewError::Timeout {
+                wanted: 3,
+                at: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
