@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
 
 use crate::pb::cluster_service_client::ClusterServiceClient;
-use crate::{TestServer, WAIT, eventually, pb};
+use crate::{ServerBuilder, TestServer, WAIT, eventually, pb};
 
 /// The secret the test clusters share.
 pub const SECRET: &str = "test-cluster-secret";
@@ -105,18 +105,25 @@ pub async fn assert_digests_converge(nodes: &mut [TestServer], leader: usize) {
 /// n1 bootstraps; n2 joins through n1 with `--join`; n3 waits (`--no-bootstrap`) and is added
 /// through n2's HTTP join endpoint (a follower: it forwards to the leader). Every wait is bounded.
 pub async fn three_nodes() -> Vec<TestServer> {
-    let n1 = TestServer::builder()
+    three_nodes_with(|b| b).await
+}
+
+/// [`three_nodes`], each node's options first passed through `configure`.
+pub async fn three_nodes_with(
+    configure: impl Fn(ServerBuilder) -> ServerBuilder,
+) -> Vec<TestServer> {
+    let n1 = configure(TestServer::builder())
         .node_id("n1")
         .cluster_secret(SECRET)
         .start()
         .await;
-    let n2 = TestServer::builder()
+    let n2 = configure(TestServer::builder())
         .node_id("n2")
         .cluster_secret(SECRET)
         .join(&n1.url())
         .start()
         .await;
-    let mut n3 = TestServer::builder()
+    let mut n3 = configure(TestServer::builder())
         .node_id("n3")
         .cluster_secret(SECRET)
         .no_bootstrap()

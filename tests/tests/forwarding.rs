@@ -2,7 +2,7 @@
 //! follower; the follower forwards it to the leader over HTTP/2 (unary calls, the
 //! bidirectional StreamLifecycle and the server-streaming Subscribe), marks it so it is
 //! never forwarded twice, and answers UNAVAILABLE with a retry hint, promptly, when no leader
-//! can be reached.
+//! can be reached. The caller's trace context reaches the leader.
 //!
 //! Every wait is bounded (`WAIT`, 30 s): the machine running these may be small and busy.
 
@@ -224,4 +224,40 @@ async fn t40_without_a_reachable_leader_a_follower_answers_unavailable_promptly(
     )
     .await
     .expect("GetServerInfo is served locally");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t50_the_callers_trace_context_reaches_the_leader() {
+    // Tracing on (an OTLP endpoint that takes connections and drops them: export fails
+    // quietly, off the request path); the job stores the trace context its enqueue ran in.
+    let sink = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding the OTLP sink");
+    let endpoint = format!("http://{}", sink.local_addr().expect("sink address"));
+    tokio::spawn(async move { while sink.accept().await.is_ok() {} });
+    let mut nodes = three_nodes_with(|b| b.env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)).await;
+    let leader = leader_index(&mut nodes).await;
+    let follower = follower_of(leader, &nodes);
+
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mut req = tonic::Request::new(enqueue_req("tq", "{}"));
+    req.metadata_mut().insert(
+        "traceparent",
+        format!("00-{TRACE_ID}-00f067aa0ba902b7-01")
+            .parse()
+            .expect("ascii"),
+    );
+    let mut w = nodes[follower].worker().await;
+    let id = within("a traced Enqueue via a follower", w.enqueue(req))
+        .await
+        .unwrap_or_else(|e| nodes[follower].fail(&format!("Enqueue: {e}")))
+        .into_inner()
+        .job_id;
+    let leased = fetch_some(&mut nodes[leader].worker().await, "tq").await;
+    assert_eq!(leased.job_id, id);
+    assert!(
+        leased.trace_parent.contains(TRACE_ID),
+        "the job's trace context {:?} is not in the caller's trace {TRACE_ID}",
+        leased.trace_parent
+    );
 }
