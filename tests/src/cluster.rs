@@ -103,7 +103,8 @@ pub async fn assert_digests_converge(nodes: &mut [TestServer], leader: usize) {
 }
 
 /// n1 bootstraps; n2 joins through n1 with `--join`; n3 waits (`--no-bootstrap`) and is added
-/// through n2's HTTP join endpoint (a follower: it forwards to the leader). Every wait is bounded.
+/// through n2's HTTP join endpoint (a follower: it forwards to the leader). Returns once every
+/// node has applied the full membership. Every wait is bounded.
 pub async fn three_nodes() -> Vec<TestServer> {
     three_nodes_with(|b| b).await
 }
@@ -147,7 +148,18 @@ pub async fn three_nodes_with(
     assert_eq!(code, 200, "HTTP join answered {code}: {answer}");
     assert!(answer.contains(r#""voters":3"#), "{answer}");
     n3.wait_ready().await;
-    vec![n1, n2, n3]
+    let mut nodes = vec![n1, n2, n3];
+    // A node is ready once it hears a leader, maybe before it holds the membership that
+    // names the leader's address (it cannot forward until then): wait until all caught up.
+    let leader = leader_index(&mut nodes).await;
+    let applied = node_status(&nodes[leader])
+        .await
+        .and_then(|s| s.applied_index)
+        .expect("the leader answers with an applied index");
+    for node in &nodes {
+        state_digest(node, applied).await;
+    }
+    nodes
 }
 
 /// A raw HTTP/1.1 POST with a JSON body; (status code, body). Bounded by `timeout`.

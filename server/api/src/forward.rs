@@ -59,6 +59,9 @@ pub enum Route {
     Leader { raft_id: u64, api_addr: String },
     /// No leader is known (an election, or this node is cut off from the majority).
     NoLeader,
+    /// A leader is known, but not its address: this node has not received the membership
+    /// that names it yet (a node that just joined and is catching up).
+    LeaderAddressUnknown { raft_id: u64 },
 }
 
 /// What the layer needs to know about the cluster; [`Engine`] in the server.
@@ -80,7 +83,7 @@ impl LeaderView for Engine {
                     raft_id: id,
                     api_addr,
                 },
-                None => Route::NoLeader,
+                None => Route::LeaderAddressUnknown { raft_id: id },
             },
         }
     }
@@ -164,6 +167,14 @@ where
                 return ready(refusal(ApiError::LeaderUnreachable {
                     leader_addr: None,
                     reason: "no leader is known (an election is under way, or this node is cut off from the majority)".into(),
+                }));
+            }
+            Route::LeaderAddressUnknown { raft_id } => {
+                return ready(refusal(ApiError::LeaderUnreachable {
+                    leader_addr: None,
+                    reason: format!(
+                        "the leader (raft id {raft_id}) is not in this node's membership yet: it is still catching up"
+                    ),
                 }));
             }
             Route::Leader { raft_id, api_addr } => (raft_id, api_addr),
@@ -355,19 +366,20 @@ mod tests {
 
     #[tokio::test]
     async fn no_leader_is_unavailable_with_a_retry_hint() {
-        let r = layer(Route::NoLeader)
-            .oneshot(grpc("/corvo.v1.JobService/CancelJob"))
-            .await
-            .unwrap();
-        assert!(!r.headers().contains_key("x-local"));
-        assert_eq!(status(&r).code(), tonic::Code::Unavailable);
-        assert!(
-            status(&r).message().contains("no leader"),
-            "{:?}",
-            status(&r)
-        );
-        assert!(r.headers().contains_key("grpc-retry-pushback-ms"));
-        assert!(!r.headers().contains_key("x-corvo-leader"));
+        for (route, says) in [
+            (Route::NoLeader, "no leader"),
+            (Route::LeaderAddressUnknown { raft_id: 7 }, "catching up"),
+        ] {
+            let r = layer(route)
+                .oneshot(grpc("/corvo.v1.JobService/CancelJob"))
+                .await
+                .unwrap();
+            assert!(!r.headers().contains_key("x-local"));
+            assert_eq!(status(&r).code(), tonic::Code::Unavailable);
+            assert!(status(&r).message().contains(says), "{:?}", status(&r));
+            assert!(r.headers().contains_key("grpc-retry-pushback-ms"));
+            assert!(!r.headers().contains_key("x-corvo-leader"));
+        }
     }
 
     #[tokio::test]
