@@ -47,11 +47,25 @@ async fn proxied_node(name: &str, join: Option<&str>) -> (TestServer, Proxies) {
     (node, Proxies { api, raft })
 }
 
+/// Enqueues `n` jobs on `node`, retrying a call answered UNAVAILABLE (on a slow machine
+/// the majority may elect a new leader meanwhile); returns the acknowledged ids.
 async fn enqueue_ids(node: &TestServer, queue: &str, n: usize) -> Vec<String> {
-    let mut w = node.worker().await;
+    let w = node.worker().await;
     let mut ids = Vec::new();
     for i in 0..n {
-        ids.push(enqueue_job(&mut w, queue, &format!(r#"{{"i":{i}}}"#)).await);
+        let id = eventually("the majority to take a write", || {
+            let mut w = w.clone();
+            async move {
+                let req = enqueue_req(queue, &format!(r#"{{"i":{i}}}"#));
+                match within("Enqueue on the majority", w.enqueue(req)).await {
+                    Ok(r) => Some(r.into_inner().job_id),
+                    Err(e) if e.code() == Code::Unavailable => None,
+                    Err(e) => node.fail(&format!("Enqueue on the majority: {e}")),
+                }
+            }
+        })
+        .await;
+        ids.push(id);
     }
     ids
 }

@@ -249,12 +249,15 @@ impl Shared {
     }
 }
 
-/// A gRPC call to a forwarded service, not marked as forwarded already.
+/// A gRPC call (over HTTP/2, as the leader will get it) to a forwarded service, not marked as
+/// forwarded already.
 fn forwardable(req: &Request<Body>) -> bool {
     let path = req.uri().path();
-    req.headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+    req.version() == http::Version::HTTP_2
+        && req
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
         && !req.headers().contains_key(FORWARDED_FROM_HEADER)
         && FORWARDED_SERVICES.iter().any(|s| path.starts_with(s))
         && !LOCAL_METHODS.contains(&path)
@@ -314,6 +317,7 @@ mod tests {
     fn grpc(path: &str) -> Request<Body> {
         let mut req = Request::new(Body::empty());
         *req.uri_mut() = path.parse().unwrap();
+        *req.version_mut() = http::Version::HTTP_2;
         req.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
         req
@@ -341,12 +345,15 @@ mod tests {
             .insert(FORWARDED_FROM_HEADER, HeaderValue::from_static("n3"));
         let mut http = Request::new(Body::empty());
         *http.uri_mut() = "/corvo.v1.JobService/GetJob".parse().unwrap();
+        let mut http1 = grpc("/corvo.v1.JobService/GetJob");
+        *http1.version_mut() = http::Version::HTTP_11;
         for req in [
             grpc("/corvo.v1.ClusterService/GetNodeStatus"),
             grpc("/grpc.health.v1.Health/Check"),
             grpc("/corvo.v1.WorkerService/GetServerInfo"),
             marked,
             http,
+            http1,
         ] {
             let path = req.uri().path().to_owned();
             let r = layer(leader.clone()).oneshot(req).await.unwrap();
