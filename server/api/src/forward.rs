@@ -289,6 +289,8 @@ mod tests {
     use std::convert::Infallible;
     use std::time::Instant;
 
+    use corvo_sdk::proto as pb;
+
     use super::*;
 
     struct Fixed(Route);
@@ -406,6 +408,77 @@ mod tests {
         assert!(status(&r).message().contains(&addr), "{:?}", status(&r));
         assert_eq!(r.headers().get("x-corvo-leader").unwrap(), addr.as_str());
         assert!(r.headers().contains_key("grpc-retry-pushback-ms"));
+    }
+
+    /// A leader's JobService that answers GetJob with the headers the call arrived with.
+    struct EchoLeader;
+
+    #[tonic::async_trait]
+    impl corvo_sdk::proto::job_service_server::JobService for EchoLeader {
+        async fn get_job(
+            &self,
+            req: tonic::Request<pb::GetJobRequest>,
+        ) -> Result<tonic::Response<pb::GetJobResponse>, tonic::Status> {
+            let header = |name| {
+                req.metadata()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_owned()
+            };
+            let seen = [FORWARDED_FROM_HEADER, "authorization"]
+                .map(header)
+                .join("|");
+            Ok(tonic::Response::new(pb::GetJobResponse {
+                job: Some(pb::Job {
+                    id: format!("{}|{seen}", req.get_ref().job_id),
+                    ..Default::default()
+                }),
+            }))
+        }
+        async fn cancel_job(
+            &self,
+            _: tonic::Request<pb::CancelJobRequest>,
+        ) -> Result<tonic::Response<pb::CancelJobResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
+        async fn retry_job(
+            &self,
+            _: tonic::Request<pb::RetryJobRequest>,
+        ) -> Result<tonic::Response<pb::RetryJobResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
+        async fn delete_job(
+            &self,
+            _: tonic::Request<pb::DeleteJobRequest>,
+        ) -> Result<tonic::Response<pb::DeleteJobResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_forwarded_call_reaches_the_leader_marked_with_its_headers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(corvo_sdk::proto::job_service_server::JobServiceServer::new(
+                    EchoLeader,
+                ))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let follower = layer(Route::Leader {
+            raft_id: 1,
+            api_addr: addr,
+        });
+        let mut client = corvo_sdk::proto::job_service_client::JobServiceClient::new(follower);
+        let mut req = tonic::Request::new(pb::GetJobRequest {
+            job_id: "j1".into(),
+        });
+        req.metadata_mut()
+            .insert("authorization", "Bearer k".parse().unwrap());
+        let job = client.get_job(req).await.unwrap().into_inner().job.unwrap();
+        assert_eq!(job.id, "j1|n2|Bearer k");
     }
 
     #[tokio::test]
