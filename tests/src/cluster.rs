@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
 
 use crate::pb::cluster_service_client::ClusterServiceClient;
-use crate::{TestServer, eventually, pb};
+use crate::{ServerBuilder, TestServer, WAIT, eventually, pb};
 
 /// The secret the test clusters share.
 pub const SECRET: &str = "test-cluster-secret";
@@ -100,6 +100,66 @@ pub async fn assert_digests_converge(nodes: &mut [TestServer], leader: usize) {
         }
     })
     .await;
+}
+
+/// n1 bootstraps; n2 joins through n1 with `--join`; n3 waits (`--no-bootstrap`) and is added
+/// through n2's HTTP join endpoint (a follower: it forwards to the leader). Returns once every
+/// node has applied the full membership. Every wait is bounded.
+pub async fn three_nodes() -> Vec<TestServer> {
+    three_nodes_with(|b| b).await
+}
+
+/// [`three_nodes`], each node's options first passed through `configure`.
+pub async fn three_nodes_with(
+    configure: impl Fn(ServerBuilder) -> ServerBuilder,
+) -> Vec<TestServer> {
+    let n1 = configure(TestServer::builder())
+        .node_id("n1")
+        .cluster_secret(SECRET)
+        .start()
+        .await;
+    let n2 = configure(TestServer::builder())
+        .node_id("n2")
+        .cluster_secret(SECRET)
+        .join(&n1.url())
+        .start()
+        .await;
+    let mut n3 = configure(TestServer::builder())
+        .node_id("n3")
+        .cluster_secret(SECRET)
+        .no_bootstrap()
+        .spawn();
+    let body = format!(
+        r#"{{"node_id":"n3","raft_addr":"{}","api_addr":"{}"}}"#,
+        n3.raft_addr(),
+        n3.addr()
+    );
+    let bearer = format!("Bearer {SECRET}");
+    // n3's peer port opens a moment after the spawn; the leader retries until it answers.
+    let (code, answer) = http_post_json(
+        n2.addr(),
+        "/api/v1/cluster/join",
+        &[("authorization", bearer.as_str())],
+        &body,
+        WAIT,
+    )
+    .await
+    .unwrap_or_else(|e| n2.fail(&format!("POST /api/v1/cluster/join: {e}")));
+    assert_eq!(code, 200, "HTTP join answered {code}: {answer}");
+    assert!(answer.contains(r#""voters":3"#), "{answer}");
+    n3.wait_ready().await;
+    let mut nodes = vec![n1, n2, n3];
+    // A node is ready once it hears a leader, maybe before it holds the membership that
+    // names the leader's address (it cannot forward until then): wait until all caught up.
+    let leader = leader_index(&mut nodes).await;
+    let applied = node_status(&nodes[leader])
+        .await
+        .and_then(|s| s.applied_index)
+        .expect("the leader answers with an applied index");
+    for node in &nodes {
+        state_digest(node, applied).await;
+    }
+    nodes
 }
 
 /// A raw HTTP/1.1 POST with a JSON body; (status code, body). Bounded by `timeout`.

@@ -17,7 +17,8 @@
 //!
 //! Every wait is bounded (see [`WAIT`]) and polls instead of sleeping for a fixed time, so the
 //! tests hold on a slow, loaded machine. [`observe`] scrapes and parses `/metrics`, runs the
-//! `corvo` CLI and finds the third-party probe binaries.
+//! `corvo` CLI and finds the third-party probe binaries. [`cluster`] starts and inspects
+//! three-node clusters; [`proxy`] is a TCP proxy a partition test can cut.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -28,6 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod cluster;
 pub mod observe;
+pub mod proxy;
 
 pub use corvo_sdk::proto as pb;
 use pb::job_service_client::JobServiceClient;
@@ -255,6 +257,8 @@ pub struct ServerBuilder {
     cluster_secret: Option<String>,
     bind_any: bool,
     advertise_loopback: bool,
+    /// `--advertise-addr` and `--raft-advertise-addr`, when given explicitly.
+    advertise: Option<(SocketAddr, SocketAddr)>,
     /// Extra environment for the process (after the `CORVO_ENV` clean-up).
     env: Vec<(String, String)>,
 }
@@ -294,6 +298,13 @@ impl ServerBuilder {
     /// `--advertise-addr 127.0.0.1:<port>` and `--raft-advertise-addr 127.0.0.1:<raft port>`.
     pub fn advertise_loopback(mut self) -> Self {
         self.advertise_loopback = true;
+        self
+    }
+
+    /// `--advertise-addr <api>` and `--raft-advertise-addr <raft>` (e.g. proxies in front of
+    /// the node's ports).
+    pub fn advertise(mut self, api: SocketAddr, raft: SocketAddr) -> Self {
+        self.advertise = Some((api, raft));
         self
     }
 
@@ -395,6 +406,7 @@ impl TestServer {
             cluster_secret: None,
             bind_any: false,
             advertise_loopback: false,
+            advertise: None,
             env: Vec::new(),
         }
     }
@@ -490,6 +502,14 @@ impl TestServer {
                 format!("127.0.0.1:{}", self.port),
                 "--raft-advertise-addr".into(),
                 format!("127.0.0.1:{}", self.raft_port),
+            ]);
+        }
+        if let Some((api, raft)) = self.opts.advertise {
+            args.extend([
+                "--advertise-addr".into(),
+                api.to_string(),
+                "--raft-advertise-addr".into(),
+                raft.to_string(),
             ]);
         }
         args

@@ -29,12 +29,19 @@ pub enum ApiError {
     Overloaded { retry_after_ms: u64 },
     #[error("unavailable: {reason}")]
     Unavailable { reason: String, retry_after_ms: u64 },
+    /// A follower could not forward a call to the leader: none is known, or it cannot be
+    /// reached from this node (see `forward.rs`).
+    #[error("cannot reach the leader: {reason}")]
+    LeaderUnreachable {
+        leader_addr: Option<String>,
+        reason: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 /// Retry hint when no leader is known yet (an election takes about this long).
-const NOT_LEADER_RETRY_MS: u64 = 500;
+pub const NOT_LEADER_RETRY_MS: u64 = 500;
 
 /// Every code a rejection can carry, in the order of [`REJECTIONS`].
 pub const REJECTION_CODES: [ErrorCode; 8] = [
@@ -88,7 +95,9 @@ impl ApiError {
             ApiError::InvalidState { .. } => ErrorCode::InvalidState,
             ApiError::NotLeader { .. } => ErrorCode::NotLeader,
             ApiError::Overloaded { .. } => ErrorCode::Overloaded,
-            ApiError::Unavailable { .. } => ErrorCode::Unavailable,
+            ApiError::Unavailable { .. } | ApiError::LeaderUnreachable { .. } => {
+                ErrorCode::Unavailable
+            }
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -108,7 +117,9 @@ impl ApiError {
         match self {
             ApiError::Overloaded { retry_after_ms }
             | ApiError::Unavailable { retry_after_ms, .. } => Some(*retry_after_ms),
-            ApiError::NotLeader { .. } => Some(NOT_LEADER_RETRY_MS),
+            ApiError::NotLeader { .. } | ApiError::LeaderUnreachable { .. } => {
+                Some(NOT_LEADER_RETRY_MS)
+            }
             _ => None,
         }
     }
@@ -197,7 +208,8 @@ impl From<ApiError> for Status {
             ApiError::StaleLease { .. } | ApiError::InvalidState { .. } => Code::FailedPrecondition,
             ApiError::NotLeader { .. }
             | ApiError::Overloaded { .. }
-            | ApiError::Unavailable { .. } => Code::Unavailable,
+            | ApiError::Unavailable { .. }
+            | ApiError::LeaderUnreachable { .. } => Code::Unavailable,
             ApiError::Internal(_) => Code::Internal,
         };
         let mut status = Status::new(code, e.to_string());
@@ -209,6 +221,10 @@ impl From<ApiError> for Status {
         }
         if let ApiError::NotLeader {
             leader_addr: Some(addr),
+        }
+        | ApiError::LeaderUnreachable {
+            leader_addr: Some(addr),
+            ..
         } = &e
             && let Ok(v) = addr.parse()
         {
@@ -251,6 +267,14 @@ mod tests {
             ApiError::NotLeader { leader_addr: None }.legacy_text("fetch"),
             "NOT_LEADER"
         );
+        let s: Status = ApiError::LeaderUnreachable {
+            leader_addr: Some("10.0.0.1:8080".into()),
+            reason: "connection refused".into(),
+        }
+        .into();
+        assert_eq!(s.code(), Code::Unavailable);
+        assert_eq!(s.metadata().get("x-corvo-leader").unwrap(), "10.0.0.1:8080");
+        assert!(s.metadata().contains_key("grpc-retry-pushback-ms"));
         assert!(
             ApiError::Overloaded { retry_after_ms: 1 }
                 .legacy_text("ack")

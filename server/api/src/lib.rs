@@ -17,7 +17,8 @@
 //! as rejections.
 //!
 //! Observability: [`stack`] assembles the tower stack of the client port (today: the
-//! [`rpc_metrics`] layer); [`metrics`] owns the Prometheus registry; [`status`] is the node
+//! [`trace_context`], [`rpc_metrics`] and [`forward`] layers; a follower forwards WorkerService
+//! and JobService calls to the leader); [`metrics`] owns the Prometheus registry; [`status`] is the node
 //! snapshot behind `/metrics` and `ClusterService` ([`cluster`]); [`readiness`] judges whether
 //! the node may get traffic; [`roster`] counts open worker streams; [`host`] reads `/proc` and
 //! the data dir's filesystem.
@@ -27,6 +28,7 @@ pub mod convert;
 pub mod dispatch;
 pub mod engine;
 pub mod error;
+pub mod forward;
 pub mod host;
 pub mod metrics;
 pub mod options;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use corvo_api::cluster::Cluster;
+use corvo_api::forward::ForwardLayer;
 use corvo_api::rpc_metrics::KnownMethods;
 use corvo_api::services::Services;
 use corvo_api::status::NodeInfo;
@@ -491,7 +492,11 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .accept_http1(true)
-            .layer(corvo_api::stack::public(metrics, methods))
+            .layer(corvo_api::stack::public(
+                metrics,
+                methods,
+                ForwardLayer::new(Arc::new(engine.clone()), &args.node_id),
+            ))
             .add_routes(routes)
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(listener),

@@ -1,0 +1,502 @@
+//! Leader forwarding: a follower passes WorkerService and JobService calls to the leader, so
+//! a client may talk to any node (DESIGN §6, ADR 0010).
+//!
+//! ```text
+//!  request ─▶ Forward::call ── not forwardable (ClusterService, health, reflection, HTTP,
+//!               │              GetServerInfo, already forwarded, not gRPC) ──▶ inner (local)
+//!               ├─ this node leads (or drains) ──────────────────────────────▶ inner (local)
+//!               ├─ no leader known ─▶ UNAVAILABLE + grpc-retry-pushback-ms
+//!               └─ leader elsewhere ─▶ + x-corvo-forwarded-from: <this node>
+//!                    └▶ cached Channel to the leader's client address (raw HTTP/2: headers,
+//!                       streaming bodies and trailers pass through both ways)
+//!                         └─ connect/transport error ─▶ UNAVAILABLE + x-corvo-leader
+//! ```
+//!
+//! Reads are forwarded too: the leader's state is the current one (no read index: a leader
+//! deposed a moment ago may still answer; see the ADR). A forwarded request is never
+//! forwarded again: a node that receives one serves it, and answers NotLeader if it does not
+//! lead any more. A failed forward is never retried here: the call may have been a write
+//! that the leader applied.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Request, Response};
+use tonic::body::Body;
+use tonic::transport::{Channel, Endpoint};
+use tower::{Layer, Service, ServiceExt};
+
+use crate::engine::Engine;
+use crate::error::ApiError;
+
+/// Marks a request a follower forwarded (its value: the follower's node name). A node never
+/// forwards a marked request again, so a stale view of the leader cannot make a loop.
+pub const FORWARDED_FROM_HEADER: &str = "x-corvo-forwarded-from";
+/// Connecting to the leader's client port (1 s): a forward to an unreachable leader fails
+/// fast with UNAVAILABLE instead of holding the caller.
+pub const FORWARD_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// HTTP/2 pings on the connection to the leader (every 5 s, answer within 5 s), also while
+/// idle: a leader that vanished without closing the connection is noticed and the calls on
+/// it fail instead of hanging.
+pub const FORWARD_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+pub const FORWARD_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The services whose calls go to the leader (path prefixes).
+const FORWARDED_SERVICES: [&str; 2] = ["/corvo.v1.WorkerService/", "/corvo.v1.JobService/"];
+/// Methods of those services that describe the node answering, not the cluster's state.
+const LOCAL_METHODS: [&str; 1] = ["/corvo.v1.WorkerService/GetServerInfo"];
+
+/// Where a forwardable call should be served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Here: this node leads, or it is draining (its own answers apply).
+    Local,
+    /// At the leader, reached on its advertised client address.
+    Leader { raft_id: u64, api_addr: String },
+    /// No leader is known (an election, or this node is cut off from the majority).
+    NoLeader,
+    /// A leader is known, but not its address: this node has not received the membership
+    /// that names it yet (a node that just joined and is catching up).
+    LeaderAddressUnknown { raft_id: u64 },
+}
+
+/// What the layer needs to know about the cluster; [`Engine`] in the server.
+pub trait LeaderView: Send + Sync + 'static {
+    fn route(&self) -> Route;
+}
+
+impl LeaderView for Engine {
+    fn route(&self) -> Route {
+        if self.is_draining() {
+            return Route::Local;
+        }
+        let status = self.raft().status();
+        match status.leader_id {
+            None => Route::NoLeader,
+            Some(id) if id == status.node_id => Route::Local,
+            Some(id) => match self.raft().api_addr_of(id) {
+                Some(api_addr) => Route::Leader {
+                    raft_id: id,
+                    api_addr,
+                },
+                None => Route::LeaderAddressUnknown { raft_id: id },
+            },
+        }
+    }
+}
+
+/// See the module doc.
+#[derive(Clone)]
+pub struct ForwardLayer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    view: Arc<dyn LeaderView>,
+    /// This node's name, the value of [`FORWARDED_FROM_HEADER`].
+    node: HeaderValue,
+    /// The channel to the current leader; replaced when leadership moves.
+    leader: Mutex<Option<LeaderChannel>>,
+}
+
+struct LeaderChannel {
+    raft_id: u64,
+    api_addr: String,
+    channel: Channel,
+}
+
+impl ForwardLayer {
+    pub fn new(view: Arc<dyn LeaderView>, node_name: &str) -> Self {
+        let node = HeaderValue::from_str(node_name)
+            .unwrap_or_else(|_| HeaderValue::from_static("unnamed"));
+        ForwardLayer {
+            shared: Arc::new(Shared {
+                view,
+                node,
+                leader: Mutex::new(None),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for ForwardLayer {
+    type Service = Forward<S>;
+
+    fn layer(&self, inner: S) -> Forward<S> {
+        Forward {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// See the module doc.
+#[derive(Clone)]
+pub struct Forward<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S> Service<Request<Body>> for Forward<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Response<Body>, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        if !forwardable(&req) {
+            return Box::pin(self.inner.call(req));
+        }
+        let (raft_id, api_addr) = match self.shared.view.route() {
+            Route::Local => return Box::pin(self.inner.call(req)),
+            Route::NoLeader => {
+                return ready(refusal(ApiError::LeaderUnreachable {
+                    leader_addr: None,
+                    reason: "no leader is known (an election is under way, or this node is cut off from the majority)".into(),
+                }));
+            }
+            Route::LeaderAddressUnknown { raft_id } => {
+                return ready(refusal(ApiError::LeaderUnreachable {
+                    leader_addr: None,
+                    reason: format!(
+                        "the leader (raft id {raft_id}) is not in this node's membership yet: it is still catching up"
+                    ),
+                }));
+            }
+            Route::Leader { raft_id, api_addr } => (raft_id, api_addr),
+        };
+        let channel = match self.shared.channel(raft_id, &api_addr) {
+            Ok(channel) => channel,
+            Err(reason) => {
+                return ready(refusal(ApiError::LeaderUnreachable {
+                    leader_addr: Some(api_addr),
+                    reason,
+                }));
+            }
+        };
+        let req = self.shared.mark(req);
+        Box::pin(async move {
+            match channel.oneshot(req).await {
+                Ok(response) => Ok(response),
+                Err(e) => {
+                    let reason = format!(
+                        "forwarding to the leader at {api_addr}: {}",
+                        error_chain(&e)
+                    );
+                    tracing::debug!(leader = %api_addr, %reason, "forward failed");
+                    Ok(refusal(ApiError::LeaderUnreachable {
+                        leader_addr: Some(api_addr),
+                        reason,
+                    }))
+                }
+            }
+        })
+    }
+}
+
+impl Shared {
+    /// The channel to leader `raft_id` at `api_addr`, made (lazily connecting) when the
+    /// cached one is for another leader or address.
+    fn channel(&self, raft_id: u64, api_addr: &str) -> Result<Channel, String> {
+        let mut cached = self.leader.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = cached.as_ref()
+            && c.raft_id == raft_id
+            && c.api_addr == api_addr
+        {
+            return Ok(c.channel.clone());
+        }
+        let endpoint = Endpoint::from_shared(format!("http://{api_addr}"))
+            .map_err(|e| format!("the leader's address {api_addr:?} is not valid: {e}"))?
+            .connect_timeout(FORWARD_CONNECT_TIMEOUT)
+            .http2_keep_alive_interval(FORWARD_KEEPALIVE_INTERVAL)
+            .keep_alive_timeout(FORWARD_KEEPALIVE_TIMEOUT)
+            .keep_alive_while_idle(true);
+        let channel = endpoint.connect_lazy();
+        tracing::info!(leader = raft_id, addr = %api_addr, "forwarding calls to a new leader");
+        *cached = Some(LeaderChannel {
+            raft_id,
+            api_addr: api_addr.to_owned(),
+            channel: channel.clone(),
+        });
+        Ok(channel)
+    }
+
+    /// Marks `req` as forwarded by this node, and makes this node's RPC span (when tracing
+    /// is on) the parent of the leader's.
+    fn mark(&self, mut req: Request<Body>) -> Request<Body> {
+        let headers = req.headers_mut();
+        headers.insert(FORWARDED_FROM_HEADER, self.node.clone());
+        if let Some(tp) = crate::trace_context::current_traceparent()
+            && let Ok(v) = HeaderValue::from_str(&tp)
+        {
+            headers.insert("traceparent", v);
+        }
+        req
+    }
+}
+
+/// A gRPC call (over HTTP/2, as the leader will get it) to a forwarded service, not marked as
+/// forwarded already.
+fn forwardable(req: &Request<Body>) -> bool {
+    let path = req.uri().path();
+    req.version() == http::Version::HTTP_2
+        && req
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+        && !req.headers().contains_key(FORWARDED_FROM_HEADER)
+        && FORWARDED_SERVICES.iter().any(|s| path.starts_with(s))
+        && !LOCAL_METHODS.contains(&path)
+}
+
+/// The gRPC answer for a call that could not be forwarded (through the one error mapping).
+fn refusal(e: ApiError) -> Response<Body> {
+    tonic::Status::from(e).into_http()
+}
+
+fn ready<E: Send + 'static>(response: Response<Body>) -> BoxFuture<Response<Body>, E> {
+    Box::pin(std::future::ready(Ok(response)))
+}
+
+/// An error and its sources, one line (tonic's transport error says little by itself).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::time::Instant;
+
+    use corvo_sdk::proto as pb;
+
+    use super::*;
+
+    struct Fixed(Route);
+
+    impl LeaderView for Fixed {
+        fn route(&self) -> Route {
+            self.0.clone()
+        }
+    }
+
+    /// The inner service answers 200 with an `x-local` header: the call was served here.
+    fn layer(
+        route: Route,
+    ) -> Forward<
+        impl Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send> + Clone,
+    > {
+        let inner = tower::service_fn(|_req: Request<Body>| async {
+            let mut r = Response::new(Body::empty());
+            r.headers_mut()
+                .insert("x-local", HeaderValue::from_static("1"));
+            Ok::<_, Infallible>(r)
+        });
+        ForwardLayer::new(Arc::new(Fixed(route)), "n2").layer(inner)
+    }
+
+    fn grpc(path: &str) -> Request<Body> {
+        let mut req = Request::new(Body::empty());
+        *req.uri_mut() = path.parse().unwrap();
+        *req.version_mut() = http::Version::HTTP_2;
+        req.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        req
+    }
+
+    fn status(r: &Response<Body>) -> tonic::Status {
+        tonic::Status::from_header_map(r.headers()).expect("a trailers-only gRPC status")
+    }
+
+    /// A loopback address nothing listens on.
+    fn closed_addr() -> String {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn local_calls_never_leave_the_node() {
+        let leader = Route::Leader {
+            raft_id: 1,
+            api_addr: closed_addr(),
+        };
+        let mut marked = grpc("/corvo.v1.WorkerService/Enqueue");
+        marked
+            .headers_mut()
+            .insert(FORWARDED_FROM_HEADER, HeaderValue::from_static("n3"));
+        let mut http = Request::new(Body::empty());
+        *http.uri_mut() = "/corvo.v1.JobService/GetJob".parse().unwrap();
+        let mut http1 = grpc("/corvo.v1.JobService/GetJob");
+        *http1.version_mut() = http::Version::HTTP_11;
+        for req in [
+            grpc("/corvo.v1.ClusterService/GetNodeStatus"),
+            grpc("/grpc.health.v1.Health/Check"),
+            grpc("/corvo.v1.WorkerService/GetServerInfo"),
+            marked,
+            http,
+            http1,
+        ] {
+            let path = req.uri().path().to_owned();
+            let r = layer(leader.clone()).oneshot(req).await.unwrap();
+            assert!(r.headers().contains_key("x-local"), "{path} left the node");
+        }
+        for path in [
+            "/corvo.v1.WorkerService/Enqueue",
+            "/corvo.v1.JobService/GetJob",
+        ] {
+            let r = layer(Route::Local).oneshot(grpc(path)).await.unwrap();
+            assert!(
+                r.headers().contains_key("x-local"),
+                "the leader forwarded {path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn no_leader_is_unavailable_with_a_retry_hint() {
+        for (route, says) in [
+            (Route::NoLeader, "no leader"),
+            (Route::LeaderAddressUnknown { raft_id: 7 }, "catching up"),
+        ] {
+            let r = layer(route)
+                .oneshot(grpc("/corvo.v1.JobService/CancelJob"))
+                .await
+                .unwrap();
+            assert!(!r.headers().contains_key("x-local"));
+            assert_eq!(status(&r).code(), tonic::Code::Unavailable);
+            assert!(status(&r).message().contains(says), "{:?}", status(&r));
+            assert!(r.headers().contains_key("grpc-retry-pushback-ms"));
+            assert!(!r.headers().contains_key("x-corvo-leader"));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_leader_is_unavailable_naming_it_promptly() {
+        let addr = closed_addr();
+        let started = Instant::now();
+        let r = layer(Route::Leader {
+            raft_id: 1,
+            api_addr: addr.clone(),
+        })
+        .oneshot(grpc("/corvo.v1.WorkerService/Enqueue"))
+        .await
+        .unwrap();
+        assert!(started.elapsed() < FORWARD_CONNECT_TIMEOUT * 5);
+        assert!(!r.headers().contains_key("x-local"));
+        assert_eq!(status(&r).code(), tonic::Code::Unavailable);
+        assert!(status(&r).message().contains(&addr), "{:?}", status(&r));
+        assert_eq!(r.headers().get("x-corvo-leader").unwrap(), addr.as_str());
+        assert!(r.headers().contains_key("grpc-retry-pushback-ms"));
+    }
+
+    /// A leader's JobService that answers GetJob with the headers the call arrived with.
+    struct EchoLeader;
+
+    #[tonic::async_trait]
+    impl corvo_sdk::proto::job_service_server::JobService for EchoLeader {
+        async fn get_job(
+            &self,
+            req: tonic::Request<pb::GetJobRequest>,
+        ) -> Result<tonic::Response<pb::GetJobResponse>, tonic::Status> {
+            let header = |name| {
+                req.metadata()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_owned()
+            };
+            let seen = [FORWARDED_FROM_HEADER, "authorization"]
+                .map(header)
+                .join("|");
+            Ok(tonic::Response::new(pb::GetJobResponse {
+                job: Some(pb::Job {
+                    id: format!("{}|{seen}", req.get_ref().job_id),
+                    ..Default::default()
+                }),
+            }))
+        }
+        async fn cancel_job(
+            &self,
+            _: tonic::Request<pb::CancelJobRequest>,
+        ) -> Result<tonic::Response<pb::CancelJobResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
+        async fn retry_job(
+            &self,
+            _: tonic::Request<pb::RetryJobRequest>,
+        ) -> Result<tonic::Response<pb::RetryJobResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
+        async fn delete_job(
+            &self,
+            _: tonic::Request<pb::DeleteJobRequest>,
+        ) -> Result<tonic::Response<pb::DeleteJobResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_forwarded_call_reaches_the_leader_marked_with_its_headers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(corvo_sdk::proto::job_service_server::JobServiceServer::new(
+                    EchoLeader,
+                ))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let follower = layer(Route::Leader {
+            raft_id: 1,
+            api_addr: addr,
+        });
+        let mut client = corvo_sdk::proto::job_service_client::JobServiceClient::new(follower);
+        let mut req = tonic::Request::new(pb::GetJobRequest {
+            job_id: "j1".into(),
+        });
+        req.metadata_mut()
+            .insert("authorization", "Bearer k".parse().unwrap());
+        let job = client.get_job(req).await.unwrap().into_inner().job.unwrap();
+        assert_eq!(job.id, "j1|n2|Bearer k");
+    }
+
+    #[tokio::test]
+    async fn the_channel_follows_the_leader() {
+        let shared = Shared {
+            view: Arc::new(Fixed(Route::NoLeader)),
+            node: HeaderValue::from_static("n2"),
+            leader: Mutex::new(None),
+        };
+        shared.channel(1, "127.0.0.1:1").unwrap();
+        shared.channel(1, "127.0.0.1:1").unwrap();
+        let id = |s: &Shared| {
+            let c = s.leader.lock().unwrap();
+            c.as_ref().map(|c| (c.raft_id, c.api_addr.clone()))
+        };
+        assert_eq!(id(&shared), Some((1, "127.0.0.1:1".to_owned())));
+        shared.channel(2, "127.0.0.1:2").unwrap();
+        assert_eq!(id(&shared), Some((2, "127.0.0.1:2".to_owned())));
+        assert!(shared.channel(3, "not an address").is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! A minority partition: one follower is cut off from the other two (both ways, peer and
+//! client traffic), refuses writes with a prompt UNAVAILABLE while the majority keeps
+//! taking them, and converges to the same state once the partition heals.
+//!
+//! Each node advertises TCP proxies ([`corvo_tests::proxy`]) in front of its peer and client
+//! ports, so every connection between nodes (Raft, forwarded calls, status) crosses a proxy;
+//! the test itself talks to the nodes' real ports. Isolating a node: its own proxies refuse
+//! everything, and the other nodes' proxies refuse whatever its process dials.
+//!
+//! Every wait is bounded (`WAIT`, 30 s) and nothing asserts on timing beyond "no hang".
+
+use std::time::{Duration, Instant};
+
+use corvo_tests::cluster::*;
+use corvo_tests::proxy::TcpProxy;
+use corvo_tests::*;
+use tonic::Code;
+
+/// How long the isolated node may take to refuse a write: the forward's connect bound (1 s)
+/// with a wide margin for a loaded machine. The point is "no hang".
+const REFUSAL_BOUND: Duration = Duration::from_secs(10);
+/// How long writes are sent to the isolated node: past an election timeout, so both of its
+/// views are covered (the old leader unreachable, then no leader).
+const ISOLATION_PROBE: Duration = Duration::from_secs(4);
+
+/// The proxies a node advertises: its client port's and its peer port's.
+struct Proxies {
+    api: TcpProxy,
+    raft: TcpProxy,
+}
+
+/// Spawns a node advertising two new proxies, points them at its real ports, waits for it.
+async fn proxied_node(name: &str, join: Option<&str>) -> (TestServer, Proxies) {
+    let api = TcpProxy::start().await;
+    let raft = TcpProxy::start().await;
+    let mut builder = TestServer::builder()
+        .node_id(name)
+        .cluster_secret(SECRET)
+        .advertise(api.addr(), raft.addr());
+    if let Some(url) = join {
+        builder = builder.join(url);
+    }
+    let mut node = builder.spawn();
+    api.set_target(node.addr());
+    raft.set_target(node.raft_addr());
+    node.wait_ready().await;
+    (node, Proxies { api, raft })
+}
+
+/// Enqueues `n` jobs on `node`, retrying a call answered UNAVAILABLE (on a slow machine
+/// the majority may elect a new leader meanwhile); returns the acknowledged ids.
+async fn enqueue_ids(node: &TestServer, queue: &str, n: usize) -> Vec<String> {
+    let w = node.worker().await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = eventually("the majority to take a write", || {
+            let mut w = w.clone();
+            async move {
+                let req = enqueue_req(queue, &format!(r#"{{"i":{i}}}"#));
+                match within("Enqueue on the majority", w.enqueue(req)).await {
+                    Ok(r) => Some(r.into_inner().job_id),
+                    Err(e) if e.code() == Code::Unavailable => None,
+                    Err(e) => node.fail(&format!("Enqueue on the majority: {e}")),
+                }
+            }
+        })
+        .await;
+        ids.push(id);
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t50_an_isolated_follower_refuses_writes_and_converges_after_healing() {
+    let (n1, p1) = proxied_node("n1", None).await;
+    let (n2, p2) = proxied_node("n2", Some(&n1.url())).await;
+    let (n3, p3) = proxied_node("n3", Some(&n1.url())).await;
+    let mut nodes = vec![n1, n2, n3];
+    let proxied = [p1, p2, p3];
+    let leader = leader_index(&mut nodes).await;
+    let before = enqueue_ids(&nodes[leader], "pq", 5).await;
+    assert_digests_converge(&mut nodes, leader).await;
+
+    // Cut one follower off, both ways.
+    let cut = (leader + 1) % nodes.len();
+    let cut_pid = nodes[cut].pid();
+    for (i, p) in proxied.iter().enumerate() {
+        if i == cut {
+            p.api.isolate();
+            p.raft.isolate();
+        } else {
+            p.api.block_process(cut_pid);
+            p.raft.block_process(cut_pid);
+        }
+    }
+
+    // The minority refuses writes, promptly, with a retry hint; the majority takes them.
+    let mut minority = nodes[cut].worker().await;
+    let other = (0..nodes.len())
+        .find(|i| *i != leader && *i != cut)
+        .expect("three nodes");
+    let mut written = Vec::new();
+    let until = Instant::now() + ISOLATION_PROBE;
+    let mut refusals = 0;
+    while Instant::now() < until || refusals < 3 {
+        let answer = tokio::time::timeout(
+            REFUSAL_BOUND,
+            minority.enqueue(enqueue_req("pq", r#"{"side":"minority"}"#)),
+        )
+        .await
+        .unwrap_or_else(|_| nodes[cut].fail(&format!("a write hung for {REFUSAL_BOUND:?}")));
+        match answer {
+            Ok(r) => nodes[cut].fail(&format!(
+                "the isolated node accepted a write: {:?}",
+                r.into_inner()
+            )),
+            Err(e) => {
+                assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+                assert!(
+                    e.metadata().contains_key("grpc-retry-pushback-ms"),
+                    "no retry hint: {e:?}"
+                );
+            }
+        }
+        refusals += 1;
+        // The majority: the leader directly and the other follower by forwarding.
+        written.extend(enqueue_ids(&nodes[leader], "pq", 1).await);
+        written.extend(enqueue_ids(&nodes[other], "pq", 1).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The cut was real: the majority applied writes the isolated node never saw, and the
+    // leader cannot reach it (it asks each member through its advertised client address).
+    let applied = |s: Option<pb::NodeStatus>| s.and_then(|s| s.applied_index).unwrap_or(0);
+    let leader_applied = applied(node_status(&nodes[leader]).await);
+    let cut_applied = applied(node_status(&nodes[cut]).await);
+    assert!(
+        cut_applied < leader_applied,
+        "the isolated node applied {cut_applied}, the leader {leader_applied}: writes leaked through"
+    );
+    let members = nodes[leader]
+        .cluster()
+        .await
+        .get_cluster_status(pb::GetClusterStatusRequest {})
+        .await
+        .unwrap_or_else(|e| nodes[leader].fail(&format!("GetClusterStatus: {e}")))
+        .into_inner()
+        .nodes;
+    let cut_addr = proxied[cut].api.addr().to_string();
+    assert!(
+        members
+            .iter()
+            .any(|m| m.client_address == cut_addr && !m.reachable),
+        "the leader still reaches the isolated node: {members:#?}"
+    );
+
+    // Heal: every node follows one leader again and all states are equal.
+    for p in &proxied {
+        p.api.heal();
+        p.raft.heal();
+    }
+    let leader = leader_index(&mut nodes).await;
+    written.extend(enqueue_ids(&nodes[leader], "pq", 1).await);
+    assert_digests_converge(&mut nodes, leader).await;
+
+    // Every write the majority acknowledged is there, read through the healed node.
+    let mut jobs = nodes[cut].jobs().await;
+    for id in before.iter().chain(&written) {
+        get_job(&mut jobs, id).await;
+    }
+}
