@@ -454,6 +454,12 @@ mod tests {
         ) -> Result<tonic::Response<pb::DeleteJobResponse>, tonic::Status> {
             Err(tonic::Status::unimplemented("test"))
         }
+        async fn list_jobs(
+            &self,
+            _: tonic::Request<pb::ListJobsRequest>,
+        ) -> Result<tonic::Response<pb::ListJobsResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
     }
 
     #[tokio::test]
