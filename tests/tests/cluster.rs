@@ -110,6 +110,7 @@ async fn t10_three_nodes_join_replicate_and_forward_follower_writes() {
         raft_address: "127.0.0.1:1".into(),
         client_address: "127.0.0.1:2".into(),
         node_id: "intruder".into(),
+        new_data_dir: true,
     };
     let mut c = nodes[follower].cluster().await;
     let err = c
@@ -249,4 +250,33 @@ async fn t30_sigterm_on_the_leader_hands_leadership_over_before_it_exits() {
         get_job(&mut jobs, id).await;
     }
     enqueue_on(&nodes[new], 2).await;
+}
+
+/// A node id stays bound to its data: a node restarted on a new (wiped) data dir under the id
+/// of a voter is refused by the leader, and the cluster goes on without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t40_a_new_data_dir_cannot_take_over_a_voters_id() {
+    let n1 = TestServer::builder()
+        .node_id("n1")
+        .cluster_secret(SECRET)
+        .start()
+        .await;
+    let mut n2 = TestServer::builder()
+        .node_id("n2")
+        .cluster_secret(SECRET)
+        .join(&n1.url())
+        .start()
+        .await;
+    n2.terminate_and_wait().await;
+    std::fs::remove_dir_all(n2.data_dir()).expect("wiping n2's data dir");
+    n2.respawn();
+    let exit = n2.wait_exit(WAIT).await;
+    assert!(
+        !exit.success(),
+        "a wiped node must not rejoin under its old id"
+    );
+    let log = n2.log_since_start();
+    assert!(log.contains("cannot take over its id"), "{log}");
+    let status = node_status(&n1).await.expect("n1 answers");
+    assert_eq!(status.role, pb::NodeRole::Leader as i32);
 }

@@ -104,7 +104,12 @@ impl Cluster {
             api_addr: req.client_address.clone(),
             name: req.node_id.clone(),
         };
-        match self.engine.raft().join(req.raft_id, node).await {
+        match self
+            .engine
+            .raft()
+            .join(req.raft_id, node, req.new_data_dir)
+            .await
+        {
             Ok(done) => Ok(pb::JoinResponse {
                 leader_raft_id: done.leader_id,
                 already_member: done.already_member,

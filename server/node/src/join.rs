@@ -119,6 +119,8 @@ async fn http_join(
         raft_address: body.raft_addr,
         client_address: body.api_addr,
         node_id: body.node_id,
+        // An operator's request on a node's behalf: idempotent for an existing member.
+        new_data_dir: false,
     };
     info!(raft_id = req.raft_id, node = %req.node_id, "join requested over HTTP");
     match cluster.join(req, false).await {

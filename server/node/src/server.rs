@@ -619,6 +619,8 @@ async fn join_if_new(
             raft_address: advertised.raft.clone(),
             client_address: advertised.api.clone(),
             node_id: args.node_id.clone(),
+            // Only a node whose log is empty asks to join (a member restarts without asking).
+            new_data_dir: true,
         },
     )
     .await?;

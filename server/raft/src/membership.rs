@@ -76,11 +76,13 @@ impl RaftNode {
     /// Adds `node` as a voter (see the module doc). Idempotent: a voter with the same
     /// addresses gets `already_member`; a learner left by an interrupted join is caught up and
     /// promoted. A member with other addresses is refused: changing a member's address in
-    /// place can split the cluster (remove it first).
+    /// place can split the cluster (remove it first). So is a node on a `new_data_dir` that
+    /// claims the id of a voter: it would forget that voter's votes.
     pub async fn join(
         &self,
         raft_id: u64,
         node: CorvoNode,
+        new_data_dir: bool,
     ) -> Result<JoinOutcome, MembershipError> {
         let _one_at_a_time = self.admin.lock().await;
         if !self.is_leader() {
@@ -91,6 +93,12 @@ impl RaftNode {
                 return Err(MembershipError::Conflict(format!(
                     "node {raft_id} is already a member as {}; remove it before adding it as {node}",
                     existing.node
+                )));
+            }
+            if existing.voter && new_data_dir {
+                return Err(MembershipError::Conflict(format!(
+                    "node {raft_id} ({}) is already a voter with its own data; a new data dir cannot take over its id (the member's votes and log would be forgotten): remove the member first, or start this node with its old data dir",
+                    existing.node.name
                 )));
             }
             if existing.voter {

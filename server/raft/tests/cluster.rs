@@ -61,7 +61,11 @@ async fn t10_three_nodes_join_replicate_and_name_the_leader() {
 
     for joining in [&n2, &n3] {
         let id = joining.node.status().node_id;
-        let done = n1.node.join(id, joining.me.clone()).await.expect("join");
+        let done = n1
+            .node
+            .join(id, joining.me.clone(), true)
+            .await
+            .expect("join");
         assert!(!done.already_member);
         assert_eq!(done.leader_id, 1);
     }
@@ -71,14 +75,23 @@ async fn t10_three_nodes_join_replicate_and_name_the_leader() {
 
     // A second join of a voter with the same addresses changes nothing; other addresses
     // are refused.
-    let again = n1.node.join(2, n2.me.clone()).await.expect("join again");
+    let again = n1
+        .node
+        .join(2, n2.me.clone(), false)
+        .await
+        .expect("join again");
     assert!(again.already_member);
+    // ...but a new data dir taking over a voter's id is refused.
+    assert!(matches!(
+        n1.node.join(2, n2.me.clone(), true).await,
+        Err(MembershipError::Conflict(why)) if why.contains("cannot take over")
+    ));
     let moved = CorvoNode {
         raft_addr: "127.0.0.1:1".into(),
         ..n2.me.clone()
     };
     assert!(matches!(
-        n1.node.join(2, moved).await,
+        n1.node.join(2, moved, false).await,
         Err(MembershipError::Conflict(_))
     ));
 
@@ -113,7 +126,7 @@ async fn t10_three_nodes_join_replicate_and_name_the_leader() {
         }
     );
     assert_eq!(
-        n3.node.join(2, n2.me.clone()).await,
+        n3.node.join(2, n2.me.clone(), false).await,
         Err(MembershipError::NotLeader {
             leader_id: Some(1),
             leader_addr: Some(n1.me.api_addr.clone()),

@@ -880,6 +880,12 @@ pub struct JoinRequest {
     /// Its name (`--node-id`).
     #[prost(string, tag="4")]
     pub node_id: ::prost::alloc::string::String,
+    /// The joining node starts on an empty data dir (`--join` on first start sets it). Such a
+    /// node must not take over the id of a voter that has data: the voter's votes and log would
+    /// be forgotten, which can elect two leaders in one term. The join is then refused with
+    /// FAILED_PRECONDITION; remove the old member first.
+    #[prost(bool, tag="5")]
+    pub new_data_dir: bool,
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct JoinResponse {
