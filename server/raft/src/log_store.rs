@@ -1,7 +1,10 @@
 //! The Raft log on redb: its own file, two tables.
 //!
-//! - `raft_entries`: log index (u64, ordered) -> format byte + postcard-encoded entry.
-//! - `raft_meta`: `"vote"`, `"committed"`, `"last_purged"`, `"node_id"` -> format byte + postcard.
+//! - `raft_entries`: log index (u64, ordered) -> format byte + postcard-encoded entry + CRC-32.
+//! - `raft_meta`: `"vote"`, `"committed"`, `"last_purged"`, `"node_id"` -> the same layout.
+//!
+//! Every value carries a checksum: a value damaged on disk is refused with an error naming
+//! the file, the table and the index, and the node stops rather than serve from it.
 //!
 //! Writes run on tokio's blocking pool (redb is synchronous, and a write waits for a running
 //! fsync). Durability: `save_vote` commits with an fsync before it returns. `append` commits
@@ -43,20 +46,27 @@ const KEY_NODE_ID: &str = "node_id";
 /// First byte of every stored value: lets a later release change the encoding and still
 /// read (or clearly refuse) what an older one wrote.
 ///
-/// Format 2 (clustering): membership nodes are `CorvoNode { raft_addr, api_addr, name }`.
+/// Format 3: postcard followed by a CRC-32 (little-endian) of the format byte and the body,
+/// so a value damaged on disk is detected, not decoded into something else.
+/// Format 2 (clustering): the same layout without the checksum; still read.
 /// Format 1 (single-node releases) stored `BasicNode { addr }`; postcard is not
 /// self-describing, so those values are refused rather than guessed at.
+const FORMAT_V3_CRC: u8 = 3;
 const FORMAT_V2: u8 = 2;
 const FORMAT_V1_SINGLE_NODE: u8 = 1;
+const CRC_BYTES: usize = 4;
 
 /// Encodes a value as the format byte followed by postcard.
 pub(crate) fn encode<T: Serialize>(value: &T, what: &dyn Display) -> io::Result<Vec<u8>> {
-    postcard::to_extend(value, vec![FORMAT_V2]).map_err(|e| {
+    let mut bytes = postcard::to_extend(value, vec![FORMAT_V3_CRC]).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("cannot encode {what}: {e}"),
         )
-    })
+    })?;
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    Ok(bytes)
 }
 
 /// Decodes what [`encode`] wrote; anything else is an `InvalidData` error naming `what`.
@@ -74,9 +84,23 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &dyn Display) -> i
             ),
         ));
     }
-    if format != FORMAT_V2 {
-        return Err(corrupt(format!("unknown format byte {format}")));
-    }
+    let body = match format {
+        FORMAT_V2 => body,
+        FORMAT_V3_CRC => {
+            let Some(split) = bytes.len().checked_sub(CRC_BYTES).filter(|n| *n >= 1) else {
+                return Err(corrupt("too short for its checksum".to_string()));
+            };
+            let (content, crc) = bytes.split_at(split);
+            let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+            if crc32fast::hash(content) != stored {
+                return Err(corrupt(
+                    "checksum mismatch (the value was damaged on disk)".to_string(),
+                ));
+            }
+            &content[1..]
+        }
+        other => return Err(corrupt(format!("unknown format byte {other}"))),
+    };
     let (value, rest) = postcard::take_from_bytes(body).map_err(|e| corrupt(e.to_string()))?;
     if !rest.is_empty() {
         return Err(corrupt(format!("{} trailing bytes", rest.len())));
@@ -104,6 +128,8 @@ pub struct LogStore {
     db: Arc<Database>,
     durability: Durability,
     flusher: Flusher,
+    /// The log file, named in read errors.
+    path: Arc<Path>,
 }
 
 /// Page cache of the log file (64 MiB). Entries are read back right after they are written
@@ -115,6 +141,12 @@ pub const LOG_CACHE_BYTES: usize = 64 << 20;
 #[derive(Clone)]
 pub struct LogReader {
     db: Arc<Database>,
+    path: Arc<Path>,
+}
+
+/// Prefixes a read error with the log file's path: an operator must know which file is bad.
+fn in_file(path: &Path) -> impl Fn(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 impl LogStore {
@@ -152,6 +184,7 @@ impl LogStore {
             db,
             durability,
             flusher,
+            path: Arc::from(path),
         })
     }
 
@@ -176,6 +209,7 @@ impl LogStore {
     fn reader(&self) -> LogReader {
         LogReader {
             db: self.db.clone(),
+            path: self.path.clone(),
         }
     }
 }
@@ -185,11 +219,11 @@ impl RaftLogReader<TypeConfig> for LogReader {
         &mut self,
         range: RB,
     ) -> io::Result<Vec<Entry>> {
-        read_entries(&self.db, range)
+        read_entries(&self.db, range).map_err(in_file(&self.path))
     }
 
     async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
-        read_meta(&self.db, KEY_VOTE)
+        read_meta(&self.db, KEY_VOTE).map_err(in_file(&self.path))
     }
 }
 
@@ -198,18 +232,16 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> io::Result<Vec<Entry>> {
-        read_entries(&self.db, range)
+        read_entries(&self.db, range).map_err(in_file(&self.path))
     }
 
     async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
-        read_meta(&self.db, KEY_VOTE)
+        read_meta(&self.db, KEY_VOTE).map_err(in_file(&self.path))
     }
 }
 
-impl RaftLogStorage<TypeConfig> for LogStore {
-    type LogReader = LogReader;
-
-    async fn get_log_state(&mut self) -> io::Result<LogState<TypeConfig>> {
+impl LogStore {
+    fn log_state(&self) -> io::Result<LogState<TypeConfig>> {
         let last_purged_log_id: Option<LogId> = read_meta(&self.db, KEY_LAST_PURGED)?;
         let txn = self.db.begin_read().map_err(|e| db_err("begin read", e))?;
         let table = txn
@@ -224,6 +256,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             last_purged_log_id,
             last_log_id,
         })
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogReader;
+
+    async fn get_log_state(&mut self) -> io::Result<LogState<TypeConfig>> {
+        self.log_state().map_err(in_file(&self.path))
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -254,7 +294,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
-        read_meta(&self.db, KEY_COMMITTED)
+        read_meta(&self.db, KEY_COMMITTED).map_err(in_file(&self.path))
     }
 
     async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> io::Result<()>
@@ -413,4 +453,33 @@ fn decode_entry(index: u64, bytes: &[u8]) -> io::Result<Entry> {
         ));
     }
     Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_value_fails_its_checksum_and_old_values_still_read() {
+        let value = (42u64, "a payload long enough to damage".to_string());
+        let mut bytes = encode(&value, &"test value").unwrap();
+        assert_eq!(bytes[0], FORMAT_V3_CRC);
+        let back: (u64, String) = decode(&bytes, &"test value").unwrap();
+        assert_eq!(back, value);
+
+        // One flipped bit inside the string still decodes as postcard: only the checksum
+        // tells.
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        let err = decode::<(u64, String)>(&bytes, &"test value").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
+        let err = decode::<(u64, String)>(&[FORMAT_V3_CRC, 1], &"test value").unwrap_err();
+        assert!(err.to_string().contains("too short"), "{err}");
+
+        // Format 2 (no checksum) is still read.
+        let v2 = postcard::to_extend(&value, vec![FORMAT_V2]).unwrap();
+        let back: (u64, String) = decode(&v2, &"test value").unwrap();
+        assert_eq!(back, value);
+    }
 }

@@ -211,7 +211,9 @@ async fn t40_corrupt_entry_is_an_error_naming_table_and_index() {
     assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     let msg = err.to_string();
     assert!(
-        msg.contains(ENTRIES_TABLE) && msg.contains("index 7"),
+        msg.contains(ENTRIES_TABLE)
+            && msg.contains("index 7")
+            && msg.contains(&path.display().to_string()),
         "unhelpful error: {msg}"
     );
     let err = store
