@@ -343,3 +343,24 @@ async fn t40_a_lagging_node_catches_up_through_a_snapshot() {
         .expect_err("no secret");
     assert_eq!(refused.code(), tonic::Code::Unauthenticated);
 }
+
+/// The age trigger: with the entry count off, a snapshot still comes once the last one is
+/// `--snapshot-interval-secs` old and something changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t50_snapshots_also_come_by_age() {
+    let node = TestServer::builder()
+        .env("CORVO_SNAPSHOT_ENTRIES", "0")
+        .env("CORVO_SNAPSHOT_INTERVAL_SECS", "1")
+        .start()
+        .await;
+    enqueue_n(&node, "aged", 3).await;
+    let applied = status(&node).await.applied_index.unwrap_or(0);
+    let snap = eventually("a snapshot by age", || async {
+        list(&node)
+            .await
+            .into_iter()
+            .find(|s| s.last_index >= applied)
+    })
+    .await;
+    assert!(snap.size_bytes > 0);
+}
