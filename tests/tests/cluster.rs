@@ -253,30 +253,45 @@ async fn t30_sigterm_on_the_leader_hands_leadership_over_before_it_exits() {
 }
 
 /// A node id stays bound to its data: a node restarted on a new (wiped) data dir under the id
-/// of a voter is refused by the leader, and the cluster goes on without it.
+/// of a voter is refused by the leader, and the cluster goes on without it. The documented
+/// fix works: remove the old member (`corvo cluster remove`), then the new data dir joins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t40_a_new_data_dir_cannot_take_over_a_voters_id() {
-    let n1 = TestServer::builder()
-        .node_id("n1")
-        .cluster_secret(SECRET)
-        .start()
-        .await;
-    let mut n2 = TestServer::builder()
-        .node_id("n2")
-        .cluster_secret(SECRET)
-        .join(&n1.url())
-        .start()
-        .await;
-    n2.terminate_and_wait().await;
-    std::fs::remove_dir_all(n2.data_dir()).expect("wiping n2's data dir");
-    n2.respawn();
-    let exit = n2.wait_exit(WAIT).await;
+    let mut nodes = three_nodes().await;
+    let leader = leader_index(&mut nodes).await;
+    let wiped = (leader + 1) % nodes.len();
+    let name = ["n1", "n2", "n3"][wiped];
+    nodes[wiped].terminate_and_wait().await;
+    std::fs::remove_dir_all(nodes[wiped].data_dir()).expect("wiping the data dir");
+    let leader_url = nodes[leader].url();
+    nodes[wiped].set_env("CORVO_JOIN", Some(&leader_url));
+    nodes[wiped].respawn();
+    let exit = nodes[wiped].wait_exit(WAIT).await;
     assert!(
         !exit.success(),
         "a wiped node must not rejoin under its old id"
     );
-    let log = n2.log_since_start();
+    let log = nodes[wiped].log_since_start();
     assert!(log.contains("cannot take over its id"), "{log}");
-    let status = node_status(&n1).await.expect("n1 answers");
+    let status = node_status(&nodes[leader])
+        .await
+        .expect("the leader answers");
     assert_eq!(status.role, pb::NodeRole::Leader as i32);
+
+    let out = std::process::Command::new(corvo_bin())
+        .args(["cluster", "remove", name, "--server", &nodes[leader].url()])
+        .env("CORVO_CLUSTER_SECRET", SECRET)
+        .output()
+        .expect("corvo cluster remove");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("2 voters left"), "{text}");
+    std::fs::remove_dir_all(nodes[wiped].data_dir()).expect("wiping the data dir again");
+    nodes[wiped].restart().await;
+    let leader = leader_index(&mut nodes).await;
+    assert_digests_converge(&mut nodes, leader).await;
 }

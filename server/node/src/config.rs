@@ -289,6 +289,18 @@ pub enum ClusterAction {
     /// Every node's status, with the failure checklist answered (reachable? disk full?
     /// leader elected? apply backlog growing? workers connected?).
     Status,
+    /// Remove a member (by name, e.g. `n3`, or Raft id) from the cluster. Needs the secret.
+    Remove {
+        node: String,
+        #[arg(long, env = "CORVO_CLUSTER_SECRET", hide_env_values = true)]
+        cluster_secret: Option<String>,
+    },
+    /// Ask the leader to hand leadership to a voter (by name or Raft id). Needs the secret.
+    TransferLeader {
+        node: String,
+        #[arg(long, env = "CORVO_CLUSTER_SECRET", hide_env_values = true)]
+        cluster_secret: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]

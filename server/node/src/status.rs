@@ -37,9 +37,61 @@ pub async fn node(args: StatusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn with_secret<T>(
+    message: T,
+    bearer: &Option<tonic::metadata::AsciiMetadataValue>,
+) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    if let Some(b) = bearer {
+        req.metadata_mut().insert("authorization", b.clone());
+    }
+    req
+}
+
+/// `cluster remove` (`remove`) or `cluster transfer-leader`.
+async fn change(
+    client_args: &crate::config::ClientArgs,
+    node: &str,
+    secret: Option<String>,
+    remove: bool,
+) -> anyhow::Result<()> {
+    let mut client = ClusterServiceClient::new(channel(client_args).await?);
+    let raft_id = crate::server::raft_node_id(node);
+    let bearer: Option<tonic::metadata::AsciiMetadataValue> = secret
+        .map(|s| format!("Bearer {s}").parse())
+        .transpose()
+        .context("the cluster secret is not valid in a header")?;
+    if remove {
+        let left = client
+            .remove_node(with_secret(pb::RemoveNodeRequest { raft_id }, &bearer))
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        println!(
+            "removed {node} (raft id {raft_id}); {} voters left",
+            left.voters
+        );
+    } else {
+        client
+            .transfer_leader(with_secret(pb::TransferLeaderRequest { raft_id }, &bearer))
+            .await
+            .map_err(status_error)?;
+        println!("asked the leader to hand over to {node} (raft id {raft_id})");
+    }
+    Ok(())
+}
+
 pub async fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
     match args.action {
         ClusterAction::Status => {}
+        ClusterAction::Remove {
+            node,
+            cluster_secret,
+        } => return change(&args.client, &node, cluster_secret, true).await,
+        ClusterAction::TransferLeader {
+            node,
+            cluster_secret,
+        } => return change(&args.client, &node, cluster_secret, false).await,
     }
     let mut client = ClusterServiceClient::new(channel(&args.client).await?);
     let first = client

@@ -21,6 +21,10 @@ use crate::types::{CorvoNode, TypeConfig};
 /// How long a joining node may take to catch up as a learner before the join gives up (it
 /// stays a learner; repeating the join resumes). Generous: the whole log is replayed to it.
 pub const JOIN_CATCH_UP_MAX: Duration = Duration::from_secs(120);
+/// How long a membership change may take to commit. It needs a majority of both the old and
+/// the new voters (joint consensus): removing a dead voter from a two-voter cluster can never
+/// commit, and the caller must hear so rather than wait forever.
+pub const MEMBERSHIP_COMMIT_MAX: Duration = Duration::from_secs(30);
 
 /// One member as this node's membership records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,10 +125,14 @@ impl RaftNode {
         })?;
         added.map_err(|e| self.write_error(e))?;
         tracing::info!(raft_id, %node, "join: learner caught up, promoting to voter");
-        self.raft
-            .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([raft_id])), false)
-            .await
-            .map_err(|e| self.write_error(e))?;
+        tokio::time::timeout(
+            MEMBERSHIP_COMMIT_MAX,
+            self.raft
+                .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([raft_id])), false),
+        )
+        .await
+        .map_err(|_| commit_timeout())?
+        .map_err(|e| self.write_error(e))?;
         let voters = self.voter_count();
         tracing::info!(raft_id, %node, voters, "join: node is a voter");
         warn_if_even(voters);
@@ -150,10 +158,13 @@ impl RaftNode {
         } else {
             ChangeMembers::RemoveNodes(ids)
         };
-        self.raft
-            .change_membership(change, false)
-            .await
-            .map_err(|e| self.write_error(e))?;
+        tokio::time::timeout(
+            MEMBERSHIP_COMMIT_MAX,
+            self.raft.change_membership(change, false),
+        )
+        .await
+        .map_err(|_| commit_timeout())?
+        .map_err(|e| self.write_error(e))?;
         let voters = self.voter_count();
         tracing::info!(raft_id, voters, "removed a member");
         warn_if_even(voters);
@@ -278,5 +289,12 @@ fn warn_if_even(voters: usize) {
             "the cluster has an even number of voters: it tolerates no more failures than {} voters; add or remove one",
             voters - 1
         );
+    }
+}
+
+fn commit_timeout() -> MembershipError {
+    MembershipError::Timeout {
+        waited: MEMBERSHIP_COMMIT_MAX,
+        what: "the membership change to commit (it needs a majority of the old and of the new voters up)",
     }
 }
