@@ -11,7 +11,9 @@
 //! ```
 //!
 //! The view keeps, per job, only what the filters need (queue, state, priority, creation
-//! time, payload, last error, tags); results are read back from redb, so what a search
+//! time and last error in small rows; tags, which never change, written once); results are
+//! read back from redb, and so is the payload for `payload_contains` (a scan within the other
+//! filters, bounded per call), so what a search
 //! returns is always the current record. The projector refreshes the jobs each applied entry
 //! touched from one redb read, so replaying an entry is harmless (idempotent), and stores the
 //! log index it has reached in the same SQLite transaction. At start-up a view behind the
@@ -32,10 +34,18 @@ use tokio::sync::watch;
 pub const UPDATES_QUEUED_MAX: usize = 1024;
 /// At most this many job ids refreshed per SQLite transaction.
 pub const BATCH_JOBS_MAX: usize = 8192;
+/// The projector gathers updates this long before writing them (the view's added lag).
+pub const BATCH_WAIT: Duration = Duration::from_millis(20);
 /// Read connections (searches run on the blocking pool, one connection each).
 pub const READ_CONNECTIONS: usize = 4;
 /// Largest page a search returns.
 pub const PAGE_SIZE_MAX: usize = 1000;
+/// `payload_contains` reads payloads from the state in chunks of this many rows...
+const PAYLOAD_SCAN_CHUNK: usize = 256;
+/// ...and examines at most this many rows per call.
+pub const PAYLOAD_SCAN_MAX: usize = 10_000;
+/// The projector's SQLite page cache (64 MiB).
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
 /// Page size when none is asked for.
 pub const PAGE_SIZE_DEFAULT: usize = 100;
 
@@ -126,7 +136,19 @@ impl Cursor {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobPage {
     pub ids: Vec<String>,
+    /// The position of each id (same order).
+    pub rows: Vec<Cursor>,
     pub next: Option<Cursor>,
+}
+
+impl JobPage {
+    fn of(rows: Vec<Cursor>, next: Option<Cursor>) -> JobPage {
+        JobPage {
+            ids: rows.iter().map(|r| r.id.clone()).collect(),
+            rows,
+            next,
+        }
+    }
 }
 
 enum Msg {
@@ -137,6 +159,8 @@ enum Msg {
 /// The read view; cheap to share (`Arc`).
 pub struct View {
     path: PathBuf,
+    /// Payloads for `payload_contains` come from the state.
+    source: Arc<dyn JobSource>,
     updates: SyncSender<Msg>,
     applied: watch::Receiver<u64>,
     readers: Mutex<Vec<Connection>>,
@@ -151,6 +175,12 @@ fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> ViewError + '_ {
     }
 }
 
+/// The layout below; a view file of another version is dropped and rebuilt from the state.
+const SCHEMA_VERSION: i64 = 3;
+
+/// Rows are kept small (a state change rewrites only the `jobs` row and its index entries);
+/// tags never change, so they are written once, when the job first shows. Payloads are not
+/// copied here: `payload_contains` reads them from the state (see [`View::search`]).
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS jobs (
         id TEXT PRIMARY KEY,
@@ -158,9 +188,9 @@ const SCHEMA: &str = "
         state TEXT NOT NULL,
         priority INTEGER NOT NULL,
         created_at_ms INTEGER NOT NULL,
-        payload TEXT NOT NULL,
         last_error TEXT
     ) WITHOUT ROWID;
+
     CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (created_at_ms DESC, id DESC);
     CREATE INDEX IF NOT EXISTS jobs_by_queue_state ON jobs (queue, state, created_at_ms DESC, id DESC);
     CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_at_ms DESC, id DESC);
@@ -182,6 +212,22 @@ fn open_writer(path: &Path) -> Result<Connection, ViewError> {
         .map_err(sqlite(path))?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(sqlite(path))?;
+    // The projector re-reads the rows it updates: keep the hot pages in memory (KiB).
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
+        .map_err(sqlite(path))?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sqlite(path))?;
+    if version != SCHEMA_VERSION {
+        // Derived data: drop what an older layout left and rebuild from the state.
+        conn.execute_batch(
+            "DROP TABLE IF EXISTS jobs; DROP TABLE IF EXISTS job_payloads;
+             DROP TABLE IF EXISTS job_tags; DROP TABLE IF EXISTS meta;",
+        )
+        .map_err(sqlite(path))?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(sqlite(path))?;
+    }
     conn.execute_batch(SCHEMA).map_err(sqlite(path))?;
     Ok(conn)
 }
@@ -228,6 +274,7 @@ impl View {
         let (tx, rx) = sync_channel(UPDATES_QUEUED_MAX);
         let (applied_tx, applied_rx) = watch::channel(at);
         let failed = Arc::new(Mutex::new(None));
+        let projector_source = source.clone();
         let projector = Projector {
             path: path.to_path_buf(),
             conn: writer,
@@ -245,6 +292,7 @@ impl View {
             })
             .map_err(|e| ViewError::Stopped(format!("spawning the projector: {e}")))?;
         Ok(View {
+            source: projector_source,
             path: path.to_path_buf(),
             updates: tx,
             applied: applied_rx,
@@ -325,12 +373,55 @@ impl View {
             None => Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .map_err(sqlite(&self.path))?,
         };
-        let result = search(&conn, &self.path, q, limit);
+        let result = match &q.payload_contains {
+            None => search(&conn, &self.path, q, limit),
+            Some(needle) => self.search_payloads(&conn, q, needle, limit),
+        };
         let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
         if readers.len() < READ_CONNECTIONS {
             readers.push(conn);
         }
         result
+    }
+
+    /// `payload_contains`: walks the rows the other filters select, newest first, in chunks,
+    /// and keeps those whose payload (read from the state) contains `needle`. Examines at most
+    /// [`PAYLOAD_SCAN_MAX`] rows per call: a page can then hold fewer than `limit` jobs while a
+    /// next page token says where to go on.
+    fn search_payloads(
+        &self,
+        conn: &Connection,
+        q: &JobQuery,
+        needle: &str,
+        limit: usize,
+    ) -> Result<JobPage, ViewError> {
+        let mut found = Vec::new();
+        let mut chunk_query = JobQuery {
+            payload_contains: None,
+            ..q.clone()
+        };
+        let mut examined = 0usize;
+        loop {
+            let chunk = search(conn, &self.path, &chunk_query, PAYLOAD_SCAN_CHUNK)?;
+            let jobs = self.source.jobs(&chunk.ids).map_err(ViewError::Source)?;
+            for (i, (row, job)) in chunk.rows.iter().zip(jobs).enumerate() {
+                examined += 1;
+                if job.is_some_and(|j| j.payload.contains(needle)) {
+                    found.push(row.clone());
+                    if found.len() == limit {
+                        let more = i + 1 < chunk.rows.len() || chunk.next.is_some();
+                        return Ok(JobPage::of(found, more.then(|| row.clone())));
+                    }
+                }
+            }
+            let Some(next) = chunk.next else {
+                return Ok(JobPage::of(found, None));
+            };
+            if examined >= PAYLOAD_SCAN_MAX {
+                return Ok(JobPage::of(found, Some(next)));
+            }
+            chunk_query.after = Some(next);
+        }
     }
 }
 
@@ -370,13 +461,7 @@ fn search(
     if let Some(p) = q.priority {
         arg(&mut sql, " AND priority = ?", Integer(i64::from(p.rank())));
     }
-    if let Some(text) = &q.payload_contains {
-        arg(
-            &mut sql,
-            " AND payload LIKE ? ESCAPE '\\'",
-            Text(contains_pattern(text)),
-        );
-    }
+    // `payload_contains` is applied by the caller against the state (payloads are not here).
     if let Some(text) = &q.error_contains {
         arg(
             &mut sql,
@@ -423,43 +508,72 @@ fn search(
         }
     });
     found.truncate(limit);
-    Ok(JobPage {
-        ids: found.into_iter().map(|(id, _)| id).collect(),
-        next,
-    })
+    let rows = found
+        .into_iter()
+        .map(|(id, created_at_ms)| Cursor { created_at_ms, id })
+        .collect();
+    Ok(JobPage::of(rows, next))
 }
 
 fn clamp(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Writes jobs into the view's tables (inside the caller's transaction).
+/// Writes a job into the view's tables (inside the caller's transaction): a new job in full,
+/// a known one only when a filtered column changed.
 fn upsert(tx: &rusqlite::Transaction<'_>, path: &Path, job: &Job) -> Result<(), ViewError> {
-    tx.prepare_cached(
-        "INSERT INTO jobs (id, queue, state, priority, created_at_ms, payload, last_error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (id) DO UPDATE SET queue = ?2, state = ?3, priority = ?4,
-             created_at_ms = ?5, payload = ?6, last_error = ?7",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            job.id,
-            job.queue,
-            job.state.as_str(),
-            i64::from(job.priority.rank()),
-            clamp(job.created_at_ms),
-            job.payload,
-            job.last_error,
-        ])
-    })
-    .map_err(sqlite(path))?;
-    tx.prepare_cached("DELETE FROM job_tags WHERE job_id = ?1")
-        .and_then(|mut s| s.execute(params![job.id]))
-        .map_err(sqlite(path))?;
-    for (key, value) in &job.tags {
-        tx.prepare_cached("INSERT INTO job_tags (job_id, key, value) VALUES (?1, ?2, ?3)")
-            .and_then(|mut s| s.execute(params![job.id, key, value]))
+    let state = job.state.as_str();
+    let priority = i64::from(job.priority.rank());
+    type Row = (String, String, i64, Option<String>);
+    let known: Option<Row> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT queue, state, priority, last_error FROM jobs WHERE id = ?1")
             .map_err(sqlite(path))?;
+        let mut rows = stmt.query(params![job.id]).map_err(sqlite(path))?;
+        match rows.next().map_err(sqlite(path))? {
+            Some(r) => Some((
+                r.get(0).map_err(sqlite(path))?,
+                r.get(1).map_err(sqlite(path))?,
+                r.get(2).map_err(sqlite(path))?,
+                r.get(3).map_err(sqlite(path))?,
+            )),
+            None => None,
+        }
+    };
+    match known {
+        Some((queue, s, p, e))
+            if queue == job.queue && s == state && p == priority && e == job.last_error => {}
+        Some(_) => {
+            tx.prepare_cached(
+                "UPDATE jobs SET queue = ?2, state = ?3, priority = ?4, last_error = ?5 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![job.id, job.queue, state, priority, job.last_error]))
+            .map_err(sqlite(path))?;
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO jobs (id, queue, state, priority, created_at_ms, last_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    job.id,
+                    job.queue,
+                    state,
+                    priority,
+                    clamp(job.created_at_ms),
+                    job.last_error,
+                ])
+            })
+            .map_err(sqlite(path))?;
+            for (key, value) in &job.tags {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO job_tags (job_id, key, value) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| s.execute(params![job.id, key, value]))
+                .map_err(sqlite(path))?;
+            }
+        }
     }
     Ok(())
 }
@@ -539,7 +653,9 @@ impl Projector {
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             };
-            // Gather whatever else is queued into one transaction.
+            // Gather what else arrives within BATCH_WAIT into one transaction: every SQLite
+            // transaction rewrites the hot index pages, so fewer, larger ones cost less.
+            let gather_until = std::time::Instant::now() + BATCH_WAIT;
             let mut index = 0;
             let mut ids = Vec::new();
             let mut seen = std::collections::HashSet::new();
@@ -561,7 +677,8 @@ impl Projector {
                     Msg::Rebuild { index: i } => rebuild_at = Some(i.max(rebuild_at.unwrap_or(0))),
                 }
                 if ids.len() < BATCH_JOBS_MAX {
-                    next = rx.try_recv().ok();
+                    let left = gather_until.saturating_duration_since(std::time::Instant::now());
+                    next = rx.recv_timeout(left).ok();
                 }
             }
             if let Some(at) = rebuild_at {

@@ -220,3 +220,40 @@ fn waiting_for_an_index_times_out_with_where_the_view_is() {
         "{err}"
     );
 }
+
+#[test]
+fn payload_search_scans_within_a_budget_and_pages_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Arc::new(MemSource::default());
+    let view = View::open(&dir.path().join("view.sqlite"), source.clone(), None).unwrap();
+    let total = PAYLOAD_SCAN_MAX + 300;
+    let mut ids = Vec::new();
+    for i in 0..total {
+        let id = format!("j{i:06}");
+        let mut j = job(&id, "q", JobState::Pending, i as u64);
+        // Only the five oldest jobs match: the newest-first scan reaches them last.
+        j.payload = if i < 5 {
+            format!(r#"{{"needle":{i}}}"#)
+        } else {
+            "{}".into()
+        };
+        source.put(j);
+        ids.push(id);
+    }
+    view.changed(1, ids.clone());
+    wait(&view, 1);
+    let query = |after| JobQuery {
+        payload_contains: Some("needle".into()),
+        limit: 3,
+        after,
+        ..Default::default()
+    };
+    // The first call spends its budget on non-matching rows: no jobs, but a way on.
+    let first = view.search(&query(None)).unwrap();
+    assert!(first.ids.is_empty(), "{:?}", first.ids);
+    let second = view.search(&query(first.next.clone())).unwrap();
+    assert_eq!(second.ids, ["j000004", "j000003", "j000002"]);
+    let third = view.search(&query(second.next.clone())).unwrap();
+    assert_eq!(third.ids, ["j000001", "j000000"]);
+    assert!(third.next.is_none());
+}

@@ -1101,7 +1101,9 @@ pub struct ListJobsRequest {
     /// Every entry must be among the job's tags.
     #[prost(map="string, string", tag="4")]
     pub tags: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
-    /// The payload contains this text (a plain substring match).
+    /// The payload contains this text (a plain substring match). Payloads are matched as stored,
+    /// scanning the jobs the other filters select, at most 10000 per call: a page may then hold
+    /// fewer than `page_size` jobs (even none) while `next_page_token` says where to go on.
     #[prost(string, tag="5")]
     pub payload_contains: ::prost::alloc::string::String,
     /// The last error contains this text.
