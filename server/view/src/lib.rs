@@ -36,6 +36,8 @@ pub const UPDATES_QUEUED_MAX: usize = 1024;
 pub const BATCH_JOBS_MAX: usize = 8192;
 /// The projector gathers updates this long before writing them (the view's added lag).
 pub const BATCH_WAIT: Duration = Duration::from_millis(20);
+/// The projector thread's nice value: below the request and apply threads.
+const PROJECTOR_NICE: libc::c_int = 10;
 /// Read connections (searches run on the blocking pool, one connection each).
 pub const READ_CONNECTIONS: usize = 4;
 /// Largest page a search returns.
@@ -285,6 +287,7 @@ impl View {
         std::thread::Builder::new()
             .name("corvo-view".to_owned())
             .spawn(move || {
+                lower_priority();
                 if let Err(e) = projector.run(rx) {
                     tracing::error!(error = %e, "the read view's projector stopped");
                     *failed_by.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
@@ -422,6 +425,19 @@ impl View {
             }
             chunk_query.after = Some(next);
         }
+    }
+}
+
+/// The projector is background work: on a busy node the threads serving requests and
+/// applying entries go first (nice +10 for this thread; best effort).
+fn lower_priority() {
+    // SAFETY: gettid and setpriority take no pointers; they only affect this thread.
+    let failed = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, PROJECTOR_NICE) != 0
+    };
+    if failed {
+        tracing::debug!("could not lower the read view projector's priority");
     }
 }
 
