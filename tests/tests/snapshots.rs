@@ -277,6 +277,7 @@ async fn t40_a_lagging_node_catches_up_through_a_snapshot() {
         .join(&n1.url())
         .env("CORVO_SNAPSHOT_ENTRIES", "0")
         .env("CORVO_SNAPSHOT_INTERVAL_SECS", "0")
+        .env("CORVO_SNAPSHOT_LOG_BYTES", "0")
         .start()
         .await;
     let mut nodes = vec![n1, n2, n3];
@@ -428,4 +429,39 @@ async fn t60_a_node_restored_from_a_backup_catches_up_from_the_cluster() {
     let leader = leader_index(&mut nodes).await;
     enqueue_n(&nodes[leader], "restore", 2).await;
     assert_digests_converge(&mut nodes, leader).await;
+}
+
+/// The size trigger: with the entry count and age triggers off, a snapshot comes once the log
+/// has grown by `--snapshot-log-bytes`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t70_snapshots_also_come_by_log_size() {
+    let node = TestServer::builder()
+        .env("CORVO_SNAPSHOT_ENTRIES", "0")
+        .env("CORVO_SNAPSHOT_INTERVAL_SECS", "0")
+        .env("CORVO_SNAPSHOT_LOG_BYTES", "1048576")
+        .start()
+        .await;
+    let mut w = node.worker().await;
+    let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(64 * 1024));
+    // A few hundred KiB: below the trigger, no snapshot.
+    for _ in 0..4 {
+        enqueue_job(&mut w, "sized", &big).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(
+        list(&node).await.is_empty(),
+        "no snapshot below the size trigger"
+    );
+    // Past 1 MiB of log: a snapshot.
+    for _ in 0..16 {
+        enqueue_job(&mut w, "sized", &big).await;
+    }
+    let applied = status(&node).await.applied_index.unwrap_or(0);
+    eventually("a snapshot by log size", || async {
+        list(&node)
+            .await
+            .into_iter()
+            .find(|s| s.last_index + 2 >= applied)
+    })
+    .await;
 }

@@ -85,8 +85,12 @@ pub struct ServerArgs {
     pub payload_max_bytes: usize,
     /// Build a snapshot (and compact the log behind it) after this many log entries since the
     /// last one (each entry holds up to 1024 commands); 0 turns this trigger off.
-    #[arg(long, env = "CORVO_SNAPSHOT_ENTRIES", default_value_t = 8192)]
+    #[arg(long, env = "CORVO_SNAPSHOT_ENTRIES", default_value_t = 100_000)]
     pub snapshot_entries: u64,
+    /// Build a snapshot when the log has grown by this many bytes since the last one, or by
+    /// the last snapshot's size if larger; 0 turns this trigger off.
+    #[arg(long, env = "CORVO_SNAPSHOT_LOG_BYTES", default_value_t = 256 << 20)]
+    pub snapshot_log_bytes: u64,
     /// Build a snapshot when the newest is this many seconds old and anything changed since;
     /// 0 turns this trigger off. Snapshots are the backups: this bounds their age.
     #[arg(long, env = "CORVO_SNAPSHOT_INTERVAL_SECS", default_value_t = 900)]

@@ -390,6 +390,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         snapshot_dir: args.data_dir.join("snapshots"),
         snapshot_entries: args.snapshot_entries,
         snapshot_interval: Duration::from_secs(args.snapshot_interval_secs),
+        snapshot_log_bytes: args.snapshot_log_bytes,
         snapshot_logs_kept: args.snapshot_logs_kept,
         durability: match args.durability {
             DurabilityArg::Fsync => Durability::Fsync,

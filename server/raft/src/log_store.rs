@@ -130,6 +130,8 @@ pub struct LogStore {
     flusher: Flusher,
     /// The log file, named in read errors.
     path: Arc<Path>,
+    /// Bytes of entries appended since the process started (the size trigger of snapshots).
+    appended_bytes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Page cache of the log file (64 MiB). Entries are read back right after they are written
@@ -185,6 +187,7 @@ impl LogStore {
             durability,
             flusher,
             path: Arc::from(path),
+            appended_bytes: Arc::default(),
         })
     }
 
@@ -204,6 +207,11 @@ impl LogStore {
                 Some(&node_id),
             ),
         }
+    }
+
+    /// A counter of the bytes of entries appended by this handle.
+    pub fn appended_bytes(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.appended_bytes.clone()
     }
 
     fn reader(&self) -> LogReader {
@@ -311,6 +319,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 ))
             })
             .collect::<io::Result<Vec<_>>>()?;
+        let bytes: usize = encoded.iter().map(|(_, b)| b.len()).sum();
+        self.appended_bytes
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
         let db = self.db.clone();
         blocking(move || {
             write(&db, redb::Durability::None, |txn| {

@@ -132,6 +132,7 @@ impl RaftNode {
         opts.validate().map_err(RaftError::InvalidOptions)?;
         let config = Arc::new(raft_config(&opts)?);
         let log = open_log(&opts).await?;
+        let appended_bytes = log.appended_bytes();
         let dir = opts.snapshot_dir.clone();
         let snapshots = Arc::new(
             tokio::task::spawn_blocking(move || SnapshotDir::open(&dir))
@@ -199,8 +200,14 @@ impl RaftNode {
         }
 
         let (proposer, control) = proposer::spawn(raft.clone(), clock, applied_now_ms, &opts);
-        let snapshot_timer = (!opts.snapshot_interval.is_zero())
-            .then(|| tokio::spawn(snapshot_by_age(raft.clone(), opts.snapshot_interval)));
+        let triggers = SnapshotTriggers {
+            interval: opts.snapshot_interval,
+            log_bytes: opts.snapshot_log_bytes,
+            appended_bytes,
+            snapshots: snapshots.clone(),
+        };
+        let snapshot_timer = (!opts.snapshot_interval.is_zero() || opts.snapshot_log_bytes > 0)
+            .then(|| tokio::spawn(triggers.run(raft.clone())));
         Ok(RaftNode {
             node_id: opts.node_id,
             raft,
@@ -488,33 +495,73 @@ fn startup_report(
     }
 }
 
-/// The age trigger: a snapshot whenever the last one is `interval` old and entries were
-/// applied since (the count trigger is openraft's `SnapshotPolicy`).
-async fn snapshot_by_age(raft: RaftHandle, interval: Duration) {
-    let check_every = (interval / 10).clamp(SNAPSHOT_AGE_CHECK_MIN, SNAPSHOT_AGE_CHECK_MAX);
-    let mut last = (raft.metrics().borrow_watched().snapshot, Instant::now());
-    loop {
-        tokio::time::sleep(check_every).await;
-        let m = raft.metrics().borrow_watched().clone();
-        if m.running_state.is_err() {
-            return;
-        }
-        if m.snapshot != last.0 {
-            last = (m.snapshot, Instant::now());
-            continue;
-        }
-        let behind = m.last_applied.map(|id| id.index) > m.snapshot.map(|id| id.index);
-        if behind && last.1.elapsed() >= interval {
-            tracing::info!(
-                interval_s = interval.as_secs(),
-                "snapshot by age: entries applied since the last snapshot"
-            );
-            if raft.trigger().snapshot().await.is_err() {
+/// Snapshot triggers beyond openraft's entry count: by age and by log growth.
+struct SnapshotTriggers {
+    /// A snapshot when the last is this old and entries were applied since (zero: off).
+    interval: Duration,
+    /// A snapshot when the log grew by max(this, the last snapshot's size) (zero: off).
+    log_bytes: u64,
+    appended_bytes: Arc<AtomicU64>,
+    snapshots: Arc<SnapshotDir>,
+}
+
+impl SnapshotTriggers {
+    async fn run(self, raft: RaftHandle) {
+        let every = if self.interval.is_zero() {
+            SNAPSHOT_AGE_CHECK_MIN
+        } else {
+            (self.interval / 10).clamp(SNAPSHOT_AGE_CHECK_MIN, SNAPSHOT_AGE_CHECK_MAX)
+        };
+        let appended = || {
+            self.appended_bytes
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        // (snapshot log id, when it changed, log bytes appended then)
+        let mut last = (
+            raft.metrics().borrow_watched().snapshot,
+            Instant::now(),
+            appended(),
+        );
+        let mut last_size = self.newest_size();
+        loop {
+            tokio::time::sleep(every).await;
+            let m = raft.metrics().borrow_watched().clone();
+            if m.running_state.is_err() {
                 return;
             }
-            // Wait for it to show before asking again.
-            last.1 = Instant::now();
+            if m.snapshot != last.0 {
+                last = (m.snapshot, Instant::now(), appended());
+                last_size = self.newest_size();
+                continue;
+            }
+            let behind = m.last_applied.map(|id| id.index) > m.snapshot.map(|id| id.index);
+            let grown = appended().saturating_sub(last.2);
+            let by_age = !self.interval.is_zero() && last.1.elapsed() >= self.interval;
+            let by_size = self.log_bytes > 0 && grown >= self.log_bytes.max(last_size);
+            if behind && (by_age || by_size) {
+                tracing::info!(
+                    by_age,
+                    by_size,
+                    log_bytes_since = grown,
+                    "building a snapshot"
+                );
+                if raft.trigger().snapshot().await.is_err() {
+                    return;
+                }
+                // Wait for it to show before asking again.
+                last.1 = Instant::now();
+                last.2 = appended();
+            }
         }
+    }
+
+    fn newest_size(&self) -> u64 {
+        self.snapshots
+            .list()
+            .ok()
+            .and_then(|l| l.into_iter().next())
+            .and_then(|e| std::fs::metadata(e.path).ok())
+            .map_or(0, |m| m.len())
     }
 }
 

@@ -53,6 +53,10 @@ pub struct RaftOptions {
     /// Build a snapshot when the last one is this old and entries were applied since; zero
     /// turns the age trigger off.
     pub snapshot_interval: Duration,
+    /// Build a snapshot when the log has grown by this many bytes since the last one, or by
+    /// the size of the last snapshot if that is larger (so compaction costs a bounded share of
+    /// the writes whatever the state's size); 0 turns the size trigger off.
+    pub snapshot_log_bytes: u64,
     /// Entries kept in the log behind a snapshot: a follower at most this far behind catches
     /// up from the log instead of receiving the whole snapshot.
     pub snapshot_logs_kept: u64,
@@ -99,11 +103,13 @@ impl Default for RaftOptions {
             cluster_secret: None,
             log_path: PathBuf::from("raft-log.redb"),
             snapshot_dir: PathBuf::from("snapshots"),
-            // Up to 8192 × 1024 commands under full load; a few hundred ms of archive writing
-            // per million jobs, in the background.
-            snapshot_entries: 8192,
+            // With one command per entry (unary writes) about 200 MB of log; under batched load
+            // the size trigger comes first.
+            snapshot_entries: 100_000,
             // A backup at least this fresh whenever anything changed.
             snapshot_interval: Duration::from_secs(15 * 60),
+            // The log stays within about twice the state (or this much) behind a snapshot.
+            snapshot_log_bytes: 256 << 20,
             // openraft's default; a restarted follower usually needs far fewer.
             snapshot_logs_kept: 1000,
             // An acknowledged write must survive a crash unless the operator opts out.
