@@ -217,6 +217,25 @@ async fn t40_without_a_reachable_leader_a_follower_answers_unavailable_promptly(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
+    // A worker stream is served locally and its legacy frames say NOT_LEADER (old clients
+    // reconnect on that), with the leader's address when one is known.
+    let mut s = Lifecycle::open(&mut w).await;
+    let answer = s
+        .call(pb::StreamLifecycleRequest {
+            request_id: 7,
+            queues: vec!["uq".into()],
+            worker_id: "old-worker".into(),
+            enqueues: vec![pb::LifecycleEnqueueItem {
+                queue: "uq".into(),
+                payload_json: "{}".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(answer.error, "NOT_LEADER", "{answer:?}");
+    assert_eq!(answer.error_code, pb::ErrorCode::NotLeader as i32);
+
     // What describes the node itself still answers locally.
     within(
         "GetServerInfo on a node without a leader",

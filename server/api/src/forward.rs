@@ -5,7 +5,11 @@
 //!  request ─▶ Forward::call ── not forwardable (ClusterService, health, reflection, HTTP,
 //!               │              GetServerInfo, already forwarded, not gRPC) ──▶ inner (local)
 //!               ├─ this node leads (or drains) ──────────────────────────────▶ inner (local)
-//!               ├─ no leader known ─▶ UNAVAILABLE + grpc-retry-pushback-ms
+//!               ├─ no leader known ─▶ UNAVAILABLE + grpc-retry-pushback-ms (a worker stream
+//!               │                     is served here instead, as when the leader cannot be
+//!               │                     connected to: its frames answer NOT_LEADER +
+//!               │                     leader_addr on the legacy fields, which old clients
+//!               │                     act on)
 //!               └─ leader elsewhere ─▶ + x-corvo-forwarded-from: <this node>
 //!                    └▶ cached Channel to the leader's client address (raw HTTP/2: headers,
 //!                       streaming bodies and trailers pass through both ways)
@@ -47,6 +51,9 @@ pub const FORWARD_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The services whose calls go to the leader (path prefixes).
 const FORWARDED_SERVICES: [&str; 2] = ["/corvo.v1.WorkerService/", "/corvo.v1.JobService/"];
+/// The worker stream: without a leader to forward it to it is served locally, where every
+/// frame that needs the leader is answered with the legacy NOT_LEADER + `leader_addr` fields.
+const STREAM_METHOD: &str = "/corvo.v1.WorkerService/StreamLifecycle";
 /// Methods of those services that describe the node answering, not the cluster's state.
 const LOCAL_METHODS: [&str; 1] = ["/corvo.v1.WorkerService/GetServerInfo"];
 
@@ -161,7 +168,12 @@ where
         if !forwardable(&req) {
             return Box::pin(self.inner.call(req));
         }
-        let (raft_id, api_addr) = match self.shared.view.route() {
+        let route = self.shared.view.route();
+        let no_leader = matches!(route, Route::NoLeader | Route::LeaderAddressUnknown { .. });
+        if no_leader && req.uri().path() == STREAM_METHOD {
+            return Box::pin(self.inner.call(req));
+        }
+        let (raft_id, api_addr) = match route {
             Route::Local => return Box::pin(self.inner.call(req)),
             Route::NoLeader => {
                 return ready(refusal(ApiError::LeaderUnreachable {
@@ -189,6 +201,34 @@ where
             }
         };
         let req = self.shared.mark(req);
+        if req.uri().path() == STREAM_METHOD {
+            // A worker stream goes to the leader only once the connection is up; otherwise it
+            // is served here, where its frames say NOT_LEADER + leader_addr (legacy fields).
+            let local = self.inner.clone();
+            // Streams open rarely, so a TCP probe per stream is cheap; the channel's own
+            // connection is made in the background and would fail only after taking `req`.
+            return Box::pin(async move {
+                let probe = tokio::time::timeout(
+                    FORWARD_CONNECT_TIMEOUT,
+                    tokio::net::TcpStream::connect(api_addr.as_str()),
+                )
+                .await;
+                if !matches!(probe, Ok(Ok(_))) {
+                    tracing::debug!(leader = %api_addr, "leader unreachable: serving the worker stream here");
+                    return local.oneshot(req).await;
+                }
+                match channel.oneshot(req).await {
+                    Ok(response) => Ok(response),
+                    Err(e) => Ok(refusal(ApiError::LeaderUnreachable {
+                        leader_addr: Some(api_addr.clone()),
+                        reason: format!(
+                            "forwarding to the leader at {api_addr}: {}",
+                            error_chain(&e)
+                        ),
+                    })),
+                }
+            });
+        }
         Box::pin(async move {
             match channel.oneshot(req).await {
                 Ok(response) => Ok(response),
@@ -379,7 +419,7 @@ mod tests {
             (Route::NoLeader, "no leader"),
             (Route::LeaderAddressUnknown { raft_id: 7 }, "catching up"),
         ] {
-            let r = layer(route)
+            let r = layer(route.clone())
                 .oneshot(grpc("/corvo.v1.JobService/CancelJob"))
                 .await
                 .unwrap();
@@ -388,6 +428,12 @@ mod tests {
             assert!(status(&r).message().contains(says), "{:?}", status(&r));
             assert!(r.headers().contains_key("grpc-retry-pushback-ms"));
             assert!(!r.headers().contains_key("x-corvo-leader"));
+            // The worker stream is served here: its frames carry NOT_LEADER (legacy fields).
+            let r = layer(route)
+                .oneshot(grpc("/corvo.v1.WorkerService/StreamLifecycle"))
+                .await
+                .unwrap();
+            assert!(r.headers().contains_key("x-local"));
         }
     }
 
