@@ -209,27 +209,26 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Str
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "GET timed out"))?
 }
 
-/// Whether process `pid` holds the socket listening on 127.0.0.1:`port` or 0.0.0.0:`port`
-/// (from /proc/net/tcp and /proc/<pid>/fd).
+/// Whether process `pid` holds a TCP socket of /proc/net/tcp whose row `matches` (fields:
+/// [1] local address as `AABBCCDD:PORT` in hex, [3] state, `0A` = LISTEN; from /proc/net/tcp
+/// and /proc/<pid>/fd).
 #[cfg(target_os = "linux")]
-fn owns_listener(pid: u32, port: u16) -> bool {
+pub(crate) fn pid_holds_socket(pid: u32, matches: impl Fn(&[&str]) -> bool) -> bool {
     let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
         return false;
     };
-    let local = [
-        format!("0100007F:{port:04X}"),
-        format!("00000000:{port:04X}"),
-    ];
     let sockets: Vec<String> = table
         .lines()
         .skip(1)
         .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
-            // f[1] local address, f[3] state (0A = LISTEN), f[9] inode
-            (f.len() > 9 && local.iter().any(|l| f[1] == l) && f[3] == "0A")
-                .then(|| format!("socket:[{}]", f[9]))
+            // f[9] inode
+            (f.len() > 9 && matches(&f)).then(|| format!("socket:[{}]", f[9]))
         })
         .collect();
+    if sockets.is_empty() {
+        return false;
+    }
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
         return false;
     };
@@ -237,6 +236,16 @@ fn owns_listener(pid: u32, port: u16) -> bool {
         std::fs::read_link(fd.path())
             .is_ok_and(|target| sockets.iter().any(|s| target.as_os_str() == s.as_str()))
     })
+}
+
+/// Whether process `pid` holds the socket listening on 127.0.0.1:`port` or 0.0.0.0:`port`.
+#[cfg(target_os = "linux")]
+fn owns_listener(pid: u32, port: u16) -> bool {
+    let local = [
+        format!("0100007F:{port:04X}"),
+        format!("00000000:{port:04X}"),
+    ];
+    pid_holds_socket(pid, |f| local.iter().any(|l| f[1] == l) && f[3] == "0A")
 }
 
 /// Elsewhere the check is skipped (a port taken by another server is then not detected).

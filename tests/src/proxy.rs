@@ -159,8 +159,7 @@ async fn relay(mut inbound: TcpStream, state: &State) {
     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
 }
 
-/// Whether process `pid` holds the TCP socket whose local address is `local` (from
-/// /proc/net/tcp and /proc/<pid>/fd).
+/// Whether process `pid` holds the TCP socket whose local address is `local`.
 #[cfg(target_os = "linux")]
 pub fn socket_owned_by(pid: u32, local: SocketAddr) -> bool {
     let SocketAddr::V4(v4) = local else {
@@ -171,28 +170,7 @@ pub fn socket_owned_by(pid: u32, local: SocketAddr) -> bool {
         u32::from_le_bytes(v4.ip().octets()),
         v4.port()
     );
-    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
-        return false;
-    };
-    let sockets: Vec<String> = table
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            // f[1] local address, f[9] inode
-            (f.len() > 9 && f[1] == wanted).then(|| format!("socket:[{}]", f[9]))
-        })
-        .collect();
-    if sockets.is_empty() {
-        return false;
-    }
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
-    };
-    fds.flatten().any(|fd| {
-        std::fs::read_link(fd.path())
-            .is_ok_and(|target| sockets.iter().any(|s| target.as_os_str() == s.as_str()))
-    })
+    crate::pid_holds_socket(pid, |f| f[1] == wanted)
 }
 
 /// Elsewhere no process can be told apart: nothing is blocked by process.

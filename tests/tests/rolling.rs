@@ -141,14 +141,7 @@ async fn caught_up(nodes: &mut [TestServer], node: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t60_rolling_restart_under_load_loses_and_duplicates_nothing() {
     let mut nodes = three_nodes().await;
-    let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
-    let stop_load = Arc::new(AtomicBool::new(false));
-    let stop_work = Arc::new(AtomicBool::new(false));
-    let done: Completions = Arc::default();
-    let producer = tokio::spawn(produce(urls.clone(), stop_load.clone()));
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|k| tokio::spawn(work(urls.clone(), k + 1, stop_work.clone(), done.clone())))
-        .collect();
+    let load = Load::start(&nodes);
 
     // Let the load run, then restart each node in turn (the leader among them).
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -160,63 +153,78 @@ async fn t60_rolling_restart_under_load_loses_and_duplicates_nothing() {
         eprintln!("node {i} restarted and caught up");
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    stop_and_check(&mut nodes, stop_load, stop_work, producer, workers, done).await;
+    load.stop_and_check(&mut nodes).await;
 }
 
-/// Stops the load, then checks: every acknowledged enqueue ends completed, no job completed
-/// twice with a valid lease, and the replicas converge.
-async fn stop_and_check(
-    nodes: &mut [TestServer],
+/// The load: a producer and stream workers over every node.
+struct Load {
     stop_load: Arc<AtomicBool>,
     stop_work: Arc<AtomicBool>,
+    done: Completions,
     producer: tokio::task::JoinHandle<Vec<String>>,
     workers: Vec<tokio::task::JoinHandle<()>>,
-    done: Completions,
-) {
-    stop_load.store(true, Ordering::SeqCst);
-    let acked = producer.await.expect("the producer task");
-    assert!(
-        acked.len() > 20,
-        "the load hardly ran: {} enqueues acknowledged",
-        acked.len()
-    );
-    let leader = leader_index(nodes).await;
-    let mut jobs = nodes[leader].jobs().await;
-    for id in &acked {
-        wait_for_job(&mut jobs, id, "completed", |j| {
-            state_of(j) == pb::JobState::Completed
-        })
-        .await;
+}
+
+impl Load {
+    fn start(nodes: &[TestServer]) -> Load {
+        let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
+        let stop_load = Arc::new(AtomicBool::new(false));
+        let stop_work = Arc::new(AtomicBool::new(false));
+        let done: Completions = Arc::default();
+        let producer = tokio::spawn(produce(urls.clone(), stop_load.clone()));
+        let workers = (0..WORKERS)
+            .map(|k| tokio::spawn(work(urls.clone(), k + 1, stop_work.clone(), done.clone())))
+            .collect();
+        Load {
+            stop_load,
+            stop_work,
+            done,
+            producer,
+            workers,
+        }
     }
-    stop_work.store(true, Ordering::SeqCst);
-    for w in workers {
-        w.await.expect("a worker task");
+
+    /// Stops the load, then checks: every acknowledged enqueue ends completed, no job
+    /// completed twice with a valid lease, and the replicas converge.
+    async fn stop_and_check(self, nodes: &mut [TestServer]) {
+        self.stop_load.store(true, Ordering::SeqCst);
+        let acked = self.producer.await.expect("the producer task");
+        assert!(
+            acked.len() > 20,
+            "the load hardly ran: {} enqueues acknowledged",
+            acked.len()
+        );
+        let leader = leader_index(nodes).await;
+        let mut jobs = nodes[leader].jobs().await;
+        for id in &acked {
+            wait_for_job(&mut jobs, id, "completed", |j| {
+                state_of(j) == pb::JobState::Completed
+            })
+            .await;
+        }
+        self.stop_work.store(true, Ordering::SeqCst);
+        for w in self.workers {
+            w.await.expect("a worker task");
+        }
+        let done = self.done.lock().expect("completions").clone();
+        let twice: Vec<(&String, &u32)> = done.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            twice.is_empty(),
+            "jobs completed more than once with a valid lease: {twice:?}"
+        );
+        eprintln!(
+            "{} enqueues acknowledged, {} acks confirmed to workers",
+            acked.len(),
+            done.len()
+        );
+        assert_digests_converge(nodes, leader).await;
     }
-    let done = done.lock().expect("completions").clone();
-    let twice: Vec<(&String, &u32)> = done.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        twice.is_empty(),
-        "jobs completed more than once with a valid lease: {twice:?}"
-    );
-    eprintln!(
-        "{} enqueues acknowledged, {} acks confirmed to workers",
-        acked.len(),
-        done.len()
-    );
-    assert_digests_converge(nodes, leader).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t70_leader_killed_under_load_fails_over_and_loses_nothing() {
     let mut nodes = three_nodes().await;
-    let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
-    let stop_load = Arc::new(AtomicBool::new(false));
-    let stop_work = Arc::new(AtomicBool::new(false));
-    let done: Completions = Arc::default();
-    let producer = tokio::spawn(produce(urls.clone(), stop_load.clone()));
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|k| tokio::spawn(work(urls.clone(), k + 1, stop_work.clone(), done.clone())))
-        .collect();
+    let load = Load::start(&nodes);
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let old = leader_index(&mut nodes).await;
@@ -235,5 +243,5 @@ async fn t70_leader_killed_under_load_fails_over_and_loses_nothing() {
     nodes[old].restart().await;
     caught_up(&mut nodes, old).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    stop_and_check(&mut nodes, stop_load, stop_work, producer, workers, done).await;
+    load.stop_and_check(&mut nodes).await;
 }

@@ -371,24 +371,7 @@ async fn t50_snapshots_also_come_by_age() {
 /// leader.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t60_a_node_restored_from_a_backup_catches_up_from_the_cluster() {
-    let n1 = TestServer::builder()
-        .node_id("n1")
-        .cluster_secret(SECRET)
-        .start()
-        .await;
-    let n2 = TestServer::builder()
-        .node_id("n2")
-        .cluster_secret(SECRET)
-        .join(&n1.url())
-        .start()
-        .await;
-    let n3 = TestServer::builder()
-        .node_id("n3")
-        .cluster_secret(SECRET)
-        .join(&n1.url())
-        .start()
-        .await;
-    let mut nodes = vec![n1, n2, n3];
+    let mut nodes = three_nodes().await;
     let leader = leader_index(&mut nodes).await;
     enqueue_n(&nodes[leader], "restore", 10).await;
 
@@ -415,6 +398,8 @@ async fn t60_a_node_restored_from_a_backup_catches_up_from_the_cluster() {
     let lost = if leader == 2 { 1 } else { 2 };
     nodes[lost].terminate_and_wait().await;
     std::fs::remove_dir_all(nodes[lost].data_dir()).expect("wiping the data dir");
+    let leader_url = nodes[leader].url();
+    nodes[lost].set_env("CORVO_JOIN", Some(&leader_url));
     nodes[lost].set_env("CORVO_RESTORE", Some(&backup.display().to_string()));
     nodes[lost].restart().await;
     assert!(
