@@ -116,6 +116,17 @@ fn populated(dir: &std::path::Path, name: &str) -> StateStore {
     store
 }
 
+/// A store at `<dir>/b.redb` holding one job, `id`, with `meta` as its Raft metadata.
+fn one_job_store(dir: &std::path::Path, id: &str, meta: &[u8]) -> StateStore {
+    let store = StateStore::open(&dir.join("b.redb")).unwrap();
+    let batch = Batch {
+        now_ms: 1,
+        commands: vec![enqueue(id)],
+    };
+    store.apply(&[(1, Some(batch))], meta).unwrap();
+    store
+}
+
 #[test]
 fn an_archive_restores_the_same_state() {
     let dir = tempfile::tempdir().unwrap();
@@ -131,19 +142,7 @@ fn an_archive_restores_the_same_state() {
     assert_eq!(archive::header(&path).unwrap().created_unix_ms, 1234);
 
     // Installing over a store with other content replaces it entirely.
-    let target = StateStore::open(&dir.path().join("b.redb")).unwrap();
-    target
-        .apply(
-            &[(
-                1,
-                Some(Batch {
-                    now_ms: 1,
-                    commands: vec![enqueue("zzz")],
-                }),
-            )],
-            b"other",
-        )
-        .unwrap();
+    let target = one_job_store(dir.path(), "zzz", b"other");
     target.install_archive(&path, None).unwrap();
     assert_eq!(target.digest().unwrap(), source.digest().unwrap());
     assert_eq!(target.raft_meta().unwrap().as_deref(), Some(&b"meta-2"[..]));
@@ -171,19 +170,7 @@ fn a_damaged_archive_is_refused_and_changes_nothing() {
     source.export_archive(&path, 1).unwrap();
     let good = std::fs::read(&path).unwrap();
 
-    let target = StateStore::open(&dir.path().join("b.redb")).unwrap();
-    target
-        .apply(
-            &[(
-                1,
-                Some(Batch {
-                    now_ms: 1,
-                    commands: vec![enqueue("keep")],
-                }),
-            )],
-            b"mine",
-        )
-        .unwrap();
+    let target = one_job_store(dir.path(), "keep", b"mine");
     let before = target.digest().unwrap();
 
     // A flipped bit in the middle, a truncation, and trailing garbage.
