@@ -4,7 +4,8 @@
 //! `grpc.health.v1.Health` and `corvo status`.
 //!
 //! Ready means all of: not draining; Raft running (a storage error stops it for good); the data
-//! directory writable; a leader known; caught up: the state has applied everything that was
+//! directory writable; a leader known, with its client address (a node that just joined hears
+//! the leader before it holds the membership that names it, and could not forward); caught up: the state has applied everything that was
 //! committed when the node started, and the apply backlog stays within
 //! `ApiOptions::ready_apply_backlog_max`.
 
@@ -22,6 +23,8 @@ pub struct ReadinessInputs<'a> {
     /// The commit index this node saw when it started (replay target).
     pub startup_committed: Option<u64>,
     pub apply_backlog_max: u64,
+    /// The leader's client address is known (always true when this node leads).
+    pub leader_addr_known: bool,
 }
 
 pub fn evaluate(i: &ReadinessInputs<'_>) -> Readiness {
@@ -35,8 +38,12 @@ pub fn evaluate(i: &ReadinessInputs<'_>) -> Readiness {
     if let Err(e) = &i.storage {
         reasons.push(format!("storage not writable: {e}"));
     }
-    if i.raft.leader_id.is_none() {
-        reasons.push("no leader known".to_owned());
+    match i.raft.leader_id {
+        None => reasons.push("no leader known".to_owned()),
+        Some(id) if !i.leader_addr_known => reasons.push(format!(
+            "catching up: the leader (raft id {id}) is not in this node's membership yet"
+        )),
+        Some(_) => {}
     }
     let applied = i.raft.last_applied.unwrap_or(0);
     if let Some(target) = i.startup_committed
@@ -86,6 +93,7 @@ mod tests {
             storage: Ok(()),
             startup_committed: Some(8),
             apply_backlog_max: 100,
+            leader_addr_known: true,
         }
     }
 
@@ -125,6 +133,13 @@ mod tests {
                     ..inputs(&raft)
                 },
                 "catching up",
+            ),
+            (
+                ReadinessInputs {
+                    leader_addr_known: false,
+                    ..inputs(&raft)
+                },
+                "not in this node's membership",
             ),
         ];
         for (i, expected) in cases {

@@ -110,7 +110,11 @@ pub async fn run_readiness(
     loop {
         let storage = probe_storage(data_dir.clone()).await;
         let raft = engine.raft().status();
+        let leader_addr_known = raft
+            .leader_id
+            .is_some_and(|id| id == raft.node_id || engine.raft().api_addr_of(id).is_some());
         let verdict = readiness::evaluate(&ReadinessInputs {
+            leader_addr_known,
             draining: engine.is_draining(),
             raft: &raft,
             storage,
@@ -165,6 +169,8 @@ pub async fn begin_drain(engine: &Engine, health: &HealthReporter) {
         storage: Ok(()),
         startup_committed: None,
         apply_backlog_max: engine.opts().ready_apply_backlog_max,
+        // Draining is reason enough.
+        leader_addr_known: true,
     }));
     set_not_serving(health).await;
 }
