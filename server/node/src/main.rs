@@ -36,7 +36,20 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::config::{Cli, Command};
 
+/// No transparent huge pages for this process. mimalloc asks for them on its arenas, and every
+/// fault of a fresh huge page zeroes 2 MiB: with buffers freed and re-faulted all the time
+/// that zeroing was a third of the request threads' CPU in `corvo bench` (docs/performance.md).
+/// Best effort: where the call is not supported nothing changes.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_THP_DISABLE) takes integer arguments only and affects this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    disable_transparent_huge_pages();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

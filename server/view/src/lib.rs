@@ -535,61 +535,35 @@ fn clamp(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Writes a job into the view's tables (inside the caller's transaction): a new job in full,
-/// a known one only when a filtered column changed.
+/// Writes a job into the view's tables (inside the caller's transaction): one statement that
+/// inserts a new job or updates a known one, and leaves the row alone (no write) when no
+/// filtered column changed. Tags never change: inserted once, ignored after.
 fn upsert(tx: &rusqlite::Transaction<'_>, path: &Path, job: &Job) -> Result<(), ViewError> {
-    let state = job.state.as_str();
-    let priority = i64::from(job.priority.rank());
-    type Row = (String, String, i64, Option<String>);
-    let known: Option<Row> = {
-        let mut stmt = tx
-            .prepare_cached("SELECT queue, state, priority, last_error FROM jobs WHERE id = ?1")
-            .map_err(sqlite(path))?;
-        let mut rows = stmt.query(params![job.id]).map_err(sqlite(path))?;
-        match rows.next().map_err(sqlite(path))? {
-            Some(r) => Some((
-                r.get(0).map_err(sqlite(path))?,
-                r.get(1).map_err(sqlite(path))?,
-                r.get(2).map_err(sqlite(path))?,
-                r.get(3).map_err(sqlite(path))?,
-            )),
-            None => None,
-        }
-    };
-    match known {
-        Some((queue, s, p, e))
-            if queue == job.queue && s == state && p == priority && e == job.last_error => {}
-        Some(_) => {
-            tx.prepare_cached(
-                "UPDATE jobs SET queue = ?2, state = ?3, priority = ?4, last_error = ?5 WHERE id = ?1",
-            )
-            .and_then(|mut s| s.execute(params![job.id, job.queue, state, priority, job.last_error]))
-            .map_err(sqlite(path))?;
-        }
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO jobs (id, queue, state, priority, created_at_ms, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    job.id,
-                    job.queue,
-                    state,
-                    priority,
-                    clamp(job.created_at_ms),
-                    job.last_error,
-                ])
-            })
-            .map_err(sqlite(path))?;
-            for (key, value) in &job.tags {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO job_tags (job_id, key, value) VALUES (?1, ?2, ?3)",
-                )
-                .and_then(|mut s| s.execute(params![job.id, key, value]))
-                .map_err(sqlite(path))?;
-            }
-        }
+    tx.prepare_cached(
+        "INSERT INTO jobs (id, queue, state, priority, created_at_ms, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET queue = excluded.queue, state = excluded.state,
+             priority = excluded.priority, last_error = excluded.last_error
+         WHERE queue IS NOT excluded.queue OR state IS NOT excluded.state
+             OR priority IS NOT excluded.priority OR last_error IS NOT excluded.last_error",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            job.id,
+            job.queue,
+            job.state.as_str(),
+            i64::from(job.priority.rank()),
+            clamp(job.created_at_ms),
+            job.last_error,
+        ])
+    })
+    .map_err(sqlite(path))?;
+    for (key, value) in &job.tags {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO job_tags (job_id, key, value) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut s| s.execute(params![job.id, key, value]))
+        .map_err(sqlite(path))?;
     }
     Ok(())
 }
