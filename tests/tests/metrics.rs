@@ -14,6 +14,7 @@ const FAMILIES: &[&str] = &[
     "corvo_job_ready_to_delivered_seconds_count",
     "corvo_raft_propose_seconds_count",
     "corvo_raft_apply_seconds_count",
+    "corvo_raft_commit_seconds_count",
     "corvo_raft_batch_commands_count",
     "corvo_raft_term",
     "corvo_raft_is_leader",
@@ -148,6 +149,7 @@ async fn t10_metrics_are_present_and_move_when_jobs_flow() {
     );
     assert!(m.count("corvo_raft_propose_seconds_count", &[]) >= 5.0);
     assert!(m.count("corvo_raft_apply_seconds_count", &[]) >= 1.0);
+    assert!(m.count("corvo_raft_commit_seconds_count", &[]) >= 5.0);
     assert!(m.count("corvo_raft_batch_commands_count", &[]) >= 5.0);
     assert!(m.count("corvo_raft_applied_index", &[]) >= 5.0);
     assert!(m.count("corvo_raft_commit_index", &[]) >= m.count("corvo_raft_applied_index", &[]));

@@ -120,6 +120,7 @@ pub struct Metrics {
     ready_to_delivered: HistogramFamily<QueueLabel>,
 
     propose_seconds: Histogram,
+    commit_seconds: Histogram,
     apply_seconds: Histogram,
     batch_commands: Histogram,
     raft_term: Gauge,
@@ -171,6 +172,7 @@ impl Metrics {
             start_to_finish: Family::new_with_constructor(lifecycle_histogram),
             ready_to_delivered: Family::new_with_constructor(lifecycle_histogram),
             propose_seconds: latency_histogram(),
+            commit_seconds: latency_histogram(),
             apply_seconds: latency_histogram(),
             batch_commands: Histogram::new(BATCH_BUCKETS),
             raft_term: Gauge::default(),
@@ -227,6 +229,11 @@ impl Metrics {
             "corvo_job_ready_to_delivered_seconds",
             "From a job becoming ready (pending) to its delivery to a worker",
             self.ready_to_delivered.clone(),
+        );
+        r.register(
+            "corvo_raft_commit_seconds",
+            "From the leader stamping a log entry to this node starting to apply it: replication, fsync and commit (plus any apply queue); on followers it includes the clock difference to the leader",
+            self.commit_seconds.clone(),
         );
         r.register(
             "corvo_raft_propose_seconds",
@@ -434,6 +441,11 @@ impl Metrics {
     /// One `propose` call, from queueing to its replies.
     pub fn observe_propose(&self, elapsed: Duration) {
         self.propose_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    /// An application entry stamped `age` ago by the leader starts to apply here.
+    pub fn observe_commit(&self, age: Duration) {
+        self.commit_seconds.observe(age.as_secs_f64());
     }
 
     /// One run of committed entries applied in one transaction.

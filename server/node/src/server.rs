@@ -67,6 +67,16 @@ impl AppStateMachine for StoreMachine {
         raft_meta: Vec<u8>,
     ) -> std::io::Result<Vec<Option<BatchOutcome>>> {
         let started = Instant::now();
+        // Commit latency: from the leader's stamp on each entry to its apply starting here.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        for (_, batch) in &entries {
+            if let Some(b) = batch {
+                self.1
+                    .observe_commit(Duration::from_millis(now_ms.saturating_sub(b.now_ms)));
+            }
+        }
         // One `corvo.apply` span per traced enqueue, child of the producer's context and as
         // long as this apply call: links the apply into each producer's trace.
         let spans = apply_spans(&entries);
