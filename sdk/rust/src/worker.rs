@@ -273,7 +273,10 @@ where
     }
 
     async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<WorkerStats, WorkerError> {
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, Outcome)>();
+        // Each running job sends one outcome, and credits cap the running jobs at
+        // `concurrency` (the server never pushes more than granted).
+        let (done_tx, mut done_rx) =
+            mpsc::channel::<(String, Outcome)>(self.cfg.concurrency as usize);
         let heartbeat_every =
             Duration::from_millis(u64::try_from(self.cfg.lease_secs).unwrap_or(60) * 1000 / 3);
         let mut heartbeat = tokio::time::interval(heartbeat_every);
@@ -397,7 +400,7 @@ where
     fn on_response(
         &mut self,
         resp: pb::StreamLifecycleResponse,
-        done_tx: &mpsc::UnboundedSender<(String, Outcome)>,
+        done_tx: &mpsc::Sender<(String, Outcome)>,
     ) {
         if !resp.error.is_empty() {
             tracing::warn!(code = resp.error_code, "worker stream: {}", resp.error);
@@ -430,7 +433,7 @@ where
         }
     }
 
-    fn start(&mut self, job: pb::FetchBatchJob, done: mpsc::UnboundedSender<(String, Outcome)>) {
+    fn start(&mut self, job: pb::FetchBatchJob, done: mpsc::Sender<(String, Outcome)>) {
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let id = job.job_id.clone();
         self.running.insert(
@@ -455,7 +458,7 @@ where
         tokio::spawn(
             async move {
                 let outcome = fut.await;
-                let _ = done.send((id, outcome));
+                let _ = done.send((id, outcome)).await;
             }
             .instrument(span),
         );
