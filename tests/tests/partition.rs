@@ -169,3 +169,65 @@ async fn t50_an_isolated_follower_refuses_writes_and_converges_after_healing() {
         get_job(&mut jobs, id).await;
     }
 }
+
+/// The leader itself is cut off: the majority elects a new leader and goes on, and the old
+/// leader, alone, refuses writes (no hang) instead of acknowledging what it cannot commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t60_an_isolated_leader_stops_taking_writes_and_the_majority_goes_on() {
+    let (n1, p1) = proxied_node("n1", None).await;
+    let (n2, p2) = proxied_node("n2", Some(&n1.url())).await;
+    let (n3, p3) = proxied_node("n3", Some(&n1.url())).await;
+    let mut nodes = vec![n1, n2, n3];
+    let proxied = [p1, p2, p3];
+    let old = leader_index(&mut nodes).await;
+    enqueue_ids(&nodes[old], "lq", 3).await;
+    assert_digests_converge(&mut nodes, old).await;
+
+    let cut_pid = nodes[old].pid();
+    for (i, p) in proxied.iter().enumerate() {
+        if i == old {
+            p.api.isolate();
+            p.raft.isolate();
+        } else {
+            p.api.block_process(cut_pid);
+            p.raft.block_process(cut_pid);
+        }
+    }
+
+    // A write to the old leader at once, while it still believes it leads: it cannot commit
+    // it, so it must not acknowledge it, and must answer (no hang) once it steps down.
+    let mut minority = nodes[old].worker().await;
+    let started = Instant::now();
+    let old_leader_write = tokio::spawn(async move {
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            minority.enqueue(enqueue_req("lq", r#"{"side":"old leader"}"#)),
+        )
+        .await
+    });
+
+    // The majority: a write through one of the two others eventually lands (a new leader).
+    let other = (old + 1) % nodes.len();
+    let written = enqueue_ids(&nodes[other], "lq", 2).await;
+
+    let answer = old_leader_write.await.expect("the write task");
+    eprintln!(
+        "the old leader answered after {:?}: {answer:?}",
+        started.elapsed()
+    );
+    let answer = answer
+        .unwrap_or_else(|_| nodes[old].fail("a write to the isolated old leader hung for 30 s"));
+    let err = answer.expect_err("the isolated old leader acknowledged a write it cannot commit");
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+
+    for p in &proxied {
+        p.api.heal();
+        p.raft.heal();
+    }
+    let leader = leader_index(&mut nodes).await;
+    assert_digests_converge(&mut nodes, leader).await;
+    let mut jobs = nodes[old].jobs().await;
+    for id in &written {
+        get_job(&mut jobs, id).await;
+    }
+}

@@ -168,6 +168,10 @@ impl From<ProposeError> for ApiError {
                         .into(),
                 retry_after_ms: NOT_LEADER_RETRY_MS,
             },
+            e @ ProposeError::CommitTimeout { .. } => ApiError::Unavailable {
+                reason: e.to_string(),
+                retry_after_ms: NOT_LEADER_RETRY_MS,
+            },
             ProposeError::Fatal(m) => ApiError::Internal(m),
         }
     }

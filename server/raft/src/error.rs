@@ -52,6 +52,13 @@ pub enum ProposeError {
         leader_id: Option<u64>,
         leader_addr: Option<String>,
     },
+    /// The entry was proposed but not applied within `waited`: this node may have lost its
+    /// majority (a leader cut off from the others cannot commit). It may still commit later,
+    /// so a retry must be idempotent.
+    #[error(
+        "the proposed entry was not committed within {waited:?} (this node may have lost its majority); its outcome is unknown"
+    )]
+    CommitTimeout { waited: Duration },
     /// Raft stopped on an unrecoverable error (storage, or a broken contract).
     #[error("raft fatal error: {0}")]
     Fatal(String),

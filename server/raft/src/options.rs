@@ -89,6 +89,10 @@ pub struct RaftOptions {
     pub relaxed_flush_interval: Duration,
     /// On shutdown, how long to wait for entries in flight to be applied before stopping Raft.
     pub shutdown_drain_max: Duration,
+    /// How long a caller waits for its proposed entry to be applied before it is told the
+    /// outcome is unknown (`ProposeError::CommitTimeout`): a leader cut off from its majority
+    /// can neither commit nor, until it hears of a new term, fail its entries.
+    pub commit_wait_max: Duration,
 }
 
 impl Default for RaftOptions {
@@ -139,6 +143,9 @@ impl Default for RaftOptions {
             relaxed_flush_interval: Duration::from_millis(1000),
             // Several election timeouts: in-flight entries either commit or fail by then.
             shutdown_drain_max: Duration::from_secs(5),
+            // Far above a loaded node's commit latency (well under a second) and above an
+            // election, so only a node without a majority hits it.
+            commit_wait_max: Duration::from_secs(10),
         }
     }
 }

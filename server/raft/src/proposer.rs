@@ -164,6 +164,7 @@ pub(crate) fn spawn(
         in_flight_max: opts.proposals_in_flight_max,
         batch_commands_max: opts.batch_commands_max,
         batch_wait_max: opts.batch_wait_max,
+        commit_wait_max: opts.commit_wait_max,
         carry: None,
     };
     let proposer = Proposer {
@@ -198,6 +199,8 @@ struct ProposerTask {
     batch_wait_max: Duration,
     /// A call that did not fit in the previous entry; it opens the next one.
     carry: Option<Pending>,
+    /// How long callers wait for an entry to be applied (see `RaftOptions`).
+    commit_wait_max: Duration,
 }
 
 impl ProposerTask {
@@ -290,9 +293,15 @@ impl ProposerTask {
             answer_all(waiters, &err);
             return;
         }
+        let wait_max = self.commit_wait_max;
         tokio::spawn(async move {
-            let result = applied.await.ok();
-            deliver(waiters, result);
+            match tokio::time::timeout(wait_max, applied).await {
+                Ok(result) => deliver(waiters, result.ok()),
+                // Cut off from the majority: the callers learn the outcome is unknown. The
+                // in-flight slot goes too, or a node without a majority would stop taking
+                // calls altogether instead of answering them.
+                Err(_) => answer_all(waiters, &ProposeError::CommitTimeout { waited: wait_max }),
+            }
             drop(slot);
         });
     }
