@@ -186,10 +186,20 @@ where
 
 /// A plain HTTP/1.1 GET over a raw TCP connection: (status code, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    http_exchange(addr, req, Duration::from_secs(5)).await
+}
+
+/// Sends one raw HTTP/1.1 request (`Connection: close`) and reads the whole answer, within
+/// `timeout`: (status code, body).
+pub(crate) async fn http_exchange(
+    addr: SocketAddr,
+    request: String,
+    timeout: Duration,
+) -> std::io::Result<(u16, String)> {
     let exchange = async {
         let mut s = tokio::net::TcpStream::connect(addr).await?;
-        let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await?;
+        s.write_all(request.as_bytes()).await?;
         let mut raw = Vec::new();
         s.read_to_end(&mut raw).await?;
         let text = String::from_utf8_lossy(&raw).into_owned();
@@ -204,9 +214,12 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Str
             .unwrap_or_default();
         Ok((code, body))
     };
-    tokio::time::timeout(Duration::from_secs(5), exchange)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "GET timed out"))?
+    tokio::time::timeout(timeout, exchange).await.map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no HTTP answer from {addr} within {timeout:?}"),
+        )
+    })?
 }
 
 /// Whether process `pid` holds a TCP socket of /proc/net/tcp whose row `matches` (fields:
