@@ -24,6 +24,19 @@ pub async fn channel(args: &ClientArgs) -> anyhow::Result<Channel> {
         .with_context(|| format!("cannot connect to {}", args.server))
 }
 
+/// A request carrying the cluster secret (`authorization: Bearer <secret>`) when one is given:
+/// what membership changes and snapshots need.
+pub fn with_secret<T>(message: T, secret: Option<&str>) -> anyhow::Result<tonic::Request<T>> {
+    let mut req = tonic::Request::new(message);
+    if let Some(secret) = secret {
+        let value = format!("Bearer {secret}")
+            .parse()
+            .context("the cluster secret is not valid in a header")?;
+        req.metadata_mut().insert("authorization", value);
+    }
+    Ok(req)
+}
+
 pub fn status_error(e: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}: {}", e.code(), e.message())
 }

@@ -9,7 +9,7 @@ use corvo_sdk::proto as pb;
 use corvo_sdk::proto::cluster_service_client::ClusterServiceClient;
 use serde_json::json;
 
-use crate::client::{channel, status_error};
+use crate::client::{channel, status_error, with_secret};
 use crate::config::{Output, SnapshotAction, SnapshotArgs};
 
 pub async fn run(args: SnapshotArgs) -> anyhow::Result<()> {
@@ -17,13 +17,7 @@ pub async fn run(args: SnapshotArgs) -> anyhow::Result<()> {
     match args.action {
         SnapshotAction::Create { cluster_secret } => {
             let mut client = ClusterServiceClient::new(channel(&args.client).await?);
-            let mut request = tonic::Request::new(pb::CreateSnapshotRequest {});
-            if let Some(secret) = cluster_secret {
-                let value = format!("Bearer {secret}")
-                    .parse()
-                    .context("the cluster secret is not valid in a header")?;
-                request.metadata_mut().insert("authorization", value);
-            }
+            let request = with_secret(pb::CreateSnapshotRequest {}, cluster_secret.as_deref())?;
             let created = client
                 .create_snapshot(request)
                 .await

@@ -12,7 +12,7 @@ use corvo_sdk::proto as pb;
 use corvo_sdk::proto::cluster_service_client::ClusterServiceClient;
 use serde_json::{Value, json};
 
-use crate::client::{channel, status_error};
+use crate::client::{channel, status_error, with_secret};
 use crate::config::{ClusterAction, ClusterArgs, Output, StatusArgs};
 
 /// How long `cluster status` waits between its two samples of the apply backlog.
@@ -37,17 +37,6 @@ pub async fn node(args: StatusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn with_secret<T>(
-    message: T,
-    bearer: &Option<tonic::metadata::AsciiMetadataValue>,
-) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(message);
-    if let Some(b) = bearer {
-        req.metadata_mut().insert("authorization", b.clone());
-    }
-    req
-}
-
 /// `cluster remove` (`remove`) or `cluster transfer-leader`.
 async fn change(
     client_args: &crate::config::ClientArgs,
@@ -57,13 +46,12 @@ async fn change(
 ) -> anyhow::Result<()> {
     let mut client = ClusterServiceClient::new(channel(client_args).await?);
     let raft_id = crate::server::raft_node_id(node);
-    let bearer: Option<tonic::metadata::AsciiMetadataValue> = secret
-        .map(|s| format!("Bearer {s}").parse())
-        .transpose()
-        .context("the cluster secret is not valid in a header")?;
     if remove {
         let left = client
-            .remove_node(with_secret(pb::RemoveNodeRequest { raft_id }, &bearer))
+            .remove_node(with_secret(
+                pb::RemoveNodeRequest { raft_id },
+                secret.as_deref(),
+            )?)
             .await
             .map_err(status_error)?
             .into_inner();
@@ -73,7 +61,10 @@ async fn change(
         );
     } else {
         client
-            .transfer_leader(with_secret(pb::TransferLeaderRequest { raft_id }, &bearer))
+            .transfer_leader(with_secret(
+                pb::TransferLeaderRequest { raft_id },
+                secret.as_deref(),
+            )?)
             .await
             .map_err(status_error)?;
         println!("asked the leader to hand over to {node} (raft id {raft_id})");

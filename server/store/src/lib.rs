@@ -209,17 +209,6 @@ impl StateStore {
         Ok(Export { txn, raft_meta })
     }
 
-    /// [`StateStore::begin_export`] and [`Export::write`] at once.
-    pub fn export_archive(
-        &self,
-        path: &Path,
-        created_unix_ms: u64,
-    ) -> Result<ArchiveInfo, ArchiveError> {
-        self.begin_export()
-            .map_err(|e| ArchiveError::store(path, e))?
-            .write(path, created_unix_ms)
-    }
-
     /// Replaces the whole state with the archive at `path`, in one durable write transaction
     /// that commits only if the archive checks out to its last byte (a damaged archive
     /// changes nothing). `raft_meta` overrides the metadata stored in the archive (a restore

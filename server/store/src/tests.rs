@@ -116,6 +116,18 @@ fn populated(dir: &std::path::Path, name: &str) -> StateStore {
     store
 }
 
+/// Writes an archive of `store` as the snapshot builder does (capture, then write).
+fn export(
+    store: &StateStore,
+    path: &std::path::Path,
+    created_unix_ms: u64,
+) -> Result<ArchiveInfo, ArchiveError> {
+    store
+        .begin_export()
+        .map_err(|e| ArchiveError::store(path, e))?
+        .write(path, created_unix_ms)
+}
+
 /// A store at `<dir>/b.redb` holding one job, `id`, with `meta` as its Raft metadata.
 fn one_job_store(dir: &std::path::Path, id: &str, meta: &[u8]) -> StateStore {
     let store = StateStore::open(&dir.join("b.redb")).unwrap();
@@ -132,7 +144,7 @@ fn an_archive_restores_the_same_state() {
     let dir = tempfile::tempdir().unwrap();
     let source = populated(dir.path(), "a.redb");
     let path = dir.path().join("snap");
-    let written = source.export_archive(&path, 1234).unwrap();
+    let written = export(&source, &path, 1234).unwrap();
     assert_eq!(written.raft_meta, b"meta-2");
     assert!(written.rows > 3, "{written:?}");
     assert_eq!(written.bytes, std::fs::metadata(&path).unwrap().len());
@@ -167,7 +179,7 @@ fn a_damaged_archive_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let source = populated(dir.path(), "a.redb");
     let path = dir.path().join("snap");
-    source.export_archive(&path, 1).unwrap();
+    export(&source, &path, 1).unwrap();
     let good = std::fs::read(&path).unwrap();
 
     let target = one_job_store(dir.path(), "keep", b"mine");
@@ -210,13 +222,13 @@ fn a_damaged_archive_is_refused_and_changes_nothing() {
 fn exporting_needs_an_applied_entry_and_a_new_file() {
     let dir = tempfile::tempdir().unwrap();
     let empty = StateStore::open(&dir.path().join("e.redb")).unwrap();
-    let err = empty.export_archive(&dir.path().join("s"), 1).unwrap_err();
+    let err = export(&empty, &dir.path().join("s"), 1).unwrap_err();
     assert!(err.to_string().contains("no applied log entry"), "{err}");
     assert!(!dir.path().join("s").exists());
 
     let store = populated(dir.path(), "a.redb");
     std::fs::write(dir.path().join("taken"), b"x").unwrap();
-    assert!(store.export_archive(&dir.path().join("taken"), 1).is_err());
+    assert!(export(&store, &dir.path().join("taken"), 1).is_err());
     assert_eq!(std::fs::read(dir.path().join("taken")).unwrap(), b"x");
 }
 
