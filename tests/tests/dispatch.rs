@@ -64,3 +64,75 @@ async fn a_job_enqueued_for_a_waiting_stream_is_delivered_from_the_same_log_entr
     );
     assert_eq!(quiet_log_index(&mut cluster).await, after + 1);
 }
+
+/// A worker that acks jobs one frame each, without waiting for answers: the server answers
+/// every frame, in order and on its own, but proposes the frames that queued up meanwhile
+/// together instead of paying one Raft round per frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_sent_back_to_back_are_answered_in_order_and_share_log_entries() {
+    const JOBS: usize = 40;
+    let server = TestServer::start().await;
+    let mut worker = server.worker().await;
+    let mut producer = server.worker().await;
+    let mut cluster = ClusterServiceClient::new(server.channel().await);
+    let mut s = Lifecycle::open(&mut worker).await;
+    for i in 0..JOBS {
+        enqueue_job(&mut producer, "burst", &format!(r#"{{"i":{i}}}"#)).await;
+    }
+    let granted = s.call(credit_frame(&["burst"], JOBS as i32)).await;
+    assert!(granted.error.is_empty(), "{granted:?}");
+    let pushed = s.pushed_jobs(JOBS).await;
+    assert_eq!(pushed.len(), JOBS);
+
+    let before = quiet_log_index(&mut cluster).await;
+    // One ack per frame, all sent at once; frame 1000 + JOBS/2 is invalid.
+    let invalid = 1000 + (JOBS / 2) as u64;
+    for (i, job) in pushed.iter().enumerate() {
+        if i == JOBS / 2 {
+            s.send(pb::StreamLifecycleRequest {
+                request_id: invalid,
+                credits: -1,
+                ..Default::default()
+            })
+            .await;
+        }
+        s.send(pb::StreamLifecycleRequest {
+            request_id: 1000 + i as u64 + u64::from(i >= JOBS / 2),
+            acks: vec![ack_item(job)],
+            ..Default::default()
+        })
+        .await;
+    }
+    let mut answered = Vec::new();
+    while answered.len() < JOBS + 1 {
+        let r = s.recv().await.expect("stream").expect("stream open");
+        if r.request_id == 0 {
+            continue;
+        }
+        answered.push(r);
+    }
+    let ids: Vec<u64> = answered.iter().map(|r| r.request_id).collect();
+    let expected: Vec<u64> = (1000..1000 + JOBS as u64 + 1).collect();
+    assert_eq!(ids, expected, "one answer per frame, in the order sent");
+    for r in &answered {
+        if r.request_id == invalid {
+            assert_eq!(r.error_code, pb::ErrorCode::InvalidArgument as i32, "{r:?}");
+            assert!(r.error.contains("credits"), "{r:?}");
+        } else {
+            assert!(r.error.is_empty(), "{r:?}");
+            assert_eq!(r.acked, 1, "{r:?}");
+        }
+    }
+    let mut jobs = server.jobs().await;
+    for job in &pushed {
+        assert_eq!(
+            state_of(&get_job(&mut jobs, &job.job_id).await),
+            pb::JobState::Completed
+        );
+    }
+    let entries = quiet_log_index(&mut cluster).await - before;
+    assert!(
+        entries < JOBS as u64,
+        "{JOBS} ack frames took {entries} log entries: frames that queued up were not proposed together"
+    );
+}

@@ -1,19 +1,25 @@
-//! Piggyback dispatch: a job enqueued while a worker stream waits for work on its queue is
-//! leased to that stream in the same log entry as the enqueue.
+//! Dispatch to worker streams that take pushed jobs (credit streams).
 //!
 //! ```text
-//!  propose([Enqueue q ×n, ...]) ──▶ Dispatcher::piggyback: a waiting PushTarget on q with
+//!  propose([Enqueue q ×n, ...]) ──▶ Dispatcher::piggyback: a PushTarget on q with free
 //!                                   credits? reserve ≤ n credits, append Lease{its queues}
 //!                                   ──▶ one log entry: enqueues, then the lease
 //!  replies ──▶ Dispatcher::deliver: leased jobs → the target's inbox → its pusher sends them;
 //!                                   unused credits return to the target
+//!  pusher sees ready work ──▶ Dispatcher::claim: reserve credits for at most the ready jobs
+//!                             no other stream's lease is already taking ──▶ Lease
 //! ```
 //!
-//! Without this a job needs two Raft rounds to reach a waiting worker (the enqueue, then the
-//! stream's own `Lease` after the "ready" signal); with it, one. Streams that find no waiting
-//! target keep the usual path: wake on "ready", check the state, lease.
+//! Piggyback: without it a job needs two Raft rounds to reach a waiting worker (the enqueue,
+//! then the stream's own `Lease` after the "ready" signal); with it, one.
+//!
+//! Claims: every stream wakes when work becomes ready, but a stream reserves credits only
+//! for ready jobs that no lease in flight is already counted against. One ready job costs
+//! one stream one credit, not every stream all of its credits; the others keep their credits
+//! free, so the enqueues that arrive during that lease's Raft round are still piggybacked
+//! instead of piling up as ready work that needs a second round.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use corvo_core::model::Job;
@@ -21,18 +27,19 @@ use corvo_core::{Command, JobError, Lease, Reply};
 use tokio::sync::{Notify, mpsc};
 use tracing::debug;
 
+/// Ready jobs a pusher counts before it leases (a bounded index scan). When at least this
+/// many are ready there is work for every stream and claims are not capped.
+pub const READY_COUNTED_MAX: usize = 1_024;
+
 /// A stream that takes pushed jobs: its lease template and its free credits. The inbox is
 /// unbounded in messages but bounded in jobs by the credits the stream granted.
 pub struct PushTarget {
     lease: Mutex<Option<Lease>>,
     credits: AtomicU32,
     inbox: mpsc::UnboundedSender<Vec<Job>>,
-    /// Wakes the stream's pusher when credits arrive.
+    /// Wakes the stream's pusher when it has something new to look at: its first credits
+    /// or a changed lease template.
     pub wake: Notify,
-    /// The pusher is parked waiting for work. Only parked streams are piggybacked on: a busy
-    /// stream leases in batches on its own, which keeps pushes (and the worker's acks) large
-    /// under load, while an idle one gets each job one Raft round after it was enqueued.
-    waiting: AtomicBool,
 }
 
 impl PushTarget {
@@ -43,7 +50,6 @@ impl PushTarget {
             credits: AtomicU32::new(0),
             inbox,
             wake: Notify::new(),
-            waiting: AtomicBool::new(false),
         };
         (Arc::new(target), rx)
     }
@@ -53,8 +59,14 @@ impl PushTarget {
         self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Sets the lease template; a stream whose template changed (other queues, say) looks
+    /// for ready work again.
     pub fn set_lease(&self, lease: Lease) {
-        *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease);
+        let mut current = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+        if current.as_ref() != Some(&lease) {
+            *current = Some(lease);
+            self.wake.notify_one();
+        }
     }
 
     /// Free credits (not reserved by a lease in flight).
@@ -62,9 +74,10 @@ impl PushTarget {
         self.credits.load(Ordering::Acquire)
     }
 
+    /// Adds credits. Only a stream that had none is woken: one that had some is parked
+    /// because nothing was ready for it, and more credits do not change that.
     pub fn grant(&self, n: u32) {
-        if n > 0 {
-            self.credits.fetch_add(n, Ordering::AcqRel);
+        if n > 0 && self.credits.fetch_add(n, Ordering::AcqRel) == 0 {
             self.wake.notify_one();
         }
     }
@@ -81,11 +94,6 @@ impl PushTarget {
         taken
     }
 
-    /// The pusher parks (true) or wakes (false).
-    pub fn set_waiting(&self, waiting: bool) {
-        self.waiting.store(waiting, Ordering::Release);
-    }
-
     /// Gives back credits a lease reserved but did not use.
     pub fn release(&self, n: u32) {
         self.grant(n);
@@ -98,22 +106,91 @@ pub struct Reservation {
     reserved: u32,
 }
 
-/// The registry of streams waiting for pushed work (weak: a closed stream drops out).
+/// The registry of streams that take pushed work (weak: a closed stream drops out).
 #[derive(Default)]
 pub struct Dispatcher {
     targets: Mutex<Vec<Weak<PushTarget>>>,
-    /// Where the next search starts, so waiting streams take turns.
+    /// Where the next search starts, so streams take turns.
     next: AtomicUsize,
+    /// Credits reserved by pushers' own leases in flight, per queue set.
+    leasing: Mutex<Vec<(Vec<String>, u32)>>,
+}
+
+/// Credits a pusher reserved for its own lease; counted against the ready jobs until dropped.
+pub struct Claim<'a> {
+    dispatcher: &'a Dispatcher,
+    queues: Vec<String>,
+    count: u32,
+}
+
+impl Claim<'_> {
+    /// Credits reserved (the lease's count).
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let mut leasing = self
+            .dispatcher
+            .leasing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = leasing.iter().position(|(q, _)| *q == self.queues) {
+            leasing[i].1 = leasing[i].1.saturating_sub(self.count);
+            if leasing[i].1 == 0 {
+                leasing.swap_remove(i);
+            }
+        }
+    }
 }
 
 impl Dispatcher {
+    /// Reserves `target`'s credits for a lease on `queues`, where `ready` jobs are ready
+    /// (counted up to [`READY_COUNTED_MAX`]): at most `max`, and at most the ready jobs that
+    /// leases in flight for the same queues have not reserved. `None` when nothing is left
+    /// to take or the stream has no credits.
+    pub fn claim(
+        &self,
+        target: &PushTarget,
+        queues: &[String],
+        ready: usize,
+        max: u32,
+    ) -> Option<Claim<'_>> {
+        let mut leasing = self.leasing.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = leasing.iter().position(|(q, _)| q == queues);
+        let in_flight = slot.map_or(0, |i| leasing[i].1);
+        let wanted = if ready >= READY_COUNTED_MAX {
+            max
+        } else {
+            u32::try_from(ready)
+                .unwrap_or(u32::MAX)
+                .saturating_sub(in_flight)
+                .min(max)
+        };
+        let count = target.reserve(wanted);
+        if count == 0 {
+            return None;
+        }
+        match slot {
+            Some(i) => leasing[i].1 += count,
+            None => leasing.push((queues.to_vec(), count)),
+        }
+        Some(Claim {
+            dispatcher: self,
+            queues: queues.to_vec(),
+            count,
+        })
+    }
+
     pub fn register(&self, target: &Arc<PushTarget>) {
         let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
         targets.retain(|t| t.strong_count() > 0);
         targets.push(Arc::downgrade(target));
     }
 
-    /// Appends a `Lease` for waiting streams after the enqueues in `cmds` that will be ready at
+    /// Appends a `Lease` for streams with free credits after the enqueues in `cmds` that will be ready at
     /// once, as long as the call stays within `commands_max`. Returns the reservations, in the
     /// order of the appended commands.
     pub fn piggyback(
@@ -153,9 +230,6 @@ impl Dispatcher {
                     break;
                 }
                 let target = &targets[(start + i) % targets.len()];
-                if !target.waiting.load(Ordering::Acquire) {
-                    continue;
-                }
                 let Some(template) = target
                     .lease()
                     .filter(|l| l.queues.iter().any(|q| q == queue))
@@ -166,7 +240,6 @@ impl Dispatcher {
                 if reserved == 0 {
                     continue;
                 }
-                target.set_waiting(false);
                 wanted -= reserved;
                 leases.push(Command::Lease(Lease {
                     count: reserved,
@@ -247,12 +320,11 @@ mod tests {
             lease_ms: 1_000,
         });
         t.grant(credits);
-        t.set_waiting(true);
         (t, rx)
     }
 
     #[test]
-    fn enqueues_for_a_waiting_queue_get_a_lease_within_the_credits() {
+    fn enqueues_for_a_queue_with_credits_get_a_lease_within_them() {
         let d = Dispatcher::default();
         let (a, _rx) = target(&["q"], 2);
         let (b, _rx2) = target(&["other"], 5);
@@ -270,15 +342,50 @@ mod tests {
         // The lease got no job: its credits come back.
         Dispatcher::deliver(res, vec![Ok(Reply::Leased(vec![]))], |_| {});
         assert_eq!(a.credits(), 2);
-        // A stream that is not parked (busy leasing on its own) is left alone.
+        // A stream whose credits are all reserved by its own lease is left alone.
+        let own = d.claim(&a, &["q".to_string()], 5, 1024).expect("claim");
         let mut more = vec![enqueue("q")];
         assert!(d.piggyback(&mut more, 0, 1024, 1024).is_empty());
-        a.set_waiting(true);
+        drop(own);
+        a.release(2);
         assert_eq!(d.piggyback(&mut more, 0, 1024, 1024).len(), 1);
     }
 
     #[test]
-    fn nothing_is_added_without_waiting_streams_room_or_ready_enqueues() {
+    fn claims_reserve_only_ready_jobs_that_no_other_lease_takes() {
+        let d = Dispatcher::default();
+        let q = vec!["q".to_string()];
+        let (a, _rx) = target(&["q"], 100);
+        let (b, _rx2) = target(&["q"], 100);
+        let (c, _rx3) = target(&["other"], 100);
+        // One ready job: the first stream reserves one credit, the second finds it taken.
+        let first = d.claim(&a, &q, 1, 1024).expect("first claim");
+        assert_eq!(first.count(), 1);
+        assert_eq!(a.credits(), 99, "the rest stays free for piggyback");
+        assert!(d.claim(&b, &q, 1, 1024).is_none());
+        assert_eq!(b.credits(), 100, "a refused claim reserves nothing");
+        // Another queue set is counted on its own.
+        assert!(d.claim(&c, &["other".to_string()], 1, 1024).is_some());
+        // More became ready: the second stream takes what the first does not.
+        let second = d.claim(&b, &q, 4, 1024).expect("second claim");
+        assert_eq!(second.count(), 3);
+        // Once the first lease is done its job no longer counts.
+        drop(first);
+        assert_eq!(d.claim(&a, &q, 4, 1024).map(|c| c.count()), Some(1));
+        // Plenty ready: every stream takes up to its credits and the limit.
+        assert_eq!(
+            d.claim(&a, &q, READY_COUNTED_MAX, 50).map(|c| c.count()),
+            Some(50)
+        );
+        let (empty, _rx4) = target(&["q"], 0);
+        assert!(
+            d.claim(&empty, &q, READY_COUNTED_MAX, 50).is_none(),
+            "no credits"
+        );
+    }
+
+    #[test]
+    fn nothing_is_added_without_streams_with_credits_room_or_ready_enqueues() {
         let d = Dispatcher::default();
         let mut cmds = vec![enqueue("q")];
         assert!(d.piggyback(&mut cmds, 0, 1024, 1024).is_empty());

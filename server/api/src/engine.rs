@@ -221,6 +221,23 @@ impl Engine {
         Ok(replies)
     }
 
+    /// Reserves `target`'s credits for its own lease on `queues`: see [`Dispatcher::claim`].
+    /// `None` when no ready job is left that other leases in flight are not already taking.
+    pub fn claim_lease(
+        &self,
+        target: &PushTarget,
+        queues: &[String],
+    ) -> Result<Option<crate::dispatch::Claim<'_>>, ApiError> {
+        let ready = query::ready_count(&self.read()?, queues, crate::dispatch::READY_COUNTED_MAX)?;
+        if ready == 0 {
+            return Ok(None);
+        }
+        Ok(self
+            .inner
+            .dispatcher
+            .claim(target, queues, ready, self.inner.opts.fetch_count_max))
+    }
+
     /// Registers a stream that takes pushed jobs (it drops out when the target is dropped).
     pub fn register_push_target(&self, target: &Arc<PushTarget>) {
         self.inner.dispatcher.register(target);

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use corvo_core::{Command, Heartbeat, HeartbeatReply, Lease, Reply, model::Job};
 use corvo_sdk::proto as pb;
+use futures::FutureExt;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
@@ -31,6 +32,9 @@ use crate::services::heartbeat_answer;
 
 /// Consecutive invalid frames after which the stream is closed.
 const INVALID_FRAMES_MAX: u32 = 10;
+/// Frames proposed together when a worker sent several while the previous ones were in
+/// flight (typically acks for jobs pushed one by one).
+const FRAMES_GATHERED_MAX: usize = 64;
 /// How long one pusher wait lasts before it re-checks that the stream still wants work.
 const PUSH_WAIT: Duration = Duration::from_secs(5);
 
@@ -97,6 +101,8 @@ async fn read(
     let mut draining = engine.draining();
     let mut drain_deadline: Option<Instant> = None;
     let mut invalid_frames = 0u32;
+    // A frame read ahead by `gather` that did not fit into the previous group.
+    let mut held: Option<pb::StreamLifecycleRequest> = None;
     loop {
         let grace = async {
             match drain_deadline {
@@ -104,8 +110,14 @@ async fn read(
                 None => std::future::pending().await,
             }
         };
+        let next = async {
+            match held.take() {
+                Some(f) => Ok(Some(f)),
+                None => inbound.message().await,
+            }
+        };
         tokio::select! {
-            frame = inbound.message() => {
+            frame = next => {
                 let frame = match frame {
                     Ok(Some(f)) => f,
                     Ok(None) => return,
@@ -114,21 +126,26 @@ async fn read(
                         return;
                     }
                 };
-                if !frame.worker_id.is_empty() {
-                    pass.name_worker(&frame.worker_id);
+                let (frames, ended) = gather(frame, &mut inbound, &mut held, engine.opts().batch_items_max);
+                if let Some(name) = frames.iter().rev().map(|f| &f.worker_id).find(|w| !w.is_empty()) {
+                    pass.name_worker(name);
                 }
-                let response = handle_frame(&engine, &shared, &target, frame).await;
-                if response.error_code == pb::ErrorCode::InvalidArgument as i32 {
-                    invalid_frames += 1;
-                } else {
-                    invalid_frames = 0;
+                for response in handle_frames(&engine, &shared, &target, frames).await {
+                    if response.error_code == pb::ErrorCode::InvalidArgument as i32 {
+                        invalid_frames += 1;
+                    } else {
+                        invalid_frames = 0;
+                    }
+                    if tx.send(Ok(response)).await.is_err() {
+                        return;
+                    }
+                    if invalid_frames >= INVALID_FRAMES_MAX {
+                        let msg = format!("closing the stream after {INVALID_FRAMES_MAX} invalid frames in a row");
+                        let _ = tx.send(Err(Status::invalid_argument(msg))).await;
+                        return;
+                    }
                 }
-                if tx.send(Ok(response)).await.is_err() {
-                    return;
-                }
-                if invalid_frames >= INVALID_FRAMES_MAX {
-                    let msg = format!("closing the stream after {INVALID_FRAMES_MAX} invalid frames in a row");
-                    let _ = tx.send(Err(Status::invalid_argument(msg))).await;
+                if ended {
                     return;
                 }
             }
@@ -156,6 +173,42 @@ async fn read(
             }
         }
     }
+}
+
+/// `first` and the frames the worker sent after it that are already here (without waiting),
+/// as long as their items together stay within `items_max` (what one frame may carry, so
+/// the group fits one proposal) and [`FRAMES_GATHERED_MAX`]. A frame that does not fit is
+/// left in `held`. True when the stream ended after the gathered frames.
+fn gather(
+    first: pb::StreamLifecycleRequest,
+    inbound: &mut Streaming<pb::StreamLifecycleRequest>,
+    held: &mut Option<pb::StreamLifecycleRequest>,
+    items_max: usize,
+) -> (Vec<pb::StreamLifecycleRequest>, bool) {
+    let items = |f: &pb::StreamLifecycleRequest| {
+        f.acks.len() + f.fails.len() + f.heartbeats.len() + f.enqueues.len()
+    };
+    let mut total = items(&first);
+    let mut frames = vec![first];
+    while frames.len() < FRAMES_GATHERED_MAX {
+        match inbound.message().now_or_never() {
+            None => break,
+            Some(Ok(Some(f))) if total + items(&f) <= items_max => {
+                total += items(&f);
+                frames.push(f);
+            }
+            Some(Ok(Some(f))) => {
+                *held = Some(f);
+                break;
+            }
+            Some(Ok(None)) => return (frames, true),
+            Some(Err(status)) => {
+                debug!(%status, "worker stream ended");
+                return (frames, true);
+            }
+        }
+    }
+    (frames, false)
 }
 
 /// After missing revocations, ask the state which held jobs this stream must stop.
@@ -338,39 +391,77 @@ fn echo_item_error(resp: &mut pb::StreamLifecycleResponse, e: &ApiError, section
     }
 }
 
-async fn handle_frame(
+/// Answers `frames` (one response each, in order), proposing all their commands together:
+/// one Raft round for every frame the worker sent while the previous ones were in flight.
+async fn handle_frames(
     engine: &Engine,
     shared: &Mutex<Shared>,
     target: &PushTarget,
-    f: pb::StreamLifecycleRequest,
-) -> pb::StreamLifecycleResponse {
-    let mut resp = pb::StreamLifecycleResponse {
-        request_id: f.request_id,
-        ..Default::default()
-    };
-    let plan = match plan(engine, target, &f) {
-        Ok(p) => p,
+    frames: Vec<pb::StreamLifecycleRequest>,
+) -> Vec<pb::StreamLifecycleResponse> {
+    let mut planned = Vec::with_capacity(frames.len());
+    let mut commands = Vec::new();
+    for f in &frames {
+        let mut resp = pb::StreamLifecycleResponse {
+            request_id: f.request_id,
+            ..Default::default()
+        };
+        match plan(engine, target, f) {
+            Ok(mut p) => {
+                let n = p.commands.len();
+                commands.append(&mut p.commands);
+                planned.push((resp, Some((p, n))));
+            }
+            Err(e) => {
+                frame_error(&mut resp, &e, "frame");
+                planned.push((resp, None));
+            }
+        }
+    }
+    let mut replies = match engine.propose(commands).await {
+        Ok(r) => r.into_iter(),
         Err(e) => {
-            frame_error(&mut resp, &e, "frame");
-            return resp;
+            return planned
+                .into_iter()
+                .map(|(mut resp, p)| {
+                    if p.is_some() {
+                        frame_error(&mut resp, &e, "frame");
+                    }
+                    resp
+                })
+                .collect();
         }
     };
+    let mut out = Vec::with_capacity(planned.len());
+    for (resp, p) in planned {
+        out.push(match p {
+            Some((plan, n)) => {
+                let own: Vec<_> = replies.by_ref().take(n).collect();
+                answer(engine, shared, target, resp, plan, own.into_iter()).await
+            }
+            None => resp,
+        });
+    }
+    out
+}
+
+/// Fills one frame's response from its replies, then serves its legacy fetch, if any.
+async fn answer(
+    engine: &Engine,
+    shared: &Mutex<Shared>,
+    target: &PushTarget,
+    mut resp: pb::StreamLifecycleResponse,
+    plan: Plan,
+    mut replies: impl Iterator<Item = Result<Reply, corvo_core::JobError>>,
+) -> pb::StreamLifecycleResponse {
     let Plan {
         acks,
         fails,
         heartbeats,
         enqueues,
-        commands,
+        commands: _,
         fetch,
     } = plan;
-    let replies = match engine.propose(commands).await {
-        Ok(r) => r,
-        Err(e) => {
-            frame_error(&mut resp, &e, "frame");
-            return resp;
-        }
-    };
-    let mut replies = replies.into_iter();
     for id in &acks {
         match replies.next() {
             Some(Ok(Reply::Acked { state, .. })) => {
@@ -504,12 +595,12 @@ async fn push(
         let template = target
             .lease()
             .filter(|_| target.credits() > 0 && !engine.is_draining());
-        let ready_now = match &template {
-            Some(l) => engine.has_ready(&l.queues),
-            None => Ok(false),
+        let claim = match &template {
+            Some(l) => engine.claim_lease(&target, &l.queues),
+            None => Ok(None),
         };
-        let lease = match (template, ready_now) {
-            (Some(l), Ok(true)) => l,
+        let (lease, claim) = match (template, claim) {
+            (Some(lease), Ok(Some(claim))) => (lease, claim),
             (_, Err(e)) => {
                 if !report(&tx, &e, &mut closed).await {
                     return;
@@ -517,7 +608,6 @@ async fn push(
                 continue;
             }
             _ => {
-                target.set_waiting(true);
                 let woke = tokio::select! {
                     jobs = inbox.recv() => jobs,
                     _ = ready.changed() => Some(Vec::new()),
@@ -525,7 +615,6 @@ async fn push(
                     _ = closed.changed() => None,
                     _ = tokio::time::sleep(PUSH_WAIT) => Some(Vec::new()),
                 };
-                target.set_waiting(false);
                 match woke {
                     Some(jobs) if jobs.is_empty() => {}
                     Some(jobs) => {
@@ -538,29 +627,53 @@ async fn push(
                 continue;
             }
         };
-        let reserved = target.reserve(engine.opts().fetch_count_max);
-        if reserved == 0 {
-            continue;
+        let sent = lease_and_send(
+            &engine,
+            &shared,
+            &target,
+            &tx,
+            &mut closed,
+            &lease,
+            claim.count(),
+        )
+        .await;
+        drop(claim);
+        // Streams that found this lease's jobs already claimed parked; if work is left over
+        // (more became ready meanwhile), let them look again.
+        if engine.has_ready(&lease.queues).unwrap_or(false) {
+            engine.signals().poke_ready();
         }
-        match engine
-            .lease_now(&Lease {
-                count: reserved,
-                ..lease
-            })
-            .await
-        {
-            Ok(jobs) => {
-                target.release(reserved.saturating_sub(jobs.len() as u32));
-                if !jobs.is_empty() && !send_jobs(&shared, &target, &tx, &jobs).await {
-                    return;
-                }
-            }
-            Err(e) => {
-                target.release(reserved);
-                if !report(&tx, &e, &mut closed).await {
-                    return;
-                }
-            }
+        if !sent {
+            return;
+        }
+    }
+}
+
+/// Leases up to `reserved` jobs (credits already taken) and pushes them. False when the
+/// stream is gone.
+async fn lease_and_send(
+    engine: &Engine,
+    shared: &Mutex<Shared>,
+    target: &PushTarget,
+    tx: &Out,
+    closed: &mut watch::Receiver<bool>,
+    lease: &Lease,
+    reserved: u32,
+) -> bool {
+    match engine
+        .lease_now(&Lease {
+            count: reserved,
+            ..lease.clone()
+        })
+        .await
+    {
+        Ok(jobs) => {
+            target.release(reserved.saturating_sub(jobs.len() as u32));
+            jobs.is_empty() || send_jobs(shared, target, tx, &jobs).await
+        }
+        Err(e) => {
+            target.release(reserved);
+            report(tx, &e, closed).await
         }
     }
 }

@@ -61,6 +61,23 @@ pub fn has_ready<R: StateRead>(state: &R, queues: &[String]) -> Result<bool, Sto
     Ok(false)
 }
 
+/// How many jobs are ready to lease in `queues`, counting at most `limit`.
+pub fn ready_count<R: StateRead>(
+    state: &R,
+    queues: &[String],
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for q in queues {
+        if n >= limit {
+            break;
+        }
+        let prefix = keys::queue_prefix(q);
+        n += state.count(Table::Ready, &prefix, &keys::prefix_end(&prefix), limit - n)?;
+    }
+    Ok(n)
+}
+
 /// The earliest pending timer (when the leader must tick next).
 pub fn next_due<R: StateRead>(state: &R) -> Result<Option<u64>, StoreError> {
     let Some((key, _)) = state.first(Table::Timers, &[], &[0xff; 9])? else {

@@ -36,6 +36,17 @@ pub trait StateRead {
         limit: usize,
     ) -> Result<Vec<Row>, StoreError>;
 
+    /// How many entries have `start <= key < end`, counting at most `limit`.
+    fn count(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        Ok(self.range(table, start, end, limit)?.len())
+    }
+
     /// The first entry with `start <= key < end`.
     fn first(&self, table: Table, start: &[u8], end: &[u8]) -> Result<Option<Row>, StoreError> {
         Ok(self.range(table, start, end, 1)?.into_iter().next())

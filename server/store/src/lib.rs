@@ -385,6 +385,26 @@ fn collect_range<T: ReadableTable<Bytes, Bytes>>(
     Ok(out)
 }
 
+fn count_range<T: ReadableTable<Bytes, Bytes>>(
+    table: &T,
+    start: &[u8],
+    end: &[u8],
+    limit: usize,
+) -> Result<usize, StoreError> {
+    if start >= end {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for row in table.range::<&[u8]>(start..end).map_err(io)? {
+        if n >= limit {
+            break;
+        }
+        row.map_err(io)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 impl StateRead for WriteTables<'_> {
     fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
@@ -462,6 +482,11 @@ impl StateRead for StateReader {
     ) -> Result<Vec<Row>, StoreError> {
         let table = self.txn.open_table(table_def(t)).map_err(io)?;
         collect_range(&table, start, end, limit)
+    }
+
+    fn count(&self, t: Table, start: &[u8], end: &[u8], limit: usize) -> Result<usize, StoreError> {
+        let table = self.txn.open_table(table_def(t)).map_err(io)?;
+        count_range(&table, start, end, limit)
     }
 }
 

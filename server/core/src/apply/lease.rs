@@ -84,6 +84,44 @@ mod tests {
     use crate::model::{EnqueueOptions, JobState, Priority};
 
     #[test]
+    fn a_job_leased_in_its_enqueue_entry_wakes_nobody() {
+        use crate::command::{Command, Effect, Enqueue, Lease};
+        let enqueue = |id: &str| {
+            Command::Enqueue(Enqueue {
+                id: id.into(),
+                queue: "q".into(),
+                payload: "{}".into(),
+                options: EnqueueOptions::default(),
+            })
+        };
+        let lease = |count| {
+            Command::Lease(Lease {
+                queues: vec!["q".into()],
+                count,
+                worker_id: "w1".into(),
+                hostname: "h1".into(),
+                lease_ms: 30_000,
+            })
+        };
+        let ready = |w: &World| {
+            w.last
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::Ready { queue } if queue == "q"))
+        };
+        // Piggyback dispatch: the enqueue and a lease that takes it in one entry.
+        let mut w = World::new();
+        w.run_batch(vec![enqueue("a"), lease(1)]);
+        assert_eq!(w.job("a").state, JobState::Active);
+        assert!(!ready(&w), "nothing is left ready: no wake-up");
+        // The lease took one of two: the other is ready, and waiting workers hear of it.
+        w.run_batch(vec![enqueue("b"), enqueue("c"), lease(1)]);
+        assert_eq!(w.ready_ids("q"), vec!["c"]);
+        assert!(ready(&w));
+        w.check_invariants();
+    }
+
+    #[test]
     fn lease_takes_best_priority_across_queues_and_sets_a_fenced_lease() {
         let mut w = World::new();
         w.enqueue("a", "{}", EnqueueOptions::default());

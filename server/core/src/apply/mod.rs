@@ -48,6 +48,20 @@ pub fn apply_batch<T: StateTxn>(
     }
     ctx.flush_counters()?;
     ctx.flush_counts()?;
+    // A job made ready and leased in the same batch (piggyback dispatch) leaves nothing ready:
+    // waking every waiting worker for it would only make them look and find nothing.
+    let mut effects = Vec::with_capacity(ctx.effects.len());
+    for effect in std::mem::take(&mut ctx.effects) {
+        let stale = match &effect {
+            Effect::Ready { queue } => {
+                !crate::query::has_ready(ctx.txn, std::slice::from_ref(queue))?
+            }
+            Effect::Revoked { .. } => false,
+        };
+        if !stale {
+            effects.push(effect);
+        }
+    }
     let next_due_ms = timers::next_due(ctx.txn)?;
     let last_event_seq = match ctx.last_event_seq {
         Some(seq) => seq,
@@ -55,7 +69,7 @@ pub fn apply_batch<T: StateTxn>(
     };
     Ok(BatchOutcome {
         replies,
-        effects: ctx.effects,
+        effects,
         next_due_ms,
         last_event_seq,
     })

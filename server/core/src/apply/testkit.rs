@@ -43,6 +43,17 @@ impl World {
         self.last.replies[0].clone()
     }
 
+    /// Applies several commands as one log entry; returns their replies.
+    pub fn run_batch(&mut self, commands: Vec<Command>) -> Vec<Result<Reply, JobError>> {
+        self.index += 1;
+        let batch = Batch {
+            now_ms: self.now,
+            commands,
+        };
+        self.last = apply_batch(&mut self.state, &batch, self.index).expect("storage");
+        self.last.replies.clone()
+    }
+
     pub fn try_enqueue(
         &mut self,
         queue: &str,
