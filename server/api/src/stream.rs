@@ -1,11 +1,13 @@
 //! One `StreamLifecycle` session: the worker's long-lived stream.
 //!
 //! ```text
-//!  frames ──▶ reader: validate the whole frame, then propose its acks, fails, heartbeats
-//!             and enqueues together; a legacy fetch (`fetch_count`) is answered in the same
-//!             response, promptly (≤ legacy_idle_wait when nothing is ready)
+//!  frames ──▶ reader: validate each frame, then propose its acks, fails, heartbeats and
+//!             enqueues together (with those of the frames that queued up meanwhile); one
+//!             response per frame, in order; a legacy fetch (`fetch_count`) is answered in
+//!             its frame's response, promptly (≤ legacy_idle_wait when nothing is ready)
 //!  credits ─▶ pusher: while credits > 0, wait for ready work (no polling, nothing written
-//!             while idle), lease ≤ credits jobs, push them with request_id 0
+//!             while idle), claim ≤ credits of the ready jobs, lease them, push them with
+//!             request_id 0; jobs piggybacked on enqueues arrive in its inbox
 //!  revoked ─▶ reader: a cancelled or reclaimed job held by this stream → cancel_job_ids
 //! ```
 //! Responses go through one bounded channel, so a slow reader of responses slows the
