@@ -136,3 +136,70 @@ async fn frames_sent_back_to_back_are_answered_in_order_and_share_log_entries() 
         "{JOBS} ack frames took {entries} log entries: frames that queued up were not proposed together"
     );
 }
+
+/// Jobs that become ready on a timer (no enqueue to piggyback on) reach the waiting streams:
+/// the streams claim them between them, every job is delivered once, and each stream keeps
+/// the credits it did not use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_that_become_ready_later_are_shared_by_waiting_streams_once_each() {
+    const STREAMS: usize = 3;
+    const JOBS: usize = 12;
+    let server = TestServer::start().await;
+    let mut producer = server.worker().await;
+    let mut streams = Vec::new();
+    for _ in 0..STREAMS {
+        let mut w = server.worker().await;
+        let mut s = Lifecycle::open(&mut w).await;
+        let r = s.call(credit_frame(&["timed"], 100)).await;
+        assert!(r.error.is_empty(), "{r:?}");
+        streams.push((w, s));
+    }
+    let at = now_ms() + 1_500;
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..JOBS {
+        let r = enqueue(
+            &mut producer,
+            enqueue_req_with(
+                "timed",
+                &format!(r#"{{"i":{i}}}"#),
+                pb::EnqueueOptions {
+                    scheduled_at: Some(timestamp_from_ms(at)),
+                    ..Default::default()
+                },
+            ),
+        )
+        .await;
+        ids.insert(r.job_id);
+    }
+    let mut delivered = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while delivered.len() < JOBS && tokio::time::Instant::now() < deadline {
+        for (_, s) in streams.iter_mut() {
+            if let Some(Ok(Some(r))) = s.recv_within(Duration::from_millis(100)).await {
+                assert_eq!(r.request_id, 0, "{r:?}");
+                delivered.extend(r.jobs.into_iter().map(|j| j.job_id));
+            }
+        }
+    }
+    let got: std::collections::BTreeSet<String> = delivered.iter().cloned().collect();
+    assert_eq!(got.len(), delivered.len(), "a job was delivered twice: {delivered:?}");
+    assert_eq!(got, ids, "every scheduled job reached a waiting stream");
+    for (_, s) in streams.iter_mut() {
+        if let Some(Ok(Some(extra))) = s.recv_within(Duration::from_millis(300)).await {
+            panic!("pushed more than was ready: {extra:?}");
+        }
+    }
+    // Credits not used by the leases stay with their stream.
+    let mut left = 0;
+    for (_, s) in streams.iter_mut() {
+        let r = s
+            .call(pb::StreamLifecycleRequest {
+                credits: 1,
+                ..Default::default()
+            })
+            .await;
+        assert!(r.error.is_empty(), "{r:?}");
+        left += r.credits as usize - 1;
+    }
+    assert_eq!(left, STREAMS * 100 - JOBS);
+}

@@ -629,53 +629,33 @@ async fn push(
                 continue;
             }
         };
-        let sent = lease_and_send(
-            &engine,
-            &shared,
-            &target,
-            &tx,
-            &mut closed,
-            &lease,
-            claim.count(),
-        )
-        .await;
+        let reserved = claim.count();
+        let leased = engine
+            .lease_now(&Lease {
+                count: reserved,
+                ..lease.clone()
+            })
+            .await;
+        // The claim ends with the proposal, not with the push: a worker slow to read its
+        // stream must not keep other streams from the jobs that became ready since.
         drop(claim);
         // Streams that found this lease's jobs already claimed parked; if work is left over
         // (more became ready meanwhile), let them look again.
         if engine.has_ready(&lease.queues).unwrap_or(false) {
             engine.signals().poke_ready();
         }
+        let sent = match leased {
+            Ok(jobs) => {
+                target.release(reserved.saturating_sub(jobs.len() as u32));
+                jobs.is_empty() || send_jobs(&shared, &target, &tx, &jobs).await
+            }
+            Err(e) => {
+                target.release(reserved);
+                report(&tx, &e, &mut closed).await
+            }
+        };
         if !sent {
             return;
-        }
-    }
-}
-
-/// Leases up to `reserved` jobs (credits already taken) and pushes them. False when the
-/// stream is gone.
-async fn lease_and_send(
-    engine: &Engine,
-    shared: &Mutex<Shared>,
-    target: &PushTarget,
-    tx: &Out,
-    closed: &mut watch::Receiver<bool>,
-    lease: &Lease,
-    reserved: u32,
-) -> bool {
-    match engine
-        .lease_now(&Lease {
-            count: reserved,
-            ..lease.clone()
-        })
-        .await
-    {
-        Ok(jobs) => {
-            target.release(reserved.saturating_sub(jobs.len() as u32));
-            jobs.is_empty() || send_jobs(shared, target, tx, &jobs).await
-        }
-        Err(e) => {
-            target.release(reserved);
-            report(tx, &e, closed).await
         }
     }
 }
