@@ -182,7 +182,11 @@ async fn jobs_that_become_ready_later_are_shared_by_waiting_streams_once_each() 
         }
     }
     let got: std::collections::BTreeSet<String> = delivered.iter().cloned().collect();
-    assert_eq!(got.len(), delivered.len(), "a job was delivered twice: {delivered:?}");
+    assert_eq!(
+        got.len(),
+        delivered.len(),
+        "a job was delivered twice: {delivered:?}"
+    );
     assert_eq!(got, ids, "every scheduled job reached a waiting stream");
     for (_, s) in streams.iter_mut() {
         if let Some(Ok(Some(extra))) = s.recv_within(Duration::from_millis(300)).await {
