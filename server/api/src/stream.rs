@@ -438,8 +438,7 @@ async fn handle_frames(
     for (resp, p) in planned {
         out.push(match p {
             Some((plan, n)) => {
-                let own: Vec<_> = replies.by_ref().take(n).collect();
-                answer(engine, shared, target, resp, plan, own.into_iter()).await
+                answer(engine, shared, target, resp, plan, replies.by_ref().take(n)).await
             }
             None => resp,
         });
