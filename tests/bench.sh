@@ -28,7 +28,8 @@ for scenario in enqueue enqueue-stream lifecycle combined dispatch; do
   n=$jobs
   [ "$scenario" = enqueue ] && n=$((jobs / 4)) # unary calls: one round trip each
   rate=()
-  if [ "$scenario" = dispatch ]; then rate=(--rate "${DISPATCH_RATE:-10000}"); fi
+  # dispatch: half of the peak it measures first, unless DISPATCH_RATE fixes the rate.
+  if [ "$scenario" = dispatch ] && [ -n "${DISPATCH_RATE:-}" ]; then rate=(--rate "$DISPATCH_RATE"); fi
   "$corvo" bench --server "http://127.0.0.1:$port" --scenario "$scenario" --jobs "$n" \
     --concurrency "$concurrency" --runs 3 "${rate[@]}"
   kill -TERM "$pid"; wait "$pid" || true

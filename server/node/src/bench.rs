@@ -8,7 +8,8 @@
 //!   credits lease and ack them (latency = ack frame round trip);
 //! - `combined`: enqueue-stream and lifecycle at the same time on fresh jobs;
 //! - `dispatch`: enqueues at a fixed rate while workers wait; latency = from the enqueue's
-//!   answer (the job is ready) to a waiting worker receiving it.
+//!   answer (the job is ready) to a waiting worker receiving it. The rate defaults to half
+//!   of the peak measured by one unpaced run first (the target is stated at half of peak).
 //!
 //! Numbers depend on the machine, durability and on the bench sharing the CPU with the server
 //! when both run on one host; `docs/performance.md` records them with their environment.
@@ -60,8 +61,8 @@ pub struct BenchArgs {
     /// Credits per worker stream.
     #[arg(long, default_value_t = 256)]
     pub credits: i32,
-    /// Enqueue rate for `dispatch`, jobs/s (default: half of the measured lifecycle peak,
-    /// or 2000 when lifecycle did not run).
+    /// Enqueue rate for `dispatch`, jobs/s (default: half of the peak that one unpaced
+    /// dispatch run measures first).
     #[arg(long)]
     pub rate: Option<u64>,
     /// Repetitions of each scenario (for the coefficient of variation).
@@ -157,8 +158,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         s => vec![s],
     };
     let mut report = Vec::new();
-    let mut lifecycle_peak: Option<f64> = None;
     for scenario in scenarios {
+        // (peak measured unpaced, rate used) for dispatch.
+        let mut paced: Option<(Option<f64>, u64)> = None;
+        if scenario == Scenario::Dispatch {
+            paced = Some(match args.rate {
+                Some(rate) => (None, rate.max(1)),
+                None => {
+                    let r = dispatch(&channel, &args, None).await?;
+                    let peak = r.ops as f64 / r.elapsed.as_secs_f64();
+                    (Some(peak), ((peak / 2.0) as u64).max(1))
+                }
+            });
+        }
         let mut runs = Vec::new();
         for _ in 0..args.runs.max(1) {
             let r = match scenario {
@@ -169,11 +181,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 Scenario::Lifecycle => lifecycle(&channel, &args).await?,
                 Scenario::Combined => combined(&channel, &args).await?,
                 Scenario::Dispatch => {
-                    let rate = args
-                        .rate
-                        .unwrap_or_else(|| lifecycle_peak.map_or(2_000, |p| (p / 2.0) as u64))
-                        .max(1);
-                    dispatch(&channel, &args, rate).await?
+                    dispatch(&channel, &args, paced.map(|(_, rate)| rate)).await?
                 }
                 Scenario::All => unreachable!("expanded above"),
             };
@@ -190,11 +198,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         for r in &runs {
             let _ = all.add(&r.latency);
         }
-        if scenario == Scenario::Lifecycle {
-            lifecycle_peak = Some(mean);
-        }
         let name = format!("{scenario:?}").to_lowercase();
-        report.push(json!({
+        let mut entry = json!({
             "scenario": name,
             "ops_per_sec": mean.round(),
             "cv": (cv * 1000.0).round() / 1000.0,
@@ -202,7 +207,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "p99_ms": all.value_at_quantile(0.99) as f64 / 1000.0,
             "runs": rates.iter().map(|r| r.round()).collect::<Vec<_>>(),
             "jobs": args.jobs, "concurrency": args.concurrency, "payload_bytes": args.payload_bytes,
-        }));
+        });
+        if let Some((peak, rate)) = paced {
+            entry["rate_per_sec"] = json!(rate);
+            entry["peak_per_sec"] = json!(peak.map(f64::round));
+            if args.client.output == Output::Text {
+                match peak {
+                    Some(p) => println!(
+                        "dispatch peak   {p:>10.0} ops/s  (unpaced); paced at half: {rate}/s"
+                    ),
+                    None => println!("dispatch paced at {rate}/s"),
+                }
+            }
+        }
+        report.push(entry);
         if args.client.output == Output::Text {
             println!(
                 "{name:<15} {:>10.0} ops/s  cv {:>5.3}  p50 {:>8.3} ms  p99 {:>8.3} ms",
@@ -434,10 +452,16 @@ async fn combined(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunResu
     })
 }
 
-/// Fixed-rate enqueues while workers wait; latency is ready → delivered.
-async fn dispatch(channel: &Channel, args: &BenchArgs, rate: u64) -> anyhow::Result<RunResult> {
+/// Enqueues at `rate` jobs/s (`None`: as fast as [`DISPATCH_IN_FLIGHT_MAX`] calls in flight
+/// allow) while workers wait; latency is ready → delivered.
+async fn dispatch(
+    channel: &Channel,
+    args: &BenchArgs,
+    rate: Option<u64>,
+) -> anyhow::Result<RunResult> {
     let queue = unique_queue("dp");
-    let jobs = args.jobs.min(rate * 10).max(100);
+    // Paced runs last at most about ten seconds.
+    let jobs = rate.map_or(args.jobs, |r| args.jobs.min(r.saturating_mul(10)).max(100));
     let clock = Arc::new(DeliveryClock::default());
     let body = payload(args.payload_bytes);
     let start = Instant::now();
@@ -447,11 +471,13 @@ async fn dispatch(channel: &Channel, args: &BenchArgs, rate: u64) -> anyhow::Res
             // Each enqueue runs on its own task so a slow answer never delays the next send;
             // the semaphore bounds how many are in flight.
             let in_flight = Arc::new(tokio::sync::Semaphore::new(DISPATCH_IN_FLIGHT_MAX));
-            let interval = Duration::from_secs_f64(1.0 / rate as f64);
+            let interval = rate.map(|r| Duration::from_secs_f64(1.0 / r as f64));
             let t0 = Instant::now();
             let mut tasks = Vec::with_capacity(jobs as usize);
             for i in 0..jobs {
-                tokio::time::sleep_until((t0 + interval.mul_f64(i as f64)).into()).await;
+                if let Some(interval) = interval {
+                    tokio::time::sleep_until((t0 + interval.mul_f64(i as f64)).into()).await;
+                }
                 let permit = in_flight.clone().acquire_owned().await?;
                 let mut client = WorkerServiceClient::new(channel.clone());
                 let (clock, queue, body) = (clock.clone(), queue.clone(), body.clone());
