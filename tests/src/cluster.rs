@@ -2,7 +2,7 @@
 //! state digests, and a raw HTTP POST for the join endpoint.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
 
@@ -63,6 +63,27 @@ pub async fn leader_index(nodes: &mut [TestServer]) -> usize {
         }
     })
     .await
+}
+
+/// The failover bound documented in docs/operations.md (5 s with the default timings), with
+/// a generous margin for a loaded 2-core test machine.
+pub const FAILOVER_BOUND: Duration = Duration::from_secs(15);
+
+/// Kills the leader `old` with SIGKILL and returns the new leader's index once every running
+/// node follows it, asserting it came within [`FAILOVER_BOUND`]; `what` names the situation
+/// in the log line.
+pub async fn kill_leader_and_fail_over(nodes: &mut [TestServer], old: usize, what: &str) -> usize {
+    nodes[old].kill();
+    let killed_at = Instant::now();
+    let new = leader_index(nodes).await;
+    let took = killed_at.elapsed();
+    assert_ne!(new, old);
+    eprintln!("{what}: a new leader after {took:?}");
+    assert!(
+        took < FAILOVER_BOUND,
+        "a new leader took {took:?} (bound {FAILOVER_BOUND:?})"
+    );
+    new
 }
 
 /// The node's state digest once it has applied `min_applied_index`.

@@ -47,6 +47,20 @@ async fn proxied_node(name: &str, join: Option<&str>) -> (TestServer, Proxies) {
     (node, Proxies { api, raft })
 }
 
+/// Cuts node `cut` (process `cut_pid`) off, both ways: its own proxies drop everything, and
+/// the others' proxies refuse its connections.
+fn isolate(proxied: &[Proxies], cut: usize, cut_pid: u32) {
+    for (i, p) in proxied.iter().enumerate() {
+        if i == cut {
+            p.api.isolate();
+            p.raft.isolate();
+        } else {
+            p.api.block_process(cut_pid);
+            p.raft.block_process(cut_pid);
+        }
+    }
+}
+
 /// Enqueues `n` jobs on `node`, retrying a call answered UNAVAILABLE (on a slow machine
 /// the majority may elect a new leader meanwhile); returns the acknowledged ids.
 async fn enqueue_ids(node: &TestServer, queue: &str, n: usize) -> Vec<String> {
@@ -83,16 +97,7 @@ async fn t50_an_isolated_follower_refuses_writes_and_converges_after_healing() {
 
     // Cut one follower off, both ways.
     let cut = (leader + 1) % nodes.len();
-    let cut_pid = nodes[cut].pid();
-    for (i, p) in proxied.iter().enumerate() {
-        if i == cut {
-            p.api.isolate();
-            p.raft.isolate();
-        } else {
-            p.api.block_process(cut_pid);
-            p.raft.block_process(cut_pid);
-        }
-    }
+    isolate(&proxied, cut, nodes[cut].pid());
 
     // The minority refuses writes, promptly, with a retry hint; the majority takes them.
     let mut minority = nodes[cut].worker().await;
@@ -183,16 +188,7 @@ async fn t60_an_isolated_leader_stops_taking_writes_and_the_majority_goes_on() {
     enqueue_ids(&nodes[old], "lq", 3).await;
     assert_digests_converge(&mut nodes, old).await;
 
-    let cut_pid = nodes[old].pid();
-    for (i, p) in proxied.iter().enumerate() {
-        if i == old {
-            p.api.isolate();
-            p.raft.isolate();
-        } else {
-            p.api.block_process(cut_pid);
-            p.raft.block_process(cut_pid);
-        }
-    }
+    isolate(&proxied, old, nodes[old].pid());
 
     // A write to the old leader at once, while it still believes it leads: it cannot commit
     // it, so it must not acknowledge it, and must answer (no hang) once it steps down.
