@@ -49,16 +49,7 @@ pub fn queue_counts<R: StateRead>(state: &R) -> Result<Vec<(String, JobState, u6
 
 /// Whether any of `queues` has a job ready to lease (so a lease would not be empty).
 pub fn has_ready<R: StateRead>(state: &R, queues: &[String]) -> Result<bool, StoreError> {
-    for q in queues {
-        let prefix = keys::queue_prefix(q);
-        if state
-            .first(Table::Ready, &prefix, &keys::prefix_end(&prefix))?
-            .is_some()
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(ready_count(state, queues, 1)? > 0)
 }
 
 /// How many jobs are ready to lease in `queues`, counting at most `limit`.
