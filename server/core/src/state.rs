@@ -24,6 +24,15 @@ pub enum StoreError {
 /// One table row: key and value.
 pub type Row = (Vec<u8>, Vec<u8>);
 
+/// A job an apply wrote or deleted, for those who follow the state (the read view).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobWrite {
+    pub id: String,
+    /// The record as the apply left it (the `Jobs` value, see [`crate::keys`]); `None`: it was
+    /// deleted, or is not carried here and must be read from the state.
+    pub record: Option<Vec<u8>>,
+}
+
 /// Ordered read access to the state tables.
 pub trait StateRead {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;

@@ -471,6 +471,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let ticker = tokio::spawn(corvo_api::ticker::run(engine.clone(), stop_rx.clone()));
+    let checkpoints = tokio::spawn(idle_checkpoints(store.clone(), stop_rx.clone()));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     // NOT_SERVING until the readiness task's first verdict (tonic-health starts "" SERVING).
@@ -564,6 +565,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         ),
     }
     let _ = ticker.await;
+    let _ = checkpoints.await;
     raft.shutdown().await.context("stopping raft")?;
     let _ = peer_close_tx.send(true);
     if let Some(peer_server) = peer_server {
@@ -577,6 +579,23 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     store.flush().context("flushing state")?;
     info!("shutdown: done");
     Ok(())
+}
+
+/// Makes the state durable once applies pause (`StateStore::checkpoint_if_idle`), until `stop`
+/// turns true: a burst's state writes reach the disk while nothing waits for them.
+async fn idle_checkpoints(store: Arc<StateStore>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(corvo_store::CHECKPOINT_IDLE) => {}
+            _ = stop.changed() => return,
+        }
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.checkpoint_if_idle()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => error!(error = %e, "idle state checkpoint failed"),
+            Err(e) => error!(error = %e, "idle state checkpoint task failed"),
+        }
+    }
 }
 
 /// Serves the Raft peer service on `--raft-bind` when the node has a cluster secret (without

@@ -1,6 +1,8 @@
 //! The Raft log on redb: its own file, two tables.
 //!
 //! - `raft_entries`: log index (u64, ordered) -> format byte + postcard-encoded entry + CRC-32.
+//! - `raft_entry_parts`: (log index, part number) -> the rest of an entry larger than one
+//!   page (see [`PART_BYTES`]).
 //! - `raft_meta`: `"vote"`, `"committed"`, `"last_purged"`, `"node_id"` -> the same layout.
 //!
 //! Every value carries a checksum: a value damaged on disk is refused with an error naming
@@ -36,7 +38,11 @@ pub const ENTRIES_TABLE: &str = "raft_entries";
 /// Table of the log's metadata.
 pub const META_TABLE: &str = "raft_meta";
 
+/// Table of the parts of entries larger than [`PART_BYTES`], by (index, part number ≥ 1).
+pub const PARTS_TABLE: &str = "raft_entry_parts";
+
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new(ENTRIES_TABLE);
+const PARTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new(PARTS_TABLE);
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new(META_TABLE);
 const KEY_VOTE: &str = "vote";
 const KEY_COMMITTED: &str = "committed";
@@ -52,6 +58,16 @@ const KEY_NODE_ID: &str = "node_id";
 /// Format 1 (single-node releases) stored `BasicNode { addr }`; postcard is not
 /// self-describing, so those values are refused rather than guessed at.
 const FORMAT_V3_CRC: u8 = 3;
+/// Format 4: an entry cut into parts. The value under its index is this byte, the number of
+/// parts (u32 LE, this one included) and the first [`PART_BYTES`] of its format-3 encoding;
+/// parts 1.. are in `raft_entry_parts`. The checksum covers the whole encoding.
+const FORMAT_V4_PARTS: u8 = 4;
+/// The largest piece of an entry stored in one value. redb gives a value larger than a page
+/// a run of pages rounded up to a power of two: a 270 KiB entry took 512 KiB of file (and of
+/// zeroed memory and disk writes). Parts that fill one 4 KiB page (with room for the page
+/// header, key and length) waste at most one partial page per entry.
+pub const PART_BYTES: usize = 4032;
+const PARTS_HEADER_BYTES: usize = 5;
 const FORMAT_V2: u8 = 2;
 const FORMAT_V1_SINGLE_NODE: u8 = 1;
 const CRC_BYTES: usize = 4;
@@ -179,6 +195,7 @@ impl LogStore {
         let txn = db.begin_write().map_err(|e| db_err("begin", e))?;
         txn.open_table(ENTRIES)
             .map_err(|e| db_err(ENTRIES_TABLE, e))?;
+        txn.open_table(PARTS).map_err(|e| db_err(PARTS_TABLE, e))?;
         txn.open_table(META).map_err(|e| db_err(META_TABLE, e))?;
         txn.commit().map_err(|e| db_err("commit", e))?;
         let flusher = Flusher::spawn(db.clone(), durability, relaxed_flush_interval)?;
@@ -255,9 +272,12 @@ impl LogStore {
         let table = txn
             .open_table(ENTRIES)
             .map_err(|e| db_err(ENTRIES_TABLE, e))?;
+        let parts = txn.open_table(PARTS).map_err(|e| db_err(PARTS_TABLE, e))?;
         let last = table.last().map_err(|e| db_err(ENTRIES_TABLE, e))?;
         let last_log_id = match last {
-            Some((index, bytes)) => Some(decode_entry(index.value(), bytes.value())?.log_id()),
+            Some((index, bytes)) => {
+                Some(decode_entry(&parts, index.value(), bytes.value())?.log_id())
+            }
             None => last_purged_log_id,
         };
         Ok(LogState {
@@ -326,8 +346,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         blocking(move || {
             write(&db, redb::Durability::None, |txn| {
                 let mut table = txn.open_table(ENTRIES)?;
+                let mut parts = txn.open_table(PARTS)?;
                 for (index, bytes) in &encoded {
-                    table.insert(index, bytes.as_slice())?;
+                    insert_entry(&mut table, &mut parts, *index, bytes)?;
                 }
                 Ok(())
             })
@@ -348,6 +369,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         blocking(move || {
             write(&db, redb::Durability::None, |txn| {
                 txn.open_table(ENTRIES)?.retain_in(from.., |_, _| false)?;
+                txn.open_table(PARTS)?
+                    .retain_in((from, 0).., |_, _| false)?;
                 Ok(())
             })
         })
@@ -365,6 +388,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                     .insert(KEY_LAST_PURGED, value.as_slice())?;
                 txn.open_table(ENTRIES)?
                     .retain_in(..=log_id.index(), |_, _| false)?;
+                txn.open_table(PARTS)?
+                    .retain_in(..=(log_id.index(), u32::MAX), |_, _| false)?;
                 Ok(())
             })
         })
@@ -437,23 +462,64 @@ fn read_entries(db: &Database, range: impl RangeBounds<u64>) -> io::Result<Vec<E
     let table = txn
         .open_table(ENTRIES)
         .map_err(|e| db_err(ENTRIES_TABLE, e))?;
+    let parts = txn.open_table(PARTS).map_err(|e| db_err(PARTS_TABLE, e))?;
     let mut entries = Vec::new();
     for row in table
         .range(start..end)
         .map_err(|e| db_err(ENTRIES_TABLE, e))?
     {
         let (index, bytes) = row.map_err(|e| db_err(ENTRIES_TABLE, e))?;
-        entries.push(decode_entry(index.value(), bytes.value())?);
+        entries.push(decode_entry(&parts, index.value(), bytes.value())?);
     }
     Ok(entries)
 }
 
-/// Decodes one stored entry and checks that it sits under its own index.
-fn decode_entry(index: u64, bytes: &[u8]) -> io::Result<Entry> {
-    let entry: Entry = decode(
-        bytes,
-        &format_args!("raft log table {ENTRIES_TABLE} index {index}"),
-    )?;
+/// Stores one encoded entry: whole when it fits one part, else cut into parts.
+fn insert_entry(
+    table: &mut redb::Table<'_, u64, &'static [u8]>,
+    parts: &mut redb::Table<'_, (u64, u32), &'static [u8]>,
+    index: u64,
+    bytes: &[u8],
+) -> Result<(), redb::Error> {
+    if bytes.len() <= PART_BYTES + PARTS_HEADER_BYTES {
+        table.insert(index, bytes)?;
+        return Ok(());
+    }
+    let mut chunks = bytes.chunks(PART_BYTES);
+    let count = u32::try_from(bytes.len().div_ceil(PART_BYTES)).map_err(|_| {
+        redb::Error::Io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("raft log entry {index} is too large to store"),
+        ))
+    })?;
+    let mut first = Vec::with_capacity(PART_BYTES + PARTS_HEADER_BYTES);
+    first.push(FORMAT_V4_PARTS);
+    first.extend_from_slice(&count.to_le_bytes());
+    first.extend_from_slice(chunks.next().unwrap_or_default());
+    table.insert(index, first.as_slice())?;
+    for (n, chunk) in (1u32..).zip(chunks) {
+        parts.insert((index, n), chunk)?;
+    }
+    Ok(())
+}
+
+/// Decodes one stored entry (joining its parts, if it has any) and checks that it sits under
+/// its own index.
+fn decode_entry(
+    parts: &impl ReadableTable<(u64, u32), &'static [u8]>,
+    index: u64,
+    bytes: &[u8],
+) -> io::Result<Entry> {
+    let what = format_args!("raft log table {ENTRIES_TABLE} index {index}");
+    let joined;
+    let bytes = match bytes.split_first() {
+        Some((&FORMAT_V4_PARTS, rest)) => {
+            joined = join_parts(parts, index, rest)?;
+            joined.as_slice()
+        }
+        _ => bytes,
+    };
+    let entry: Entry = decode(bytes, &what)?;
     if entry.index() != index {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -464,6 +530,43 @@ fn decode_entry(index: u64, bytes: &[u8]) -> io::Result<Entry> {
         ));
     }
     Ok(entry)
+}
+
+/// The format-3 encoding of a format-4 entry: its first part (after the format byte) followed
+/// by its other parts, all of which must be there.
+fn join_parts(
+    parts: &impl ReadableTable<(u64, u32), &'static [u8]>,
+    index: u64,
+    head: &[u8],
+) -> io::Result<Vec<u8>> {
+    let corrupt = |why: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("corrupt raft log table {PARTS_TABLE} index {index}: {why}"),
+        )
+    };
+    let Some((count, first)) = head.split_first_chunk::<4>() else {
+        return Err(corrupt("the first part has no part count".to_string()));
+    };
+    let count = u32::from_le_bytes(*count);
+    let mut joined = Vec::with_capacity(count as usize * PART_BYTES);
+    joined.extend_from_slice(first);
+    let mut found = 1u32;
+    for row in parts
+        .range((index, 1)..=(index, u32::MAX))
+        .map_err(|e| db_err(PARTS_TABLE, e))?
+    {
+        let (key, chunk) = row.map_err(|e| db_err(PARTS_TABLE, e))?;
+        if key.value().1 != found {
+            return Err(corrupt(format!("part {found} is missing")));
+        }
+        joined.extend_from_slice(chunk.value());
+        found += 1;
+    }
+    if found != count {
+        return Err(corrupt(format!("{found} of {count} parts are there")));
+    }
+    Ok(joined)
 }
 
 #[cfg(test)]

@@ -225,3 +225,138 @@ async fn t40_corrupt_entry_is_an_error_naming_table_and_index() {
         "unhelpful error: {err}"
     );
 }
+
+/// An entry of `commands` enqueues of `payload_bytes` each.
+fn big_entry(
+    index: u64,
+    commands: usize,
+    payload_bytes: usize,
+) -> openraft::alias::EntryOf<TypeConfig> {
+    use corvo_core::model::EnqueueOptions;
+    use corvo_core::{Batch, Command, Enqueue};
+    let commands = (0..commands)
+        .map(|i| {
+            Command::Enqueue(Enqueue {
+                id: format!("job-{index}-{i}"),
+                queue: "q".into(),
+                payload: format!("\"{}\"", "x".repeat(payload_bytes)),
+                options: EnqueueOptions::default(),
+            })
+        })
+        .collect();
+    let batch = corvo_raft::types::BatchData(Batch {
+        now_ms: index,
+        commands,
+    });
+    openraft::alias::EntryOf::<TypeConfig>::new_normal(
+        openraft::testing::log_id::<TypeConfig>(1, 1, index),
+        batch,
+    )
+}
+
+/// Opens the file once the last handle's flusher thread has let go of it (it exits by itself
+/// shortly after its store is dropped).
+fn reopen<T, E: std::fmt::Debug>(open: impl Fn() -> Result<T, E>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match open() {
+            Ok(v) => return v,
+            Err(e) if std::time::Instant::now() > deadline => panic!("still open: {e:?}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+fn log_store(path: &std::path::Path) -> LogStore {
+    reopen(|| LogStore::open(path, Durability::Fsync, Duration::from_millis(50)))
+}
+
+fn parts_count(path: &std::path::Path) -> usize {
+    use redb::{ReadableDatabase, ReadableTableMetadata};
+    let db = reopen(|| redb::Database::open(path));
+    let txn = db.begin_read().unwrap();
+    let def: redb::TableDefinition<(u64, u32), &[u8]> =
+        redb::TableDefinition::new(corvo_raft::log_store::PARTS_TABLE);
+    txn.open_table(def).unwrap().len().unwrap() as usize
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t41_large_entries_are_stored_in_parts_and_truncate_and_purge_remove_them() {
+    use corvo_raft::log_store::PART_BYTES;
+    use openraft::storage::RaftLogStorageExt;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("log.redb");
+    let written = vec![
+        big_entry(1, 1, 10),             // small: one value
+        big_entry(2, 64, 1024),          // ~70 KiB: parts
+        big_entry(3, 3, PART_BYTES / 3), // about one part
+        big_entry(4, 300, 1024),         // ~320 KiB: parts
+    ];
+    {
+        let mut store = log_store(&path);
+        store.blocking_append(written.clone()).await.unwrap();
+        let read = store.try_get_log_entries(1..5).await.unwrap();
+        assert_eq!(read, written);
+        let state = store.get_log_state().await.unwrap();
+        assert_eq!(state.last_log_id, Some(written[3].log_id()));
+    }
+    let parts = parts_count(&path);
+    assert!(
+        parts > 64,
+        "a 320 KiB entry is in page-sized parts: {parts}"
+    );
+    // Reopened, the entries read back the same.
+    let mut store = log_store(&path);
+    assert_eq!(store.try_get_log_entries(1..5).await.unwrap(), written);
+
+    // Truncating after 3 removes entry 4 and its parts; purging up to 2 removes entry 2's.
+    store
+        .truncate_after(Some(written[2].log_id()))
+        .await
+        .unwrap();
+    store.purge(written[1].log_id()).await.unwrap();
+    assert_eq!(
+        store.try_get_log_entries(0..10).await.unwrap(),
+        written[2..3].to_vec()
+    );
+    drop(store);
+    let left = parts_count(&path);
+    assert!(left <= 1, "only entry 3's parts may be left: {left}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t42_an_entry_with_a_missing_part_is_an_error_naming_it() {
+    use openraft::storage::RaftLogStorageExt;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("log.redb");
+    {
+        let mut store = log_store(&path);
+        store
+            .blocking_append(vec![big_entry(5, 64, 1024)])
+            .await
+            .unwrap();
+    }
+    {
+        let db = reopen(|| redb::Database::open(&path));
+        let txn = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<(u64, u32), &[u8]> =
+                redb::TableDefinition::new(corvo_raft::log_store::PARTS_TABLE);
+            txn.open_table(def).unwrap().remove((5, 2)).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let mut store = log_store(&path);
+    let err = store
+        .try_get_log_entries(0..10)
+        .await
+        .expect_err("an entry without all its parts must not decode");
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    let msg = err.to_string();
+    assert!(
+        msg.contains(corvo_raft::log_store::PARTS_TABLE)
+            && msg.contains("index 5")
+            && msg.contains("part 2 is missing"),
+        "unhelpful error: {msg}"
+    );
+}

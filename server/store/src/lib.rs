@@ -32,7 +32,7 @@ use archive::{ArchiveError, ArchiveInfo, ArchiveReader, ArchiveWriter, Record};
 
 use corvo_core::keys::Table;
 use corvo_core::state::Row;
-use corvo_core::{Batch, BatchOutcome, StateRead, StateTxn, StoreError, apply_batch};
+use corvo_core::{Batch, BatchOutcome, JobWrite, StateRead, StateTxn, StoreError, apply_batch};
 use redb::{
     Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
     WriteTransaction,
@@ -50,9 +50,20 @@ const RAFT_META_KEY: &str = "applied";
 pub const CHECKPOINT_APPLIES_MAX: u32 = 1_024;
 /// ...or after this long, whichever comes first. A durable commit writes every page dirtied
 /// since the last one and fsyncs while holding the write lock, so applies wait for it: at
-/// 100 ms the pause stays a few ms (at 1 s it reached tens of ms under load, the tail of the
-/// ready→delivered latency).
+/// light load and 100 ms the pause stays a few ms (at 1 s it reached tens of ms, the tail of
+/// the ready→delivered latency).
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// Under load a checkpoint has more to write and fsync, and the applies queue behind it (at
+/// 100 ms and 70 000 jobs/s they lost a quarter of their time to it). So the next checkpoint
+/// waits at least this many times as long as the last one took: checkpoint pauses stay within
+/// about a tenth of the time (docs/adr/0013-state-checkpoints.md)...
+pub const CHECKPOINT_PAUSE_SPACING: u32 = 10;
+/// ...but never longer than this (which, with [`CHECKPOINT_APPLIES_MAX`], bounds the log a
+/// restart replays).
+pub const CHECKPOINT_INTERVAL_MAX: Duration = Duration::from_secs(2);
+/// [`StateStore::checkpoint_if_idle`] checkpoints a state that has had no apply for this long
+/// and has applies not yet durable: a burst's writes reach the disk while nothing waits.
+pub const CHECKPOINT_IDLE: Duration = Duration::from_millis(50);
 
 /// Page cache of the state file (256 MiB): holds the hot B-tree pages (ready index, recent
 /// jobs, timers) of a busy node while leaving room on the guide's 2 GB minimum machine.
@@ -73,8 +84,14 @@ pub struct StateStore {
 }
 
 struct Checkpoint {
+    /// Non-durable applies since the last checkpoint.
     applies_since: u32,
+    /// When the last checkpoint ended.
     last: Instant,
+    /// Time from `last` to the next checkpoint (see [`CHECKPOINT_PAUSE_SPACING`]).
+    spacing: Duration,
+    /// When the last apply ended.
+    last_apply: Instant,
 }
 
 impl StateStore {
@@ -95,6 +112,8 @@ impl StateStore {
             checkpoint: Mutex::new(Checkpoint {
                 applies_since: 0,
                 last: Instant::now(),
+                spacing: CHECKPOINT_INTERVAL,
+                last_apply: Instant::now(),
             }),
         })
     }
@@ -120,13 +139,14 @@ impl StateStore {
             .map(|(outcomes, _)| outcomes)
     }
 
-    /// [`StateStore::apply`], also returning the ids of the jobs written or deleted (each
-    /// once, in first-touch order): what the read view must refresh.
+    /// [`StateStore::apply`], also returning the jobs written or deleted (each once, in
+    /// first-touch order, with the record the last write left): what the read view must
+    /// refresh.
     pub fn apply_tracked(
         &self,
         entries: &[(u64, Option<Batch>)],
         raft_meta: &[u8],
-    ) -> Result<(Vec<Option<BatchOutcome>>, Vec<String>), StoreError> {
+    ) -> Result<(Vec<Option<BatchOutcome>>, Vec<JobWrite>), StoreError> {
         let mut txn = self.db.begin_write().map_err(io)?;
         let durable = self.checkpoint_due();
         txn.set_durability(if durable {
@@ -150,23 +170,40 @@ impl StateStore {
             tables
                 .touched
                 .take()
-                .map(Touched::into_ids)
+                .map(Touched::into_writes)
                 .unwrap_or_default()
         };
+        let committing = Instant::now();
         txn.commit().map_err(io)?;
         if durable {
-            self.checkpoint_done();
+            self.checkpoint_done(committing.elapsed());
+        } else {
+            self.applied_non_durably();
         }
         Ok((outcomes, touched))
     }
 
     /// Makes everything applied so far durable (used at shutdown).
     pub fn flush(&self) -> Result<(), StoreError> {
+        let started = Instant::now();
         let mut txn = self.db.begin_write().map_err(io)?;
         txn.set_durability(Durability::Immediate).map_err(io)?;
         txn.commit().map_err(io)?;
-        self.checkpoint_done();
+        self.checkpoint_done(started.elapsed());
         Ok(())
+    }
+
+    /// Makes the state durable if applies since the last checkpoint are not yet and none has
+    /// come for [`CHECKPOINT_IDLE`]; true if it did. Called periodically by the server.
+    pub fn checkpoint_if_idle(&self) -> Result<bool, StoreError> {
+        {
+            let c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+            if c.applies_since == 0 || c.last_apply.elapsed() < CHECKPOINT_IDLE {
+                return Ok(false);
+            }
+        }
+        self.flush()?;
+        Ok(true)
     }
 
     /// A consistent read-only view (an MVCC snapshot; applies continue meanwhile).
@@ -259,21 +296,36 @@ impl StateStore {
         // The checksum decides: on a mismatch the transaction is dropped (rolled back).
         let info = reader.finish()?;
         txn.commit().map_err(|e| fail(e.into()))?;
-        self.checkpoint_done();
+        // A whole-state install says nothing about the next checkpoint's pause.
+        self.checkpoint_done(Duration::ZERO);
         Ok(info)
     }
 
     fn checkpoint_due(&self) -> bool {
-        let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
-        c.applies_since += 1;
-        c.applies_since >= CHECKPOINT_APPLIES_MAX || c.last.elapsed() >= CHECKPOINT_INTERVAL
+        let c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        c.applies_since + 1 >= CHECKPOINT_APPLIES_MAX || c.last.elapsed() >= c.spacing
     }
 
-    fn checkpoint_done(&self) {
+    fn applied_non_durably(&self) {
+        let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        c.applies_since += 1;
+        c.last_apply = Instant::now();
+    }
+
+    /// A checkpoint that took `took` ended now.
+    fn checkpoint_done(&self, took: Duration) {
         let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         c.applies_since = 0;
         c.last = Instant::now();
+        c.last_apply = c.last;
+        c.spacing = checkpoint_spacing(took);
     }
+}
+
+/// Time from a checkpoint that took `took` to the next one.
+fn checkpoint_spacing(took: Duration) -> Duration {
+    took.saturating_mul(CHECKPOINT_PAUSE_SPACING)
+        .clamp(CHECKPOINT_INTERVAL, CHECKPOINT_INTERVAL_MAX)
 }
 
 /// A consistent view of the state to write as a snapshot archive (see
@@ -320,30 +372,38 @@ impl Export {
 /// The state tables opened in one write transaction.
 struct WriteTables<'txn> {
     tables: Vec<redb::Table<'txn, Bytes, Bytes>>,
-    /// Job ids written or deleted, when someone wants to know.
+    /// Jobs written or deleted, when someone wants to know.
     touched: Option<Touched>,
 }
 
-/// Job ids in first-touch order, each once.
+/// Jobs in first-touch order, each once, with the record the last write left (`None`:
+/// deleted).
 #[derive(Default)]
 struct Touched {
-    seen: std::collections::HashSet<Vec<u8>>,
-    order: Vec<Vec<u8>>,
+    at: std::collections::HashMap<Vec<u8>, usize>,
+    order: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 impl Touched {
-    fn add(&mut self, key: &[u8]) {
-        if !self.seen.contains(key) {
-            self.seen.insert(key.to_vec());
-            self.order.push(key.to_vec());
+    fn add(&mut self, key: &[u8], record: Option<&[u8]>) {
+        let record = record.map(<[u8]>::to_vec);
+        match self.at.get(key) {
+            Some(&i) => self.order[i].1 = record,
+            None => {
+                self.at.insert(key.to_vec(), self.order.len());
+                self.order.push((key.to_vec(), record));
+            }
         }
     }
 
     /// Job keys are the ids' UTF-8 bytes (`corvo_core::keys`).
-    fn into_ids(self) -> Vec<String> {
+    fn into_writes(self) -> Vec<JobWrite> {
         self.order
             .into_iter()
-            .map(|k| String::from_utf8_lossy(&k).into_owned())
+            .map(|(k, record)| JobWrite {
+                id: String::from_utf8_lossy(&k).into_owned(),
+                record,
+            })
             .collect()
     }
 }
@@ -431,7 +491,7 @@ impl StateTxn for WriteTables<'_> {
         if t == Table::Jobs
             && let Some(touched) = &mut self.touched
         {
-            touched.add(key);
+            touched.add(key, Some(value));
         }
         Ok(())
     }
@@ -441,7 +501,7 @@ impl StateTxn for WriteTables<'_> {
         if t == Table::Jobs
             && let Some(touched) = &mut self.touched
         {
-            touched.add(key);
+            touched.add(key, None);
         }
         Ok(())
     }

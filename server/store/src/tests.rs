@@ -247,10 +247,62 @@ fn apply_reports_the_jobs_it_touched_once_each() {
             b"m",
         )
         .unwrap();
-    // a and b written by the enqueue and again by the lease: listed once, in first-touch order.
-    assert_eq!(touched, ["a", "b", "c"]);
+    // a and b written by the enqueue and again by the lease: listed once, in first-touch order,
+    // with the record the lease left.
+    let ids: Vec<&str> = touched.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    let reader = store.read().unwrap();
+    for w in &touched {
+        let record = w
+            .record
+            .as_deref()
+            .expect("a written job carries its record");
+        let job = corvo_core::keys::decode_job(w.id.as_bytes(), record).unwrap();
+        assert_eq!(Some(job), corvo_core::query::job(&reader, &w.id).unwrap());
+    }
+    let leased = touched.iter().filter(|w| {
+        let job = corvo_core::keys::decode_job(w.id.as_bytes(), w.record.as_deref().unwrap());
+        job.unwrap().state == corvo_core::model::JobState::Active
+    });
+    assert_eq!(leased.count(), 2, "the lease's writes are the ones carried");
     let (_, touched) = store
         .apply_tracked(&[(4, batch(30, vec![Command::Tick]))], b"m")
         .unwrap();
     assert!(touched.is_empty(), "{touched:?}");
+}
+
+#[test]
+fn checkpoints_space_out_with_their_cost_and_an_idle_state_is_checkpointed() {
+    // Cheap checkpoints keep the light-load interval; costly ones wait ten times their cost,
+    // up to the maximum.
+    assert_eq!(
+        checkpoint_spacing(Duration::from_millis(2)),
+        CHECKPOINT_INTERVAL
+    );
+    assert_eq!(
+        checkpoint_spacing(Duration::from_millis(30)),
+        Duration::from_millis(300)
+    );
+    assert_eq!(
+        checkpoint_spacing(Duration::from_secs(5)),
+        CHECKPOINT_INTERVAL_MAX
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::open(&dir.path().join("s.redb")).unwrap();
+    // Nothing applied: nothing to do.
+    assert!(!store.checkpoint_if_idle().unwrap());
+    let set = |applies_since, last_apply| {
+        let mut c = store.checkpoint.lock().unwrap();
+        c.applies_since = applies_since;
+        c.last_apply = last_apply;
+    };
+    // Applies not yet durable, the last one just now (an instant ahead): not idle.
+    set(3, Instant::now() + Duration::from_secs(10));
+    assert!(!store.checkpoint_if_idle().unwrap());
+    // Idle long enough: checkpointed once.
+    set(3, Instant::now() - CHECKPOINT_IDLE);
+    assert!(store.checkpoint_if_idle().unwrap());
+    assert_eq!(store.checkpoint.lock().unwrap().applies_since, 0);
+    assert!(!store.checkpoint_if_idle().unwrap());
 }

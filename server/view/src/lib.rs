@@ -2,10 +2,10 @@
 //! of truth (DESIGN §8, docs/adr/0012-read-view.md).
 //!
 //! ```text
-//!  apply (blocking pool) ──changed(index, job ids)──▶ bounded queue ──▶ projector thread
+//!  apply (blocking pool) ──changed(index, jobs written)──▶ bounded queue ──▶ projector thread
 //!        (full queue: the apply waits — backpressure, never a dropped update)   │
-//!                                                     JobSource (redb read) ◀───┤ current records
-//!                                                     SQLite write txn ◀────────┘ upsert/delete rows
+//!        records carried as written; beyond a byte budget   JobSource (redb) ◀──┤ records not carried
+//!        only ids, and the projector reads the records      SQLite write txn ◀──┘ upsert/delete rows
 //!                                                                                + applied index
 //!  ListJobs ──▶ View::search (read connection) ──▶ job ids ──▶ records from redb
 //! ```
@@ -14,24 +14,31 @@
 //! time and last error in small rows; tags, which never change, written once); results are
 //! read back from redb, and so is the payload for `payload_contains` (a scan within the other
 //! filters, bounded per call), so what a search
-//! returns is always the current record. The projector refreshes the jobs each applied entry
-//! touched from one redb read, so replaying an entry is harmless (idempotent), and stores the
+//! returns is always the current record. The apply hands the projector the records it wrote
+//! (decoding them is cheaper than reading them back from redb); records beyond
+//! [`RECORDS_QUEUED_BYTES_MAX`] are read from one redb read instead. Either way a job's row is
+//! its latest written record, so replaying an entry is harmless (idempotent); it stores the
 //! log index it has reached in the same SQLite transaction. At start-up a view behind the
 //! state (a crash while it lagged, a deleted file, a snapshot restore) is rebuilt from the
 //! state. [`View::wait_for`] lets a read wait until the view has reached an index
 //! (read-your-writes).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use corvo_core::JobWrite;
 use corvo_core::model::{Job, JobState, Priority};
 use rusqlite::{Connection, OpenFlags, params, params_from_iter};
 use tokio::sync::watch;
 
 /// Updates queued for the projector; when full, `changed` waits (backpressure on applies).
 pub const UPDATES_QUEUED_MAX: usize = 1024;
+/// Records queued for the projector (bytes); past this the apply sends only ids and the
+/// projector reads the records from the state (bounds memory when the view falls behind).
+pub const RECORDS_QUEUED_BYTES_MAX: usize = 64 << 20;
 /// At most this many job ids refreshed per SQLite transaction.
 pub const BATCH_JOBS_MAX: usize = 8192;
 /// The projector gathers updates this long before writing them (the view's added lag).
@@ -154,8 +161,15 @@ impl JobPage {
 }
 
 enum Msg {
-    Changed { index: u64, ids: Vec<String> },
-    Rebuild { index: u64 },
+    Changed {
+        index: u64,
+        writes: Vec<JobWrite>,
+        /// Record bytes carried (counted in [`View::queued_bytes`]).
+        bytes: usize,
+    },
+    Rebuild {
+        index: u64,
+    },
 }
 
 /// The read view; cheap to share (`Arc`).
@@ -164,6 +178,8 @@ pub struct View {
     /// Payloads for `payload_contains` come from the state.
     source: Arc<dyn JobSource>,
     updates: SyncSender<Msg>,
+    /// Record bytes in the queue (see [`RECORDS_QUEUED_BYTES_MAX`]).
+    queued_bytes: Arc<AtomicUsize>,
     applied: watch::Receiver<u64>,
     readers: Mutex<Vec<Connection>>,
     /// Why the projector stopped, if it did.
@@ -277,11 +293,13 @@ impl View {
         let (applied_tx, applied_rx) = watch::channel(at);
         let failed = Arc::new(Mutex::new(None));
         let projector_source = source.clone();
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
         let projector = Projector {
             path: path.to_path_buf(),
             conn: writer,
             source,
             applied: applied_tx,
+            queued_bytes: queued_bytes.clone(),
         };
         let failed_by = failed.clone();
         std::thread::Builder::new()
@@ -298,16 +316,34 @@ impl View {
             source: projector_source,
             path: path.to_path_buf(),
             updates: tx,
+            queued_bytes,
             applied: applied_rx,
             readers: Mutex::new(readers),
             failed,
         })
     }
 
-    /// The entry at `index` changed these jobs. Waits while the projector's queue is full.
+    /// The entries up to `index` wrote these jobs. Waits while the projector's queue is full.
     /// Called on the apply path, outside async code.
-    pub fn changed(&self, index: u64, ids: Vec<String>) {
-        let msg = Msg::Changed { index, ids };
+    pub fn changed(&self, index: u64, mut writes: Vec<JobWrite>) {
+        let mut bytes: usize = writes
+            .iter()
+            .map(|w| w.record.as_ref().map_or(0, Vec::len))
+            .sum();
+        let queued = self.queued_bytes.fetch_add(bytes, Ordering::AcqRel);
+        if queued + bytes > RECORDS_QUEUED_BYTES_MAX {
+            // Over budget: the projector reads these records from the state instead.
+            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            bytes = 0;
+            for w in &mut writes {
+                w.record = None;
+            }
+        }
+        let msg = Msg::Changed {
+            index,
+            writes,
+            bytes,
+        };
         match self.updates.try_send(msg) {
             Ok(()) => {}
             Err(TrySendError::Full(msg)) => {
@@ -633,6 +669,7 @@ struct Projector {
     conn: Connection,
     source: Arc<dyn JobSource>,
     applied: watch::Sender<u64>,
+    queued_bytes: Arc<AtomicUsize>,
 }
 
 impl Projector {
@@ -647,26 +684,33 @@ impl Projector {
             // transaction rewrites the hot index pages, so fewer, larger ones cost less.
             let gather_until = std::time::Instant::now() + BATCH_WAIT;
             let mut index = 0;
-            let mut ids = Vec::new();
-            let mut seen = std::collections::HashSet::new();
+            // The latest write of each job, in first-seen order.
+            let mut writes: Vec<JobWrite> = Vec::new();
+            let mut at = std::collections::HashMap::new();
             let mut rebuild_at = None;
             let mut next = Some(first);
             while let Some(msg) = next.take() {
                 match msg {
                     Msg::Changed {
                         index: i,
-                        ids: changed,
+                        writes: changed,
+                        bytes,
                     } => {
+                        self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
                         index = index.max(i);
-                        for id in changed {
-                            if seen.insert(id.clone()) {
-                                ids.push(id);
+                        for w in changed {
+                            match at.get(&w.id) {
+                                Some(&n) => writes[n] = w,
+                                None => {
+                                    at.insert(w.id.clone(), writes.len());
+                                    writes.push(w);
+                                }
                             }
                         }
                     }
                     Msg::Rebuild { index: i } => rebuild_at = Some(i.max(rebuild_at.unwrap_or(0))),
                 }
-                if ids.len() < BATCH_JOBS_MAX {
+                if writes.len() < BATCH_JOBS_MAX {
                     let left = gather_until.saturating_duration_since(std::time::Instant::now());
                     next = rx.recv_timeout(left).ok();
                 }
@@ -675,10 +719,10 @@ impl Projector {
                 rebuild(&mut self.conn, &self.path, self.source.as_ref(), at)?;
                 index = index.max(at);
                 // Changes gathered with the rebuild are older or covered by it.
-                ids.clear();
+                writes.clear();
             }
-            if !ids.is_empty() {
-                self.refresh(&ids, index)?;
+            if !writes.is_empty() {
+                self.refresh(writes, index)?;
             }
             self.applied.send_if_modified(|at| {
                 let moved = index > *at;
@@ -688,14 +732,31 @@ impl Projector {
         }
     }
 
-    fn refresh(&mut self, ids: &[String], index: u64) -> Result<(), ViewError> {
-        let jobs = self.source.jobs(ids).map_err(ViewError::Source)?;
+    fn refresh(&mut self, writes: Vec<JobWrite>, index: u64) -> Result<(), ViewError> {
+        // Records not carried (deleted, or over the queue's budget) come from one state read.
+        let unread: Vec<String> = writes
+            .iter()
+            .filter(|w| w.record.is_none())
+            .map(|w| w.id.clone())
+            .collect();
+        let mut read = self
+            .source
+            .jobs(&unread)
+            .map_err(ViewError::Source)?
+            .into_iter();
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(sqlite(&path))?;
-        for (id, job) in ids.iter().zip(jobs) {
+        for w in writes {
+            let job = match &w.record {
+                Some(record) => Some(
+                    corvo_core::keys::decode_job(w.id.as_bytes(), record)
+                        .map_err(|e| ViewError::Source(format!("job {}: {e}", w.id)))?,
+                ),
+                None => read.next().flatten(),
+            };
             match job {
                 Some(job) => upsert(&tx, &path, &job)?,
-                None => remove(&tx, &path, id)?,
+                None => remove(&tx, &path, &w.id)?,
             }
         }
         set_index(&tx, &path, index)?;

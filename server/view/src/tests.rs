@@ -30,6 +30,24 @@ impl MemSource {
     }
 }
 
+/// Jobs written without their records: the projector reads them from the source.
+fn unread(ids: &[&str]) -> Vec<JobWrite> {
+    ids.iter()
+        .map(|id| JobWrite {
+            id: (*id).to_owned(),
+            record: None,
+        })
+        .collect()
+}
+
+/// A job written with its record, as the apply hands it over.
+fn written(job: &Job) -> JobWrite {
+    JobWrite {
+        id: job.id.clone(),
+        record: Some(corvo_core::keys::encode(job)),
+    }
+}
+
 fn job(id: &str, queue: &str, state: JobState, created_at_ms: u64) -> Job {
     Job {
         id: id.into(),
@@ -92,8 +110,8 @@ fn searches_filter_and_page_newest_first() {
     for j in [a, b, c, d] {
         source.put(j);
     }
-    view.changed(1, vec!["a".into(), "b".into()]);
-    view.changed(2, vec!["c".into(), "d".into()]);
+    view.changed(1, unread(&["a", "b"]));
+    view.changed(2, unread(&["c", "d"]));
     wait(&view, 2);
     assert_eq!(view.applied_index(), 2);
 
@@ -161,10 +179,58 @@ fn searches_filter_and_page_newest_first() {
     // A change and a deletion are seen after the next entry.
     source.jobs.lock().unwrap().get_mut("a").unwrap().state = JobState::Completed;
     source.jobs.lock().unwrap().remove("c");
-    view.changed(3, vec!["a".into(), "c".into()]);
+    view.changed(3, unread(&["a", "c"]));
     wait(&view, 3);
     assert_eq!(q(|q| q.state = Some(JobState::Completed)), ["a"]);
     assert_eq!(q(|_| {}), ["d", "b", "a"]);
+}
+
+#[test]
+fn records_carried_by_the_apply_are_used_as_written_and_the_latest_write_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    // The source knows nothing: every row below comes from the carried records.
+    let view = View::open(
+        &dir.path().join("view.sqlite"),
+        Arc::new(MemSource::default()),
+        None,
+    )
+    .unwrap();
+    let pending = job("a", "mail", JobState::Pending, 10);
+    let mut active = pending.clone();
+    active.state = JobState::Active;
+    let other = job("b", "mail", JobState::Pending, 20);
+    view.changed(1, vec![written(&pending), written(&other)]);
+    view.changed(2, vec![written(&active)]);
+    wait(&view, 2);
+    let q = |state| {
+        let query = JobQuery {
+            state: Some(state),
+            ..Default::default()
+        };
+        view.search(&query).unwrap().ids
+    };
+    assert_eq!(q(JobState::Active), ["a"]);
+    assert_eq!(q(JobState::Pending), ["b"]);
+
+    // A write without a record is read from the source: gone there, so removed here.
+    view.changed(3, unread(&["b"]));
+    wait(&view, 3);
+    assert!(q(JobState::Pending).is_empty());
+
+    // A record that does not decode stops the projector with an error naming the job.
+    view.changed(
+        4,
+        vec![JobWrite {
+            id: "c".into(),
+            record: Some(vec![0xff, 0xff]),
+        }],
+    );
+    let err = rt()
+        .block_on(view.wait_for(4, Duration::from_secs(5)))
+        .unwrap_err();
+    assert!(matches!(err, ViewError::Stopped(_)), "{err}");
+    let failure = view.failure().unwrap();
+    assert!(failure.contains("job c"), "{failure}");
 }
 
 #[test]
@@ -175,7 +241,7 @@ fn a_view_behind_the_state_is_rebuilt_and_an_index_survives_reopen() {
     source.put(job("x", "q", JobState::Pending, 1));
     {
         let view = View::open(&path, source.clone(), None).unwrap();
-        view.changed(5, vec!["x".into()]);
+        view.changed(5, unread(&["x"]));
         wait(&view, 5);
     }
     // The state moved on while the view was not fed (a crash while it lagged).
@@ -240,7 +306,8 @@ fn payload_search_scans_within_a_budget_and_pages_on() {
         source.put(j);
         ids.push(id);
     }
-    view.changed(1, ids.clone());
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    view.changed(1, unread(&refs));
     wait(&view, 1);
     let query = |after| JobQuery {
         payload_contains: Some("needle".into()),
