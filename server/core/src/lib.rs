@@ -37,4 +37,4 @@ pub use command::{
 pub use model::{
     Backoff, BackoffKind, EnqueueOptions, Event, EventKind, Job, JobState, LeaseInfo, Priority,
 };
-pub use state::{JobWrite, MemState, StateRead, StateTxn, StoreError};
+pub use state::{JobChange, JobWrite, MemState, StateRead, StateTxn, StoreError};

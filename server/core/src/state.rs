@@ -28,9 +28,17 @@ pub type Row = (Vec<u8>, Vec<u8>);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobWrite {
     pub id: String,
-    /// The record as the apply left it (the `Jobs` value, see [`crate::keys`]); `None`: it was
-    /// deleted, or is not carried here and must be read from the state.
-    pub record: Option<Vec<u8>>,
+    pub change: JobChange,
+}
+
+/// What happened to a job's record (the `Jobs` value, see [`crate::keys`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobChange {
+    /// Written: the record as the apply left it, or `None` when it is not carried here and
+    /// must be read from the state.
+    Written(Option<Vec<u8>>),
+    /// Deleted: the record it had.
+    Deleted(Vec<u8>),
 }
 
 /// Ordered read access to the state tables.

@@ -32,7 +32,9 @@ use archive::{ArchiveError, ArchiveInfo, ArchiveReader, ArchiveWriter, Record};
 
 use corvo_core::keys::Table;
 use corvo_core::state::Row;
-use corvo_core::{Batch, BatchOutcome, JobWrite, StateRead, StateTxn, StoreError, apply_batch};
+use corvo_core::{
+    Batch, BatchOutcome, JobChange, JobWrite, StateRead, StateTxn, StoreError, apply_batch,
+};
 use redb::{
     Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
     WriteTransaction,
@@ -376,22 +378,20 @@ struct WriteTables<'txn> {
     touched: Option<Touched>,
 }
 
-/// Jobs in first-touch order, each once, with the record the last write left (`None`:
-/// deleted).
+/// Jobs in first-touch order, each once, with their last change.
 #[derive(Default)]
 struct Touched {
     at: std::collections::HashMap<Vec<u8>, usize>,
-    order: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    order: Vec<(Vec<u8>, JobChange)>,
 }
 
 impl Touched {
-    fn add(&mut self, key: &[u8], record: Option<&[u8]>) {
-        let record = record.map(<[u8]>::to_vec);
+    fn add(&mut self, key: &[u8], change: JobChange) {
         match self.at.get(key) {
-            Some(&i) => self.order[i].1 = record,
+            Some(&i) => self.order[i].1 = change,
             None => {
                 self.at.insert(key.to_vec(), self.order.len());
-                self.order.push((key.to_vec(), record));
+                self.order.push((key.to_vec(), change));
             }
         }
     }
@@ -400,9 +400,9 @@ impl Touched {
     fn into_writes(self) -> Vec<JobWrite> {
         self.order
             .into_iter()
-            .map(|(k, record)| JobWrite {
+            .map(|(k, change)| JobWrite {
                 id: String::from_utf8_lossy(&k).into_owned(),
-                record,
+                change,
             })
             .collect()
     }
@@ -491,17 +491,18 @@ impl StateTxn for WriteTables<'_> {
         if t == Table::Jobs
             && let Some(touched) = &mut self.touched
         {
-            touched.add(key, Some(value));
+            touched.add(key, JobChange::Written(Some(value.to_vec())));
         }
         Ok(())
     }
 
     fn delete(&mut self, t: Table, key: &[u8]) -> Result<(), StoreError> {
-        self.tables[t as usize].remove(key).map_err(io)?;
+        let old = self.tables[t as usize].remove(key).map_err(io)?;
         if t == Table::Jobs
             && let Some(touched) = &mut self.touched
+            && let Some(old) = old
         {
-            touched.add(key, None);
+            touched.add(key, JobChange::Deleted(old.value().to_vec()));
         }
         Ok(())
     }

@@ -252,23 +252,40 @@ fn apply_reports_the_jobs_it_touched_once_each() {
     let ids: Vec<&str> = touched.iter().map(|w| w.id.as_str()).collect();
     assert_eq!(ids, ["a", "b", "c"]);
     let reader = store.read().unwrap();
+    let written = |w: &corvo_core::JobWrite| match &w.change {
+        corvo_core::JobChange::Written(Some(record)) => {
+            corvo_core::keys::decode_job(w.id.as_bytes(), record).unwrap()
+        }
+        other => panic!("a written job carries its record: {other:?}"),
+    };
     for w in &touched {
-        let record = w
-            .record
-            .as_deref()
-            .expect("a written job carries its record");
-        let job = corvo_core::keys::decode_job(w.id.as_bytes(), record).unwrap();
+        let job = written(w);
         assert_eq!(Some(job), corvo_core::query::job(&reader, &w.id).unwrap());
     }
-    let leased = touched.iter().filter(|w| {
-        let job = corvo_core::keys::decode_job(w.id.as_bytes(), w.record.as_deref().unwrap());
-        job.unwrap().state == corvo_core::model::JobState::Active
-    });
+    let leased = touched
+        .iter()
+        .filter(|w| written(w).state == corvo_core::model::JobState::Active);
     assert_eq!(leased.count(), 2, "the lease's writes are the ones carried");
     let (_, touched) = store
         .apply_tracked(&[(4, batch(30, vec![Command::Tick]))], b"m")
         .unwrap();
     assert!(touched.is_empty(), "{touched:?}");
+
+    // A deletion carries the record the job had (the view finds its row by it).
+    let c = corvo_core::query::job(&store.read().unwrap(), "c")
+        .unwrap()
+        .unwrap();
+    let delete = Command::Delete { job_id: "c".into() };
+    let (_, touched) = store
+        .apply_tracked(&[(5, batch(40, vec![delete]))], b"m")
+        .unwrap();
+    assert_eq!(
+        touched,
+        [corvo_core::JobWrite {
+            id: "c".into(),
+            change: corvo_core::JobChange::Deleted(corvo_core::keys::encode(&c)),
+        }]
+    );
 }
 
 #[test]

@@ -29,8 +29,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use corvo_core::JobWrite;
+use corvo_core::keys::state_code;
 use corvo_core::model::{Job, JobState, Priority};
+use corvo_core::{JobChange, JobWrite};
 use rusqlite::{Connection, OpenFlags, params, params_from_iter};
 use tokio::sync::watch;
 
@@ -110,34 +111,29 @@ pub struct JobQuery {
     pub after: Option<Cursor>,
 }
 
-/// A position in the newest-first order: keyset pagination (stable under inserts).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A position in the newest-first order: keyset pagination (stable under inserts). Jobs are
+/// ordered by their enqueue sequence number (`Job::seq`), which is creation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {
-    pub created_at_ms: u64,
-    pub id: String,
+    pub seq: u64,
 }
 
 impl Cursor {
     /// The opaque page token.
     pub fn token(&self) -> String {
-        format!("{}.{}", self.created_at_ms, self.id)
+        format!("s{}", self.seq)
     }
 
     pub fn parse(token: &str) -> Result<Cursor, ViewError> {
-        let bad = || {
-            ViewError::InvalidQuery(format!(
-                "page_token {token:?} is not one this server issued"
-            ))
-        };
-        let (ms, id) = token.split_once('.').ok_or_else(bad)?;
-        let created_at_ms = ms.parse().map_err(|_| bad())?;
-        if id.is_empty() {
-            return Err(bad());
-        }
-        Ok(Cursor {
-            created_at_ms,
-            id: id.to_owned(),
-        })
+        token
+            .strip_prefix('s')
+            .and_then(|n| n.parse().ok())
+            .map(|seq| Cursor { seq })
+            .ok_or_else(|| {
+                ViewError::InvalidQuery(format!(
+                    "page_token {token:?} is not one this server issued"
+                ))
+            })
     }
 }
 
@@ -151,12 +147,9 @@ pub struct JobPage {
 }
 
 impl JobPage {
-    fn of(rows: Vec<Cursor>, next: Option<Cursor>) -> JobPage {
-        JobPage {
-            ids: rows.iter().map(|r| r.id.clone()).collect(),
-            rows,
-            next,
-        }
+    fn of(rows: Vec<(Cursor, String)>, next: Option<Cursor>) -> JobPage {
+        let (rows, ids) = rows.into_iter().unzip();
+        JobPage { ids, rows, next }
     }
 }
 
@@ -194,31 +187,35 @@ fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> ViewError + '_ {
 }
 
 /// The layout below; a view file of another version is dropped and rebuilt from the state.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
-/// Rows are kept small (a state change rewrites only the `jobs` row and its index entries);
-/// tags never change, so they are written once, when the job first shows. Payloads are not
-/// copied here: `payload_contains` reads them from the state (see [`View::search`]).
+/// Rows are keyed by the job's enqueue sequence number (the rowid): new jobs append at the
+/// end of the table and of each index, "newest first" is the rowid read backwards, and no index
+/// holds the text id. The creation time is nondecreasing in that order (log stamps never go
+/// backwards), which turns a time filter into a rowid range ([`seq_bound`]). States are
+/// stored as their `corvo_core::keys::state_code`. Rows are kept small (a state change
+/// rewrites only the row and its index entries); tags never change, so they are written once,
+/// when the job first shows. Payloads are not copied here: `payload_contains` reads them from
+/// the state (see [`View::search`]).
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS jobs (
-        id TEXT PRIMARY KEY,
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
         queue TEXT NOT NULL,
-        state TEXT NOT NULL,
+        state INTEGER NOT NULL,
         priority INTEGER NOT NULL,
         created_at_ms INTEGER NOT NULL,
         last_error TEXT
-    ) WITHOUT ROWID;
-
-    CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (created_at_ms DESC, id DESC);
-    CREATE INDEX IF NOT EXISTS jobs_by_queue_state ON jobs (queue, state, created_at_ms DESC, id DESC);
-    CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_at_ms DESC, id DESC);
+    );
+    CREATE INDEX IF NOT EXISTS jobs_by_queue_state ON jobs (queue, state, seq);
+    CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
     CREATE TABLE IF NOT EXISTS job_tags (
-        job_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
         key TEXT NOT NULL,
         value TEXT NOT NULL,
-        PRIMARY KEY (job_id, key)
+        PRIMARY KEY (seq, key)
     ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS job_tags_by_value ON job_tags (key, value, job_id);
+    CREATE INDEX IF NOT EXISTS job_tags_by_value ON job_tags (key, value, seq);
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
@@ -326,17 +323,21 @@ impl View {
     /// The entries up to `index` wrote these jobs. Waits while the projector's queue is full.
     /// Called on the apply path, outside async code.
     pub fn changed(&self, index: u64, mut writes: Vec<JobWrite>) {
-        let mut bytes: usize = writes
-            .iter()
-            .map(|w| w.record.as_ref().map_or(0, Vec::len))
-            .sum();
+        let carried = |w: &JobWrite| match &w.change {
+            JobChange::Written(Some(record)) => record.len(),
+            _ => 0,
+        };
+        let mut bytes: usize = writes.iter().map(carried).sum();
         let queued = self.queued_bytes.fetch_add(bytes, Ordering::AcqRel);
         if queued + bytes > RECORDS_QUEUED_BYTES_MAX {
-            // Over budget: the projector reads these records from the state instead.
+            // Over budget: the projector reads these records from the state instead (deleted
+            // jobs keep theirs: deletions are rare and their rows are found by it).
             self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             bytes = 0;
             for w in &mut writes {
-                w.record = None;
+                if let JobChange::Written(record) = &mut w.change {
+                    *record = None;
+                }
             }
         }
         let msg = Msg::Changed {
@@ -443,13 +444,14 @@ impl View {
         loop {
             let chunk = search(conn, &self.path, &chunk_query, PAYLOAD_SCAN_CHUNK)?;
             let jobs = self.source.jobs(&chunk.ids).map_err(ViewError::Source)?;
-            for (i, (row, job)) in chunk.rows.iter().zip(jobs).enumerate() {
+            let rows = chunk.rows.iter().zip(&chunk.ids);
+            for (i, ((row, id), job)) in rows.zip(jobs).enumerate() {
                 examined += 1;
                 if job.is_some_and(|j| j.payload.contains(needle)) {
-                    found.push(row.clone());
+                    found.push((*row, id.clone()));
                     if found.len() == limit {
                         let more = i + 1 < chunk.rows.len() || chunk.next.is_some();
-                        return Ok(JobPage::of(found, more.then(|| row.clone())));
+                        return Ok(JobPage::of(found, more.then_some(*row)));
                     }
                 }
             }
@@ -497,7 +499,7 @@ fn search(
     q: &JobQuery,
     limit: usize,
 ) -> Result<JobPage, ViewError> {
-    let mut sql = String::from("SELECT id, created_at_ms FROM jobs WHERE 1 = 1");
+    let mut sql = String::from("SELECT seq, id FROM jobs WHERE 1 = 1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
         sql.push_str(clause);
@@ -508,7 +510,11 @@ fn search(
         arg(&mut sql, " AND queue = ?", Text(queue.clone()));
     }
     if let Some(state) = q.state {
-        arg(&mut sql, " AND state = ?", Text(state.as_str().to_owned()));
+        arg(
+            &mut sql,
+            " AND state = ?",
+            Integer(i64::from(state_code(state))),
+        );
     }
     if let Some(p) = q.priority {
         arg(&mut sql, " AND priority = ?", Integer(i64::from(p.rank())));
@@ -521,50 +527,97 @@ fn search(
             Text(contains_pattern(text)),
         );
     }
+    // A time bound is a rowid bound (creation time is nondecreasing in seq), plus the exact
+    // filter on the column.
     if let Some(ms) = q.created_from_ms {
+        arg(
+            &mut sql,
+            " AND seq >= ?",
+            Integer(seq_bound(conn, path, ms)?),
+        );
         arg(&mut sql, " AND created_at_ms >= ?", Integer(clamp(ms)));
     }
     if let Some(ms) = q.created_before_ms {
+        arg(
+            &mut sql,
+            " AND seq < ?",
+            Integer(seq_bound(conn, path, ms)?),
+        );
         arg(&mut sql, " AND created_at_ms < ?", Integer(clamp(ms)));
+    }
+    if let Some(after) = &q.after {
+        arg(&mut sql, " AND seq < ?", Integer(clamp(after.seq)));
     }
     for (key, value) in &q.tags {
         sql.push_str(
-            " AND EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = jobs.id AND t.key = ? AND t.value = ?)",
+            " AND EXISTS (SELECT 1 FROM job_tags t WHERE t.seq = jobs.seq AND t.key = ? AND t.value = ?)",
         );
         args.push(Text(key.clone()));
         args.push(Text(value.clone()));
     }
-    if let Some(after) = &q.after {
-        sql.push_str(" AND (created_at_ms, id) < (?, ?)");
-        args.push(Integer(clamp(after.created_at_ms)));
-        args.push(Text(after.id.clone()));
-    }
-    sql.push_str(" ORDER BY created_at_ms DESC, id DESC LIMIT ?");
+    sql.push_str(" ORDER BY seq DESC LIMIT ?");
     // One more than asked: tells whether a next page exists.
     args.push(Integer(limit as i64 + 1));
     let mut stmt = conn.prepare_cached(&sql).map_err(sqlite(path))?;
     let mut rows = stmt
         .query(params_from_iter(args.iter()))
         .map_err(sqlite(path))?;
-    let mut found: Vec<(String, u64)> = Vec::with_capacity(limit + 1);
+    let mut found: Vec<(Cursor, String)> = Vec::with_capacity(limit + 1);
     while let Some(row) = rows.next().map_err(sqlite(path))? {
-        let id: String = row.get(0).map_err(sqlite(path))?;
-        let ms: i64 = row.get(1).map_err(sqlite(path))?;
-        found.push((id, ms.max(0) as u64));
+        let seq: i64 = row.get(0).map_err(sqlite(path))?;
+        let id: String = row.get(1).map_err(sqlite(path))?;
+        found.push((
+            Cursor {
+                seq: seq.max(0) as u64,
+            },
+            id,
+        ));
     }
-    let next = (found.len() > limit).then(|| {
-        let (id, ms) = &found[limit - 1];
-        Cursor {
-            created_at_ms: *ms,
-            id: id.clone(),
-        }
-    });
+    let next = (found.len() > limit).then(|| found[limit - 1].0);
     found.truncate(limit);
-    let rows = found
-        .into_iter()
-        .map(|(id, created_at_ms)| Cursor { created_at_ms, id })
-        .collect();
-    Ok(JobPage::of(rows, next))
+    Ok(JobPage::of(found, next))
+}
+
+/// The smallest seq of a job created at or after `ms` (one past the last job when there is
+/// none): a binary search over the rowid, one indexed probe per step, which relies on creation
+/// time being nondecreasing in seq.
+fn seq_bound(conn: &Connection, path: &Path, ms: u64) -> Result<i64, ViewError> {
+    let ms = clamp(ms);
+    let mut probe = conn
+        .prepare_cached("SELECT seq, created_at_ms FROM jobs WHERE seq >= ?1 ORDER BY seq LIMIT 1")
+        .map_err(sqlite(path))?;
+    let mut at = |from: i64| -> Result<Option<(i64, i64)>, ViewError> {
+        let mut rows = probe.query(params![from]).map_err(sqlite(path))?;
+        match rows.next().map_err(sqlite(path))? {
+            Some(row) => Ok(Some((
+                row.get(0).map_err(sqlite(path))?,
+                row.get(1).map_err(sqlite(path))?,
+            ))),
+            None => Ok(None),
+        }
+    };
+    let range: (Option<i64>, Option<i64>) = conn
+        .query_row("SELECT min(seq), max(seq) FROM jobs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(sqlite(path))?;
+    let (Some(first), Some(last)) = range else {
+        return Ok(0);
+    };
+    // Invariant: every job below `lo` was created before `ms`; `hi` is a seq at or after the
+    // first job created at or after `ms` (or one past the last job).
+    let (mut lo, mut hi) = (first, last.saturating_add(1));
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match at(mid)? {
+            // The first job from `mid` on is at or after `ms` (or past `hi`, or there is none):
+            // no job lies between `mid` and it, so `mid` bounds the same rows. Halves the range.
+            None => hi = mid,
+            Some((seq, created)) if created >= ms || seq >= hi => hi = mid,
+            Some((seq, _)) => lo = seq + 1,
+        }
+    }
+    Ok(hi)
 }
 
 fn clamp(v: u64) -> i64 {
@@ -575,19 +628,21 @@ fn clamp(v: u64) -> i64 {
 /// inserts a new job or updates a known one, and leaves the row alone (no write) when no
 /// filtered column changed. Tags never change: inserted once, ignored after.
 fn upsert(tx: &rusqlite::Transaction<'_>, path: &Path, job: &Job) -> Result<(), ViewError> {
+    let seq = clamp(job.seq);
     tx.prepare_cached(
-        "INSERT INTO jobs (id, queue, state, priority, created_at_ms, last_error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (id) DO UPDATE SET queue = excluded.queue, state = excluded.state,
+        "INSERT INTO jobs (seq, id, queue, state, priority, created_at_ms, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (seq) DO UPDATE SET queue = excluded.queue, state = excluded.state,
              priority = excluded.priority, last_error = excluded.last_error
          WHERE queue IS NOT excluded.queue OR state IS NOT excluded.state
              OR priority IS NOT excluded.priority OR last_error IS NOT excluded.last_error",
     )
     .and_then(|mut s| {
         s.execute(params![
+            seq,
             job.id,
             job.queue,
-            job.state.as_str(),
+            i64::from(state_code(job.state)),
             i64::from(job.priority.rank()),
             clamp(job.created_at_ms),
             job.last_error,
@@ -595,22 +650,20 @@ fn upsert(tx: &rusqlite::Transaction<'_>, path: &Path, job: &Job) -> Result<(), 
     })
     .map_err(sqlite(path))?;
     for (key, value) in &job.tags {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO job_tags (job_id, key, value) VALUES (?1, ?2, ?3)",
-        )
-        .and_then(|mut s| s.execute(params![job.id, key, value]))
-        .map_err(sqlite(path))?;
+        tx.prepare_cached("INSERT OR IGNORE INTO job_tags (seq, key, value) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![seq, key, value]))
+            .map_err(sqlite(path))?;
     }
     Ok(())
 }
 
-fn remove(tx: &rusqlite::Transaction<'_>, path: &Path, id: &str) -> Result<(), ViewError> {
+fn remove(tx: &rusqlite::Transaction<'_>, path: &Path, job: &Job) -> Result<(), ViewError> {
     for sql in [
-        "DELETE FROM jobs WHERE id = ?1",
-        "DELETE FROM job_tags WHERE job_id = ?1",
+        "DELETE FROM jobs WHERE seq = ?1",
+        "DELETE FROM job_tags WHERE seq = ?1",
     ] {
         tx.prepare_cached(sql)
-            .and_then(|mut s| s.execute(params![id]))
+            .and_then(|mut s| s.execute(params![clamp(job.seq)]))
             .map_err(sqlite(path))?;
     }
     Ok(())
@@ -733,10 +786,10 @@ impl Projector {
     }
 
     fn refresh(&mut self, writes: Vec<JobWrite>, index: u64) -> Result<(), ViewError> {
-        // Records not carried (deleted, or over the queue's budget) come from one state read.
+        // Records not carried (over the queue's budget) come from one state read.
         let unread: Vec<String> = writes
             .iter()
-            .filter(|w| w.record.is_none())
+            .filter(|w| matches!(w.change, JobChange::Written(None)))
             .map(|w| w.id.clone())
             .collect();
         let mut read = self
@@ -746,17 +799,20 @@ impl Projector {
             .into_iter();
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(sqlite(&path))?;
+        let decode = |id: &str, record: &[u8]| {
+            corvo_core::keys::decode_job(id.as_bytes(), record)
+                .map_err(|e| ViewError::Source(format!("job {id}: {e}")))
+        };
         for w in writes {
-            let job = match &w.record {
-                Some(record) => Some(
-                    corvo_core::keys::decode_job(w.id.as_bytes(), record)
-                        .map_err(|e| ViewError::Source(format!("job {}: {e}", w.id)))?,
-                ),
-                None => read.next().flatten(),
-            };
-            match job {
-                Some(job) => upsert(&tx, &path, &job)?,
-                None => remove(&tx, &path, &w.id)?,
+            match &w.change {
+                JobChange::Written(Some(record)) => upsert(&tx, &path, &decode(&w.id, record)?)?,
+                // Gone from the state (None): its deletion is on its way, in a later entry.
+                JobChange::Written(None) => {
+                    if let Some(job) = read.next().flatten() {
+                        upsert(&tx, &path, &job)?;
+                    }
+                }
+                JobChange::Deleted(record) => remove(&tx, &path, &decode(&w.id, record)?)?,
             }
         }
         set_index(&tx, &path, index)?;

@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 
 use corvo_core::model::Backoff;
 
+use corvo_core::JobChange;
+
 use super::*;
 
 /// An in-memory state: what the projector reads.
@@ -35,7 +37,7 @@ fn unread(ids: &[&str]) -> Vec<JobWrite> {
     ids.iter()
         .map(|id| JobWrite {
             id: (*id).to_owned(),
-            record: None,
+            change: JobChange::Written(None),
         })
         .collect()
 }
@@ -44,7 +46,15 @@ fn unread(ids: &[&str]) -> Vec<JobWrite> {
 fn written(job: &Job) -> JobWrite {
     JobWrite {
         id: job.id.clone(),
-        record: Some(corvo_core::keys::encode(job)),
+        change: JobChange::Written(Some(corvo_core::keys::encode(job))),
+    }
+}
+
+/// A job deleted, with the record it had.
+fn deleted(job: &Job) -> JobWrite {
+    JobWrite {
+        id: job.id.clone(),
+        change: JobChange::Deleted(corvo_core::keys::encode(job)),
     }
 }
 
@@ -107,7 +117,7 @@ fn searches_filter_and_page_newest_first() {
     let c = job("c", "reports", JobState::Pending, 30);
     let mut d = job("d", "mail", JobState::Pending, 40);
     d.tags.insert("tenant".into(), "globex".into());
-    for j in [a, b, c, d] {
+    for j in [a, b, c.clone(), d] {
         source.put(j);
     }
     view.changed(1, unread(&["a", "b"]));
@@ -156,7 +166,7 @@ fn searches_filter_and_page_newest_first() {
         })
         .unwrap();
     assert_eq!(ids(&first), ["d", "c"]);
-    let cursor = first.next.clone().expect("a next page");
+    let cursor = first.next.expect("a next page");
     let token = cursor.token();
     let second = view
         .search(&JobQuery {
@@ -179,7 +189,9 @@ fn searches_filter_and_page_newest_first() {
     // A change and a deletion are seen after the next entry.
     source.jobs.lock().unwrap().get_mut("a").unwrap().state = JobState::Completed;
     source.jobs.lock().unwrap().remove("c");
-    view.changed(3, unread(&["a", "c"]));
+    let mut changes = unread(&["a"]);
+    changes.push(deleted(&c));
+    view.changed(3, changes);
     wait(&view, 3);
     assert_eq!(q(|q| q.state = Some(JobState::Completed)), ["a"]);
     assert_eq!(q(|_| {}), ["d", "b", "a"]);
@@ -212,25 +224,95 @@ fn records_carried_by_the_apply_are_used_as_written_and_the_latest_write_wins() 
     assert_eq!(q(JobState::Active), ["a"]);
     assert_eq!(q(JobState::Pending), ["b"]);
 
-    // A write without a record is read from the source: gone there, so removed here.
+    // A write without a record is read from the source; one gone there is left for its
+    // deletion, which carries the record it had.
     view.changed(3, unread(&["b"]));
     wait(&view, 3);
+    assert_eq!(q(JobState::Pending), ["b"]);
+    view.changed(4, vec![deleted(&other)]);
+    wait(&view, 4);
     assert!(q(JobState::Pending).is_empty());
 
     // A record that does not decode stops the projector with an error naming the job.
     view.changed(
-        4,
+        5,
         vec![JobWrite {
             id: "c".into(),
-            record: Some(vec![0xff, 0xff]),
+            change: JobChange::Written(Some(vec![0xff, 0xff])),
         }],
     );
     let err = rt()
-        .block_on(view.wait_for(4, Duration::from_secs(5)))
+        .block_on(view.wait_for(5, Duration::from_secs(5)))
         .unwrap_err();
     assert!(matches!(err, ViewError::Stopped(_)), "{err}");
     let failure = view.failure().unwrap();
     assert!(failure.contains("job c"), "{failure}");
+}
+
+#[test]
+fn time_filters_match_a_scan_with_equal_times_and_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let view = View::open(
+        &dir.path().join("view.sqlite"),
+        Arc::new(MemSource::default()),
+        None,
+    )
+    .unwrap();
+    // seq 1..=60, three jobs per millisecond step of 10, every seventh deleted.
+    let jobs: Vec<Job> = (1..=60u64)
+        .map(|seq| {
+            let mut j = job(
+                &format!("j{seq:02}"),
+                "q",
+                JobState::Pending,
+                100 + seq / 3 * 10,
+            );
+            j.seq = seq;
+            j
+        })
+        .collect();
+    view.changed(1, jobs.iter().map(written).collect());
+    let gone: Vec<&Job> = jobs.iter().filter(|j| j.seq % 7 == 0).collect();
+    view.changed(2, gone.iter().map(|j| deleted(j)).collect());
+    wait(&view, 2);
+    let live: Vec<&Job> = jobs.iter().filter(|j| j.seq % 7 != 0).collect();
+    for from in [
+        None,
+        Some(0),
+        Some(99),
+        Some(100),
+        Some(135),
+        Some(140),
+        Some(300),
+        Some(400),
+    ] {
+        for before in [
+            None,
+            Some(0),
+            Some(100),
+            Some(141),
+            Some(200),
+            Some(301),
+            Some(500),
+        ] {
+            let page = view
+                .search(&JobQuery {
+                    created_from_ms: from,
+                    created_before_ms: before,
+                    limit: PAGE_SIZE_MAX,
+                    ..Default::default()
+                })
+                .unwrap();
+            let expected: Vec<String> = live
+                .iter()
+                .rev()
+                .filter(|j| from.is_none_or(|f| j.created_at_ms >= f))
+                .filter(|j| before.is_none_or(|b| j.created_at_ms < b))
+                .map(|j| j.id.clone())
+                .collect();
+            assert_eq!(page.ids, expected, "from {from:?} before {before:?}");
+        }
+    }
 }
 
 #[test]
@@ -318,9 +400,9 @@ fn payload_search_scans_within_a_budget_and_pages_on() {
     // The first call spends its budget on non-matching rows: no jobs, but a way on.
     let first = view.search(&query(None)).unwrap();
     assert!(first.ids.is_empty(), "{:?}", first.ids);
-    let second = view.search(&query(first.next.clone())).unwrap();
+    let second = view.search(&query(first.next)).unwrap();
     assert_eq!(second.ids, ["j000004", "j000003", "j000002"]);
-    let third = view.search(&query(second.next.clone())).unwrap();
+    let third = view.search(&query(second.next)).unwrap();
     assert_eq!(third.ids, ["j000001", "j000000"]);
     assert!(third.next.is_none());
 }
