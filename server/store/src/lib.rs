@@ -55,16 +55,9 @@ pub const CHECKPOINT_APPLIES_MAX: u32 = 1_024;
 /// light load and 100 ms the pause stays a few ms (at 1 s it reached tens of ms, the tail of
 /// the ready→delivered latency).
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
-/// Under load a checkpoint has more to write and fsync, and the applies queue behind it (at
-/// 100 ms and 70 000 jobs/s they lost a quarter of their time to it). So the next checkpoint
-/// waits at least this many times as long as the last one took: checkpoint pauses stay within
-/// about a tenth of the time (docs/adr/0013-state-checkpoints.md)...
-pub const CHECKPOINT_PAUSE_SPACING: u32 = 10;
-/// ...but never longer than this (which, with [`CHECKPOINT_APPLIES_MAX`], bounds the log a
-/// restart replays).
-pub const CHECKPOINT_INTERVAL_MAX: Duration = Duration::from_secs(2);
 /// [`StateStore::checkpoint_if_idle`] checkpoints a state that has had no apply for this long
-/// and has applies not yet durable: a burst's writes reach the disk while nothing waits.
+/// and has applies not yet durable: a burst's writes reach the disk while nothing waits
+/// (docs/adr/0013-state-checkpoints.md).
 pub const CHECKPOINT_IDLE: Duration = Duration::from_millis(50);
 
 /// Page cache of the state file (256 MiB): holds the hot B-tree pages (ready index, recent
@@ -90,8 +83,6 @@ struct Checkpoint {
     applies_since: u32,
     /// When the last checkpoint ended.
     last: Instant,
-    /// Time from `last` to the next checkpoint (see [`CHECKPOINT_PAUSE_SPACING`]).
-    spacing: Duration,
     /// When the last apply ended.
     last_apply: Instant,
 }
@@ -114,7 +105,6 @@ impl StateStore {
             checkpoint: Mutex::new(Checkpoint {
                 applies_since: 0,
                 last: Instant::now(),
-                spacing: CHECKPOINT_INTERVAL,
                 last_apply: Instant::now(),
             }),
         })
@@ -175,10 +165,9 @@ impl StateStore {
                 .map(Touched::into_writes)
                 .unwrap_or_default()
         };
-        let committing = Instant::now();
         txn.commit().map_err(io)?;
         if durable {
-            self.checkpoint_done(committing.elapsed());
+            self.checkpoint_done();
         } else {
             self.applied_non_durably();
         }
@@ -187,11 +176,10 @@ impl StateStore {
 
     /// Makes everything applied so far durable (used at shutdown).
     pub fn flush(&self) -> Result<(), StoreError> {
-        let started = Instant::now();
         let mut txn = self.db.begin_write().map_err(io)?;
         txn.set_durability(Durability::Immediate).map_err(io)?;
         txn.commit().map_err(io)?;
-        self.checkpoint_done(started.elapsed());
+        self.checkpoint_done();
         Ok(())
     }
 
@@ -298,14 +286,13 @@ impl StateStore {
         // The checksum decides: on a mismatch the transaction is dropped (rolled back).
         let info = reader.finish()?;
         txn.commit().map_err(|e| fail(e.into()))?;
-        // A whole-state install says nothing about the next checkpoint's pause.
-        self.checkpoint_done(Duration::ZERO);
+        self.checkpoint_done();
         Ok(info)
     }
 
     fn checkpoint_due(&self) -> bool {
         let c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
-        c.applies_since + 1 >= CHECKPOINT_APPLIES_MAX || c.last.elapsed() >= c.spacing
+        c.applies_since + 1 >= CHECKPOINT_APPLIES_MAX || c.last.elapsed() >= CHECKPOINT_INTERVAL
     }
 
     fn applied_non_durably(&self) {
@@ -314,20 +301,12 @@ impl StateStore {
         c.last_apply = Instant::now();
     }
 
-    /// A checkpoint that took `took` ended now.
-    fn checkpoint_done(&self, took: Duration) {
+    fn checkpoint_done(&self) {
         let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         c.applies_since = 0;
         c.last = Instant::now();
         c.last_apply = c.last;
-        c.spacing = checkpoint_spacing(took);
     }
-}
-
-/// Time from a checkpoint that took `took` to the next one.
-fn checkpoint_spacing(took: Duration) -> Duration {
-    took.saturating_mul(CHECKPOINT_PAUSE_SPACING)
-        .clamp(CHECKPOINT_INTERVAL, CHECKPOINT_INTERVAL_MAX)
 }
 
 /// A consistent view of the state to write as a snapshot archive (see

@@ -289,22 +289,7 @@ fn apply_reports_the_jobs_it_touched_once_each() {
 }
 
 #[test]
-fn checkpoints_space_out_with_their_cost_and_an_idle_state_is_checkpointed() {
-    // Cheap checkpoints keep the light-load interval; costly ones wait ten times their cost,
-    // up to the maximum.
-    assert_eq!(
-        checkpoint_spacing(Duration::from_millis(2)),
-        CHECKPOINT_INTERVAL
-    );
-    assert_eq!(
-        checkpoint_spacing(Duration::from_millis(30)),
-        Duration::from_millis(300)
-    );
-    assert_eq!(
-        checkpoint_spacing(Duration::from_secs(5)),
-        CHECKPOINT_INTERVAL_MAX
-    );
-
+fn an_idle_state_with_applies_not_yet_durable_is_checkpointed_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = StateStore::open(&dir.path().join("s.redb")).unwrap();
     // Nothing applied: nothing to do.
