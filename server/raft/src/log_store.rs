@@ -64,9 +64,10 @@ const FORMAT_V3_CRC: u8 = 3;
 const FORMAT_V4_PARTS: u8 = 4;
 /// The largest piece of an entry stored in one value. redb gives a value larger than a page
 /// a run of pages rounded up to a power of two: a 270 KiB entry took 512 KiB of file (and of
-/// zeroed memory and disk writes). Parts that fill one 4 KiB page (with room for the page
-/// header, key and length) waste at most one partial page per entry.
-pub const PART_BYTES: usize = 4032;
+/// zeroed memory and disk writes). Parts that fill a 64 KiB run (with room for the page
+/// header, key and length) waste at most the rounding of an entry's last part. (4 KiB parts
+/// saved as many bytes but cost throughput: redb writes and allocates page by page.)
+pub const PART_BYTES: usize = 65_472;
 const PARTS_HEADER_BYTES: usize = 5;
 const FORMAT_V2: u8 = 2;
 const FORMAT_V1_SINGLE_NODE: u8 = 1;
@@ -558,13 +559,13 @@ fn join_parts(
     {
         let (key, chunk) = row.map_err(|e| db_err(PARTS_TABLE, e))?;
         if key.value().1 != found {
-            return Err(corrupt(format!("part {found} is missing")));
+            return Err(corrupt(format!("part {found} of {count} is missing")));
         }
         joined.extend_from_slice(chunk.value());
         found += 1;
     }
     if found != count {
-        return Err(corrupt(format!("{found} of {count} parts are there")));
+        return Err(corrupt(format!("part {found} of {count} is missing")));
     }
     Ok(joined)
 }

@@ -301,10 +301,7 @@ async fn t41_large_entries_are_stored_in_parts_and_truncate_and_purge_remove_the
         assert_eq!(state.last_log_id, Some(written[3].log_id()));
     }
     let parts = parts_count(&path);
-    assert!(
-        parts > 64,
-        "a 320 KiB entry is in page-sized parts: {parts}"
-    );
+    assert!(parts >= 4, "a 320 KiB entry is stored in parts: {parts}");
     // Reopened, the entries read back the same.
     let mut store = log_store(&path);
     assert_eq!(store.try_get_log_entries(1..5).await.unwrap(), written);
@@ -342,21 +339,20 @@ async fn t42_an_entry_with_a_missing_part_is_an_error_naming_it() {
         {
             let def: redb::TableDefinition<(u64, u32), &[u8]> =
                 redb::TableDefinition::new(corvo_raft::log_store::PARTS_TABLE);
-            txn.open_table(def).unwrap().remove((5, 2)).unwrap();
+            txn.open_table(def).unwrap().remove((5, 1)).unwrap();
         }
         txn.commit().unwrap();
     }
     let mut store = log_store(&path);
-    let err = store
-        .try_get_log_entries(0..10)
-        .await
-        .expect_err("an entry without all its parts must not decode");
+    let Err(err) = store.try_get_log_entries(0..10).await else {
+        panic!("an entry without all its parts must not decode");
+    };
     assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     let msg = err.to_string();
     assert!(
         msg.contains(corvo_raft::log_store::PARTS_TABLE)
             && msg.contains("index 5")
-            && msg.contains("part 2 is missing"),
+            && msg.contains("part 1 of 2 is missing"),
         "unhelpful error: {msg}"
     );
 }
