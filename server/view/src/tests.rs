@@ -32,6 +32,16 @@ impl MemSource {
     }
 }
 
+/// A view over a source that knows no job: every row comes from the records it is handed.
+fn empty_view(dir: &tempfile::TempDir) -> View {
+    View::open(
+        &dir.path().join("view.sqlite"),
+        Arc::new(MemSource::default()),
+        None,
+    )
+    .unwrap()
+}
+
 /// Jobs written without their records: the projector reads them from the source.
 fn unread(ids: &[&str]) -> Vec<JobWrite> {
     ids.iter()
@@ -201,12 +211,7 @@ fn searches_filter_and_page_newest_first() {
 fn records_carried_by_the_apply_are_used_as_written_and_the_latest_write_wins() {
     let dir = tempfile::tempdir().unwrap();
     // The source knows nothing: every row below comes from the carried records.
-    let view = View::open(
-        &dir.path().join("view.sqlite"),
-        Arc::new(MemSource::default()),
-        None,
-    )
-    .unwrap();
+    let view = empty_view(&dir);
     let pending = job("a", "mail", JobState::Pending, 10);
     let mut active = pending.clone();
     active.state = JobState::Active;
@@ -252,12 +257,7 @@ fn records_carried_by_the_apply_are_used_as_written_and_the_latest_write_wins() 
 #[test]
 fn time_filters_match_a_scan_with_equal_times_and_gaps() {
     let dir = tempfile::tempdir().unwrap();
-    let view = View::open(
-        &dir.path().join("view.sqlite"),
-        Arc::new(MemSource::default()),
-        None,
-    )
-    .unwrap();
+    let view = empty_view(&dir);
     // seq 1..=60, three jobs per millisecond step of 10, every seventh deleted.
     let jobs: Vec<Job> = (1..=60u64)
         .map(|seq| {
@@ -347,12 +347,7 @@ fn a_view_behind_the_state_is_rebuilt_and_an_index_survives_reopen() {
 #[test]
 fn waiting_for_an_index_times_out_with_where_the_view_is() {
     let dir = tempfile::tempdir().unwrap();
-    let view = View::open(
-        &dir.path().join("view.sqlite"),
-        Arc::new(MemSource::default()),
-        None,
-    )
-    .unwrap();
+    let view = empty_view(&dir);
     let err = rt()
         .block_on(view.wait_for(3, Duration::from_millis(50)))
         .unwrap_err();
