@@ -57,6 +57,11 @@ async fn bench_runs_every_scenario_and_reports_throughput_latency_and_spread() {
             e["p99_ms"].as_f64().expect("p99"),
         );
         assert!(p50 > 0.0 && p99 >= p50, "{e}");
+        // The server is local and exports process metrics: its CPU per operation is there.
+        let cpu = e["server_cpu_us_per_op"]
+            .as_f64()
+            .expect("server_cpu_us_per_op");
+        assert!(cpu > 0.0, "{e}");
     }
     // Dispatch is paced at half of the peak it measured first (the target's definition).
     let dispatch = &entries[4];

@@ -13,6 +13,9 @@
 //!
 //! Numbers depend on the machine, durability and on the bench sharing the CPU with the server
 //! when both run on one host; `docs/performance.md` records them with their environment.
+//! Where the server's `/metrics` is reachable over plain HTTP on the same address, the report
+//! also gives the server's CPU time per operation (`process_cpu_seconds_total` before and
+//! after the runs): steadier than ops/s on a machine whose speed drifts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -120,6 +123,40 @@ struct RunResult {
     latency: Histogram<u64>,
 }
 
+/// How long reading the server's `/metrics` may take before the CPU figure is left out.
+const METRICS_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The server's `process_cpu_seconds_total`, from `/metrics` on its address; `None` when it
+/// cannot be read (TLS, another host's firewall, a server without the process metrics).
+async fn server_cpu_seconds(server: &str) -> Option<f64> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let uri: http::Uri = format!("{}/metrics", server.trim_end_matches('/'))
+        .parse()
+        .ok()?;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let read = async {
+        let response = client.get(uri).await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response
+            .into_body()
+            .collect()
+            .await
+            .ok()
+            .map(|b| b.to_bytes())
+    };
+    let body = tokio::time::timeout(METRICS_READ_TIMEOUT, read)
+        .await
+        .ok()??;
+    std::str::from_utf8(&body).ok()?.lines().find_map(|line| {
+        line.strip_prefix("process_cpu_seconds_total ")
+            .and_then(|v| v.trim().parse().ok())
+    })
+}
+
 /// Enqueues in flight at once in the `dispatch` scenario.
 const DISPATCH_IN_FLIGHT_MAX: usize = 512;
 
@@ -172,6 +209,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 }
             });
         }
+        let cpu_before = server_cpu_seconds(&args.client.server).await;
         let mut runs = Vec::new();
         for _ in 0..args.runs.max(1) {
             let r = match scenario {
@@ -188,6 +226,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             };
             runs.push(r);
         }
+        let cpu_after = server_cpu_seconds(&args.client.server).await;
+        let ops: u64 = runs.iter().map(|r| r.ops).sum();
+        let cpu_us_per_op = match (cpu_before, cpu_after) {
+            (Some(before), Some(after)) if ops > 0 => {
+                Some(((after - before).max(0.0) * 1e6 / ops as f64 * 10.0).round() / 10.0)
+            }
+            _ => None,
+        };
         let rates: Vec<f64> = runs
             .iter()
             .map(|r| r.ops as f64 / r.elapsed.as_secs_f64())
@@ -208,6 +254,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "p99_ms": all.value_at_quantile(0.99) as f64 / 1000.0,
             "runs": rates.iter().map(|r| r.round()).collect::<Vec<_>>(),
             "jobs": args.jobs, "concurrency": args.concurrency, "payload_bytes": args.payload_bytes,
+            "server_cpu_us_per_op": cpu_us_per_op,
         });
         if let Some((peak, rate)) = paced {
             entry["rate_per_sec"] = json!(rate);
@@ -223,8 +270,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         report.push(entry);
         if args.client.output == Output::Text {
+            let cpu = cpu_us_per_op
+                .map(|c| format!("  server cpu {c:>6.1} µs/op"))
+                .unwrap_or_default();
             println!(
-                "{name:<15} {:>10.0} ops/s  cv {:>5.3}  p50 {:>8.3} ms  p99 {:>8.3} ms",
+                "{name:<15} {:>10.0} ops/s  cv {:>5.3}  p50 {:>8.3} ms  p99 {:>8.3} ms{cpu}",
                 mean,
                 cv,
                 all.value_at_quantile(0.50) as f64 / 1000.0,
