@@ -597,9 +597,13 @@ fn seq_bound(conn: &Connection, path: &Path, ms: u64) -> Result<i64, ViewError> 
         }
     };
     let range: (Option<i64>, Option<i64>) = conn
-        .query_row("SELECT min(seq), max(seq) FROM jobs", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        // Two subqueries: SQLite reads a lone min() or max() of the rowid from one end of the
+        // table, but both in one SELECT scan every row.
+        .query_row(
+            "SELECT (SELECT min(seq) FROM jobs), (SELECT max(seq) FROM jobs)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .map_err(sqlite(path))?;
     let (Some(first), Some(last)) = range else {
         return Ok(0);
