@@ -550,8 +550,8 @@ fn join_parts(
         return Err(corrupt("the first part has no part count".to_string()));
     };
     let count = u32::from_le_bytes(*count);
-    let mut joined = Vec::with_capacity(count as usize * PART_BYTES);
-    joined.extend_from_slice(first);
+    // Grown as parts are read: the count comes from disk and may be damaged.
+    let mut joined = first.to_vec();
     let mut found = 1u32;
     for row in parts
         .range((index, 1)..=(index, u32::MAX))
@@ -564,8 +564,11 @@ fn join_parts(
         joined.extend_from_slice(chunk.value());
         found += 1;
     }
-    if found != count {
+    if found < count {
         return Err(corrupt(format!("part {found} of {count} is missing")));
+    }
+    if found > count {
+        return Err(corrupt(format!("{found} parts where {count} were written")));
     }
     Ok(joined)
 }
