@@ -291,7 +291,7 @@ impl View {
         let failed = Arc::new(Mutex::new(None));
         let projector_source = source.clone();
         let queued_bytes = Arc::new(AtomicUsize::new(0));
-        let projector = Projector {
+        let mut projector = Projector {
             path: path.to_path_buf(),
             conn: writer,
             source,
@@ -307,6 +307,8 @@ impl View {
                     tracing::error!(error = %e, "the read view's projector stopped");
                     *failed_by.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                 }
+                // Only now does `applied` close: a waiter woken by that finds the failure set.
+                drop(projector);
             })
             .map_err(|e| ViewError::Stopped(format!("spawning the projector: {e}")))?;
         Ok(View {
@@ -730,7 +732,7 @@ struct Projector {
 }
 
 impl Projector {
-    fn run(mut self, rx: Receiver<Msg>) -> Result<(), ViewError> {
+    fn run(&mut self, rx: Receiver<Msg>) -> Result<(), ViewError> {
         loop {
             let first = match rx.recv_timeout(Duration::from_secs(3600)) {
                 Ok(m) => m,
