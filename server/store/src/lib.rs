@@ -157,13 +157,10 @@ impl StateStore {
                     None => None,
                 });
             }
+            let touched = tables.finish()?;
             let mut meta = txn.open_table(RAFT_META).map_err(io)?;
             meta.insert(RAFT_META_KEY, raft_meta).map_err(io)?;
-            tables
-                .touched
-                .take()
-                .map(Touched::into_writes)
-                .unwrap_or_default()
+            touched.map(Touched::into_writes).unwrap_or_default()
         };
         txn.commit().map_err(io)?;
         if durable {
@@ -277,6 +274,7 @@ impl StateStore {
                     }
                 }
             }
+            tables.finish().map_err(|e| ArchiveError::store(path, e))?;
             let meta = raft_meta.unwrap_or(&reader.raft_meta).to_vec();
             let mut table = txn.open_table(RAFT_META).map_err(|e| fail(e.into()))?;
             table
@@ -351,10 +349,78 @@ impl Export {
 }
 
 /// The state tables opened in one write transaction.
+///
+/// Rows whose keys sort after everything a table held when the transaction began (new job ids
+/// are time-ordered ULIDs, events and enqueue sequences count up, timers are mostly due later)
+/// wait in a per-table [`Tail`] and go into redb together through one cursor at the end of the
+/// gap after the last key, which packs them into full leaves. One insert each would descend
+/// the tree per row and leave every split leaf half full. Reads and deletes see the tails, so
+/// the state machine cannot tell the difference. [`WriteTables::finish`] must be called before
+/// the transaction commits.
 struct WriteTables<'txn> {
     tables: Vec<redb::Table<'txn, Bytes, Bytes>>,
+    tails: Vec<Tail>,
     /// Jobs written or deleted, when someone wants to know.
     touched: Option<Touched>,
+}
+
+/// A table's tail is written once it holds this many bytes of keys and values (bounds the
+/// memory of a long transaction such as restoring a snapshot).
+pub const TAIL_BYTES_MAX: usize = 8 << 20;
+
+/// Rows after a table's last key, not yet in redb (see [`WriteTables`]).
+#[derive(Default)]
+struct Tail {
+    /// The greatest key in redb, looked up on first need: `None` not yet, `Some(None)` the
+    /// table is empty. Rows are only ever written to redb at or below it directly, so it
+    /// stays an upper bound of redb's keys (a delete can only lower the true maximum).
+    floor: Option<Option<Vec<u8>>>,
+    /// Ascending, every key above `floor`.
+    rows: Vec<(Vec<u8>, Vec<u8>)>,
+    bytes: usize,
+}
+
+impl Tail {
+    /// Where `key` is or would be among the rows, if it sorts within the tail's span.
+    fn position(&self, key: &[u8]) -> Option<Result<usize, usize>> {
+        let (first, _) = self.rows.first()?;
+        if key < first.as_slice() {
+            return None;
+        }
+        // Most keys come after the last one (appends): no search.
+        if self
+            .rows
+            .last()
+            .is_some_and(|(last, _)| key > last.as_slice())
+        {
+            return Some(Err(self.rows.len()));
+        }
+        Some(self.rows.binary_search_by(|(k, _)| k.as_slice().cmp(key)))
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) {
+        let at = match self.position(key) {
+            Some(at) => at,
+            None => Err(0),
+        };
+        match at {
+            Ok(i) => {
+                self.bytes = self.bytes - self.rows[i].1.len() + value.len();
+                self.rows[i].1 = value.to_vec();
+            }
+            Err(i) => {
+                self.bytes += key.len() + value.len();
+                self.rows.insert(i, (key.to_vec(), value.to_vec()));
+            }
+        }
+    }
+
+    /// The rows with `start <= key < end`.
+    fn span(&self, start: &[u8], end: &[u8]) -> &[(Vec<u8>, Vec<u8>)] {
+        let lo = self.rows.partition_point(|(k, _)| k.as_slice() < start);
+        let hi = self.rows.partition_point(|(k, _)| k.as_slice() < end);
+        &self.rows[lo..hi.max(lo)]
+    }
 }
 
 /// Jobs in first-touch order, each once, with their last change.
@@ -395,12 +461,59 @@ impl<'txn> WriteTables<'txn> {
             .collect::<Result<_, _>>()?;
         Ok(WriteTables {
             tables,
+            tails: Table::ALL.iter().map(|_| Tail::default()).collect(),
             touched: None,
         })
     }
 
     fn table(&self, t: Table) -> &redb::Table<'txn, Bytes, Bytes> {
         &self.tables[t as usize]
+    }
+
+    /// Whether `key` belongs in the table's tail: it sorts after every key in redb.
+    fn past_the_end(&mut self, t: Table, key: &[u8]) -> Result<bool, StoreError> {
+        let i = t as usize;
+        if self.tails[i].position(key).is_some() {
+            return Ok(true);
+        }
+        if self.tails[i].floor.is_none() {
+            let last = self.tables[i].last().map_err(io)?;
+            self.tails[i].floor = Some(last.map(|(k, _)| k.value().to_vec()));
+        }
+        Ok(match &self.tails[i].floor {
+            Some(Some(floor)) => key > floor.as_slice(),
+            _ => true,
+        })
+    }
+
+    /// Writes a table's tail into redb through one cursor at the end of the table.
+    fn write_tail(&mut self, t: Table) -> Result<(), StoreError> {
+        let i = t as usize;
+        let rows = std::mem::take(&mut self.tails[i].rows);
+        self.tails[i].bytes = 0;
+        let Some((last, _)) = rows.last() else {
+            return Ok(());
+        };
+        let floor = last.clone();
+        let mut cursor = self.tables[i]
+            .upper_bound_mut(std::ops::Bound::<&[u8]>::Unbounded)
+            .map_err(io)?;
+        for (k, v) in &rows {
+            cursor
+                .insert_before(k.as_slice(), v.as_slice())
+                .map_err(|e| StoreError::Io(format!("appending to table {}: {e}", t.name())))?;
+        }
+        cursor.close().map_err(io)?;
+        self.tails[i].floor = Some(Some(floor));
+        Ok(())
+    }
+
+    /// Writes every tail and returns the jobs touched: call before committing.
+    fn finish(mut self) -> Result<Option<Touched>, StoreError> {
+        for t in Table::ALL {
+            self.write_tail(t)?;
+        }
+        Ok(self.touched.take())
     }
 }
 
@@ -446,6 +559,10 @@ fn count_range<T: ReadableTable<Bytes, Bytes>>(
 
 impl StateRead for WriteTables<'_> {
     fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let tail = &self.tails[t as usize];
+        if let Some(at) = tail.position(key) {
+            return Ok(at.ok().map(|i| tail.rows[i].1.clone()));
+        }
         Ok(self
             .table(t)
             .get(key)
@@ -460,13 +577,41 @@ impl StateRead for WriteTables<'_> {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<Row>, StoreError> {
-        collect_range(self.table(t), start, end, limit)
+        // Every key in redb sorts before the tail's.
+        let mut rows = collect_range(self.table(t), start, end, limit)?;
+        if start < end {
+            let more = limit.saturating_sub(rows.len());
+            rows.extend(
+                self.tails[t as usize]
+                    .span(start, end)
+                    .iter()
+                    .take(more)
+                    .cloned(),
+            );
+        }
+        Ok(rows)
+    }
+
+    fn count(&self, t: Table, start: &[u8], end: &[u8], limit: usize) -> Result<usize, StoreError> {
+        let n = count_range(self.table(t), start, end, limit)?;
+        if start >= end {
+            return Ok(n);
+        }
+        Ok((n + self.tails[t as usize].span(start, end).len()).min(limit))
     }
 }
 
 impl StateTxn for WriteTables<'_> {
     fn put(&mut self, t: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.tables[t as usize].insert(key, value).map_err(io)?;
+        if self.past_the_end(t, key)? {
+            let tail = &mut self.tails[t as usize];
+            tail.put(key, value);
+            if tail.bytes > TAIL_BYTES_MAX {
+                self.write_tail(t)?;
+            }
+        } else {
+            self.tables[t as usize].insert(key, value).map_err(io)?;
+        }
         if t == Table::Jobs
             && let Some(touched) = &mut self.touched
         {
@@ -476,12 +621,25 @@ impl StateTxn for WriteTables<'_> {
     }
 
     fn delete(&mut self, t: Table, key: &[u8]) -> Result<(), StoreError> {
-        let old = self.tables[t as usize].remove(key).map_err(io)?;
+        let tail = &mut self.tails[t as usize];
+        let old = match tail.position(key) {
+            Some(Ok(i)) => {
+                let (k, v) = tail.rows.remove(i);
+                tail.bytes -= k.len() + v.len();
+                Some(v)
+            }
+            // In the tail's span but not there: not in redb either.
+            Some(Err(_)) => None,
+            None => self.tables[t as usize]
+                .remove(key)
+                .map_err(io)?
+                .map(|old| old.value().to_vec()),
+        };
         if t == Table::Jobs
             && let Some(touched) = &mut self.touched
             && let Some(old) = old
         {
-            touched.add(key, JobChange::Deleted(old.value().to_vec()));
+            touched.add(key, JobChange::Deleted(old));
         }
         Ok(())
     }
