@@ -63,7 +63,7 @@ impl AppStateMachine for StoreMachine {
 
     fn apply(
         &self,
-        entries: Vec<(u64, Option<Batch>)>,
+        entries: Vec<(u64, Option<Arc<Batch>>)>,
         raft_meta: Vec<u8>,
     ) -> std::io::Result<Vec<Option<BatchOutcome>>> {
         let started = Instant::now();
@@ -194,7 +194,7 @@ impl ApplyListener for NodeListener {
     }
 }
 
-fn apply_spans(entries: &[(u64, Option<Batch>)]) -> Vec<tracing::Span> {
+fn apply_spans(entries: &[(u64, Option<Arc<Batch>>)]) -> Vec<tracing::Span> {
     if !corvo_api::trace_context::enabled() {
         return Vec::new();
     }

@@ -15,13 +15,16 @@
 //! running fsync (group fsync). `truncate_after`, `purge` and `save_committed` need not be
 //! durable (openraft's contract): the next fsync carries them.
 //!
-//! Reads run inline: they touch few, recently written pages, which sit in redb's cache.
+//! Reads run inline. The entries appended last are also kept decoded in memory
+//! ([`RecentEntries`], bounded by [`RECENT_ENTRIES_BYTES_MAX`]): the state machine and the
+//! replication streams read an entry right after it is appended, and on the leader they get
+//! the very batch that was proposed (an `Arc`) instead of decoding a megabyte of it again.
 
 use std::fmt::{Debug, Display};
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
@@ -149,6 +152,90 @@ pub struct LogStore {
     path: Arc<Path>,
     /// Bytes of entries appended since the process started (the size trigger of snapshots).
     appended_bytes: Arc<std::sync::atomic::AtomicU64>,
+    recent: Arc<Mutex<RecentEntries>>,
+}
+
+/// Encoded bytes of the appended entries [`RecentEntries`] keeps in memory (32 MiB): a few
+/// dozen full group-commit entries, enough for the state machine and replication streams
+/// that keep up; one that falls further behind reads from redb.
+pub const RECENT_ENTRIES_BYTES_MAX: usize = 32 << 20;
+
+/// The last appended entries, contiguous by index, exactly as they are in the log file: an
+/// entry joins after its append's write is done and leaves before a truncation or purge
+/// removes it from the file.
+#[derive(Default)]
+struct RecentEntries {
+    /// Entries with their encoded size.
+    entries: std::collections::VecDeque<(Entry, usize)>,
+    bytes: usize,
+}
+
+impl RecentEntries {
+    fn first_index(&self) -> Option<u64> {
+        self.entries.front().map(|(e, _)| e.index())
+    }
+
+    fn last_index(&self) -> Option<u64> {
+        self.entries.back().map(|(e, _)| e.index())
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+
+    fn push(&mut self, entry: Entry, bytes: usize) {
+        // Only a run that continues the kept one stays contiguous; anything else starts over.
+        if self
+            .last_index()
+            .is_some_and(|last| last + 1 != entry.index())
+        {
+            self.clear();
+        }
+        self.entries.push_back((entry, bytes));
+        self.bytes += bytes;
+        while self.bytes > RECENT_ENTRIES_BYTES_MAX {
+            match self.entries.pop_front() {
+                Some((_, b)) => self.bytes -= b,
+                None => break,
+            }
+        }
+    }
+
+    /// Drops the entries with index >= `from`.
+    fn truncate_from(&mut self, from: u64) {
+        while self.last_index().is_some_and(|last| last >= from) {
+            if let Some((_, b)) = self.entries.pop_back() {
+                self.bytes -= b;
+            }
+        }
+    }
+
+    /// Drops the entries with index <= `upto`.
+    fn purge_upto(&mut self, upto: u64) {
+        while self.first_index().is_some_and(|first| first <= upto) {
+            if let Some((_, b)) = self.entries.pop_front() {
+                self.bytes -= b;
+            }
+        }
+    }
+
+    /// The entries `start..end`, if all of them are here.
+    fn get(&self, start: u64, end: u64) -> Option<Vec<Entry>> {
+        let first = self.first_index()?;
+        let last = self.last_index()?;
+        if start < first || end > last + 1 {
+            return None;
+        }
+        let from = usize::try_from(start - first).ok()?;
+        let count = usize::try_from(end - start).ok()?;
+        Some(
+            self.entries
+                .range(from..from + count)
+                .map(|(e, _)| e.clone())
+                .collect(),
+        )
+    }
 }
 
 /// Page cache of the log file (64 MiB). Entries are read back right after they are written
@@ -161,6 +248,7 @@ pub const LOG_CACHE_BYTES: usize = 64 << 20;
 pub struct LogReader {
     db: Arc<Database>,
     path: Arc<Path>,
+    recent: Arc<Mutex<RecentEntries>>,
 }
 
 /// Prefixes a read error with the log file's path: an operator must know which file is bad.
@@ -206,6 +294,7 @@ impl LogStore {
             flusher,
             path: Arc::from(path),
             appended_bytes: Arc::default(),
+            recent: Arc::default(),
         })
     }
 
@@ -236,6 +325,7 @@ impl LogStore {
         LogReader {
             db: self.db.clone(),
             path: self.path.clone(),
+            recent: self.recent.clone(),
         }
     }
 }
@@ -245,7 +335,7 @@ impl RaftLogReader<TypeConfig> for LogReader {
         &mut self,
         range: RB,
     ) -> io::Result<Vec<Entry>> {
-        read_entries(&self.db, range).map_err(in_file(&self.path))
+        read_entries(&self.db, &self.recent, range).map_err(in_file(&self.path))
     }
 
     async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
@@ -258,7 +348,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> io::Result<Vec<Entry>> {
-        read_entries(&self.db, range).map_err(in_file(&self.path))
+        read_entries(&self.db, &self.recent, range).map_err(in_file(&self.path))
     }
 
     async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
@@ -331,18 +421,20 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
+        let entries: Vec<Entry> = entries.into_iter().collect();
         let encoded = entries
-            .into_iter()
+            .iter()
             .map(|e| {
                 Ok((
                     e.index(),
-                    encode(&e, &format_args!("{ENTRIES_TABLE} index {}", e.index()))?,
+                    encode(e, &format_args!("{ENTRIES_TABLE} index {}", e.index()))?,
                 ))
             })
             .collect::<io::Result<Vec<_>>>()?;
         let bytes: usize = encoded.iter().map(|(_, b)| b.len()).sum();
         self.appended_bytes
             .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+        let sizes: Vec<usize> = encoded.iter().map(|(_, b)| b.len()).collect();
         let db = self.db.clone();
         blocking(move || {
             write(&db, redb::Durability::None, |txn| {
@@ -355,6 +447,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             })
         })
         .await?;
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            for (entry, size) in entries.into_iter().zip(sizes) {
+                recent.push(entry, size);
+            }
+        }
         match self.durability {
             Durability::Fsync => self.flusher.send(FlushMsg::Persisted(callback)),
             Durability::Relaxed => {
@@ -366,6 +464,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> io::Result<()> {
         let from = last_log_id.map_or(0, |id| id.index() + 1);
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .truncate_from(from);
         let db = self.db.clone();
         blocking(move || {
             write(&db, redb::Durability::None, |txn| {
@@ -382,6 +484,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // `last_purged` and the deletion go in one transaction, so a crash never leaves a
         // hole between them.
         let value = encode(&log_id, &format_args!("{META_TABLE} {KEY_LAST_PURGED}"))?;
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .purge_upto(log_id.index());
         let db = self.db.clone();
         blocking(move || {
             write(&db, redb::Durability::None, |txn| {
@@ -444,7 +550,11 @@ fn read_meta<T: DeserializeOwned>(db: &Database, key: &str) -> io::Result<Option
         .transpose()
 }
 
-fn read_entries(db: &Database, range: impl RangeBounds<u64>) -> io::Result<Vec<Entry>> {
+fn read_entries(
+    db: &Database,
+    recent: &Mutex<RecentEntries>,
+    range: impl RangeBounds<u64>,
+) -> io::Result<Vec<Entry>> {
     // Normalize to [start, end) so that empty or inverted ranges read nothing.
     let start = match range.start_bound() {
         Bound::Included(&s) => s,
@@ -458,6 +568,13 @@ fn read_entries(db: &Database, range: impl RangeBounds<u64>) -> io::Result<Vec<E
     };
     if start >= end {
         return Ok(Vec::new());
+    }
+    if let Some(entries) = recent
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(start, end)
+    {
+        return Ok(entries);
     }
     let txn = db.begin_read().map_err(|e| db_err("begin read", e))?;
     let table = txn
@@ -599,5 +716,49 @@ mod tests {
         let v2 = postcard::to_extend(&value, vec![FORMAT_V2]).unwrap();
         let back: (u64, String) = decode(&v2, &"test value").unwrap();
         assert_eq!(back, value);
+    }
+
+    fn blank(index: u64) -> Entry {
+        Entry::new_blank(openraft::testing::log_id::<TypeConfig>(1, 1, index))
+    }
+
+    fn indexes(entries: Option<Vec<Entry>>) -> Option<Vec<u64>> {
+        entries.map(|v| v.iter().map(|e| e.index()).collect())
+    }
+
+    #[test]
+    fn recent_entries_stay_contiguous_bounded_and_follow_truncation_and_purge() {
+        let mut r = RecentEntries::default();
+        for i in 5..=9 {
+            r.push(blank(i), 10);
+        }
+        assert_eq!(indexes(r.get(5, 10)), Some(vec![5, 6, 7, 8, 9]));
+        assert_eq!(indexes(r.get(7, 9)), Some(vec![7, 8]));
+        // Only ranges wholly inside are answered; the rest is read from the file.
+        assert_eq!(indexes(r.get(4, 6)), None);
+        assert_eq!(indexes(r.get(9, 11)), None);
+
+        // After a truncation the same indexes are appended again: the new entries are read.
+        r.truncate_from(8);
+        assert_eq!(indexes(r.get(8, 9)), None);
+        r.push(blank(8), 10);
+        assert_eq!(indexes(r.get(5, 9)), Some(vec![5, 6, 7, 8]));
+        assert_eq!(r.bytes, 40);
+
+        r.purge_upto(6);
+        assert_eq!(indexes(r.get(6, 8)), None);
+        assert_eq!(indexes(r.get(7, 9)), Some(vec![7, 8]));
+        assert_eq!(r.bytes, 20);
+
+        // A run that does not continue the kept one replaces it.
+        r.push(blank(20), 10);
+        assert_eq!(indexes(r.get(7, 9)), None);
+        assert_eq!(indexes(r.get(20, 21)), Some(vec![20]));
+
+        // The oldest entries leave past the byte bound.
+        r.push(blank(21), RECENT_ENTRIES_BYTES_MAX);
+        assert_eq!(indexes(r.get(20, 21)), None);
+        assert_eq!(indexes(r.get(21, 22)), Some(vec![21]));
+        assert_eq!(r.bytes, RECENT_ENTRIES_BYTES_MAX);
     }
 }

@@ -283,7 +283,7 @@ impl ProposerTask {
             commands.extend(pending.commands);
         }
         let (responder, applied) = ProgressResponder::complete_only();
-        let entry = BatchData(Batch { now_ms, commands });
+        let entry = BatchData(std::sync::Arc::new(Batch { now_ms, commands }));
         if let Err(fatal) = self.raft.client_write_ff(entry, Some(responder)).await {
             // Not submitted: nothing was written.
             let err = match fatal {

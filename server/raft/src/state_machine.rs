@@ -47,7 +47,7 @@ pub trait AppStateMachine: Send + Sync + 'static {
     /// Synchronous and possibly slow (disk): this crate calls it on tokio's blocking pool.
     fn apply(
         &self,
-        entries: Vec<(u64, Option<Batch>)>,
+        entries: Vec<(u64, Option<Arc<Batch>>)>,
         raft_meta: Vec<u8>,
     ) -> io::Result<Vec<Option<BatchOutcome>>>;
 

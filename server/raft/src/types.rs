@@ -4,6 +4,7 @@
 //! (the orphan rule keeps us from adding one here), so the log carries a thin newtype.
 
 use std::fmt;
+use std::sync::Arc;
 
 use corvo_core::{Batch, BatchOutcome};
 use serde::{Deserialize, Serialize};
@@ -43,9 +44,13 @@ impl fmt::Display for CorvoNode {
 }
 
 /// The application payload of one log entry: one group-committed batch of commands.
+///
+/// Shared, not copied: the entry the leader proposes is the one the log store keeps in its
+/// recent-entries cache and the one the state machine applies (encoded exactly as a bare
+/// `Batch`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct BatchData(pub Batch);
+pub struct BatchData(pub Arc<Batch>);
 
 impl fmt::Display for BatchData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

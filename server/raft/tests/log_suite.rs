@@ -244,10 +244,10 @@ fn big_entry(
             })
         })
         .collect();
-    let batch = corvo_raft::types::BatchData(Batch {
+    let batch = corvo_raft::types::BatchData(std::sync::Arc::new(Batch {
         now_ms: index,
         commands,
-    });
+    }));
     openraft::alias::EntryOf::<TypeConfig>::new_normal(
         openraft::testing::log_id::<TypeConfig>(1, 1, index),
         batch,
@@ -319,6 +319,53 @@ async fn t41_large_entries_are_stored_in_parts_and_truncate_and_purge_remove_the
     drop(store);
     let left = parts_count(&path);
     assert!(left <= 1, "only entry 3's parts may be left: {left}");
+}
+
+/// The batch of a normal entry, to compare by address.
+fn batch_of(entry: &openraft::alias::EntryOf<TypeConfig>) -> std::sync::Arc<corvo_core::Batch> {
+    match &entry.payload {
+        openraft::EntryPayload::Normal(data) => data.0.clone(),
+        other => panic!("not a normal entry: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t43_entries_just_appended_are_read_back_shared_not_decoded() {
+    use openraft::storage::RaftLogStorageExt;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("log.redb");
+    let written: Vec<_> = (1..=3).map(|i| big_entry(i, 4, 100)).collect();
+    {
+        let mut store = log_store(&path);
+        store.blocking_append(written.clone()).await.unwrap();
+        let mut reader = store.get_log_reader().await;
+        let read = reader.try_get_log_entries(1..4).await.unwrap();
+        assert_eq!(read, written);
+        for (r, w) in read.iter().zip(&written) {
+            assert!(std::sync::Arc::ptr_eq(&batch_of(r), &batch_of(w)));
+        }
+        // Entries replaced after a truncation are read as replaced.
+        store
+            .truncate_after(Some(written[0].log_id()))
+            .await
+            .unwrap();
+        let replaced = big_entry(2, 2, 10);
+        store.blocking_append(vec![replaced.clone()]).await.unwrap();
+        let read = reader.try_get_log_entries(1..3).await.unwrap();
+        assert_eq!(read, vec![written[0].clone(), replaced.clone()]);
+        assert!(std::sync::Arc::ptr_eq(
+            &batch_of(&read[1]),
+            &batch_of(&replaced)
+        ));
+    }
+    // A reopened log decodes the same entries from the file.
+    let mut store = log_store(&path);
+    let read = store.try_get_log_entries(1..3).await.unwrap();
+    assert_eq!(read[0], written[0]);
+    assert!(!std::sync::Arc::ptr_eq(
+        &batch_of(&read[0]),
+        &batch_of(&written[0])
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,7 @@
 //! to its last durable commit and Raft re-applies the log from there. The periodic durable
 //! commit bounds replay work and lets redb reuse freed pages.
 
+use std::borrow::Borrow;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -122,9 +123,9 @@ impl StateStore {
 
     /// Applies committed entries in log order in one transaction and stores `raft_meta`
     /// with them. `None` entries (blank, membership) only advance the metadata.
-    pub fn apply(
+    pub fn apply<B: Borrow<Batch>>(
         &self,
-        entries: &[(u64, Option<Batch>)],
+        entries: &[(u64, Option<B>)],
         raft_meta: &[u8],
     ) -> Result<Vec<Option<BatchOutcome>>, StoreError> {
         self.apply_tracked(entries, raft_meta)
@@ -134,9 +135,9 @@ impl StateStore {
     /// [`StateStore::apply`], also returning the jobs written or deleted (each once, in
     /// first-touch order, with the record the last write left): what the read view must
     /// refresh.
-    pub fn apply_tracked(
+    pub fn apply_tracked<B: Borrow<Batch>>(
         &self,
-        entries: &[(u64, Option<Batch>)],
+        entries: &[(u64, Option<B>)],
         raft_meta: &[u8],
     ) -> Result<(Vec<Option<BatchOutcome>>, Vec<JobWrite>), StoreError> {
         let mut txn = self.db.begin_write().map_err(io)?;
@@ -153,7 +154,7 @@ impl StateStore {
             tables.touched = Some(Default::default());
             for (index, batch) in entries {
                 outcomes.push(match batch {
-                    Some(b) => Some(apply_batch(&mut tables, b, *index)?),
+                    Some(b) => Some(apply_batch(&mut tables, b.borrow(), *index)?),
                     None => None,
                 });
             }

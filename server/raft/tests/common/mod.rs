@@ -140,7 +140,7 @@ impl AppStateMachine for FakeApp {
 
     fn apply(
         &self,
-        entries: Vec<(u64, Option<Batch>)>,
+        entries: Vec<(u64, Option<std::sync::Arc<Batch>>)>,
         raft_meta: Vec<u8>,
     ) -> io::Result<Vec<Option<BatchOutcome>>> {
         let mut st = self.state.lock().unwrap();
