@@ -20,7 +20,10 @@
 //!
 //! Applies commit without fsync because the Raft log is durable: after a crash redb returns
 //! to its last durable commit and Raft re-applies the log from there. The periodic durable
-//! commit bounds replay work and lets redb reuse freed pages.
+//! commit (a checkpoint) bounds replay work and lets redb reuse freed pages. Between
+//! checkpoints redb's small cache writes pages out as it fills and a writeback thread starts
+//! their disk writes, so a checkpoint, which applies wait for, finds little left to do
+//! (docs/adr/0016-state-writeback.md).
 
 use std::borrow::Borrow;
 use std::path::Path;
@@ -51,19 +54,29 @@ const RAFT_META_KEY: &str = "applied";
 /// Make an apply durable after this many non-durable ones: bounds the log replayed after a
 /// crash.
 pub const CHECKPOINT_APPLIES_MAX: u32 = 1_024;
-/// ...or after this long, whichever comes first. A durable commit writes every page dirtied
-/// since the last one and fsyncs while holding the write lock, so applies wait for it: at
-/// light load and 100 ms the pause stays a few ms (at 1 s it reached tens of ms, the tail of
-/// the ready→delivered latency).
-pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// ...or after this long, whichever comes first. A durable commit writes the pages dirtied
+/// since the last one that are still in redb's cache and fsyncs while holding the write lock,
+/// so applies wait for it. With the writeback thread ([`WRITEBACK_INTERVAL`]) most pages are
+/// on the disk by then and the pause stays short; without it, checkpoints had to come every
+/// 100 ms to keep pauses (and the ready→delivered tail) down (docs/adr/0016-state-writeback.md).
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 /// [`StateStore::checkpoint_if_idle`] checkpoints a state that has had no apply for this long
 /// and has applies not yet durable: a burst's writes reach the disk while nothing waits
 /// (docs/adr/0013-state-checkpoints.md).
 pub const CHECKPOINT_IDLE: Duration = Duration::from_millis(50);
 
-/// Page cache of the state file (256 MiB): holds the hot B-tree pages (ready index, recent
-/// jobs, timers) of a busy node while leaving room on the guide's 2 GB minimum machine.
-pub const STATE_CACHE_BYTES: usize = 256 << 20;
+/// redb's cache of the state file (16 MiB). redb holds pages written since the last checkpoint
+/// in half of it and writes the oldest out as that half fills; [`WRITEBACK_INTERVAL`] then
+/// gets them to the disk between checkpoints, so a checkpoint finds little left to write and
+/// its fsync (during which applies wait) stays short. A large cache kept every page until the
+/// checkpoint: at 256 MiB a checkpoint under load wrote all of them at once and applies took
+/// a fifth longer (docs/adr/0016-state-writeback.md). Reads of pages not in it are served
+/// by the operating system's page cache.
+pub const STATE_CACHE_BYTES: usize = 16 << 20;
+
+/// How often, while applies run, the state file's dirty pages are handed to the disk
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which starts the writes and does not wait).
+pub const WRITEBACK_INTERVAL: Duration = Duration::from_millis(10);
 
 fn table_def(t: Table) -> TableDefinition<'static, Bytes, Bytes> {
     TableDefinition::new(t.name())
@@ -75,8 +88,95 @@ fn io<E: std::fmt::Display>(e: E) -> StoreError {
 
 /// The state database (`<data-dir>/state.redb`).
 pub struct StateStore {
+    /// First, so it stops before the database closes.
+    _writeback: Option<Writeback>,
     db: Database,
     checkpoint: Mutex<Checkpoint>,
+    /// Applies so far, for the writeback thread to tell whether anything was written.
+    applies: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// The thread that starts the state file's writeback while applies run (see
+/// [`WRITEBACK_INTERVAL`]); stopped and joined when the store is dropped.
+struct Writeback {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writeback {
+    /// Starts the thread; `None` where the platform has no `sync_file_range` or the file
+    /// cannot be opened a second time (the store works without it, checkpoints write more).
+    fn start(path: &Path, applies: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Option<Self> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            use std::sync::atomic::Ordering;
+            let file = match std::fs::File::open(path) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "state writeback disabled: cannot open the state file");
+                    return None;
+                }
+            };
+            let (stop, stopped) = std::sync::mpsc::channel::<()>();
+            let thread = std::thread::Builder::new()
+                .name("corvo-writeback".to_owned())
+                .spawn(move || {
+                    let mut seen = applies.load(Ordering::Relaxed);
+                    // Until the sender is dropped (the store is).
+                    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                        stopped.recv_timeout(WRITEBACK_INTERVAL)
+                    {
+                        let now = applies.load(Ordering::Relaxed);
+                        if now == seen {
+                            continue;
+                        }
+                        seen = now;
+                        // SAFETY: plain syscall on a descriptor this thread owns; it reads no
+                        // memory of ours. Offset 0 and length 0 mean the whole file.
+                        let rc = unsafe {
+                            libc::sync_file_range(
+                                file.as_raw_fd(),
+                                0,
+                                0,
+                                libc::SYNC_FILE_RANGE_WRITE,
+                            )
+                        };
+                        if rc != 0 {
+                            // Only an optimisation: the next checkpoint's fsync writes the pages.
+                            tracing::warn!(error = %std::io::Error::last_os_error(), "state writeback failed; it stops, checkpoints write everything");
+                            return;
+                        }
+                    }
+                })
+                .ok()?;
+            Some(Writeback {
+                stop: Some(stop),
+                thread: Some(thread),
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (path, applies);
+            None
+        }
+    }
+}
+
+impl Writeback {
+    #[cfg(test)]
+    fn running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 struct Checkpoint {
@@ -101,7 +201,10 @@ impl StateStore {
         }
         txn.open_table(RAFT_META).map_err(io)?;
         txn.commit().map_err(io)?;
+        let applies = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         Ok(StateStore {
+            _writeback: Writeback::start(path, applies.clone()),
+            applies,
             db,
             checkpoint: Mutex::new(Checkpoint {
                 applies_since: 0,
@@ -295,6 +398,8 @@ impl StateStore {
     }
 
     fn applied_non_durably(&self) {
+        self.applies
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         c.applies_since += 1;
         c.last_apply = Instant::now();

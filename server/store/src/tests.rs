@@ -324,8 +324,8 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
     let mut mem = MemState::new();
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
     // Keys mostly count up (they go to the tail), some go back to older ones (straight into
-    // redb, or into the middle of the tail); one round's values are large enough to make the
-    // tails write themselves out in the middle of a transaction (TAIL_BYTES_MAX).
+    // redb, or into the middle of the tail); the last round appends values large enough to
+    // make the tails write themselves out in the middle of a transaction (TAIL_BYTES_MAX).
     let mut top = [0u64; 2];
     for round in 0..8 {
         let mut txn = store.db.begin_write().unwrap();
@@ -335,7 +335,8 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
             let which = (next(&mut rng) % 2) as usize;
             let t = [Table::Jobs, Table::Events][which];
             let r = next(&mut rng);
-            let n = if r.is_multiple_of(4) || top[which] == 0 {
+            let appended = r.is_multiple_of(4) || top[which] == 0;
+            let n = if appended {
                 top[which] += 1 + r % 3;
                 top[which]
             } else {
@@ -344,7 +345,7 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
             let key = n.to_be_bytes();
             match r % 20 {
                 0..=10 => {
-                    let size = if round == 5 {
+                    let size = if round == 7 && appended {
                         300_000
                     } else {
                         (r % 64) as usize
@@ -390,4 +391,39 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
         }
     }
     assert!(mem.len(Table::Jobs) > 100 && mem.len(Table::Events) > 100);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_writeback_thread_runs_with_the_store_and_stops_when_it_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::open(&dir.path().join("state.redb")).unwrap();
+    let writeback = store._writeback.as_ref().expect("started on Linux");
+    assert!(writeback.running());
+    // Applies (non-durable, so the thread has pages to hand to the disk) keep it running.
+    for i in 1..=20u64 {
+        let id = format!("j{i}");
+        store
+            .apply(
+                &[(
+                    i,
+                    Some(Batch {
+                        now_ms: i,
+                        commands: vec![enqueue(&id)],
+                    }),
+                )],
+                b"meta",
+            )
+            .unwrap();
+    }
+    std::thread::sleep(WRITEBACK_INTERVAL * 3);
+    assert!(store._writeback.as_ref().unwrap().running());
+    // Dropping the store stops and joins it (a hang here fails the test by timeout).
+    drop(store);
+    let reopened = StateStore::open(&dir.path().join("state.redb")).unwrap();
+    assert!(
+        query::job(&reopened.read().unwrap(), "j20")
+            .unwrap()
+            .is_some()
+    );
 }
