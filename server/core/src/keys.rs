@@ -206,6 +206,13 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).unwrap_or_default()
 }
 
+/// A job record, in a buffer sized for it up front (a record is mostly its payload; growing
+/// the buffer by doubling copied it several times).
+pub fn encode_job(job: &Job) -> Vec<u8> {
+    let size = job.payload.len() + job.id.len() + job.queue.len() + 256;
+    postcard::to_extend(job, Vec::with_capacity(size)).unwrap_or_default()
+}
+
 pub fn decode<T: DeserializeOwned>(
     table: Table,
     key: &[u8],

@@ -533,11 +533,13 @@ impl Tail {
 #[derive(Default)]
 struct Touched {
     at: std::collections::HashMap<Vec<u8>, usize>,
-    order: Vec<(Vec<u8>, JobChange)>,
+    /// `None`: written, and the record is in the `Jobs` tail (moved here, not copied, once
+    /// the tail is written: see [`Touched::written_from_tail`]).
+    order: Vec<(Vec<u8>, Option<JobChange>)>,
 }
 
 impl Touched {
-    fn add(&mut self, key: &[u8], change: JobChange) {
+    fn add(&mut self, key: &[u8], change: Option<JobChange>) {
         match self.at.get(key) {
             Some(&i) => self.order[i].1 = change,
             None => {
@@ -547,13 +549,24 @@ impl Touched {
         }
     }
 
+    /// A row of the `Jobs` tail went into redb: a job whose last change was that write gets
+    /// its record.
+    fn written_from_tail(&mut self, key: &[u8], record: Vec<u8>) {
+        if let Some(&i) = self.at.get(key)
+            && self.order[i].1.is_none()
+        {
+            self.order[i].1 = Some(JobChange::Written(Some(record)));
+        }
+    }
+
     /// Job keys are the ids' UTF-8 bytes (`corvo_core::keys`).
     fn into_writes(self) -> Vec<JobWrite> {
         self.order
             .into_iter()
             .map(|(k, change)| JobWrite {
                 id: String::from_utf8_lossy(&k).into_owned(),
-                change,
+                // Every tail is written before this; were one not, the view reads the record.
+                change: change.unwrap_or(JobChange::Written(None)),
             })
             .collect()
     }
@@ -611,6 +624,13 @@ impl<'txn> WriteTables<'txn> {
         }
         cursor.close().map_err(io)?;
         self.tails[i].floor = Some(Some(floor));
+        if t == Table::Jobs
+            && let Some(touched) = &mut self.touched
+        {
+            for (k, v) in rows {
+                touched.written_from_tail(&k, v);
+            }
+        }
         Ok(())
     }
 
@@ -709,19 +729,22 @@ impl StateRead for WriteTables<'_> {
 
 impl StateTxn for WriteTables<'_> {
     fn put(&mut self, t: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        if self.past_the_end(t, key)? {
-            let tail = &mut self.tails[t as usize];
-            tail.put(key, value);
-            if tail.bytes > TAIL_BYTES_MAX {
-                self.write_tail(t)?;
-            }
-        } else {
+        let in_tail = self.past_the_end(t, key)?;
+        if !in_tail {
             self.tables[t as usize].insert(key, value).map_err(io)?;
         }
         if t == Table::Jobs
             && let Some(touched) = &mut self.touched
         {
-            touched.add(key, JobChange::Written(Some(value.to_vec())));
+            let change = (!in_tail).then(|| JobChange::Written(Some(value.to_vec())));
+            touched.add(key, change);
+        }
+        if in_tail {
+            let tail = &mut self.tails[t as usize];
+            tail.put(key, value);
+            if tail.bytes > TAIL_BYTES_MAX {
+                self.write_tail(t)?;
+            }
         }
         Ok(())
     }
@@ -745,7 +768,7 @@ impl StateTxn for WriteTables<'_> {
             && let Some(touched) = &mut self.touched
             && let Some(old) = old
         {
-            touched.add(key, JobChange::Deleted(old));
+            touched.add(key, Some(JobChange::Deleted(old)));
         }
         Ok(())
     }

@@ -331,6 +331,7 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
         let mut txn = store.db.begin_write().unwrap();
         txn.set_durability(Durability::None).unwrap();
         let mut tables = WriteTables::open(&txn).unwrap();
+        tables.touched = Some(Default::default());
         for _ in 0..500 {
             let which = (next(&mut rng) % 2) as usize;
             let t = [Table::Jobs, Table::Events][which];
@@ -342,7 +343,13 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
             } else {
                 next(&mut rng) % (top[which] + 2)
             };
-            let key = n.to_be_bytes();
+            // Job keys are ids (UTF-8, reported back as strings); zero-padded, they sort
+            // like the numbers.
+            let key_of = |n: u64| match t {
+                Table::Jobs => format!("{n:020}").into_bytes(),
+                _ => n.to_be_bytes().to_vec(),
+            };
+            let key = key_of(n);
             match r % 20 {
                 0..=10 => {
                     let size = if round == 7 && appended {
@@ -364,7 +371,7 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
                     "get {n} in {t:?}"
                 ),
                 _ => {
-                    let end = (n + r % 50).to_be_bytes();
+                    let end = key_of(n + r % 50);
                     let limit = (r % 30) as usize;
                     assert_eq!(
                         tables.range(t, &key, &end, limit).unwrap(),
@@ -379,13 +386,21 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
                 }
             }
         }
-        tables.finish().unwrap();
+        let touched = tables.finish().unwrap().unwrap().into_writes();
         txn.commit().unwrap();
+        // Each job written or deleted is reported once, with the record it was left with.
+        for w in &touched {
+            let now = mem.get(Table::Jobs, w.id.as_bytes()).unwrap();
+            match &w.change {
+                JobChange::Written(record) => assert_eq!(record, &now, "job {}", w.id),
+                JobChange::Deleted(_) => assert_eq!(now, None, "job {}", w.id),
+            }
+        }
         let r = store.read().unwrap();
         for t in [Table::Jobs, Table::Events] {
             assert_eq!(
-                r.range(t, &[], &[0xff; 9], usize::MAX).unwrap(),
-                mem.range(t, &[], &[0xff; 9], usize::MAX).unwrap(),
+                r.range(t, &[], &[0xff; 21], usize::MAX).unwrap(),
+                mem.range(t, &[], &[0xff; 21], usize::MAX).unwrap(),
                 "{t:?} after round {round}"
             );
         }

@@ -126,7 +126,7 @@ impl<T: StateTxn> Ctx<'_, T> {
     pub fn save_job(&mut self, job: &Job) -> Result<(), StoreError> {
         let before = self.stored_record(&job.id)?;
         self.txn
-            .put(Table::Jobs, job.id.as_bytes(), &keys::encode(job))?;
+            .put(Table::Jobs, job.id.as_bytes(), &keys::encode_job(job))?;
         let after = (job.queue.clone(), job.state);
         self.move_count(before, Some(after.clone()));
         self.stored.insert(job.id.clone(), Some(after));
@@ -329,13 +329,24 @@ impl<T: StateTxn> Ctx<'_, T> {
     }
 }
 
-/// `{"key": value, ...}` for event details, built without allocating a serde_json Value.
+/// `{"key": value, ...}` for event details, keys in sorted order (as a JSON object built with
+/// `serde_json` prints them), written straight into one string without building a map: every
+/// command writes an event, so this is on the apply's hot path.
 pub(crate) fn details(pairs: &[(&str, serde_json::Value)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
-    serde_json::Value::Object(map).to_string()
+    let mut sorted: Vec<&(&str, serde_json::Value)> = pairs.iter().collect();
+    sorted.sort_by_key(|(k, _)| *k);
+    let mut out = String::with_capacity(24 * pairs.len() + 2);
+    out.push('{');
+    for (i, (k, v)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::Value::from(*k).to_string());
+        out.push(':');
+        out.push_str(&v.to_string());
+    }
+    out.push('}');
+    out
 }
 
 pub(crate) fn not_found(job_id: &str) -> JobError {
@@ -354,3 +365,44 @@ pub(crate) fn invalid_state(job: &Job, op: &str) -> JobError {
 
 #[cfg(test)]
 pub(crate) mod testkit;
+
+#[cfg(test)]
+mod details_tests {
+    use super::details;
+
+    #[test]
+    fn details_match_a_json_object_with_sorted_keys_and_escapes() {
+        let pairs = [
+            ("state", "pending".into()),
+            ("error", "a \"quoted\"\nline ✓".into()),
+            ("attempt", 3.into()),
+            ("progress", serde_json::json!({"done": 1, "of": [2, 3]})),
+        ];
+        let expected: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        assert_eq!(
+            details(&pairs),
+            serde_json::Value::Object(expected).to_string()
+        );
+        assert_eq!(details(&[]), "{}");
+    }
+
+    #[test]
+    fn a_job_record_encodes_the_same_with_its_buffer_sized_up_front() {
+        let mut w = crate::apply::testkit::World::new();
+        w.enqueue(
+            "q",
+            "{\"to\":1}",
+            crate::model::EnqueueOptions {
+                tags: [("team".to_owned(), "a".to_owned())].into(),
+                ..Default::default()
+            },
+        );
+        let job = w.job("j1");
+        let bytes = crate::keys::encode_job(&job);
+        assert_eq!(bytes, crate::keys::encode(&job));
+        assert_eq!(crate::keys::decode_job(b"j1", &bytes).unwrap(), job);
+    }
+}
