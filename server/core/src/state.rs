@@ -74,6 +74,14 @@ pub trait StateRead {
 pub trait StateTxn: StateRead {
     fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
     fn delete(&mut self, table: Table, key: &[u8]) -> Result<(), StoreError>;
+
+    /// Deletes every entry with `start <= key < end`.
+    fn delete_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<(), StoreError> {
+        for (key, _) in self.range(table, start, end, usize::MAX)? {
+            self.delete(table, &key)?;
+        }
+        Ok(())
+    }
 }
 
 /// All tables in memory. Deterministic iteration order, so two `MemState`s fed the same

@@ -772,6 +772,31 @@ impl StateTxn for WriteTables<'_> {
         }
         Ok(())
     }
+
+    fn delete_range(&mut self, t: Table, start: &[u8], end: &[u8]) -> Result<(), StoreError> {
+        if t == Table::Jobs || start >= end {
+            // Job deletions are reported one by one, with their records.
+            for (key, _) in self.range(t, start, end, usize::MAX)? {
+                self.delete(t, &key)?;
+            }
+            return Ok(());
+        }
+        let tail = &mut self.tails[t as usize];
+        let lo = tail.rows.partition_point(|(k, _)| k.as_slice() < start);
+        let hi = tail
+            .rows
+            .partition_point(|(k, _)| k.as_slice() < end)
+            .max(lo);
+        let removed: usize = tail
+            .rows
+            .drain(lo..hi)
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        tail.bytes -= removed;
+        self.tables[t as usize]
+            .retain_in::<&[u8], _>(start..end, |_, _| false)
+            .map_err(io)
+    }
 }
 
 /// Called with each row (key, value) of a scan.

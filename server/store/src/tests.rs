@@ -324,8 +324,9 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
     let mut mem = MemState::new();
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
     // Keys mostly count up (they go to the tail), some go back to older ones (straight into
-    // redb, or into the middle of the tail); the last round appends values large enough to
-    // make the tails write themselves out in the middle of a transaction (TAIL_BYTES_MAX).
+    // redb, or into the middle of the tail); ranges are deleted across both. The last round
+    // appends values large enough to make the tails write themselves out in the middle of a
+    // transaction (TAIL_BYTES_MAX).
     let mut top = [0u64; 2];
     for round in 0..8 {
         let mut txn = store.db.begin_write().unwrap();
@@ -370,6 +371,11 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
                     mem.get(t, &key).unwrap(),
                     "get {n} in {t:?}"
                 ),
+                19 => {
+                    let end = key_of(n + r % 8);
+                    tables.delete_range(t, &key, &end).unwrap();
+                    mem.delete_range(t, &key, &end).unwrap();
+                }
                 _ => {
                     let end = key_of(n + r % 50);
                     let limit = (r % 30) as usize;

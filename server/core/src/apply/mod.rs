@@ -38,6 +38,7 @@ pub fn apply_batch<T: StateTxn>(
         log_index,
         effects: Vec::new(),
         last_event_seq: None,
+        events_dropped: None,
         counters: Vec::new(),
         stored: BTreeMap::new(),
         count_deltas: BTreeMap::new(),
@@ -48,6 +49,7 @@ pub fn apply_batch<T: StateTxn>(
     }
     ctx.flush_counters()?;
     ctx.flush_counts()?;
+    ctx.drop_old_events()?;
     // A job made ready and leased in the same batch (piggyback dispatch) leaves nothing ready:
     // waking every waiting worker for it would only make them look and find nothing.
     let mut effects = Vec::with_capacity(ctx.effects.len());
@@ -83,6 +85,9 @@ pub(crate) struct Ctx<'a, T: StateTxn> {
     pub log_index: u64,
     pub effects: Vec<Effect>,
     last_event_seq: Option<u64>,
+    /// Events past the retention bound that this batch's events push out (first..=last seq),
+    /// deleted together at the end of the batch.
+    events_dropped: Option<(u64, u64)>,
     /// `Meta` counters read or bumped in this batch (name, value, changed), written back once
     /// at the end of the batch instead of once per command.
     counters: Vec<(&'static [u8], u64, bool)>,
@@ -321,10 +326,23 @@ impl<T: StateTxn> Ctx<'_, T> {
         self.txn
             .put(Table::Events, &keys::event_key(seq), &keys::encode(&event))?;
         if seq > EVENTS_RETAINED_MAX {
-            self.txn
-                .delete(Table::Events, &keys::event_key(seq - EVENTS_RETAINED_MAX))?;
+            let dropped = seq - EVENTS_RETAINED_MAX;
+            let first = self.events_dropped.map_or(dropped, |(first, _)| first);
+            self.events_dropped = Some((first, dropped));
         }
         self.last_event_seq = Some(seq);
+        Ok(())
+    }
+
+    /// Deletes the events this batch pushed past the retention bound, in one range.
+    fn drop_old_events(&mut self) -> Result<(), StoreError> {
+        if let Some((first, last)) = self.events_dropped.take() {
+            self.txn.delete_range(
+                Table::Events,
+                &keys::event_key(first),
+                &keys::event_key(last + 1),
+            )?;
+        }
         Ok(())
     }
 }
@@ -387,6 +405,47 @@ mod details_tests {
             serde_json::Value::Object(expected).to_string()
         );
         assert_eq!(details(&[]), "{}");
+    }
+
+    #[test]
+    fn the_event_log_keeps_exactly_the_newest_events_across_batches() {
+        use crate::command::{Batch, Command, Enqueue};
+        use crate::keys::{Table, event_key};
+        use crate::state::{MemState, StateRead};
+        let mut state = MemState::new();
+        let total = super::EVENTS_RETAINED_MAX + 2_500;
+        let mut n = 0u64;
+        // Uneven batches, so the dropped ranges start and end anywhere.
+        for (i, size) in [700u64, 1, 1_300].iter().cycle().enumerate() {
+            if n >= total {
+                break;
+            }
+            let commands = (0..(*size).min(total - n))
+                .map(|_| {
+                    n += 1;
+                    Command::Enqueue(Enqueue {
+                        id: format!("j{n:07}"),
+                        queue: "q".into(),
+                        payload: "{}".into(),
+                        options: Default::default(),
+                    })
+                })
+                .collect();
+            let batch = Batch {
+                now_ms: 1,
+                commands,
+            };
+            super::apply_batch(&mut state, &batch, i as u64 + 1).unwrap();
+        }
+        assert_eq!(
+            state.len(Table::Events),
+            super::EVENTS_RETAINED_MAX as usize
+        );
+        let first = state
+            .first(Table::Events, &event_key(0), &event_key(u64::MAX))
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.0, event_key(total - super::EVENTS_RETAINED_MAX + 1));
     }
 
     #[test]
