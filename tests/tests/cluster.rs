@@ -159,10 +159,19 @@ async fn t10_three_nodes_join_replicate_and_forward_follower_writes() {
         .transfer_leader(transfer)
         .await
         .unwrap_or_else(|e| nodes[leader].fail(&format!("TransferLeader: {e}")));
-    let now_leader = leader_index(&mut nodes).await;
+    // TransferLeader returns once Raft has the request (its documented contract); the new
+    // leader shows in the cluster status shortly after.
+    let deadline = Instant::now() + WAIT;
+    let now_leader = loop {
+        let now_leader = leader_index(&mut nodes).await;
+        if now_leader == target || Instant::now() >= deadline {
+            break now_leader;
+        }
+        tokio::time::sleep(POLL).await;
+    };
     assert_eq!(
         now_leader, target,
-        "leadership did not move to the chosen voter"
+        "leadership did not move to the chosen voter within {WAIT:?}"
     );
 
     let removed = node_status(&nodes[leader]).await.expect("status").raft_id;
