@@ -161,9 +161,7 @@ impl Writeback {
             None
         }
     }
-}
 
-impl Writeback {
     #[cfg(test)]
     fn running(&self) -> bool {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
@@ -505,11 +503,8 @@ impl Tail {
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) {
-        let at = match self.position(key) {
-            Some(at) => at,
-            None => Err(0),
-        };
-        match at {
+        // Below the first row (but above the floor, or it would not be here): first.
+        match self.position(key).unwrap_or(Err(0)) {
             Ok(i) => {
                 self.bytes = self.bytes - self.rows[i].1.len() + value.len();
                 self.rows[i].1 = value.to_vec();
@@ -521,11 +516,23 @@ impl Tail {
         }
     }
 
-    /// The rows with `start <= key < end`.
-    fn span(&self, start: &[u8], end: &[u8]) -> &[(Vec<u8>, Vec<u8>)] {
+    /// Where the rows with `start <= key < end` are.
+    fn span_at(&self, start: &[u8], end: &[u8]) -> std::ops::Range<usize> {
         let lo = self.rows.partition_point(|(k, _)| k.as_slice() < start);
         let hi = self.rows.partition_point(|(k, _)| k.as_slice() < end);
-        &self.rows[lo..hi.max(lo)]
+        lo..hi.max(lo)
+    }
+
+    /// The rows with `start <= key < end`.
+    fn span(&self, start: &[u8], end: &[u8]) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.rows[self.span_at(start, end)]
+    }
+
+    /// Removes the rows with `start <= key < end`.
+    fn remove_span(&mut self, start: &[u8], end: &[u8]) {
+        let at = self.span_at(start, end);
+        let removed: usize = self.rows.drain(at).map(|(k, v)| k.len() + v.len()).sum();
+        self.bytes -= removed;
     }
 }
 
@@ -781,18 +788,7 @@ impl StateTxn for WriteTables<'_> {
             }
             return Ok(());
         }
-        let tail = &mut self.tails[t as usize];
-        let lo = tail.rows.partition_point(|(k, _)| k.as_slice() < start);
-        let hi = tail
-            .rows
-            .partition_point(|(k, _)| k.as_slice() < end)
-            .max(lo);
-        let removed: usize = tail
-            .rows
-            .drain(lo..hi)
-            .map(|(k, v)| k.len() + v.len())
-            .sum();
-        tail.bytes -= removed;
+        self.tails[t as usize].remove_span(start, end);
         self.tables[t as usize]
             .retain_in::<&[u8], _>(start..end, |_, _| false)
             .map_err(io)

@@ -385,7 +385,7 @@ pub(crate) fn invalid_state(job: &Job, op: &str) -> JobError {
 pub(crate) mod testkit;
 
 #[cfg(test)]
-mod details_tests {
+mod tests {
     use super::details;
 
     #[test]
