@@ -76,6 +76,11 @@ const CORVO_ENV: &[&str] = &[
     "CORVO_SNAPSHOT_LOGS_KEPT",
     "CORVO_SNAPSHOT_LOG_BYTES",
     "CORVO_RESTORE",
+    "CORVO_REQUIRE_AUTH",
+    "CORVO_BOOTSTRAP_ADMIN_KEY",
+    "CORVO_BOOTSTRAP_ADMIN_KEY_FILE",
+    "CORVO_METRICS_AUTH",
+    "CORVO_API_KEY",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 ];
@@ -284,6 +289,10 @@ pub struct ServerBuilder {
     advertise: Option<(SocketAddr, SocketAddr)>,
     /// Extra environment for the process (after the `CORVO_ENV` clean-up).
     env: Vec<(String, String)>,
+    /// Extra `corvo server` arguments.
+    extra_args: Vec<String>,
+    /// The key the harness itself calls with (readiness checks) on a server that requires one.
+    api_key: Option<String>,
 }
 
 impl ServerBuilder {
@@ -328,6 +337,19 @@ impl ServerBuilder {
     /// the node's ports).
     pub fn advertise(mut self, api: SocketAddr, raft: SocketAddr) -> Self {
         self.advertise = Some((api, raft));
+        self
+    }
+
+    /// Adds `corvo server` arguments (e.g. `--require-auth`).
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.extra_args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// The API key the harness uses for its own readiness checks (a server started with
+    /// `--require-auth` refuses them otherwise); usually the bootstrap admin key.
+    pub fn api_key(mut self, key: &str) -> Self {
+        self.api_key = Some(key.to_owned());
         self
     }
 
@@ -431,6 +453,8 @@ impl TestServer {
             advertise_loopback: false,
             advertise: None,
             env: Vec::new(),
+            extra_args: Vec::new(),
+            api_key: None,
         }
     }
 
@@ -535,6 +559,7 @@ impl TestServer {
                 raft.to_string(),
             ]);
         }
+        args.extend(self.opts.extra_args.iter().cloned());
         args
     }
 
@@ -645,12 +670,13 @@ impl TestServer {
             return false;
         };
         let mut w = WorkerServiceClient::new(channel);
-        tokio::time::timeout(
-            Duration::from_secs(5),
-            w.get_server_info(pb::GetServerInfoRequest {}),
-        )
-        .await
-        .is_ok_and(|r| r.is_ok())
+        let mut req = tonic::Request::new(pb::GetServerInfoRequest {});
+        if let Some(key) = &self.opts.api_key {
+            req = authed(pb::GetServerInfoRequest {}, key);
+        }
+        tokio::time::timeout(Duration::from_secs(5), w.get_server_info(req))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     fn try_exit_status(&mut self) -> Option<ExitStatus> {
@@ -800,6 +826,16 @@ impl Drop for TestServer {
 
 // ---------------------------------------------------------------------------------------------
 // Requests and assertions
+
+/// A request carrying `authorization: Bearer <key>`.
+pub fn authed<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {key}").parse().expect("a key is ASCII"),
+    );
+    req
+}
 
 /// An enqueue request with no options.
 pub fn enqueue_req(queue: &str, payload_json: &str) -> pb::EnqueueRequest {
@@ -1050,20 +1086,30 @@ pub struct Lifecycle {
 
 impl Lifecycle {
     pub async fn open(w: &mut WorkerClient) -> Self {
+        Self::try_open(w, None).await.expect("StreamLifecycle")
+    }
+
+    /// Opens a stream that authenticates with `key`; the error is the server's refusal.
+    pub async fn open_with_key(w: &mut WorkerClient, key: &str) -> Result<Self, Status> {
+        Self::try_open(w, Some(key)).await
+    }
+
+    async fn try_open(w: &mut WorkerClient, key: Option<&str>) -> Result<Self, Status> {
         let (tx, rx) = mpsc::channel(64);
-        let inbound = within(
-            "StreamLifecycle",
-            w.stream_lifecycle(ReceiverStream::new(rx)),
-        )
-        .await
-        .expect("StreamLifecycle")
-        .into_inner();
-        Lifecycle {
+        let stream = ReceiverStream::new(rx);
+        let req = match key {
+            Some(key) => authed(stream, key),
+            None => tonic::Request::new(stream),
+        };
+        let inbound = within("StreamLifecycle", w.stream_lifecycle(req))
+            .await?
+            .into_inner();
+        Ok(Lifecycle {
             tx: Some(tx),
             inbound,
             unsolicited: VecDeque::new(),
             next_request_id: 1,
-        }
+        })
     }
 
     /// Sends `frame` as is.

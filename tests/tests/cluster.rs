@@ -120,7 +120,8 @@ async fn t10_three_nodes_join_replicate_and_forward_follower_writes() {
         "Bearer not-the-secret".parse().expect("ascii"),
     );
     let err = c.join(wrong).await.expect_err("join with a wrong secret");
-    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    // A wrong secret is no credential at all (docs/security.md).
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
     let (code, _) = http_post_json(
         nodes[leader].addr(),
         "/api/v1/cluster/join",
@@ -130,7 +131,7 @@ async fn t10_three_nodes_join_replicate_and_forward_follower_writes() {
     )
     .await
     .expect("POST join");
-    assert_eq!(code, 403);
+    assert_eq!(code, 401);
     let members = nodes[leader]
         .cluster()
         .await

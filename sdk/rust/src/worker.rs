@@ -123,10 +123,21 @@ pub struct WorkerStats {
     pub reconnects: u64,
 }
 
+/// An API key; its `Debug` never shows the value.
+#[derive(Clone)]
+struct ApiKey(String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
 /// Configures and runs a worker; see the module docs.
 #[derive(Clone, Debug)]
 pub struct Worker {
     channel: Channel,
+    api_key: Option<ApiKey>,
     queues: Vec<String>,
     worker_id: String,
     hostname: String,
@@ -138,12 +149,19 @@ impl Worker {
     pub fn new<Q: Into<String>>(channel: Channel, queues: impl IntoIterator<Item = Q>) -> Worker {
         Worker {
             channel,
+            api_key: None,
             queues: queues.into_iter().map(Into::into).collect(),
             worker_id: format!("worker-{}", std::process::id()),
             hostname: std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned()),
             concurrency: CONCURRENCY_DEFAULT,
             lease_secs: LEASE_SECS_DEFAULT,
         }
+    }
+
+    /// The API key the stream authenticates with (`authorization: Bearer <key>`).
+    pub fn api_key(mut self, key: impl Into<String>) -> Worker {
+        self.api_key = Some(ApiKey(key.into()));
+        self
     }
 
     /// The worker's id (default `worker-<pid>`): shown in job state and events.
@@ -297,9 +315,14 @@ where
             }
             let _ = tx.try_send(first);
             let mut client = WorkerServiceClient::new(self.cfg.channel.clone());
-            let opened = client
-                .stream_lifecycle(tokio_stream::wrappers::ReceiverStream::new(rx))
-                .await;
+            let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+            if let Some(ApiKey(key)) = &self.cfg.api_key {
+                let value = format!("Bearer {key}").parse().map_err(|_| {
+                    WorkerError::Config("the API key is not valid in a header".into())
+                })?;
+                request.metadata_mut().insert("authorization", value);
+            }
+            let opened = client.stream_lifecycle(request).await;
             let mut responses = match opened {
                 Ok(r) => r.into_inner(),
                 Err(status) => {

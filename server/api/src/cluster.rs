@@ -1,7 +1,11 @@
 //! `corvo.v1.ClusterService`: node and cluster status for operators (`corvo status`,
 //! `corvo cluster status`), and the membership changes (Join, RemoveNode, TransferLeader),
-//! which require the cluster secret. A follower forwards a join to the leader it knows (once:
-//! a forwarded join that lands on a non-leader answers UNAVAILABLE + `x-corvo-leader`).
+//! which need the cluster secret or an admin key (the auth layer checks that). A follower
+//! forwards a join to the leader it knows (once: a forwarded join that lands on a non-leader
+//! answers UNAVAILABLE + `x-corvo-leader`).
+//!
+//! Calls this node makes to other members (status, a forwarded join) carry the cluster
+//! secret: every member knows it, and the auth layer takes it as the cluster's own caller.
 
 use std::time::Duration;
 
@@ -10,13 +14,14 @@ use corvo_raft::{ClusterSecret, CorvoNode, Role, SECRET_HEADER};
 use corvo_sdk::proto as pb;
 use corvo_sdk::proto::cluster_service_client::ClusterServiceClient;
 use corvo_sdk::proto::cluster_service_server::ClusterService;
-use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::metadata::MetadataValue;
 use tonic::transport::Endpoint;
 use tonic::{Request, Response, Status};
 
 use crate::convert;
 use crate::engine::Engine;
-use crate::error::membership_status;
+use crate::error::ApiError;
+use crate::principal::Principal;
 use crate::status::NodeStatus;
 
 /// How long GetClusterStatus waits for each other member's status: an unreachable member
@@ -44,37 +49,9 @@ pub struct Cluster {
     secret: Option<ClusterSecret>,
 }
 
-/// The secret a caller presented: `authorization: Bearer <secret>` or the
-/// `x-corvo-cluster-secret` entry.
-pub fn presented_secret(metadata: &MetadataMap) -> Option<Vec<u8>> {
-    if let Some(v) = metadata.get(SECRET_HEADER) {
-        return Some(v.as_bytes().to_vec());
-    }
-    let auth = metadata.get("authorization")?.as_bytes();
-    auth.strip_prefix(b"Bearer ").map(<[u8]>::to_vec)
-}
-
 impl Cluster {
     pub fn new(engine: Engine, secret: Option<ClusterSecret>) -> Self {
         Cluster { engine, secret }
-    }
-
-    /// UNAUTHENTICATED without a secret, PERMISSION_DENIED with a wrong one,
-    /// FAILED_PRECONDITION when this node has none configured.
-    pub fn authorize(&self, presented: Option<&[u8]>) -> Result<(), Status> {
-        let Some(secret) = &self.secret else {
-            tracing::warn!("refused a membership change: this node has no cluster secret");
-            return Err(Status::failed_precondition(
-                "this node has no cluster secret (--cluster-secret): it accepts no membership changes",
-            ));
-        };
-        match presented {
-            None => Err(Status::unauthenticated(
-                "membership changes need the cluster secret (authorization: Bearer <secret>)",
-            )),
-            Some(p) if secret.matches(p) => Ok(()),
-            Some(_) => Err(Status::permission_denied("wrong cluster secret")),
-        }
     }
 
     /// Adds a node (see `ClusterService.Join`): here when this node leads, else forwarded to
@@ -83,10 +60,17 @@ impl Cluster {
         &self,
         req: pb::JoinRequest,
         forwarded: bool,
-    ) -> Result<pb::JoinResponse, Status> {
+    ) -> Result<pb::JoinResponse, ApiError> {
+        if self.secret.is_none() {
+            return Err(ApiError::FailedPrecondition {
+                reason: "this node has no cluster secret (--cluster-secret): it accepts no joins"
+                    .into(),
+            });
+        }
         if req.raft_id == 0 && req.node_id.is_empty() {
-            return Err(Status::invalid_argument(
-                "join: raft_id or node_id is required",
+            return Err(ApiError::invalid(
+                "raft_id",
+                "raft_id or node_id is required",
             ));
         }
         for (field, value) in [
@@ -94,9 +78,10 @@ impl Cluster {
             ("client_address", &req.client_address),
         ] {
             if value.is_empty() || value.contains("://") {
-                return Err(Status::invalid_argument(format!(
-                    "join: {field} must be host:port, got {value:?}"
-                )));
+                return Err(ApiError::invalid(
+                    field,
+                    format!("must be host:port, got {value:?}"),
+                ));
             }
         }
         let node = CorvoNode {
@@ -119,7 +104,7 @@ impl Cluster {
                 leader_addr: Some(addr),
                 ..
             }) if !forwarded => self.forward_join(&addr, req).await,
-            Err(e) => Err(membership_status(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -127,25 +112,66 @@ impl Cluster {
         &self,
         leader: &str,
         req: pb::JoinRequest,
-    ) -> Result<pb::JoinResponse, Status> {
-        let secret = self
-            .secret
-            .as_ref()
-            .ok_or_else(|| Status::failed_precondition("no cluster secret to forward with"))?;
+    ) -> Result<pb::JoinResponse, ApiError> {
         tracing::info!(
             leader,
             raft_id = req.raft_id,
             "join: forwarding to the leader"
         );
         let mut client = member_client(leader, JOIN_FORWARD_TIMEOUT).await?;
-        let mut request = Request::new(req);
-        let value = MetadataValue::try_from(secret.expose())
-            .map_err(|_| Status::internal("the cluster secret is not valid metadata"))?;
-        request.metadata_mut().insert(SECRET_HEADER, value);
+        let mut request = self.member_request(req)?;
         request
             .metadata_mut()
             .insert(FORWARDED_HEADER, MetadataValue::from_static("1"));
-        client.join(request).await.map(Response::into_inner)
+        // The leader's answer is passed on as it came (it went through its error mapping).
+        client
+            .join(request)
+            .await
+            .map(Response::into_inner)
+            .map_err(|status| ApiError::Relayed(Box::new(status)))
+    }
+
+    /// A request to another member, carrying the cluster secret.
+    fn member_request<T>(&self, message: T) -> Result<Request<T>, ApiError> {
+        let mut request = Request::new(message);
+        if let Some(secret) = &self.secret {
+            let value = MetadataValue::try_from(secret.expose()).map_err(|_| {
+                ApiError::Internal("the cluster secret is not valid metadata".into())
+            })?;
+            request.metadata_mut().insert(SECRET_HEADER, value);
+        }
+        Ok(request)
+    }
+
+    /// Every member's status (see `ClusterService.GetClusterStatus`).
+    async fn cluster_status(&self) -> Result<pb::GetClusterStatusResponse, ApiError> {
+        // Every member of the membership this node knows, this node first; the others are
+        // asked concurrently, each within MEMBER_STATUS_TIMEOUT.
+        let raft = self.engine.raft();
+        let me = raft.status().node_id;
+        let mut members = raft.members();
+        members.sort_by_key(|m| (m.raft_id != me, m.raft_id));
+        if members.is_empty() {
+            // Not a member yet (a joining node before its join): report this node alone.
+            let status = self.engine.node_status().await?;
+            return Ok(pb::GetClusterStatusResponse {
+                leader_raft_id: status.raft.leader_id,
+                nodes: vec![pb::ClusterNodeStatus {
+                    node_id: status.node.clone(),
+                    reachable: true,
+                    raft_id: me,
+                    client_address: status.client_addr.clone(),
+                    status: Some(node_status_to_proto(&status)),
+                    ..Default::default()
+                }],
+            });
+        }
+        let nodes =
+            futures::future::join_all(members.into_iter().map(|m| self.member_status(m, me))).await;
+        Ok(pb::GetClusterStatusResponse {
+            leader_raft_id: raft.status().leader_id,
+            nodes,
+        })
     }
 
     /// One member's entry in GetClusterStatus: this node's own status, or the member's
@@ -168,7 +194,10 @@ impl Cluster {
                 .map(|s| node_status_to_proto(&s))
                 .map_err(|e| e.to_string())
         } else {
-            remote_status(&member.node.api_addr).await
+            match self.member_request(pb::GetNodeStatusRequest {}) {
+                Ok(request) => remote_status(&member.node.api_addr, request).await,
+                Err(e) => Err(e.to_string()),
+            }
         };
         match status {
             Ok(s) => {
@@ -185,25 +214,31 @@ impl Cluster {
 async fn member_client(
     addr: &str,
     timeout: Duration,
-) -> Result<ClusterServiceClient<tonic::transport::Channel>, Status> {
+) -> Result<ClusterServiceClient<tonic::transport::Channel>, ApiError> {
     let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-        .map_err(|e| Status::internal(format!("member address {addr:?}: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("member address {addr:?}: {e}")))?
         .connect_timeout(MEMBER_CONNECT_TIMEOUT)
         .timeout(timeout);
     let channel = endpoint
         .connect()
         .await
-        .map_err(|e| Status::unavailable(format!("connecting to member at {addr}: {e}")))?;
+        .map_err(|e| ApiError::Unavailable {
+            reason: format!("connecting to member at {addr}: {e}"),
+            retry_after_ms: crate::error::NOT_LEADER_RETRY_MS,
+        })?;
     Ok(ClusterServiceClient::new(channel))
 }
 
-async fn remote_status(addr: &str) -> Result<pb::NodeStatus, String> {
+async fn remote_status(
+    addr: &str,
+    request: Request<pb::GetNodeStatusRequest>,
+) -> Result<pb::NodeStatus, String> {
     let ask = async {
         let mut client = member_client(addr, MEMBER_STATUS_TIMEOUT)
             .await
-            .map_err(|s| s.message().to_owned())?;
+            .map_err(|e| e.to_string())?;
         let answer = client
-            .get_node_status(pb::GetNodeStatusRequest {})
+            .get_node_status(request)
             .await
             .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?;
         answer
@@ -224,69 +259,48 @@ async fn remote_status(addr: &str) -> Result<pb::NodeStatus, String> {
 impl ClusterService for Cluster {
     async fn get_node_status(
         &self,
-        _req: Request<pb::GetNodeStatusRequest>,
+        req: Request<pb::GetNodeStatusRequest>,
     ) -> Result<Response<pb::GetNodeStatusResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let status = self.engine.node_status().await?;
+        let mut status = node_status_to_proto(&status);
+        within_scopes(&mut status, &principal);
         Ok(Response::new(pb::GetNodeStatusResponse {
-            status: Some(node_status_to_proto(&status)),
+            status: Some(status),
         }))
     }
 
     async fn get_cluster_status(
         &self,
-        _req: Request<pb::GetClusterStatusRequest>,
+        req: Request<pb::GetClusterStatusRequest>,
     ) -> Result<Response<pb::GetClusterStatusResponse>, Status> {
-        // Every member of the membership this node knows, this node first; the others are
-        // asked concurrently, each within MEMBER_STATUS_TIMEOUT.
-        let raft = self.engine.raft();
-        let me = raft.status().node_id;
-        let mut members = raft.members();
-        members.sort_by_key(|m| (m.raft_id != me, m.raft_id));
-        if members.is_empty() {
-            // Not a member yet (a joining node before its join): report this node alone.
-            let status = self.engine.node_status().await?;
-            return Ok(Response::new(pb::GetClusterStatusResponse {
-                leader_raft_id: status.raft.leader_id,
-                nodes: vec![pb::ClusterNodeStatus {
-                    node_id: status.node.clone(),
-                    reachable: true,
-                    raft_id: me,
-                    client_address: status.client_addr.clone(),
-                    status: Some(node_status_to_proto(&status)),
-                    ..Default::default()
-                }],
-            }));
+        let principal = Principal::of(&req)?;
+        let mut answer = self.cluster_status().await?;
+        for node in &mut answer.nodes {
+            if let Some(status) = node.status.as_mut() {
+                within_scopes(status, &principal);
+            }
         }
-        let nodes =
-            futures::future::join_all(members.into_iter().map(|m| self.member_status(m, me))).await;
-        Ok(Response::new(pb::GetClusterStatusResponse {
-            leader_raft_id: raft.status().leader_id,
-            nodes,
-        }))
+        Ok(Response::new(answer))
     }
-
     async fn join(
         &self,
         req: Request<pb::JoinRequest>,
     ) -> Result<Response<pb::JoinResponse>, Status> {
-        self.authorize(presented_secret(req.metadata()).as_deref())?;
         let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
-        self.join(req.into_inner(), forwarded)
-            .await
-            .map(Response::new)
+        Ok(Response::new(self.join(req.into_inner(), forwarded).await?))
     }
 
     async fn remove_node(
         &self,
         req: Request<pb::RemoveNodeRequest>,
     ) -> Result<Response<pb::RemoveNodeResponse>, Status> {
-        self.authorize(presented_secret(req.metadata()).as_deref())?;
         let voters = self
             .engine
             .raft()
             .remove(req.into_inner().raft_id)
             .await
-            .map_err(membership_status)?;
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::RemoveNodeResponse {
             voters: u32::try_from(voters).unwrap_or(u32::MAX),
         }))
@@ -296,12 +310,11 @@ impl ClusterService for Cluster {
         &self,
         req: Request<pb::TransferLeaderRequest>,
     ) -> Result<Response<pb::TransferLeaderResponse>, Status> {
-        self.authorize(presented_secret(req.metadata()).as_deref())?;
         self.engine
             .raft()
             .transfer_leader(req.into_inner().raft_id)
             .await
-            .map_err(membership_status)?;
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::TransferLeaderResponse {}))
     }
 
@@ -318,7 +331,9 @@ impl ClusterService for Cluster {
             .raft()
             .wait_applied(req.min_applied_index, wait)
             .await
-            .map_err(|e| Status::deadline_exceeded(e.to_string()))?;
+            .map_err(|e| ApiError::DeadlineExceeded {
+                reason: e.to_string(),
+            })?;
         // The applied index is read after the digest: the digest covers at least up to the
         // requested index, and equals another node's only if their states are equal.
         let engine = self.engine.clone();
@@ -327,8 +342,8 @@ impl ClusterService for Cluster {
             Ok::<_, String>((digest, engine.raft().status().last_applied))
         })
         .await
-        .map_err(|e| Status::internal(format!("digest task: {e}")))?
-        .map_err(Status::internal)?;
+        .map_err(|e| ApiError::Internal(format!("digest task: {e}")))?
+        .map_err(ApiError::Internal)?;
         Ok(Response::new(pb::GetStateDigestResponse {
             digest,
             applied_index,
@@ -339,11 +354,9 @@ impl ClusterService for Cluster {
         &self,
         req: Request<pb::CreateSnapshotRequest>,
     ) -> Result<Response<pb::CreateSnapshotResponse>, Status> {
-        // A snapshot costs a full copy of the state: with a secret configured, only operators
-        // holding it may ask for one.
-        if self.secret.is_some() {
-            self.authorize(presented_secret(req.metadata()).as_deref())?;
-        }
+        // A snapshot costs a full copy of the state: the auth layer lets only the cluster
+        // secret and admin keys ask for one (anyone on a lone node that runs open).
+        let _ = req;
         let info = self
             .engine
             .raft()
@@ -372,12 +385,35 @@ impl ClusterService for Cluster {
     }
 }
 
-fn snapshot_status(e: corvo_raft::RaftError) -> Status {
+/// A caller scoped to some queues sees only their counts (and totals over them).
+fn within_scopes(status: &mut pb::NodeStatus, principal: &Principal) {
+    if !principal.is_scoped() {
+        return;
+    }
+    status
+        .queue_counts
+        .retain(|c| principal.scopes.allows(&c.queue));
+    for total in &mut status.job_counts {
+        total.count = status
+            .queue_counts
+            .iter()
+            .filter(|c| c.state == total.state)
+            .map(|c| c.count)
+            .sum();
+    }
+}
+
+fn snapshot_status(e: corvo_raft::RaftError) -> ApiError {
     match e {
-        corvo_raft::RaftError::InvalidOptions(why) => Status::failed_precondition(why),
-        corvo_raft::RaftError::ShuttingDown => Status::unavailable("the node is shutting down"),
-        corvo_raft::RaftError::Timeout { .. } => Status::deadline_exceeded(e.to_string()),
-        other => Status::internal(format!("snapshot: {other}")),
+        corvo_raft::RaftError::InvalidOptions(reason) => ApiError::FailedPrecondition { reason },
+        corvo_raft::RaftError::ShuttingDown => ApiError::Unavailable {
+            reason: "the node is shutting down".into(),
+            retry_after_ms: 1_000,
+        },
+        corvo_raft::RaftError::Timeout { .. } => ApiError::DeadlineExceeded {
+            reason: e.to_string(),
+        },
+        other => ApiError::Internal(format!("snapshot: {other}")),
     }
 }
 

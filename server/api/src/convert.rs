@@ -149,11 +149,21 @@ pub fn priority_to_proto(p: Priority) -> pb::Priority {
     }
 }
 
-fn timestamp_ms(ts: &Timestamp, field: &str) -> Result<u64, ApiError> {
-    if ts.seconds < 0 || !(0..1_000_000_000).contains(&ts.nanos) {
-        return Err(ApiError::invalid(field, "must be a valid time after 1970"));
+/// The latest time a request may name: 9999-12-31T23:59:59Z (RFC 3339's last year).
+pub const TIMESTAMP_SECONDS_MAX: i64 = 253_402_300_799;
+
+/// A time from the wire as Unix ms: from 1970 to the end of year 9999.
+pub fn timestamp_ms(ts: &Timestamp, field: &str) -> Result<u64, ApiError> {
+    if ts.seconds < 0
+        || ts.seconds > TIMESTAMP_SECONDS_MAX
+        || !(0..1_000_000_000).contains(&ts.nanos)
+    {
+        return Err(ApiError::invalid(
+            field,
+            "must be a valid time from 1970 to the year 9999",
+        ));
     }
-    Ok((ts.seconds as u64).saturating_mul(1_000) + (ts.nanos as u64) / 1_000_000)
+    Ok(ts.seconds.unsigned_abs() * 1_000 + u64::from(ts.nanos.unsigned_abs()) / 1_000_000)
 }
 
 pub fn ms_to_timestamp(ms: u64) -> Timestamp {
@@ -211,14 +221,31 @@ pub fn wait_ms(opts: &ApiOptions, max_wait_ms: Option<i32>, field: &str) -> Resu
     }
 }
 
+/// Most queues one fetch (or stream) may name, after duplicates are dropped: each is looked
+/// up in the ready index on every lease.
+pub const FETCH_QUEUES_MAX: usize = 256;
+
+/// The queues of a fetch: valid names, duplicates dropped (first occurrence kept), at most
+/// [`FETCH_QUEUES_MAX`].
 pub fn queues(list: &[String], field: &str) -> Result<Vec<String>, ApiError> {
     if list.is_empty() {
         return Err(ApiError::invalid(field, "name at least one queue"));
     }
+    let mut unique: Vec<String> = Vec::with_capacity(list.len().min(FETCH_QUEUES_MAX));
     for q in list {
+        if unique.contains(q) {
+            continue;
+        }
+        if unique.len() == FETCH_QUEUES_MAX {
+            return Err(ApiError::invalid(
+                field,
+                format!("names more than {FETCH_QUEUES_MAX} distinct queues"),
+            ));
+        }
         validate::queue_name(field, q)?;
+        unique.push(q.clone());
     }
-    Ok(list.to_vec())
+    Ok(unique)
 }
 
 pub fn worker_text(text: &str, field: &str) -> Result<String, ApiError> {
@@ -343,6 +370,10 @@ pub fn list_query(req: &pb::ListJobsRequest) -> Result<corvo_view::JobQuery, Api
             "tags",
             format!("at most {SEARCH_TAGS_MAX} tag filters"),
         ));
+    }
+    for (k, v) in &req.tags {
+        validate::bounded_text("tags", k, validate::KEY_BYTES_MAX)?;
+        validate::bounded_text("tags", v, validate::TAG_VALUE_BYTES_MAX)?;
     }
     let limit = usize::try_from(req.page_size)
         .map_err(|_| ApiError::invalid("page_size", "must not be negative"))?;
@@ -596,5 +627,26 @@ mod tests {
         assert!(lease_ms(&o, 99_999, "lease_duration").is_err());
         assert_eq!(wait_ms(&o, None, "max_wait_ms").unwrap(), 30_000);
         assert!(wait_ms(&o, Some(-1), "max_wait_ms").is_err());
+    }
+
+    #[test]
+    fn fetch_queues_are_deduplicated_and_bounded() {
+        let named = |n: usize| (0..n).map(|i| format!("q{i}")).collect::<Vec<_>>();
+        let mut list = named(256);
+        list.extend(named(256));
+        assert_eq!(queues(&list, "queues").unwrap(), named(256));
+        let e = queues(&named(257), "queues").unwrap_err().to_string();
+        assert!(e.contains("more than 256"), "{e}");
+        assert!(queues(&[], "queues").is_err());
+    }
+
+    #[test]
+    fn times_are_bounded_to_the_year_9999() {
+        let at = |seconds, nanos| Timestamp { seconds, nanos };
+        assert_eq!(timestamp_ms(&at(1, 5_000_000), "t").unwrap(), 1_005);
+        assert!(timestamp_ms(&at(i64::MAX, 0), "t").is_err());
+        assert!(timestamp_ms(&at(-1, 0), "t").is_err());
+        assert!(timestamp_ms(&at(0, 1_000_000_000), "t").is_err());
+        assert!(timestamp_ms(&at(TIMESTAMP_SECONDS_MAX, 999_999_999), "t").is_ok());
     }
 }

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::host;
 use crate::metrics::Metrics;
 use crate::options::ApiOptions;
+use crate::principal::Principal;
 use crate::roster::Roster;
 use crate::signals::Signals;
 use crate::status::{NodeInfo, NodeStatus, Readiness};
@@ -262,6 +263,19 @@ impl Engine {
         Ok(self.inner.store.read()?)
     }
 
+    /// PERMISSION_DENIED when job `id` exists in a queue outside `principal`'s scopes. An
+    /// unknown job passes (the command then answers NOT_FOUND); an unscoped caller costs
+    /// nothing (no read).
+    pub fn check_job_scope(&self, principal: &Principal, id: &str) -> Result<(), ApiError> {
+        if !principal.is_scoped() {
+            return Ok(());
+        }
+        match query::job_queue(&self.read()?, id)? {
+            Some(queue) => principal.check_queue(&queue),
+            None => Ok(()),
+        }
+    }
+
     pub fn draining(&self) -> watch::Receiver<bool> {
         self.inner.draining.subscribe()
     }
@@ -321,8 +335,9 @@ impl Engine {
     }
 }
 
-/// Unix ms by this node's clock (for latencies measured against the leader's stamps).
-fn wall_clock_ms() -> u64 {
+/// Unix ms by this node's clock (for latencies measured against the leader's stamps, and
+/// relative times in requests).
+pub fn wall_clock_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

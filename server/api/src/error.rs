@@ -15,6 +15,9 @@ pub enum ApiError {
     InvalidArgument { field: String, reason: String },
     #[error("job {job_id} not found")]
     NotFound { job_id: String },
+    /// Something other than a job does not exist (an API key, a cluster member).
+    #[error("{what} not found")]
+    Missing { what: String },
     #[error("lease token for job {job_id} is stale: the job was reassigned or settled")]
     StaleLease { job_id: String },
     #[error("job {job_id} is {state}, cannot {op}")]
@@ -23,10 +26,36 @@ pub enum ApiError {
         state: String,
         op: String,
     },
+    /// The operation does not fit the current state of something other than a job (a revoked
+    /// key, a membership change that conflicts, a node without a cluster secret).
+    #[error("{reason}")]
+    FailedPrecondition { reason: String },
     #[error("not the leader (leader: {})", leader_addr.as_deref().unwrap_or("unknown"))]
     NotLeader { leader_addr: Option<String> },
+    /// The proposer's bounded queue is full (apply backlog).
     #[error("server overloaded, retry in {retry_after_ms} ms")]
     Overloaded { retry_after_ms: u64 },
+    /// Too many calls in flight on this node: the call was shed before any work.
+    #[error("server busy: {what}; retry in {retry_after_ms} ms")]
+    Shed { what: String, retry_after_ms: u64 },
+    /// The caller's key (or address) is over its request rate.
+    #[error(
+        "rate limit of {rps} requests per second exceeded for {who}; retry in {retry_after_ms} ms"
+    )]
+    RateLimited {
+        who: String,
+        rps: u32,
+        retry_after_ms: u64,
+    },
+    /// A stream limit of this node is reached; streams already open are unharmed.
+    #[error(
+        "too many open {kind} streams on this node (at most {max}); retry in {retry_after_ms} ms"
+    )]
+    TooManyStreams {
+        kind: &'static str,
+        max: usize,
+        retry_after_ms: u64,
+    },
     #[error("unavailable: {reason}")]
     Unavailable { reason: String, retry_after_ms: u64 },
     /// A follower could not forward a call to the leader: none is known, or it cannot be
@@ -36,36 +65,95 @@ pub enum ApiError {
         leader_addr: Option<String>,
         reason: String,
     },
+    #[error("deadline exceeded: {reason}")]
+    DeadlineExceeded { reason: String },
+    /// No valid credential: missing, malformed, unknown, expired or revoked.
+    #[error("unauthenticated: {reason}")]
+    Unauthenticated { reason: String },
+    /// The credential is valid, but its role or queue scopes do not allow the call.
+    #[error("permission denied: {reason}")]
+    PermissionDenied { reason: String },
     #[error("internal error: {0}")]
     Internal(String),
+    /// Another member's answer to a call this node passed on (a forwarded join), unchanged:
+    /// it went through that member's error mapping and was counted there.
+    #[error("{}", .0.message())]
+    Relayed(Box<Status>),
 }
 
 /// Retry hint when no leader is known yet (an election takes about this long).
 pub const NOT_LEADER_RETRY_MS: u64 = 500;
 
-/// Every code a rejection can carry, in the order of [`REJECTIONS`].
-pub const REJECTION_CODES: [ErrorCode; 8] = [
-    ErrorCode::InvalidArgument,
-    ErrorCode::NotFound,
-    ErrorCode::StaleLease,
-    ErrorCode::InvalidState,
-    ErrorCode::Overloaded,
-    ErrorCode::NotLeader,
-    ErrorCode::Unavailable,
-    ErrorCode::Internal,
-];
-
-/// Rejections since the process started, by code. Process-wide because the conversion into
-/// `Status` (a `From` impl) has no handle to carry; read by the metrics module at scrape.
-static REJECTIONS: [AtomicU64; REJECTION_CODES.len()] =
-    [const { AtomicU64::new(0) }; REJECTION_CODES.len()];
-
-/// (code, rejections so far) for every code.
-pub fn rejections() -> [(ErrorCode, u64); REJECTION_CODES.len()] {
-    std::array::from_fn(|i| (REJECTION_CODES[i], REJECTIONS[i].load(Ordering::Relaxed)))
+/// Why a call, frame or item was refused: the `reason` label of `corvo_rejections_total`.
+/// Finer than [`ErrorCode`]: every limit has its own reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    InvalidArgument,
+    NotFound,
+    StaleLease,
+    InvalidState,
+    Overloaded,
+    NotLeader,
+    Unavailable,
+    Internal,
+    Unauthenticated,
+    PermissionDenied,
+    RateLimited,
+    StreamLimit,
+    Shed,
+    DeadlineExceeded,
 }
 
-/// The lower-case name of a code, as in metric labels and `docs/errors/` (`stale_lease`).
+impl Reason {
+    pub const ALL: [Reason; 14] = [
+        Reason::InvalidArgument,
+        Reason::NotFound,
+        Reason::StaleLease,
+        Reason::InvalidState,
+        Reason::Overloaded,
+        Reason::NotLeader,
+        Reason::Unavailable,
+        Reason::Internal,
+        Reason::Unauthenticated,
+        Reason::PermissionDenied,
+        Reason::RateLimited,
+        Reason::StreamLimit,
+        Reason::Shed,
+        Reason::DeadlineExceeded,
+    ];
+
+    /// The metric label value (see `docs/monitoring.md` and `docs/errors/`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::InvalidArgument => "invalid_argument",
+            Reason::NotFound => "not_found",
+            Reason::StaleLease => "stale_lease",
+            Reason::InvalidState => "invalid_state",
+            Reason::Overloaded => "overloaded",
+            Reason::NotLeader => "not_leader",
+            Reason::Unavailable => "unavailable",
+            Reason::Internal => "internal",
+            Reason::Unauthenticated => "unauthenticated",
+            Reason::PermissionDenied => "permission_denied",
+            Reason::RateLimited => "rate_limited",
+            Reason::StreamLimit => "stream_limit",
+            Reason::Shed => "shed",
+            Reason::DeadlineExceeded => "deadline_exceeded",
+        }
+    }
+}
+
+/// Rejections since the process started, by reason. Process-wide because the conversion into
+/// `Status` (a `From` impl) has no handle to carry; read by the metrics module at scrape.
+static REJECTIONS: [AtomicU64; Reason::ALL.len()] =
+    [const { AtomicU64::new(0) }; Reason::ALL.len()];
+
+/// (reason, rejections so far) for every reason.
+pub fn rejections() -> [(Reason, u64); Reason::ALL.len()] {
+    std::array::from_fn(|i| (Reason::ALL[i], REJECTIONS[i].load(Ordering::Relaxed)))
+}
+
+/// The lower-case name of a code, as in `docs/errors/` (`stale_lease`).
 pub fn code_name(code: ErrorCode) -> String {
     code.as_str_name()
         .trim_start_matches("ERROR_CODE_")
@@ -90,32 +178,79 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
-            ApiError::NotFound { .. } => ErrorCode::NotFound,
+            ApiError::NotFound { .. } | ApiError::Missing { .. } => ErrorCode::NotFound,
             ApiError::StaleLease { .. } => ErrorCode::StaleLease,
-            ApiError::InvalidState { .. } => ErrorCode::InvalidState,
-            ApiError::NotLeader { .. } => ErrorCode::NotLeader,
-            ApiError::Overloaded { .. } => ErrorCode::Overloaded,
-            ApiError::Unavailable { .. } | ApiError::LeaderUnreachable { .. } => {
-                ErrorCode::Unavailable
+            ApiError::InvalidState { .. } | ApiError::FailedPrecondition { .. } => {
+                ErrorCode::InvalidState
             }
+            ApiError::NotLeader { .. } => ErrorCode::NotLeader,
+            ApiError::Overloaded { .. }
+            | ApiError::Shed { .. }
+            | ApiError::RateLimited { .. }
+            | ApiError::TooManyStreams { .. } => ErrorCode::Overloaded,
+            ApiError::Unavailable { .. }
+            | ApiError::LeaderUnreachable { .. }
+            | ApiError::DeadlineExceeded { .. } => ErrorCode::Unavailable,
+            ApiError::Unauthenticated { .. } => ErrorCode::Unauthenticated,
+            ApiError::PermissionDenied { .. } => ErrorCode::PermissionDenied,
             ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::Relayed(status) => match status.code() {
+                Code::InvalidArgument => ErrorCode::InvalidArgument,
+                Code::NotFound => ErrorCode::NotFound,
+                Code::FailedPrecondition => ErrorCode::InvalidState,
+                Code::Unavailable | Code::DeadlineExceeded => ErrorCode::Unavailable,
+                Code::ResourceExhausted => ErrorCode::Overloaded,
+                Code::Unauthenticated => ErrorCode::Unauthenticated,
+                Code::PermissionDenied => ErrorCode::PermissionDenied,
+                _ => ErrorCode::Internal,
+            },
+        }
+    }
+
+    /// Why it was refused, for `corvo_rejections_total{reason}`.
+    pub fn reason(&self) -> Reason {
+        match self {
+            ApiError::InvalidArgument { .. } => Reason::InvalidArgument,
+            ApiError::NotFound { .. } | ApiError::Missing { .. } => Reason::NotFound,
+            ApiError::StaleLease { .. } => Reason::StaleLease,
+            ApiError::InvalidState { .. } | ApiError::FailedPrecondition { .. } => {
+                Reason::InvalidState
+            }
+            ApiError::NotLeader { .. } => Reason::NotLeader,
+            ApiError::Overloaded { .. } => Reason::Overloaded,
+            ApiError::Shed { .. } => Reason::Shed,
+            ApiError::RateLimited { .. } => Reason::RateLimited,
+            ApiError::TooManyStreams { .. } => Reason::StreamLimit,
+            ApiError::Unavailable { .. } | ApiError::LeaderUnreachable { .. } => {
+                Reason::Unavailable
+            }
+            ApiError::DeadlineExceeded { .. } => Reason::DeadlineExceeded,
+            ApiError::Unauthenticated { .. } => Reason::Unauthenticated,
+            ApiError::PermissionDenied { .. } => Reason::PermissionDenied,
+            ApiError::Internal(_) | ApiError::Relayed(_) => Reason::Internal,
         }
     }
 
     /// [`ApiError::code`], counted as one rejection. The mappings below call it once per
     /// refused call, frame or item a client sees.
     pub fn reject(&self) -> ErrorCode {
-        let code = self.code();
-        if let Some(i) = REJECTION_CODES.iter().position(|c| *c == code) {
+        if let ApiError::Relayed(_) = self {
+            return self.code();
+        }
+        let reason = self.reason();
+        if let Some(i) = Reason::ALL.iter().position(|r| *r == reason) {
             REJECTIONS[i].fetch_add(1, Ordering::Relaxed);
         }
-        code
+        self.code()
     }
 
     /// How long the client should wait before retrying, for transient errors.
     pub fn retry_after_ms(&self) -> Option<u64> {
         match self {
             ApiError::Overloaded { retry_after_ms }
+            | ApiError::Shed { retry_after_ms, .. }
+            | ApiError::RateLimited { retry_after_ms, .. }
+            | ApiError::TooManyStreams { retry_after_ms, .. }
             | ApiError::Unavailable { retry_after_ms, .. } => Some(*retry_after_ms),
             ApiError::NotLeader { .. } | ApiError::LeaderUnreachable { .. } => {
                 Some(NOT_LEADER_RETRY_MS)
@@ -124,12 +259,57 @@ impl ApiError {
         }
     }
 
+    /// The gRPC status code of this error.
+    pub fn grpc_code(&self) -> Code {
+        match self {
+            ApiError::InvalidArgument { .. } => Code::InvalidArgument,
+            ApiError::NotFound { .. } | ApiError::Missing { .. } => Code::NotFound,
+            ApiError::StaleLease { .. }
+            | ApiError::InvalidState { .. }
+            | ApiError::FailedPrecondition { .. } => Code::FailedPrecondition,
+            ApiError::NotLeader { .. }
+            | ApiError::Overloaded { .. }
+            | ApiError::Shed { .. }
+            | ApiError::Unavailable { .. }
+            | ApiError::LeaderUnreachable { .. } => Code::Unavailable,
+            // A per-client quota, or a per-node stream limit: the client should slow down or
+            // go elsewhere, not retry at once (gRFC A6 semantics of RESOURCE_EXHAUSTED).
+            ApiError::RateLimited { .. } | ApiError::TooManyStreams { .. } => {
+                Code::ResourceExhausted
+            }
+            ApiError::DeadlineExceeded { .. } => Code::DeadlineExceeded,
+            ApiError::Unauthenticated { .. } => Code::Unauthenticated,
+            ApiError::PermissionDenied { .. } => Code::PermissionDenied,
+            ApiError::Internal(_) => Code::Internal,
+            ApiError::Relayed(status) => status.code(),
+        }
+    }
+
     /// The legacy stream `error` text ("NOT_LEADER", "OVERLOADED: ...", "<section>: ...").
     pub fn legacy_text(&self, section: &str) -> String {
         match self {
             ApiError::NotLeader { .. } => "NOT_LEADER".to_owned(),
-            ApiError::Overloaded { .. } => format!("OVERLOADED: {section}: {self}"),
+            ApiError::Overloaded { .. }
+            | ApiError::Shed { .. }
+            | ApiError::RateLimited { .. }
+            | ApiError::TooManyStreams { .. } => format!("OVERLOADED: {section}: {self}"),
             _ => format!("{section}: {self}"),
+        }
+    }
+
+    /// The HTTP status for the same error on the HTTP routes (`/metrics`, the join route).
+    pub fn http_status(&self) -> http::StatusCode {
+        use http::StatusCode as H;
+        match self.grpc_code() {
+            Code::InvalidArgument => H::BAD_REQUEST,
+            Code::NotFound => H::NOT_FOUND,
+            Code::FailedPrecondition => H::CONFLICT,
+            Code::Unauthenticated => H::UNAUTHORIZED,
+            Code::PermissionDenied => H::FORBIDDEN,
+            Code::ResourceExhausted => H::TOO_MANY_REQUESTS,
+            Code::Unavailable => H::SERVICE_UNAVAILABLE,
+            Code::DeadlineExceeded => H::GATEWAY_TIMEOUT,
+            _ => H::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -145,6 +325,12 @@ impl From<JobError> for ApiError {
             JobError::InvalidArgument { field, reason } => {
                 ApiError::InvalidArgument { field, reason }
             }
+            JobError::KeyNotFound { key_id } => ApiError::Missing {
+                what: format!("API key {key_id}"),
+            },
+            JobError::KeyRevoked { key_id } => ApiError::FailedPrecondition {
+                reason: format!("API key {key_id} is revoked"),
+            },
         }
     }
 }
@@ -205,18 +391,11 @@ impl From<corvo_view::ViewError> for ApiError {
 
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
+        if let ApiError::Relayed(status) = e {
+            return *status;
+        }
         e.reject();
-        let code = match &e {
-            ApiError::InvalidArgument { .. } => Code::InvalidArgument,
-            ApiError::NotFound { .. } => Code::NotFound,
-            ApiError::StaleLease { .. } | ApiError::InvalidState { .. } => Code::FailedPrecondition,
-            ApiError::NotLeader { .. }
-            | ApiError::Overloaded { .. }
-            | ApiError::Unavailable { .. }
-            | ApiError::LeaderUnreachable { .. } => Code::Unavailable,
-            ApiError::Internal(_) => Code::Internal,
-        };
-        let mut status = Status::new(code, e.to_string());
+        let mut status = Status::new(e.grpc_code(), e.to_string());
         if let Some(ms) = e.retry_after_ms()
             && let Ok(v) = ms.to_string().parse()
         {
@@ -240,16 +419,22 @@ impl From<ApiError> for Status {
 
 /// A refused or failed membership change (ClusterService Join, RemoveNode, TransferLeader).
 /// Not-leader answers like a write (UNAVAILABLE + `x-corvo-leader`); the rest are operator
-/// errors with no stream code.
-pub fn membership_status(e: MembershipError) -> Status {
-    match e {
-        MembershipError::NotLeader { leader_addr, .. } => {
-            ApiError::NotLeader { leader_addr }.into()
+/// errors.
+impl From<MembershipError> for ApiError {
+    fn from(e: MembershipError) -> Self {
+        match e {
+            MembershipError::NotLeader { leader_addr, .. } => ApiError::NotLeader { leader_addr },
+            MembershipError::Conflict(_) => ApiError::FailedPrecondition {
+                reason: e.to_string(),
+            },
+            MembershipError::NotFound(id) => ApiError::Missing {
+                what: format!("cluster member with raft id {id}"),
+            },
+            MembershipError::Timeout { .. } => ApiError::DeadlineExceeded {
+                reason: e.to_string(),
+            },
+            MembershipError::Fatal(_) => ApiError::Internal(e.to_string()),
         }
-        MembershipError::Conflict(_) => Status::failed_precondition(e.to_string()),
-        MembershipError::NotFound(_) => Status::not_found(e.to_string()),
-        MembershipError::Timeout { .. } => Status::deadline_exceeded(e.to_string()),
-        MembershipError::Fatal(_) => Status::internal(e.to_string()),
     }
 }
 
@@ -287,21 +472,62 @@ mod tests {
     }
 
     #[test]
-    fn every_mapping_to_the_wire_counts_one_rejection_by_code() {
-        let count = |code| {
+    fn every_mapping_to_the_wire_counts_one_rejection_by_reason() {
+        let count = |reason| {
             rejections()
                 .into_iter()
-                .find(|(c, _)| *c == code)
+                .find(|(r, _)| *r == reason)
                 .map(|(_, n)| n)
                 .unwrap()
         };
-        let before = count(ErrorCode::StaleLease);
+        let before = count(Reason::StaleLease);
         let e = ApiError::StaleLease { job_id: "j".into() };
         assert_eq!(e.reject(), ErrorCode::StaleLease);
         let _: Status = e.into();
         // Other tests run in parallel and may count too: at least ours are there.
-        assert!(count(ErrorCode::StaleLease) >= before + 2);
+        assert!(count(Reason::StaleLease) >= before + 2);
         assert_eq!(code_name(ErrorCode::StaleLease), "stale_lease");
-        assert_eq!(REJECTION_CODES.len(), ErrorCode::Internal as usize);
+        // Every reason is named once.
+        let names: std::collections::HashSet<_> = Reason::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(names.len(), Reason::ALL.len());
+    }
+
+    #[test]
+    fn limits_answer_with_their_own_codes_and_hints() {
+        let s: Status = ApiError::RateLimited {
+            who: "API key k".into(),
+            rps: 5,
+            retry_after_ms: 180,
+        }
+        .into();
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert_eq!(s.metadata().get("grpc-retry-pushback-ms").unwrap(), "180");
+        let e = ApiError::TooManyStreams {
+            kind: "worker",
+            max: 2,
+            retry_after_ms: 1_000,
+        };
+        assert_eq!(e.code(), ErrorCode::Overloaded);
+        assert_eq!(e.reason(), Reason::StreamLimit);
+        let s: Status = e.into();
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert!(s.metadata().contains_key("grpc-retry-pushback-ms"));
+        let s: Status = ApiError::Shed {
+            what: "unary calls".into(),
+            retry_after_ms: 50,
+        }
+        .into();
+        assert_eq!(s.code(), Code::Unavailable);
+        let s: Status = ApiError::Unauthenticated {
+            reason: "missing API key".into(),
+        }
+        .into();
+        assert_eq!(s.code(), Code::Unauthenticated);
+        assert!(!s.metadata().contains_key("grpc-retry-pushback-ms"));
+        let e = ApiError::PermissionDenied {
+            reason: "queue b".into(),
+        };
+        assert_eq!(e.code(), ErrorCode::PermissionDenied);
+        assert_eq!(e.http_status(), http::StatusCode::FORBIDDEN);
     }
 }

@@ -1,5 +1,5 @@
-//! Leader forwarding: a follower passes WorkerService and JobService calls to the leader, so
-//! a client may talk to any node (DESIGN §6, ADR 0010).
+//! Leader forwarding: a follower passes WorkerService, JobService and KeyService calls to the
+//! leader, so a client may talk to any node (DESIGN §6, ADR 0010).
 //!
 //! ```text
 //!  request ─▶ Forward::call ── not forwardable (ClusterService, health, reflection, HTTP,
@@ -50,7 +50,11 @@ pub const FORWARD_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 pub const FORWARD_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The services whose calls go to the leader (path prefixes).
-const FORWARDED_SERVICES: [&str; 2] = ["/corvo.v1.WorkerService/", "/corvo.v1.JobService/"];
+const FORWARDED_SERVICES: [&str; 3] = [
+    "/corvo.v1.WorkerService/",
+    "/corvo.v1.JobService/",
+    "/corvo.v1.KeyService/",
+];
 /// The worker stream: without a leader to forward it to it is served locally, where every
 /// frame that needs the leader is answered with the legacy NOT_LEADER + `leader_addr` fields.
 const STREAM_METHOD: &str = "/corvo.v1.WorkerService/StreamLifecycle";

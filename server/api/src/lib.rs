@@ -23,15 +23,21 @@
 //! the node may get traffic; [`roster`] counts open worker streams; [`host`] reads `/proc` and
 //! the data dir's filesystem.
 
+pub mod auth;
 pub mod cluster;
+pub mod connection;
 pub mod convert;
 pub mod dispatch;
 pub mod engine;
 pub mod error;
 pub mod forward;
 pub mod host;
+pub mod key_service;
+pub mod keyring;
 pub mod metrics;
 pub mod options;
+pub mod permissions;
+pub mod principal;
 pub mod readiness;
 pub mod roster;
 pub mod rpc_metrics;

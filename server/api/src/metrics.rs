@@ -599,13 +599,13 @@ impl Collector for Rejections {
         let counter = ConstCounter::new(0u64);
         let mut family = encoder.encode_descriptor(
             "corvo_rejections",
-            "Requests, stream frames and batch items refused, by reason (the ErrorCode a client sees; see docs/errors/).",
+            "Requests, stream frames and batch items refused, by reason (a limit, or the ErrorCode a client sees; see docs/errors/).",
             None,
             counter.metric_type(),
         )?;
-        for (code, n) in error::rejections() {
+        for (reason, n) in error::rejections() {
             let labels = ReasonLabel {
-                reason: error::code_name(code),
+                reason: reason.name().to_owned(),
             };
             ConstCounter::new(n).encode(family.encode_family(&labels)?)?;
         }

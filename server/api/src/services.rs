@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::convert;
 use crate::engine::{Engine, deadline_in};
 use crate::error::ApiError;
+use crate::principal::Principal;
 
 /// How long a `consistent` ListJobs waits for the read view to catch up.
 const LIST_CONSISTENT_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(10);
@@ -31,18 +32,25 @@ impl Services {
         Services { engine }
     }
 
+    /// Leases for a Fetch (as a batch of one) or a FetchBatch of `count`.
     async fn fetch_jobs(
         &self,
-        queues: &[String],
-        worker_id: &str,
-        hostname: &str,
-        lease_duration: i32,
+        principal: &Principal,
+        r: &pb::FetchBatchRequest,
         count: u32,
-        max_wait_ms: Option<i32>,
     ) -> Result<Vec<corvo_core::model::Job>, ApiError> {
+        let (queues, worker_id, hostname, lease_duration, max_wait_ms) = (
+            &r.queues,
+            &r.worker_id,
+            &r.hostname,
+            r.lease_duration,
+            r.max_wait_ms,
+        );
         let opts = self.engine.opts();
+        let queues = convert::queues(queues, "queues")?;
+        principal.check_queues(&queues)?;
         let lease = Lease {
-            queues: convert::queues(queues, "queues")?,
+            queues,
             count,
             worker_id: convert::worker_text(worker_id, "worker_id")?,
             hostname: convert::worker_text(hostname, "hostname")?,
@@ -63,6 +71,7 @@ impl WorkerService for Services {
         &self,
         req: Request<pb::EnqueueRequest>,
     ) -> Result<Response<pb::EnqueueResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let r = req.into_inner();
         let cmd = convert::enqueue(
             self.engine.opts(),
@@ -72,6 +81,7 @@ impl WorkerService for Services {
             &r.payload_json,
             r.options.as_ref(),
         )?;
+        principal.check_queue(&cmd.queue)?;
         match self.engine.propose_one(Command::Enqueue(cmd)).await? {
             Reply::Enqueued {
                 job_id,
@@ -95,15 +105,20 @@ impl WorkerService for Services {
         &self,
         req: Request<pb::FetchRequest>,
     ) -> Result<Response<pb::FetchResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let r = req.into_inner();
         let jobs = self
             .fetch_jobs(
-                &r.queues,
-                &r.worker_id,
-                &r.hostname,
-                r.lease_duration,
+                &principal,
+                &pb::FetchBatchRequest {
+                    queues: r.queues,
+                    worker_id: r.worker_id,
+                    hostname: r.hostname,
+                    lease_duration: r.lease_duration,
+                    count: 1,
+                    max_wait_ms: r.max_wait_ms,
+                },
                 1,
-                r.max_wait_ms,
             )
             .await?;
         Ok(Response::new(convert::fetch_response(jobs.first())))
@@ -113,24 +128,17 @@ impl WorkerService for Services {
         &self,
         req: Request<pb::FetchBatchRequest>,
     ) -> Result<Response<pb::FetchBatchResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let r = req.into_inner();
         let count = convert::fetch_count(self.engine.opts(), r.count, "count")?;
-        let jobs = self
-            .fetch_jobs(
-                &r.queues,
-                &r.worker_id,
-                &r.hostname,
-                r.lease_duration,
-                count,
-                r.max_wait_ms,
-            )
-            .await?;
+        let jobs = self.fetch_jobs(&principal, &r, count).await?;
         Ok(Response::new(pb::FetchBatchResponse {
             jobs: jobs.iter().map(convert::leased_job).collect(),
         }))
     }
 
     async fn ack(&self, req: Request<pb::AckRequest>) -> Result<Response<pb::AckResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let r = req.into_inner();
         let cmd = convert::ack(
             self.engine.opts(),
@@ -139,6 +147,7 @@ impl WorkerService for Services {
             r.lease_token,
             "",
         )?;
+        self.engine.check_job_scope(&principal, &cmd.job_id)?;
         match self.engine.propose_one(Command::Ack(cmd)).await? {
             Reply::Acked { state, .. } => Ok(Response::new(pb::AckResponse {
                 state: convert::state_to_proto(state).into(),
@@ -151,6 +160,7 @@ impl WorkerService for Services {
         &self,
         req: Request<pb::AckBatchRequest>,
     ) -> Result<Response<pb::AckBatchResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let r = req.into_inner();
         let opts = self.engine.opts();
         if r.items.is_empty() {
@@ -167,18 +177,23 @@ impl WorkerService for Services {
             )
             .into());
         }
-        // One bad item never fails the rest: an invalid item gets its own INVALID_ARGUMENT
-        // result and is not proposed; the valid ones are.
+        // One bad item never fails the rest: an invalid item (or one outside the caller's
+        // queue scopes) gets its own result and is not proposed; the valid ones are.
         let mut cmds = Vec::with_capacity(r.items.len());
         let mut invalid = Vec::with_capacity(r.items.len());
         for (i, it) in r.items.iter().enumerate() {
-            match convert::ack(
+            let checked = convert::ack(
                 opts,
                 &it.job_id,
                 &it.result_json,
                 it.lease_token,
                 &format!("items[{i}]."),
-            ) {
+            )
+            .and_then(|cmd| {
+                self.engine.check_job_scope(&principal, &cmd.job_id)?;
+                Ok(cmd)
+            });
+            match checked {
                 Ok(cmd) => {
                     cmds.push(Command::Ack(cmd));
                     invalid.push(None);
@@ -221,7 +236,9 @@ impl WorkerService for Services {
         &self,
         req: Request<Streaming<pb::StreamLifecycleRequest>>,
     ) -> Result<Response<Self::StreamLifecycleStream>, Status> {
-        let stream = crate::stream::Session::start(self.engine.clone(), req.into_inner())?;
+        let principal = Principal::of(&req)?;
+        let stream =
+            crate::stream::Session::start(self.engine.clone(), principal, req.into_inner())?;
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -229,6 +246,7 @@ impl WorkerService for Services {
         &self,
         req: Request<pb::FailRequest>,
     ) -> Result<Response<pb::FailResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let r = req.into_inner();
         let cmd = convert::fail(
             self.engine.opts(),
@@ -238,6 +256,7 @@ impl WorkerService for Services {
             r.lease_token,
             "",
         )?;
+        self.engine.check_job_scope(&principal, &cmd.job_id)?;
         match self.engine.propose_one(Command::Fail(cmd)).await? {
             Reply::Failed {
                 state,
@@ -257,6 +276,7 @@ impl WorkerService for Services {
         &self,
         req: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let r = req.into_inner();
         let opts = self.engine.opts();
         if r.jobs.len() > opts.batch_items_max {
@@ -286,6 +306,9 @@ impl WorkerService for Services {
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
+        for item in &items {
+            self.engine.check_job_scope(&principal, &item.job_id)?;
+        }
         if items.is_empty() {
             return Ok(Response::new(pb::HeartbeatResponse::default()));
         }
@@ -325,7 +348,8 @@ impl WorkerService for Services {
         &self,
         req: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let stream = crate::subscribe::stream(self.engine.clone(), req.into_inner())?;
+        let principal = Principal::of(&req)?;
+        let stream = crate::subscribe::stream(self.engine.clone(), principal, req.into_inner())?;
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -361,8 +385,12 @@ impl JobService for Services {
         &self,
         req: Request<pb::GetJobRequest>,
     ) -> Result<Response<pb::GetJobResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let id = convert::job_id(&req.get_ref().job_id, "job_id")?;
         let job = query::job(&self.engine.read()?, &id).map_err(ApiError::from)?;
+        if let Some(job) = &job {
+            principal.check_queue(&job.queue)?;
+        }
         match job {
             Some(job) => Ok(Response::new(pb::GetJobResponse {
                 job: Some(convert::job_to_proto(&job)),
@@ -376,6 +404,8 @@ impl JobService for Services {
         req: Request<pb::CancelJobRequest>,
     ) -> Result<Response<pb::CancelJobResponse>, Status> {
         let job_id = convert::job_id(&req.get_ref().job_id, "job_id")?;
+        self.engine
+            .check_job_scope(&Principal::of(&req)?, &job_id)?;
         match self.engine.propose_one(Command::Cancel { job_id }).await? {
             Reply::Cancelled { state } => Ok(Response::new(pb::CancelJobResponse {
                 state: convert::state_to_proto(state).into(),
@@ -389,6 +419,8 @@ impl JobService for Services {
         req: Request<pb::RetryJobRequest>,
     ) -> Result<Response<pb::RetryJobResponse>, Status> {
         let job_id = convert::job_id(&req.get_ref().job_id, "job_id")?;
+        self.engine
+            .check_job_scope(&Principal::of(&req)?, &job_id)?;
         match self.engine.propose_one(Command::Retry { job_id }).await? {
             Reply::Retried { state } => Ok(Response::new(pb::RetryJobResponse {
                 state: convert::state_to_proto(state).into(),
@@ -402,6 +434,8 @@ impl JobService for Services {
         req: Request<pb::DeleteJobRequest>,
     ) -> Result<Response<pb::DeleteJobResponse>, Status> {
         let job_id = convert::job_id(&req.get_ref().job_id, "job_id")?;
+        self.engine
+            .check_job_scope(&Principal::of(&req)?, &job_id)?;
         match self.engine.propose_one(Command::Delete { job_id }).await? {
             Reply::Deleted => Ok(Response::new(pb::DeleteJobResponse {})),
             other => Err(ApiError::unexpected("delete", &other).into()),
@@ -412,8 +446,24 @@ impl JobService for Services {
         &self,
         req: Request<pb::ListJobsRequest>,
     ) -> Result<Response<pb::ListJobsResponse>, Status> {
+        let principal = Principal::of(&req)?;
         let req = req.into_inner();
         let query = convert::list_query(&req)?;
+        if principal.is_scoped() {
+            // A scoped caller lists one queue of its scopes at a time.
+            match &query.queue {
+                Some(queue) => principal.check_queue(queue)?,
+                None => {
+                    return Err(ApiError::PermissionDenied {
+                        reason: format!(
+                            "{principal} may list only queues in its scopes ({}): set `queue`",
+                            principal.scopes
+                        ),
+                    }
+                    .into());
+                }
+            }
+        }
         let view = self.engine.view().clone();
         if req.consistent {
             // Every write this node applied before the call (on the leader: every write

@@ -93,6 +93,8 @@ impl corvo_raft::ApplyListener for Signals {
                         reason: *reason,
                     });
                 }
+                // The node's listener reloads the key ring (it reads the state).
+                Effect::KeysChanged => {}
             }
         }
         if any_ready {

@@ -12,6 +12,10 @@
 //! ```
 //! Responses go through one bounded channel, so a slow reader of responses slows the
 //! session down instead of growing memory.
+//!
+//! Every frame is checked against the caller's queue scopes (the queues it fetches from or
+//! enqueues to, the queue of each job it settles or heartbeats): a frame that reaches outside
+//! them is refused whole with PERMISSION_DENIED naming the queue, and changes nothing.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -29,10 +33,11 @@ use crate::convert;
 use crate::dispatch::PushTarget;
 use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::principal::Principal;
 use crate::roster::StreamPass;
 use crate::services::heartbeat_answer;
 
-/// Consecutive invalid frames after which the stream is closed.
+/// Consecutive invalid or forbidden frames after which the stream is closed.
 const INVALID_FRAMES_MAX: u32 = 10;
 /// Frames proposed together when a worker sent several while the previous ones were in
 /// flight (typically acks for jobs pushed one by one).
@@ -55,6 +60,7 @@ pub struct Session;
 impl Session {
     pub fn start(
         engine: Engine,
+        principal: Principal,
         inbound: Streaming<pb::StreamLifecycleRequest>,
     ) -> Result<ReceiverStream<Result<pb::StreamLifecycleResponse, Status>>, Status> {
         if engine.is_draining() {
@@ -80,7 +86,7 @@ impl Session {
         // Counted as open (metrics, status, the drain) until the reader ends.
         let pass = engine.roster().open_stream();
         tokio::spawn(async move {
-            read(engine, inbound, shared, target, tx, pass).await;
+            read(engine, principal, inbound, shared, target, tx, pass).await;
             let _ = closed_tx.send(true);
         });
         Ok(ReceiverStream::new(rx))
@@ -93,6 +99,7 @@ fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
 
 async fn read(
     engine: Engine,
+    principal: Principal,
     mut inbound: Streaming<pb::StreamLifecycleRequest>,
     shared: Arc<Mutex<Shared>>,
     target: Arc<PushTarget>,
@@ -132,8 +139,11 @@ async fn read(
                 if let Some(name) = frames.iter().rev().map(|f| &f.worker_id).find(|w| !w.is_empty()) {
                     pass.name_worker(name);
                 }
-                for response in handle_frames(&engine, &shared, &target, frames).await {
-                    if response.error_code == pb::ErrorCode::InvalidArgument as i32 {
+                for response in handle_frames(&engine, &principal, &shared, &target, frames).await {
+                    let refused = [pb::ErrorCode::InvalidArgument, pb::ErrorCode::PermissionDenied]
+                        .iter()
+                        .any(|c| response.error_code == *c as i32);
+                    if refused {
                         invalid_frames += 1;
                     } else {
                         invalid_frames = 0;
@@ -142,8 +152,11 @@ async fn read(
                         return;
                     }
                     if invalid_frames >= INVALID_FRAMES_MAX {
-                        let msg = format!("closing the stream after {INVALID_FRAMES_MAX} invalid frames in a row");
-                        let _ = tx.send(Err(Status::invalid_argument(msg))).await;
+                        let e = ApiError::invalid(
+                            "stream",
+                            format!("closing the stream after {INVALID_FRAMES_MAX} invalid or forbidden frames in a row"),
+                        );
+                        let _ = tx.send(Err(e.into())).await;
                         return;
                     }
                 }
@@ -170,7 +183,11 @@ async fn read(
                 }
             }
             _ = grace => {
-                let _ = tx.send(Err(Status::unavailable("server is shutting down; reconnect to another node"))).await;
+                let e = ApiError::Unavailable {
+                    reason: "server is shutting down; reconnect to another node".into(),
+                    retry_after_ms: 1_000,
+                };
+                let _ = tx.send(Err(e.into())).await;
                 return;
             }
         }
@@ -245,6 +262,7 @@ struct Plan {
 
 fn plan(
     engine: &Engine,
+    principal: &Principal,
     target: &PushTarget,
     f: &pb::StreamLifecycleRequest,
 ) -> Result<Plan, ApiError> {
@@ -290,6 +308,9 @@ fn plan(
     } else {
         None
     };
+    if let Some(lease) = &lease {
+        principal.check_queues(&lease.queues)?;
+    }
     let outstanding = target.credits();
     if f.credits > 0 && outstanding.saturating_add(f.credits as u32) > opts.stream_credits_max {
         return Err(ApiError::invalid(
@@ -317,6 +338,7 @@ fn plan(
             a.lease_token,
             &format!("acks[{i}]."),
         )?;
+        engine.check_job_scope(principal, &cmd.job_id)?;
         plan.acks.push(cmd.job_id.clone());
         plan.commands.push(Command::Ack(cmd));
     }
@@ -329,6 +351,7 @@ fn plan(
             x.lease_token,
             &format!("fails[{i}]."),
         )?;
+        engine.check_job_scope(principal, &cmd.job_id)?;
         plan.fails.push(cmd.job_id.clone());
         plan.commands.push(Command::Fail(cmd));
     }
@@ -336,14 +359,16 @@ fn plan(
         let mut items = Vec::with_capacity(f.heartbeats.len());
         for (i, h) in f.heartbeats.iter().enumerate() {
             let p = format!("heartbeats[{i}].");
-            items.push(convert::heartbeat_item(
+            let item = convert::heartbeat_item(
                 opts,
                 &h.job_id,
                 &h.progress_json,
                 &h.checkpoint_json,
                 h.lease_token,
                 &p,
-            )?);
+            )?;
+            engine.check_job_scope(principal, &item.job_id)?;
+            items.push(item);
             plan.heartbeats.push(h.job_id.clone());
         }
         plan.commands.push(Command::Heartbeat(Heartbeat { items }));
@@ -358,6 +383,7 @@ fn plan(
             &e.payload_json,
             e.options.as_ref(),
         )?;
+        principal.check_queue(&cmd.queue)?;
         plan.commands.push(Command::Enqueue(cmd));
         plan.enqueues += 1;
     }
@@ -397,6 +423,7 @@ fn echo_item_error(resp: &mut pb::StreamLifecycleResponse, e: &ApiError, section
 /// one Raft round for every frame the worker sent while the previous ones were in flight.
 async fn handle_frames(
     engine: &Engine,
+    principal: &Principal,
     shared: &Mutex<Shared>,
     target: &PushTarget,
     frames: Vec<pb::StreamLifecycleRequest>,
@@ -408,7 +435,7 @@ async fn handle_frames(
             request_id: f.request_id,
             ..Default::default()
         };
-        match plan(engine, target, f) {
+        match plan(engine, principal, target, f) {
             Ok(mut p) => {
                 let n = p.commands.len();
                 commands.append(&mut p.commands);

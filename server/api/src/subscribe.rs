@@ -13,6 +13,7 @@ use tonic::Status;
 use crate::convert;
 use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::principal::{Principal, Scopes};
 
 /// Filter lists longer than this are refused (they are matched per event).
 const FILTER_ITEMS_MAX: usize = 1_024;
@@ -23,18 +24,24 @@ struct Filter {
     queues: HashSet<String>,
     job_ids: HashSet<String>,
     types: HashSet<String>,
+    /// The caller's queue scopes: events of other queues are never sent.
+    scopes: std::sync::Arc<Scopes>,
 }
 
 impl Filter {
     fn matches(&self, e: &corvo_core::Event) -> bool {
-        (self.queues.is_empty() || self.queues.contains(&e.queue))
+        self.scopes.allows(&e.queue)
+            && (self.queues.is_empty() || self.queues.contains(&e.queue))
             && (self.job_ids.is_empty() || self.job_ids.contains(&e.job_id))
             && (self.types.is_empty() || self.types.contains(e.kind.as_str()))
     }
 }
 
+/// A caller scoped to some queues may name only queues within them; without a queue filter
+/// it gets the events of its queues only.
 pub fn stream(
     engine: Engine,
+    principal: Principal,
     req: pb::SubscribeRequest,
 ) -> Result<ReceiverStream<Result<pb::SubscribeResponse, Status>>, Status> {
     for (field, len) in [
@@ -52,11 +59,13 @@ pub fn stream(
     }
     for q in &req.queues {
         convert::queues(std::slice::from_ref(q), "queues")?;
+        principal.check_queue(q)?;
     }
     let filter = Filter {
         queues: req.queues.into_iter().collect(),
         job_ids: req.job_ids.into_iter().collect(),
         types: req.types.into_iter().collect(),
+        scopes: principal.scopes.clone(),
     };
     let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER_MAX);
     tokio::spawn(follow(engine, filter, req.last_event_id, tx));
@@ -111,7 +120,11 @@ async fn follow(
             r = newest.changed() => if r.is_err() { return },
             _ = draining.changed() => {
                 if *draining.borrow() {
-                    let _ = tx.send(Err(Status::unavailable("server is shutting down; resume from the last seq"))).await;
+                    let e = ApiError::Unavailable {
+                        reason: "server is shutting down; resume from the last seq".into(),
+                        retry_after_ms: 1_000,
+                    };
+                    let _ = tx.send(Err(e.into())).await;
                     return;
                 }
             }

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::{ApiKey, Role};
 use crate::model::{EnqueueOptions, Job, JobState};
 
 /// One Raft log entry's worth of commands, stamped with the leader's clock.
@@ -37,6 +38,40 @@ pub enum Command {
     /// Fire every timer due at `now_ms`: promote scheduled and retrying jobs, reclaim
     /// expired leases, expire jobs, release unique keys.
     Tick,
+    /// Add an API key (its secret's hash only).
+    CreateKey(CreateKey),
+    /// Refuse a key from now on (it stays listed, as revoked).
+    RevokeKey {
+        key_id: String,
+    },
+    /// Give a key a new secret; the old one stays valid for `grace_ms`.
+    RotateKey {
+        key_id: String,
+        hash: [u8; 32],
+        grace_ms: u64,
+    },
+    /// Record when keys were last used (aggregated by the leader, at most once a minute per
+    /// key): (key id, Unix ms).
+    TouchKeys {
+        used: Vec<(String, u64)>,
+    },
+}
+
+/// A new API key. The leader chooses the id; the API layer hashes the secret it drew.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateKey {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// Queue-name globs; empty = every queue.
+    pub queues: Vec<String>,
+    pub expires_at_ms: Option<u64>,
+    pub rate_limit_rps: Option<u32>,
+    /// SHA-256 of the secret.
+    pub hash: [u8; 32],
+    /// Create it only if no key exists yet (the bootstrap admin key, which every node of a
+    /// cluster may be configured with): otherwise the reply is [`Reply::KeySkipped`].
+    pub only_if_first: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +191,14 @@ pub enum Reply {
     Ticked {
         fired: u32,
     },
+    /// The key after a create, revoke or rotate.
+    Key(ApiKey),
+    /// A `CreateKey` with `only_if_first` found keys already there: nothing changed.
+    KeySkipped,
+    /// `TouchKeys` updated this many keys.
+    Touched {
+        keys: u32,
+    },
 }
 
 /// A settled attempt: its queue and how long it ran (batch time − start, leader clock).
@@ -180,6 +223,10 @@ pub enum JobError {
     },
     #[error("invalid {field}: {reason}")]
     InvalidArgument { field: String, reason: String },
+    #[error("API key {key_id} not found")]
+    KeyNotFound { key_id: String },
+    #[error("API key {key_id} is revoked")]
+    KeyRevoked { key_id: String },
 }
 
 /// Something the runtime must do after the batch is applied.
@@ -193,6 +240,8 @@ pub enum Effect {
         worker_id: String,
         reason: StopReason,
     },
+    /// An API key was created, revoked or rotated: whoever checks keys reloads them.
+    KeysChanged,
 }
 
 /// What applying one batch produced.

@@ -9,6 +9,8 @@
 //! | `Events` | seq (u64 BE)                               | [`Event`] (postcard)          |
 //! | `Meta`   | name (ASCII)                               | u64 BE counters               |
 //! | `Counts` | queue `\0` state (u8, [`state_code`])      | u64 BE: jobs of the queue in that state |
+//! | `ApiKeys` | key id                                    | [`ApiKey`] (postcard)         |
+//! | `KeyHashes` | SHA-256 of a key secret (32 bytes)      | key id                        |
 //!
 //! Integers are big-endian so byte order is numeric order. Queue names never contain `\0`
 //! (validated), so `queue \0` is an exact prefix.
@@ -21,6 +23,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::access::ApiKey;
 use crate::model::{Event, Job, JobState, Priority};
 use crate::state::StoreError;
 
@@ -34,11 +37,13 @@ pub enum Table {
     Events,
     Meta,
     Counts,
+    ApiKeys,
+    KeyHashes,
 }
 
 impl Table {
     /// Every table, in discriminant order (the store indexes its open tables by it).
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 9] = [
         Table::Jobs,
         Table::Ready,
         Table::Timers,
@@ -46,6 +51,8 @@ impl Table {
         Table::Events,
         Table::Meta,
         Table::Counts,
+        Table::ApiKeys,
+        Table::KeyHashes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +64,8 @@ impl Table {
             Table::Events => "events",
             Table::Meta => "meta",
             Table::Counts => "counts",
+            Table::ApiKeys => "api_keys",
+            Table::KeyHashes => "key_hashes",
         }
     }
 }
@@ -241,4 +250,8 @@ pub fn decode_job(key: &[u8], bytes: &[u8]) -> Result<Job, StoreError> {
 
 pub fn decode_event(key: &[u8], bytes: &[u8]) -> Result<Event, StoreError> {
     decode(Table::Events, key, bytes)
+}
+
+pub fn decode_api_key(key: &[u8], bytes: &[u8]) -> Result<ApiKey, StoreError> {
+    decode(Table::ApiKeys, key, bytes)
 }

@@ -14,12 +14,14 @@
 //!                           effects → dispatcher (wake workers), streams (cancel)
 //! ```
 //!
-//! Layout: [`model`] (jobs and their vocabulary), [`command`] (inputs and outputs),
-//! [`keys`] (the one description of the table and key layout), [`state`] (the storage
-//! trait and an in-memory implementation for tests), [`apply`] (the state machine, one
-//! module per command family), [`schedule`] (backoff math), [`validate`] (input rules shared
-//! with the API layer), [`query`] (read-side helpers).
+//! Layout: [`model`] (jobs and their vocabulary), [`access`] (API keys and roles),
+//! [`command`] (inputs and outputs), [`keys`] (the one description of the table and key
+//! layout), [`state`] (the storage trait and an in-memory implementation for tests),
+//! [`apply`] (the state machine, one module per command family), [`schedule`] (backoff
+//! math), [`validate`] (input rules shared with the API layer), [`query`] (read-side
+//! helpers).
 
+pub mod access;
 pub mod apply;
 pub mod command;
 pub mod keys;
@@ -31,8 +33,8 @@ pub mod validate;
 
 pub use apply::apply_batch;
 pub use command::{
-    Ack, AttemptRun, Batch, BatchOutcome, Command, Effect, Enqueue, Fail, Heartbeat, HeartbeatItem,
-    HeartbeatReply, JobError, Lease, Reply, StopReason,
+    Ack, AttemptRun, Batch, BatchOutcome, Command, CreateKey, Effect, Enqueue, Fail, Heartbeat,
+    HeartbeatItem, HeartbeatReply, JobError, Lease, Reply, StopReason,
 };
 pub use model::{
     Backoff, BackoffKind, EnqueueOptions, Event, EventKind, Job, JobState, LeaseInfo, Priority,

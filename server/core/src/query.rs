@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::access::ApiKey;
 use crate::keys::{self, Table, TimerKind, UniqueLock};
 use crate::model::{Event, Job, JobState};
 use crate::state::{StateRead, StoreError};
@@ -11,6 +12,27 @@ pub fn job<R: StateRead>(state: &R, id: &str) -> Result<Option<Job>, StoreError>
         Some(bytes) => keys::decode_job(id.as_bytes(), &bytes).map(Some),
         None => Ok(None),
     }
+}
+
+/// The queue of job `id` (decodes the whole record; scoped callers only).
+pub fn job_queue<R: StateRead>(state: &R, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(job(state, id)?.map(|j| j.queue))
+}
+
+pub fn api_key<R: StateRead>(state: &R, id: &str) -> Result<Option<ApiKey>, StoreError> {
+    match state.get(Table::ApiKeys, id.as_bytes())? {
+        Some(bytes) => keys::decode_api_key(id.as_bytes(), &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every API key, revoked ones included, in id order (few: keys are made by hand).
+pub fn api_keys<R: StateRead>(state: &R) -> Result<Vec<ApiKey>, StoreError> {
+    state
+        .range(Table::ApiKeys, &[], &[0xff; 1], usize::MAX)?
+        .into_iter()
+        .map(|(k, v)| keys::decode_api_key(&k, &v))
+        .collect()
 }
 
 /// Up to `limit` events with id greater than `after`.

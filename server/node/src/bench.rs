@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::client::Conn;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use corvo_sdk::proto as pb;
@@ -29,7 +30,6 @@ use hdrhistogram::Histogram;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 use crate::config::{ClientArgs, Output};
 
@@ -288,7 +288,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn enqueue_unary(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunResult> {
+async fn enqueue_unary(channel: &Conn, args: &BenchArgs) -> anyhow::Result<RunResult> {
     let queue = unique_queue("eu");
     let body = payload(args.payload_bytes);
     let per_client = args.jobs / args.concurrency as u64;
@@ -325,7 +325,7 @@ async fn enqueue_unary(channel: &Channel, args: &BenchArgs) -> anyhow::Result<Ru
 
 /// Enqueues `jobs` into `queue` over `--concurrency` streams, `--batch` per frame.
 async fn enqueue_stream(
-    channel: &Channel,
+    channel: &Conn,
     args: &BenchArgs,
     queue: &str,
     jobs: u64,
@@ -390,7 +390,7 @@ async fn enqueue_stream(
 
 /// Worker streams that ack every job they receive until `total` jobs are done.
 async fn work(
-    channel: &Channel,
+    channel: &Conn,
     args: &BenchArgs,
     queue: &str,
     total: u64,
@@ -471,7 +471,7 @@ async fn work(
     Ok(ack_rtt)
 }
 
-async fn lifecycle(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunResult> {
+async fn lifecycle(channel: &Conn, args: &BenchArgs) -> anyhow::Result<RunResult> {
     let queue = unique_queue("lc");
     let jobs = args.jobs / args.concurrency as u64 * args.concurrency as u64;
     enqueue_stream(channel, args, &queue, jobs).await?;
@@ -484,7 +484,7 @@ async fn lifecycle(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunRes
     })
 }
 
-async fn combined(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunResult> {
+async fn combined(channel: &Conn, args: &BenchArgs) -> anyhow::Result<RunResult> {
     let queue = unique_queue("cb");
     let jobs = args.jobs / args.concurrency as u64 * args.concurrency as u64;
     let start = Instant::now();
@@ -506,7 +506,7 @@ async fn combined(channel: &Channel, args: &BenchArgs) -> anyhow::Result<RunResu
 /// Enqueues at `rate` jobs/s (`None`: as fast as [`DISPATCH_IN_FLIGHT_MAX`] calls in flight
 /// allow) while workers wait; latency is ready → delivered.
 async fn dispatch(
-    channel: &Channel,
+    channel: &Conn,
     args: &BenchArgs,
     rate: Option<u64>,
 ) -> anyhow::Result<RunResult> {

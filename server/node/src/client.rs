@@ -8,6 +8,9 @@ use corvo_sdk::proto as pb;
 use corvo_sdk::proto::job_service_client::JobServiceClient;
 use corvo_sdk::proto::worker_service_client::WorkerServiceClient;
 use serde_json::json;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tracing::Instrument;
 
@@ -16,12 +19,56 @@ use crate::config::{
 };
 use crate::telemetry;
 
-pub async fn channel(args: &ClientArgs) -> anyhow::Result<Channel> {
+/// A connection to the server that sends the API key (`--api-key`) on every call.
+pub type Conn = InterceptedService<Channel, Credentials>;
+
+/// Adds `authorization: Bearer <key>` to every call that does not carry its own (the calls
+/// that send the cluster secret do).
+#[derive(Clone)]
+pub struct Credentials(Option<MetadataValue<Ascii>>);
+
+impl Credentials {
+    pub fn new(api_key: Option<&str>) -> anyhow::Result<Credentials> {
+        let value = api_key
+            .map(|k| {
+                let mut v: MetadataValue<Ascii> = format!("Bearer {}", k.trim())
+                    .parse()
+                    .context("the API key is not valid in a header")?;
+                v.set_sensitive(true);
+                anyhow::Ok(v)
+            })
+            .transpose()?;
+        Ok(Credentials(value))
+    }
+}
+
+impl Interceptor for Credentials {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(v) = &self.0
+            && !req.metadata().contains_key("authorization")
+        {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(req)
+    }
+}
+
+/// A plain connection (for the worker runtime, which sends the key itself).
+pub async fn plain_channel(args: &ClientArgs) -> anyhow::Result<Channel> {
     Channel::from_shared(args.server.clone())
         .with_context(|| format!("invalid --server {:?}", args.server))?
         .connect()
         .await
         .with_context(|| format!("cannot connect to {}", args.server))
+}
+
+/// A connection that authenticates with `--api-key`, when given.
+pub async fn channel(args: &ClientArgs) -> anyhow::Result<Conn> {
+    let credentials = Credentials::new(args.api_key.as_deref())?;
+    Ok(InterceptedService::new(
+        plain_channel(args).await?,
+        credentials,
+    ))
 }
 
 /// A request carrying the cluster secret (`authorization: Bearer <secret>`) when one is given:
@@ -179,7 +226,7 @@ pub async fn jobs(args: JobsArgs) -> anyhow::Result<()> {
 }
 
 async fn list_jobs(
-    client: &mut JobServiceClient<Channel>,
+    client: &mut JobServiceClient<Conn>,
     args: ListArgs,
     output: Output,
 ) -> anyhow::Result<()> {
@@ -290,10 +337,12 @@ async fn worker_traced(args: WorkerArgs) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    let stats = Worker::new(channel(&args.client).await?, args.queues.clone())
-        .worker_id(worker_id)
-        .run(handler, stop)
-        .await?;
+    let mut worker =
+        Worker::new(plain_channel(&args.client).await?, args.queues.clone()).worker_id(worker_id);
+    if let Some(key) = &args.client.api_key {
+        worker = worker.api_key(key.trim());
+    }
+    let stats = worker.run(handler, stop).await?;
     eprintln!(
         "worker finished {} jobs ({} completed, {} failed, {} refused)",
         done.load(Ordering::SeqCst),

@@ -34,6 +34,8 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Snapshots (the backup unit): create one now, list them, or check an archive file.
     Snapshot(SnapshotArgs),
+    /// API keys: create (the secret is shown once), list, get, revoke, rotate. Admin keys only.
+    Keys(KeysArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -129,12 +131,34 @@ pub struct ServerArgs {
     #[arg(
         long,
         env = "CORVO_CLUSTER_SECRET",
+        hide_env_values = true,
         conflicts_with = "cluster_secret_file"
     )]
     pub cluster_secret: Option<String>,
     /// A file holding the cluster secret (surrounding whitespace is ignored).
     #[arg(long, env = "CORVO_CLUSTER_SECRET_FILE")]
     pub cluster_secret_file: Option<PathBuf>,
+    /// Refuse every call without a valid API key from the very start. Without it the node
+    /// runs open (for development) until the first key exists, then requires keys for good.
+    /// Probes (/healthz, /readyz, grpc.health.v1) and reflection stay open.
+    #[arg(long, env = "CORVO_REQUIRE_AUTH")]
+    pub require_auth: bool,
+    /// The first admin key, hashed into the state at start if no key exists yet (at least 32
+    /// visible ASCII characters, e.g. `openssl rand -hex 32`). Prefer
+    /// --bootstrap-admin-key-file (a Kubernetes Secret mounted as a file).
+    #[arg(
+        long,
+        env = "CORVO_BOOTSTRAP_ADMIN_KEY",
+        hide_env_values = true,
+        conflicts_with = "bootstrap_admin_key_file"
+    )]
+    pub bootstrap_admin_key: Option<String>,
+    /// A file holding the first admin key (surrounding whitespace is ignored).
+    #[arg(long, env = "CORVO_BOOTSTRAP_ADMIN_KEY_FILE")]
+    pub bootstrap_admin_key_file: Option<PathBuf>,
+    /// Require a key (admin, operator or readonly) for GET /metrics, which is open by default.
+    #[arg(long, env = "CORVO_METRICS_AUTH")]
+    pub metrics_auth: bool,
     /// Log format.
     #[arg(long, env = "CORVO_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -157,6 +181,9 @@ pub struct ClientArgs {
         global = true
     )]
     pub server: String,
+    /// The API key to call with (`authorization: Bearer <key>`). Never printed.
+    #[arg(long, env = "CORVO_API_KEY", hide_env_values = true, global = true)]
+    pub api_key: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text", global = true)]
     pub output: Output,
@@ -329,5 +356,65 @@ pub enum SnapshotAction {
     Verify {
         /// The archive file.
         file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Everything, keys and membership changes included.
+    Admin,
+    /// Queues, jobs and cluster status; no keys.
+    Operator,
+    /// Enqueue, fetch, ack, fail, heartbeat, subscribe and get jobs, within its queues.
+    Worker,
+    /// Get and list jobs, subscribe, status.
+    Readonly,
+}
+
+/// A duration in human form: `2s`, `90m`, `12h`, `7d`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{s:?} is not a duration like 2s, 90m or 7d: {e}"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysAction {
+    /// Create a key and print its secret (once: it cannot be shown again).
+    Create {
+        /// A name for people, e.g. "billing workers".
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Limit the key to queues matching this glob (repeatable; default every queue).
+        #[arg(long = "queue")]
+        queues: Vec<String>,
+        /// The key expires after this long (e.g. 90d); default never.
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<std::time::Duration>,
+        /// Requests and stream frames per second for this key (default: the role's).
+        #[arg(long)]
+        rate_limit_rps: Option<u32>,
+    },
+    /// List every key (revoked ones too), without secrets.
+    List,
+    /// Show one key.
+    Get { key_id: String },
+    /// Refuse a key from now on, on every node.
+    Revoke { key_id: String },
+    /// Give a key a new secret; the old one keeps working for the grace period.
+    Rotate {
+        key_id: String,
+        /// How long the old secret keeps working (default 24h; 0s ends it now).
+        #[arg(long, value_parser = parse_duration)]
+        grace: Option<std::time::Duration>,
     },
 }

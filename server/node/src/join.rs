@@ -6,7 +6,7 @@
 //! - Answering over HTTP: `POST /api/v1/cluster/join` with `{node_id, raft_addr, api_addr}`
 //!   (optionally `raft_id`) is the same call as the gRPC Join, for scripts without a gRPC
 //!   client. Both require the cluster secret (`authorization: Bearer <secret>` or
-//!   `x-corvo-cluster-secret`).
+//!   `x-corvo-cluster-secret`) or an admin API key: the auth layer checks it for both.
 
 use std::time::{Duration, Instant};
 
@@ -14,13 +14,13 @@ use anyhow::{Context, bail};
 use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
-use corvo_api::cluster::{Cluster, JOIN_FORWARD_TIMEOUT, presented_secret};
+use corvo_api::cluster::{Cluster, JOIN_FORWARD_TIMEOUT};
 use corvo_raft::{ClusterSecret, SECRET_HEADER};
 use corvo_sdk::proto as pb;
 use corvo_sdk::proto::cluster_service_client::ClusterServiceClient;
 use serde::Deserialize;
 use tonic::Code;
-use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::metadata::MetadataValue;
 use tonic::transport::Endpoint;
 use tracing::{info, warn};
 
@@ -105,13 +105,8 @@ pub fn http_routes(cluster: Cluster) -> axum::Router {
 
 async fn http_join(
     State(cluster): State<Cluster>,
-    headers: http::HeaderMap,
     Json(body): Json<JoinBody>,
 ) -> (http::StatusCode, String) {
-    let metadata = MetadataMap::from_headers(headers);
-    if let Err(status) = cluster.authorize(presented_secret(&metadata).as_deref()) {
-        return status_reply(&status);
-    }
     let req = pb::JoinRequest {
         raft_id: body
             .raft_id
@@ -133,7 +128,7 @@ async fn http_join(
             });
             (http::StatusCode::OK, format!("{body}\n"))
         }
-        Err(status) => status_reply(&status),
+        Err(e) => status_reply(&tonic::Status::from(e)),
     }
 }
 

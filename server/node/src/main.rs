@@ -14,13 +14,17 @@
 //!                      (also used by `enqueue` and `worker`)
 //!  corvo enqueue | jobs | worker ──▶ client.rs (the generated gRPC client)
 //!  corvo status | cluster status ──▶ status.rs (ClusterService, human or JSON)
+//!  corvo keys ──▶ keys.rs (KeyService); access.rs: the server's bootstrap key, key-use
+//!                 recording and open-mode warning
 //!  corvo bench ──▶ bench.rs (load against a running server)
 //! ```
 
+mod access;
 mod bench;
 mod client;
 mod config;
 mod join;
+mod keys;
 mod probes;
 mod server;
 mod snapshot;
@@ -71,6 +75,7 @@ fn main() -> std::process::ExitCode {
             Command::Cluster(args) => status::cluster(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Snapshot(args) => snapshot::run(args).await,
+            Command::Keys(args) => keys::run(args).await,
         }
     });
     match result {

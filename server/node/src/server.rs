@@ -14,8 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use corvo_api::auth::{AuthLayer, AuthOptions};
 use corvo_api::cluster::Cluster;
 use corvo_api::forward::ForwardLayer;
+use corvo_api::key_service::Keys;
+use corvo_api::keyring::KeyRing;
 use corvo_api::rpc_metrics::KnownMethods;
 use corvo_api::services::Services;
 use corvo_api::status::NodeInfo;
@@ -27,6 +30,7 @@ use corvo_raft::{
 };
 use corvo_sdk::proto::cluster_service_server::ClusterServiceServer;
 use corvo_sdk::proto::job_service_server::JobServiceServer;
+use corvo_sdk::proto::key_service_server::KeyServiceServer;
 use corvo_sdk::proto::worker_service_server::WorkerServiceServer;
 use corvo_store::{StateStore, archive};
 use corvo_view::{JobSource, View};
@@ -35,7 +39,7 @@ use tonic::service::Routes;
 use tracing::{error, info, warn};
 
 use crate::config::{DurabilityArg, ServerArgs};
-use crate::{join, probes, telemetry};
+use crate::{access, join, probes, telemetry};
 
 /// How long start-up waits for a leader (this node on a one-node cluster; a restarted member
 /// hears from the leader within an election).
@@ -142,12 +146,29 @@ impl SnapshotWriter for ArchiveExport {
     }
 }
 
-/// What applies tell the node ([`Signals`]); after a snapshot replaced the state, the
-/// signals start again from what the new state holds and the read view is rebuilt.
+/// What applies tell the node ([`Signals`]), and the API keys it checks calls against (reloaded
+/// when an apply changed a key); after a snapshot replaced the state, the signals start again
+/// from what the new state holds, the keys are reloaded and the read view is rebuilt.
 struct NodeListener {
     signals: Signals,
     store: Arc<StateStore>,
     view: Arc<View>,
+    keys: Arc<KeyRing>,
+}
+
+impl NodeListener {
+    fn reload_keys(&self) {
+        match self
+            .store
+            .read()
+            .map_err(anyhow::Error::from)
+            .and_then(|r| Ok(query::api_keys(&r)?))
+        {
+            Ok(keys) => self.keys.reload(keys),
+            // Keys stay as they were: a node that cannot read its state fails readiness too.
+            Err(e) => error!(error = %e, "reloading the API keys"),
+        }
+    }
 }
 
 /// The read view reads job records from the redb state.
@@ -178,6 +199,9 @@ impl JobSource for StateJobs {
 impl ApplyListener for NodeListener {
     fn on_applied(&self, index: u64, outcome: &BatchOutcome) {
         self.signals.on_applied(index, outcome);
+        if outcome.effects.contains(&corvo_core::Effect::KeysChanged) {
+            self.reload_keys();
+        }
     }
 
     fn on_snapshot_installed(&self, index: u64) {
@@ -190,6 +214,7 @@ impl ApplyListener for NodeListener {
             Ok((seq, due)) => self.signals.reset(index, seq, due),
             Err(e) => error!(error = %e, "reading the state after a snapshot install"),
         }
+        self.reload_keys();
         self.view.rebuild(index);
     }
 }
@@ -376,9 +401,10 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
             "--durability relaxed: writes are acknowledged before they reach the disk; a power loss can lose them"
         );
     }
-    if !args.bind.ip().is_loopback() {
-        warn!(bind = %args.bind, "listening beyond loopback and API keys are not implemented yet: anyone who can reach this port can use it");
-    }
+    let bootstrap_key = access::bootstrap_key(
+        args.bootstrap_admin_key.as_deref(),
+        args.bootstrap_admin_key_file.as_deref(),
+    )?;
 
     let store = Arc::new(StateStore::open(&args.data_dir.join("state.redb"))?);
     let (last_event_seq, next_due) = {
@@ -428,10 +454,13 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         view.rebuild(index);
     }
     let started = Instant::now();
+    // After a restore: the keys are the backup's.
+    let keys = Arc::new(KeyRing::new(query::api_keys(&store.read()?)?));
     let listener = Arc::new(NodeListener {
         signals: signals.clone(),
         store: store.clone(),
         view: view.clone(),
+        keys: keys.clone(),
     });
     let raft = Arc::new(
         RaftNode::start(raft_opts, machine, listener)
@@ -472,6 +501,33 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let ticker = tokio::spawn(corvo_api::ticker::run(engine.clone(), stop_rx.clone()));
     let checkpoints = tokio::spawn(idle_checkpoints(store.clone(), stop_rx.clone()));
+    let key_tasks = [
+        tokio::spawn(access::record_usage(
+            engine.clone(),
+            keys.clone(),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(access::warn_while_open(
+            keys.clone(),
+            args.bind,
+            args.require_auth,
+            stop_rx.clone(),
+        )),
+        tokio::spawn(match bootstrap_key {
+            Some(key) => futures::future::Either::Left(access::bootstrap(
+                engine.clone(),
+                keys.clone(),
+                key,
+                stop_rx.clone(),
+            )),
+            None => futures::future::Either::Right(std::future::ready(())),
+        }),
+    ];
+    if args.require_auth && !keys.has_keys() && bootstrap_key_missing(&args) {
+        warn!(
+            "--require-auth with no API key and no bootstrap key: every call except probes is refused until an admin key exists (set CORVO_BOOTSTRAP_ADMIN_KEY or --bootstrap-admin-key-file)"
+        );
+    }
 
     let (health, health_service) = tonic_health::server::health_reporter();
     // NOT_SERVING until the readiness task's first verdict (tonic-health starts "" SERVING).
@@ -482,6 +538,16 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         startup_committed,
         stop_rx,
     ));
+    let auth = AuthLayer::new(
+        keys.clone(),
+        secret.clone(),
+        AuthOptions {
+            require_auth: args.require_auth,
+            metrics_auth: args.metrics_auth,
+            require_client_cert: false,
+        },
+        Arc::new(corvo_raft::SystemClock),
+    );
     let routes = routes(engine.clone(), health_service, secret)?;
     let methods = KnownMethods::new(
         &[
@@ -507,6 +573,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
             .layer(corvo_api::stack::public(
                 metrics,
                 methods,
+                auth,
                 ForwardLayer::new(Arc::new(engine.clone()), &args.node_id),
             ))
             .add_routes(routes)
@@ -566,6 +633,9 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     }
     let _ = ticker.await;
     let _ = checkpoints.await;
+    for task in key_tasks {
+        let _ = task.await;
+    }
     raft.shutdown().await.context("stopping raft")?;
     let _ = peer_close_tx.send(true);
     if let Some(peer_server) = peer_server {
@@ -681,6 +751,10 @@ async fn wait_for_leader(raft: &RaftNode, waiting_to_be_added: bool) -> anyhow::
     }
 }
 
+fn bootstrap_key_missing(args: &ServerArgs) -> bool {
+    args.bootstrap_admin_key.is_none() && args.bootstrap_admin_key_file.is_none()
+}
+
 fn last_event_seq(reader: &corvo_store::StateReader) -> Result<u64, corvo_core::StoreError> {
     use corvo_core::StateRead;
     use corvo_core::keys::{Table, decode_u64, meta};
@@ -691,10 +765,11 @@ fn last_event_seq(reader: &corvo_store::StateReader) -> Result<u64, corvo_core::
 }
 
 /// The gRPC services of the client port, as server reflection lists them.
-const PUBLIC_SERVICES: [&str; 6] = [
+const PUBLIC_SERVICES: [&str; 7] = [
     "corvo.v1.WorkerService",
     "corvo.v1.JobService",
     "corvo.v1.ClusterService",
+    "corvo.v1.KeyService",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
@@ -722,7 +797,7 @@ fn routes(
     };
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
-    let http = probes::http_routes(engine).merge(join::http_routes(cluster.clone()));
+    let http = probes::http_routes(engine.clone()).merge(join::http_routes(cluster.clone()));
     let routes = Routes::from(http)
         .add_service(
             WorkerServiceServer::new(services.clone())
@@ -731,6 +806,7 @@ fn routes(
         )
         .add_service(JobServiceServer::new(services))
         .add_service(ClusterServiceServer::new(cluster))
+        .add_service(KeyServiceServer::new(Keys::new(engine.clone())))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);

@@ -11,6 +11,16 @@ pub(super) fn enqueue<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Enqueue) -> CmdRe
     if let Err(e) = validate::enqueue_structure(cmd) {
         return Ok(Err(e));
     }
+    if cmd
+        .options
+        .scheduled_at_ms
+        .is_some_and(|at| at > ctx.now.saturating_add(validate::DURATION_MS_MAX))
+    {
+        return Ok(Err(validate::invalid(
+            "options.scheduled_at",
+            "must be at most ten years ahead",
+        )));
+    }
     // Idempotent on the id: a re-proposed enqueue returns the job it created.
     if let Some(existing) = ctx.load_job(&cmd.id)? {
         return Ok(Ok(Reply::Enqueued {
@@ -286,5 +296,22 @@ mod tests {
             );
         }
         assert_eq!(w.ready_ids("q"), vec!["j3", "j4", "j2", "j5", "j1"]);
+    }
+
+    #[test]
+    fn a_job_scheduled_more_than_ten_years_ahead_is_refused() {
+        let mut w = World::new();
+        let far = EnqueueOptions {
+            scheduled_at_ms: Some(u64::MAX),
+            ..Default::default()
+        };
+        let e = w.try_enqueue("q", "{}", far).unwrap_err();
+        assert!(e.to_string().contains("options.scheduled_at"), "{e}");
+        let ok = EnqueueOptions {
+            scheduled_at_ms: Some(w.now + crate::validate::DURATION_MS_MAX),
+            ..Default::default()
+        };
+        assert!(w.try_enqueue("q", "{}", ok).is_ok());
+        w.check_invariants();
     }
 }

@@ -4,6 +4,7 @@
 //! returns a [`JobError`] and must not have written anything, because one transaction holds
 //! the whole batch and other commands in it still commit.
 
+mod access;
 mod admin;
 mod enqueue;
 mod heartbeat;
@@ -58,7 +59,7 @@ pub fn apply_batch<T: StateTxn>(
             Effect::Ready { queue } => {
                 !crate::query::has_ready(ctx.txn, std::slice::from_ref(queue))?
             }
-            Effect::Revoked { .. } => false,
+            Effect::Revoked { .. } | Effect::KeysChanged => false,
         };
         if !stale {
             effects.push(effect);
@@ -113,6 +114,14 @@ impl<T: StateTxn> Ctx<'_, T> {
             Command::Retry { job_id } => admin::retry(self, job_id),
             Command::Delete { job_id } => admin::delete(self, job_id),
             Command::Tick => timers::tick(self),
+            Command::CreateKey(c) => access::create(self, c),
+            Command::RevokeKey { key_id } => access::revoke(self, key_id),
+            Command::RotateKey {
+                key_id,
+                hash,
+                grace_ms,
+            } => access::rotate(self, key_id, hash, *grace_ms),
+            Command::TouchKeys { used } => access::touch(self, used),
         }
     }
 

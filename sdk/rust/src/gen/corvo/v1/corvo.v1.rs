@@ -652,6 +652,10 @@ pub enum ErrorCode {
     Unavailable = 7,
     /// An internal error; the message says what failed.
     Internal = 8,
+    /// No valid API key: missing, malformed, unknown, expired or revoked.
+    Unauthenticated = 9,
+    /// The key's role or queue scopes do not allow this; the message names the queue.
+    PermissionDenied = 10,
 }
 impl ErrorCode {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -669,6 +673,8 @@ impl ErrorCode {
             Self::NotLeader => "ERROR_CODE_NOT_LEADER",
             Self::Unavailable => "ERROR_CODE_UNAVAILABLE",
             Self::Internal => "ERROR_CODE_INTERNAL",
+            Self::Unauthenticated => "ERROR_CODE_UNAUTHENTICATED",
+            Self::PermissionDenied => "ERROR_CODE_PERMISSION_DENIED",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -683,6 +689,8 @@ impl ErrorCode {
             "ERROR_CODE_NOT_LEADER" => Some(Self::NotLeader),
             "ERROR_CODE_UNAVAILABLE" => Some(Self::Unavailable),
             "ERROR_CODE_INTERNAL" => Some(Self::Internal),
+            "ERROR_CODE_UNAUTHENTICATED" => Some(Self::Unauthenticated),
+            "ERROR_CODE_PERMISSION_DENIED" => Some(Self::PermissionDenied),
             _ => None,
         }
     }
@@ -1136,6 +1144,151 @@ pub struct ListJobsResponse {
     /// The log index the view had reached when it answered.
     #[prost(uint64, tag="3")]
     pub view_index: u64,
+}
+/// An API key as stored (its secret is never stored, only its SHA-256).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ApiKey {
+    /// The key's id (`key_` + a ULID): what RevokeKey and RotateKey take.
+    #[prost(string, tag="1")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(string, tag="2")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(enumeration="KeyRole", tag="3")]
+    pub role: i32,
+    /// Queue-name globs the key may touch; empty means every queue.
+    #[prost(string, repeated, tag="4")]
+    pub queues: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    #[prost(message, optional, tag="5")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// After this time the key is refused (absent: never).
+    #[prost(message, optional, tag="6")]
+    pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// Requests and stream frames per second for this key; 0 means the role's default.
+    #[prost(uint32, tag="7")]
+    pub rate_limit_rps: u32,
+    /// When the key was revoked (absent: it is not).
+    #[prost(message, optional, tag="8")]
+    pub revoked_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// The last use recorded by the leader (updated at most once a minute; absent: never used).
+    #[prost(message, optional, tag="9")]
+    pub last_used_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// After a rotation: until when the previous secret still works (absent: no previous secret).
+    #[prost(message, optional, tag="10")]
+    pub previous_secret_valid_until: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateKeyRequest {
+    /// A name for people (1..128 bytes), e.g. "billing workers".
+    #[prost(string, tag="1")]
+    pub name: ::prost::alloc::string::String,
+    /// Required.
+    #[prost(enumeration="KeyRole", tag="2")]
+    pub role: i32,
+    /// Queue-name globs (`*` any run of characters, `?` one character, `\[abc\]` a class), at
+    /// most 64; empty means every queue.
+    #[prost(string, repeated, tag="3")]
+    pub queues: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// The key expires this long after creation (0 = never). Exclusive with `expires_at`.
+    #[prost(int64, tag="4")]
+    pub expires_in_ms: i64,
+    /// Requests and stream frames per second for this key; 0 = the role's default.
+    #[prost(uint32, tag="5")]
+    pub rate_limit_rps: u32,
+    /// The key expires at this time. Exclusive with `expires_in_ms`.
+    #[prost(message, optional, tag="6")]
+    pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateKeyResponse {
+    #[prost(message, optional, tag="1")]
+    pub key: ::core::option::Option<ApiKey>,
+    /// The secret: send it as `authorization: Bearer <secret>`. Shown only here, never again.
+    #[prost(string, tag="2")]
+    pub secret: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListKeysRequest {
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListKeysResponse {
+    #[prost(message, repeated, tag="1")]
+    pub keys: ::prost::alloc::vec::Vec<ApiKey>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetKeyRequest {
+    #[prost(string, tag="1")]
+    pub key_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetKeyResponse {
+    #[prost(message, optional, tag="1")]
+    pub key: ::core::option::Option<ApiKey>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RevokeKeyRequest {
+    #[prost(string, tag="1")]
+    pub key_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RevokeKeyResponse {
+    #[prost(message, optional, tag="1")]
+    pub key: ::core::option::Option<ApiKey>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RotateKeyRequest {
+    #[prost(string, tag="1")]
+    pub key_id: ::prost::alloc::string::String,
+    /// How long the old secret keeps working, ms (unset: 24 h; 0: not at all; at most 30 days).
+    #[prost(int64, optional, tag="2")]
+    pub grace_ms: ::core::option::Option<i64>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RotateKeyResponse {
+    #[prost(message, optional, tag="1")]
+    pub key: ::core::option::Option<ApiKey>,
+    /// The new secret, shown only here.
+    #[prost(string, tag="2")]
+    pub secret: ::prost::alloc::string::String,
+}
+/// What a key may do (see docs/security.md for the whole role × RPC matrix).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum KeyRole {
+    Unspecified = 0,
+    /// Everything: keys, membership changes, snapshots, queues and jobs.
+    Admin = 1,
+    /// Queues, jobs and cluster status; no keys, no membership changes.
+    Operator = 2,
+    /// Enqueue, fetch, ack, fail, heartbeat, subscribe and get jobs, within its queue scopes.
+    Worker = 3,
+    /// Get and list jobs, subscribe, and status.
+    Readonly = 4,
+}
+impl KeyRole {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "KEY_ROLE_UNSPECIFIED",
+            Self::Admin => "KEY_ROLE_ADMIN",
+            Self::Operator => "KEY_ROLE_OPERATOR",
+            Self::Worker => "KEY_ROLE_WORKER",
+            Self::Readonly => "KEY_ROLE_READONLY",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "KEY_ROLE_UNSPECIFIED" => Some(Self::Unspecified),
+            "KEY_ROLE_ADMIN" => Some(Self::Admin),
+            "KEY_ROLE_OPERATOR" => Some(Self::Operator),
+            "KEY_ROLE_WORKER" => Some(Self::Worker),
+            "KEY_ROLE_READONLY" => Some(Self::Readonly),
+            _ => None,
+        }
+    }
 }
 /// Postcard-encoded openraft AppendEntriesRequest.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
