@@ -6,8 +6,10 @@
 //!               ├─ credential: `authorization: Bearer K`, `x-api-key: K`, or
 //!               │  `x-corvo-cluster-secret: K` (malformed → UNAUTHENTICATED)
 //!               ├─ K = the cluster secret ─▶ Principal::cluster
-//!               ├─ K a key ─▶ KeyRing::authenticate (unknown, expired, revoked,
-//!               │             rotated out → UNAUTHENTICATED)
+//!               ├─ K a key ─▶ KeyRing::lookup (expired, revoked, rotated out →
+//!               │             UNAUTHENTICATED; unknown → on a follower, wait for the next
+//!               │             key reload (at most CATCH_UP_WAIT): the key may have just been
+//!               │             created on the leader; then UNAUTHENTICATED)
 //!               ├─ no K: open mode (no key exists, no --require-auth) ─▶ anonymous
 //!               │        else UNAUTHENTICATED
 //!               ├─ role not allowed for the method ─▶ PERMISSION_DENIED
@@ -32,12 +34,18 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
-use crate::keyring::{KeyRing, well_formed};
+use crate::keyring::{KeyRefusal, KeyRing, well_formed};
 use crate::permissions::{self, Access};
 use crate::principal::{Identity, Principal};
 
 /// The header that carries an API key when `authorization` is used for something else.
 pub const API_KEY_HEADER: &str = "x-api-key";
+/// How long a follower waits for a key it does not know to arrive by replication: a key
+/// created on the leader is applied here within about a heartbeat.
+pub const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Calls waiting for a key at once; beyond it an unknown key is refused at once (a flood of
+/// made-up keys must not pile up waiting calls).
+pub const CATCH_UP_WAITERS_MAX: usize = 64;
 
 /// How calls are authenticated (from `corvo server` flags).
 #[derive(Clone, Debug, Default)]
@@ -62,6 +70,9 @@ struct Shared {
     secret: Option<ClusterSecret>,
     opts: AuthOptions,
     clock: Arc<dyn Clock>,
+    /// Whether this node leads (its keys are then the newest: it waits for none).
+    leads: Arc<dyn Fn() -> bool + Send + Sync>,
+    waiters: Arc<tokio::sync::Semaphore>,
 }
 
 impl AuthLayer {
@@ -70,6 +81,7 @@ impl AuthLayer {
         secret: Option<ClusterSecret>,
         opts: AuthOptions,
         clock: Arc<dyn Clock>,
+        leads: Arc<dyn Fn() -> bool + Send + Sync>,
     ) -> Self {
         AuthLayer {
             shared: Arc::new(Shared {
@@ -77,8 +89,23 @@ impl AuthLayer {
                 secret,
                 opts,
                 clock,
+                leads,
+                waiters: Arc::new(tokio::sync::Semaphore::new(CATCH_UP_WAITERS_MAX)),
             }),
         }
+    }
+}
+
+/// Why a call is not let in.
+enum Refusal {
+    Now(ApiError),
+    /// A well-formed key this node does not know.
+    UnknownKey,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Now(e)
     }
 }
 
@@ -104,7 +131,7 @@ type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S> Service<Request<Body>> for Auth<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>>,
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
 {
@@ -117,66 +144,105 @@ where
     }
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        match self.shared.check(&req) {
-            Ok(None) => Box::pin(self.inner.call(req)),
+        let refused = match self.shared.check(&req) {
+            Ok(None) => return Box::pin(self.inner.call(req)),
             Ok(Some(principal)) => {
                 req.extensions_mut().insert(principal);
-                Box::pin(self.inner.call(req))
+                return Box::pin(self.inner.call(req));
             }
-            Err(e) => {
-                let response = refusal(&req, e);
-                Box::pin(std::future::ready(Ok(response)))
-            }
-        }
+            Err(Refusal::Now(e)) => e,
+            Err(Refusal::UnknownKey) => match self.shared.catch_up_slot() {
+                Some(slot) => {
+                    // Wait (off the accept path) for the key to be replicated here, then check
+                    // once more. The inner service is ready (poll_ready) and a clone takes over.
+                    let shared = self.shared.clone();
+                    let inner = self.inner.clone();
+                    let mut inner = std::mem::replace(&mut self.inner, inner);
+                    return Box::pin(async move {
+                        shared.wait_for_reload().await;
+                        drop(slot);
+                        match shared.check(&req) {
+                            Ok(principal) => {
+                                if let Some(p) = principal {
+                                    req.extensions_mut().insert(p);
+                                }
+                                inner.call(req).await
+                            }
+                            Err(Refusal::Now(e)) => Ok(refusal(&req, e)),
+                            Err(Refusal::UnknownKey) => {
+                                Ok(refusal(&req, KeyRefusal::Unknown.into()))
+                            }
+                        }
+                    });
+                }
+                None => KeyRefusal::Unknown.into(),
+            },
+        };
+        let response = refusal(&req, refused);
+        Box::pin(std::future::ready(Ok(response)))
     }
 }
 
 impl Shared {
+    /// A slot to wait for an unknown key, on a follower with slots left.
+    fn catch_up_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        if (self.leads)() {
+            return None;
+        }
+        self.waiters.clone().try_acquire_owned().ok()
+    }
+
+    /// Until the keys are reloaded, at most [`CATCH_UP_WAIT`].
+    async fn wait_for_reload(&self) {
+        let mut reloads = self.ring.reloads();
+        let _ = tokio::time::timeout(CATCH_UP_WAIT, reloads.changed()).await;
+    }
+
     /// `None` for an open path, the caller for any other it may call, else the refusal.
-    fn check<B>(&self, req: &Request<B>) -> Result<Option<Principal>, ApiError> {
+    fn check<B>(&self, req: &Request<B>) -> Result<Option<Principal>, Refusal> {
         let path = req.uri().path();
         let access = permissions::access(path, self.opts.metrics_auth);
         if access == Access::Open {
             return Ok(None);
         }
         if self.opts.require_client_cert && !crate::connection::has_client_cert(req.extensions()) {
-            return Err(ApiError::Unauthenticated {
+            return Err(Refusal::Now(ApiError::Unauthenticated {
                 reason: "this server requires a client certificate (mTLS): connect with one signed by its client CA".into(),
-            });
+            }));
         }
         let principal = self.principal(req.headers())?;
         if !permissions::allows(access, &principal, self.secret.is_some()) {
             let method = path.trim_start_matches('/');
             if principal.identity == Identity::Anonymous {
                 // No credential at all: the caller has to present one.
-                return Err(ApiError::Unauthenticated {
+                return Err(Refusal::Now(ApiError::Unauthenticated {
                     reason: format!(
                         "{method} needs {}: send it as `authorization: Bearer <key>`",
                         permissions::describe(access)
                     ),
-                });
+                }));
             }
-            return Err(ApiError::PermissionDenied {
+            return Err(Refusal::Now(ApiError::PermissionDenied {
                 reason: format!(
                     "{principal} (role {}) may not call {method}: it needs {}",
                     principal.role.as_str(),
                     permissions::describe(access)
                 ),
-            });
+            }));
         }
         Ok(Some(principal))
     }
 
-    fn principal(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    fn principal(&self, headers: &HeaderMap) -> Result<Principal, Refusal> {
         let Some(secret) = credential(headers)? else {
             if !self.opts.require_auth && !self.ring.has_keys() {
                 return Ok(Principal::anonymous());
             }
-            return Err(ApiError::Unauthenticated {
+            return Err(Refusal::Now(ApiError::Unauthenticated {
                 reason: format!(
                     "missing API key: send `authorization: Bearer <key>` or `{API_KEY_HEADER}: <key>`"
                 ),
-            });
+            }));
         };
         if self
             .secret
@@ -186,11 +252,16 @@ impl Shared {
             return Ok(Principal::cluster());
         }
         if !well_formed(secret) {
-            return Err(ApiError::Unauthenticated {
+            return Err(Refusal::Now(ApiError::Unauthenticated {
                 reason: "malformed API key: expected 16 to 512 visible ASCII characters".into(),
-            });
+            }));
         }
-        self.ring.authenticate(secret, self.clock.now_ms())
+        self.ring
+            .lookup(secret, self.clock.now_ms())
+            .map_err(|r| match r {
+                KeyRefusal::Unknown => Refusal::UnknownKey,
+                KeyRefusal::Refused(e) => Refusal::Now(e),
+            })
     }
 }
 
@@ -222,7 +293,7 @@ fn credential(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 }
 
 /// The refusal as the caller expects it: a trailers-only gRPC status, or JSON on HTTP.
-fn refusal<B>(req: &Request<B>, e: ApiError) -> Response<Body> {
+pub(crate) fn refusal<B>(req: &Request<B>, e: ApiError) -> Response<Body> {
     let grpc = req
         .headers()
         .get(CONTENT_TYPE)
@@ -274,7 +345,11 @@ mod tests {
     const WORKER_KEY: &str = "worker-secret-0123456789";
 
     fn ring(with_key: bool) -> Arc<KeyRing> {
-        let keys = with_key
+        Arc::new(KeyRing::new(keys(with_key)))
+    }
+
+    fn keys(with_key: bool) -> Vec<ApiKey> {
+        with_key
             .then(|| ApiKey {
                 id: "key_w".into(),
                 name: "workers".into(),
@@ -292,8 +367,7 @@ mod tests {
                 }],
             })
             .into_iter()
-            .collect();
-        Arc::new(KeyRing::new(keys))
+            .collect()
     }
 
     /// The layer over a service that answers OK and says who it saw.
@@ -336,6 +410,7 @@ mod tests {
             ClusterSecret::new("the-cluster-secret"),
             opts,
             Arc::new(Fixed(AtomicU64::new(1_000))),
+            Arc::new(|| true),
         )
     }
 
@@ -448,5 +523,44 @@ mod tests {
         );
         let (code, _) = call(&metrics_keyed, "/metrics", &[]).await.unwrap_err();
         assert_eq!(code, Code::Unauthenticated);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_follower_waits_briefly_for_a_key_it_does_not_know_yet() {
+        let ring = ring(false);
+        let follower = AuthLayer::new(
+            ring.clone(),
+            None,
+            AuthOptions::default(),
+            Arc::new(Fixed(AtomicU64::new(1_000))),
+            Arc::new(|| false),
+        );
+        let key = [("x-api-key", WORKER_KEY)];
+        let enqueue = "/corvo.v1.WorkerService/Enqueue";
+        // The key arrives by replication while the call waits.
+        let arrives = {
+            let ring = ring.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                ring.reload(keys(true));
+            })
+        };
+        assert!(matches!(
+            call(&follower, enqueue, &key).await,
+            Ok(Some(Identity::Key { .. }))
+        ));
+        arrives.await.unwrap();
+        // A key that never arrives is refused after the wait.
+        let started = tokio::time::Instant::now();
+        let (code, msg) = call(
+            &follower,
+            enqueue,
+            &[("x-api-key", "never-created-key-0000")],
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(code, Code::Unauthenticated);
+        assert!(msg.contains("unknown API key"), "{msg}");
+        assert!(started.elapsed() >= CATCH_UP_WAIT);
     }
 }

@@ -118,7 +118,8 @@ impl Cluster {
             raft_id = req.raft_id,
             "join: forwarding to the leader"
         );
-        let mut client = member_client(leader, JOIN_FORWARD_TIMEOUT).await?;
+        let tls = self.engine.opts().member_tls.as_ref();
+        let mut client = member_client(leader, tls, JOIN_FORWARD_TIMEOUT).await?;
         let mut request = self.member_request(req)?;
         request
             .metadata_mut()
@@ -195,7 +196,10 @@ impl Cluster {
                 .map_err(|e| e.to_string())
         } else {
             match self.member_request(pb::GetNodeStatusRequest {}) {
-                Ok(request) => remote_status(&member.node.api_addr, request).await,
+                Ok(request) => {
+                    let tls = self.engine.opts().member_tls.as_ref();
+                    remote_status(&member.node.api_addr, tls, request).await
+                }
                 Err(e) => Err(e.to_string()),
             }
         };
@@ -210,13 +214,31 @@ impl Cluster {
     }
 }
 
+/// The endpoint of another member's client port: `https://` with `tls` (the port serves TLS),
+/// else `http://`.
+pub fn member_endpoint(
+    addr: &str,
+    tls: Option<&tonic::transport::ClientTlsConfig>,
+) -> Result<Endpoint, String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
+        .map_err(|e| format!("member address {addr:?}: {e}"))?;
+    match tls {
+        Some(tls) => endpoint
+            .tls_config(tls.clone())
+            .map_err(|e| format!("TLS for member {addr:?}: {e}")),
+        None => Ok(endpoint),
+    }
+}
+
 /// A ClusterService client for another member's client address, with `timeout` per call.
 async fn member_client(
     addr: &str,
+    tls: Option<&tonic::transport::ClientTlsConfig>,
     timeout: Duration,
 ) -> Result<ClusterServiceClient<tonic::transport::Channel>, ApiError> {
-    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-        .map_err(|e| ApiError::Internal(format!("member address {addr:?}: {e}")))?
+    let endpoint = member_endpoint(addr, tls)
+        .map_err(ApiError::Internal)?
         .connect_timeout(MEMBER_CONNECT_TIMEOUT)
         .timeout(timeout);
     let channel = endpoint
@@ -231,10 +253,11 @@ async fn member_client(
 
 async fn remote_status(
     addr: &str,
+    tls: Option<&tonic::transport::ClientTlsConfig>,
     request: Request<pb::GetNodeStatusRequest>,
 ) -> Result<pb::NodeStatus, String> {
     let ask = async {
-        let mut client = member_client(addr, MEMBER_STATUS_TIMEOUT)
+        let mut client = member_client(addr, tls, MEMBER_STATUS_TIMEOUT)
             .await
             .map_err(|e| e.to_string())?;
         let answer = client

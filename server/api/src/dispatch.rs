@@ -199,6 +199,7 @@ impl Dispatcher {
         now_ms: u64,
         commands_max: usize,
         count_max: u32,
+        bytes_max: u64,
     ) -> Vec<Reservation> {
         let mut ready: Vec<(&str, u32)> = Vec::new();
         for cmd in cmds.iter() {
@@ -241,10 +242,13 @@ impl Dispatcher {
                     continue;
                 }
                 wanted -= reserved;
-                leases.push(Command::Lease(Lease {
-                    count: reserved,
-                    ..template
-                }));
+                leases.push(Command::LeaseWithin {
+                    lease: Lease {
+                        count: reserved,
+                        ..template
+                    },
+                    bytes_max,
+                });
                 reservations.push(Reservation {
                     target: target.clone(),
                     reserved,
@@ -331,11 +335,11 @@ mod tests {
         d.register(&a);
         d.register(&b);
         let mut cmds = vec![enqueue("q"), enqueue("q"), enqueue("q"), enqueue("x")];
-        let res = d.piggyback(&mut cmds, 0, 1024, 1024);
+        let res = d.piggyback(&mut cmds, 0, 1024, 1024, u64::MAX);
         assert_eq!(res.len(), 1);
         assert_eq!(cmds.len(), 5);
         assert!(
-            matches!(&cmds[4], Command::Lease(l) if l.count == 2 && l.queues == vec!["q".to_string()])
+            matches!(&cmds[4], Command::LeaseWithin { lease: l, .. } if l.count == 2 && l.queues == vec!["q".to_string()])
         );
         assert_eq!(a.credits(), 0);
         assert_eq!(b.credits(), 5);
@@ -345,10 +349,10 @@ mod tests {
         // A stream whose credits are all reserved by its own lease is left alone.
         let own = d.claim(&a, &["q".to_string()], 5, 1024).expect("claim");
         let mut more = vec![enqueue("q")];
-        assert!(d.piggyback(&mut more, 0, 1024, 1024).is_empty());
+        assert!(d.piggyback(&mut more, 0, 1024, 1024, u64::MAX).is_empty());
         drop(own);
         a.release(2);
-        assert_eq!(d.piggyback(&mut more, 0, 1024, 1024).len(), 1);
+        assert_eq!(d.piggyback(&mut more, 0, 1024, 1024, u64::MAX).len(), 1);
     }
 
     #[test]
@@ -388,11 +392,11 @@ mod tests {
     fn nothing_is_added_without_streams_with_credits_room_or_ready_enqueues() {
         let d = Dispatcher::default();
         let mut cmds = vec![enqueue("q")];
-        assert!(d.piggyback(&mut cmds, 0, 1024, 1024).is_empty());
+        assert!(d.piggyback(&mut cmds, 0, 1024, 1024, u64::MAX).is_empty());
         let (a, _rx) = target(&["q"], 3);
         d.register(&a);
         assert!(
-            d.piggyback(&mut cmds, 0, 1, 1024).is_empty(),
+            d.piggyback(&mut cmds, 0, 1, 1024, u64::MAX).is_empty(),
             "the call is already at the command limit"
         );
         let mut scheduled = vec![Command::Enqueue(Enqueue {
@@ -405,10 +409,11 @@ mod tests {
             },
         })];
         assert!(
-            d.piggyback(&mut scheduled, 5, 1024, 1024).is_empty(),
+            d.piggyback(&mut scheduled, 5, 1024, 1024, u64::MAX)
+                .is_empty(),
             "not ready yet"
         );
-        let res = d.piggyback(&mut cmds, 0, 1024, 1024);
+        let res = d.piggyback(&mut cmds, 0, 1024, 1024, u64::MAX);
         assert_eq!(res.len(), 1);
         Dispatcher::cancel(res);
         assert_eq!(a.credits(), 3);

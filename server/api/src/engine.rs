@@ -18,6 +18,10 @@ use crate::roster::Roster;
 use crate::signals::Signals;
 use crate::status::{NodeInfo, NodeStatus, Readiness};
 
+/// Room left in a response for what is not leased jobs: up to 1 024 item results and cancel
+/// notices of a few hundred bytes each.
+const RESPONSE_FIELDS_BYTES_MAX: usize = 512 << 10;
+
 /// Cheap to clone; shared by every service and stream session.
 #[derive(Clone)]
 pub struct Engine {
@@ -185,6 +189,7 @@ impl Engine {
                 wall_clock_ms(),
                 self.inner.proposer.commands_max(),
                 self.inner.opts.fetch_count_max,
+                self.lease_bytes_max(),
             )
         };
         let started = Instant::now();
@@ -220,6 +225,15 @@ impl Engine {
             }
         }
         Ok(replies)
+    }
+
+    /// The most bytes of jobs one lease may hand out: what fits in one response message, less
+    /// room for the response's other fields (item results, cancel notices).
+    pub fn lease_bytes_max(&self) -> u64 {
+        self.inner
+            .opts
+            .message_bytes_max
+            .saturating_sub(RESPONSE_FIELDS_BYTES_MAX) as u64
     }
 
     /// Reserves `target`'s credits for its own lease on `queues`: see [`Dispatcher::claim`].
@@ -322,7 +336,11 @@ impl Engine {
 
     /// Leases now (one proposal), whether or not work is ready.
     pub async fn lease_now(&self, lease: &Lease) -> Result<Vec<Job>, ApiError> {
-        match self.propose_one(Command::Lease(lease.clone())).await? {
+        let cmd = Command::LeaseWithin {
+            lease: lease.clone(),
+            bytes_max: self.lease_bytes_max(),
+        };
+        match self.propose_one(cmd).await? {
             Reply::Leased(jobs) => {
                 let now = wall_clock_ms();
                 for job in &jobs {

@@ -348,6 +348,10 @@ impl From<ProposeError> for ApiError {
                 "request",
                 format!("{commands} items in one call, at most {max}"),
             ),
+            ProposeError::TooManyBytes { bytes, max } => ApiError::invalid(
+                "request",
+                format!("{bytes} bytes of items in one call, at most {max}"),
+            ),
             ProposeError::OutcomeUnknown { .. } => ApiError::Unavailable {
                 reason:
                     "leadership changed while the request was in flight; its outcome is unknown"

@@ -31,7 +31,7 @@ use std::time::Duration;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response};
 use tonic::body::Body;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tower::{Layer, Service, ServiceExt};
 
 use crate::engine::Engine;
@@ -112,6 +112,8 @@ struct Shared {
     node: HeaderValue,
     /// The channel to the current leader; replaced when leadership moves.
     leader: Mutex<Option<LeaderChannel>>,
+    /// TLS to the leader's client port, when the client ports serve TLS.
+    tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 struct LeaderChannel {
@@ -121,7 +123,11 @@ struct LeaderChannel {
 }
 
 impl ForwardLayer {
-    pub fn new(view: Arc<dyn LeaderView>, node_name: &str) -> Self {
+    pub fn new(
+        view: Arc<dyn LeaderView>,
+        node_name: &str,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> Self {
         let node = HeaderValue::from_str(node_name)
             .unwrap_or_else(|_| HeaderValue::from_static("unnamed"));
         ForwardLayer {
@@ -129,6 +135,7 @@ impl ForwardLayer {
                 view,
                 node,
                 leader: Mutex::new(None),
+                tls,
             }),
         }
     }
@@ -263,8 +270,8 @@ impl Shared {
         {
             return Ok(c.channel.clone());
         }
-        let endpoint = Endpoint::from_shared(format!("http://{api_addr}"))
-            .map_err(|e| format!("the leader's address {api_addr:?} is not valid: {e}"))?
+        let endpoint = crate::cluster::member_endpoint(api_addr, self.tls.as_ref())
+            .map_err(|e| format!("the leader's address is not usable: {e}"))?
             .connect_timeout(FORWARD_CONNECT_TIMEOUT)
             .http2_keep_alive_interval(FORWARD_KEEPALIVE_INTERVAL)
             .keep_alive_timeout(FORWARD_KEEPALIVE_TIMEOUT)
@@ -357,7 +364,7 @@ mod tests {
                 .insert("x-local", HeaderValue::from_static("1"));
             Ok::<_, Infallible>(r)
         });
-        ForwardLayer::new(Arc::new(Fixed(route)), "n2").layer(inner)
+        ForwardLayer::new(Arc::new(Fixed(route)), "n2", None).layer(inner)
     }
 
     fn grpc(path: &str) -> Request<Body> {
@@ -543,6 +550,7 @@ mod tests {
             view: Arc::new(Fixed(Route::NoLeader)),
             node: HeaderValue::from_static("n2"),
             leader: Mutex::new(None),
+            tls: None,
         };
         shared.channel(1, "127.0.0.1:1").unwrap();
         shared.channel(1, "127.0.0.1:1").unwrap();

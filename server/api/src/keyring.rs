@@ -84,6 +84,28 @@ struct Ring {
 #[derive(Default)]
 pub struct KeyRing {
     ring: RwLock<Arc<Ring>>,
+    /// Bumped on every reload: a follower that did not know a key waits for the next one.
+    reloads: tokio::sync::watch::Sender<u64>,
+}
+
+/// Why a presented secret was not taken.
+#[derive(Debug)]
+pub enum KeyRefusal {
+    /// No key has this secret (on a follower: maybe not yet).
+    Unknown,
+    /// The key exists but is revoked, expired or rotated out: UNAUTHENTICATED, saying which.
+    Refused(ApiError),
+}
+
+impl From<KeyRefusal> for ApiError {
+    fn from(r: KeyRefusal) -> ApiError {
+        match r {
+            KeyRefusal::Unknown => ApiError::Unauthenticated {
+                reason: "unknown API key".into(),
+            },
+            KeyRefusal::Refused(e) => e,
+        }
+    }
 }
 
 impl KeyRing {
@@ -150,15 +172,27 @@ impl KeyRing {
             .ring
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ring);
+        self.reloads.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes on every reload.
+    pub fn reloads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reloads.subscribe()
     }
 
     /// The principal of a presented secret at `now_ms`, or UNAUTHENTICATED saying why not
     /// (unknown, revoked, expired, or a rotated-out secret past its grace). Notes the use.
     pub fn authenticate(&self, secret: &str, now_ms: u64) -> Result<Principal, ApiError> {
+        self.lookup(secret, now_ms).map_err(ApiError::from)
+    }
+
+    /// [`KeyRing::authenticate`], telling an unknown key apart from a refused one.
+    pub fn lookup(&self, secret: &str, now_ms: u64) -> Result<Principal, KeyRefusal> {
         let ring = self.current();
-        let refuse = |reason: String| Err(ApiError::Unauthenticated { reason });
+        let refuse =
+            |reason: String| Err(KeyRefusal::Refused(ApiError::Unauthenticated { reason }));
         let Some(found) = ring.by_hash.get(&hash_secret(secret)) else {
-            return refuse("unknown API key".into());
+            return Err(KeyRefusal::Unknown);
         };
         let key = &found.key;
         let who = &key.principal;

@@ -24,9 +24,11 @@
 //! the data dir's filesystem.
 
 pub mod auth;
+pub mod backpressure;
 pub mod cluster;
 pub mod connection;
 pub mod convert;
+pub mod deadline;
 pub mod dispatch;
 pub mod engine;
 pub mod error;
@@ -38,6 +40,7 @@ pub mod metrics;
 pub mod options;
 pub mod permissions;
 pub mod principal;
+pub mod rate_limit;
 pub mod readiness;
 pub mod roster;
 pub mod rpc_metrics;

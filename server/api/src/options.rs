@@ -39,6 +39,12 @@ pub struct ApiOptions {
     /// The node is not ready while more committed entries than this wait to be applied
     /// (10 000: about a second of peak writes; beyond that its reads are visibly stale).
     pub ready_apply_backlog_max: u64,
+    /// The largest gRPC message of WorkerService, both ways (16 MiB): a fetch or a push never
+    /// leases more jobs than fit in one response.
+    pub message_bytes_max: usize,
+    /// TLS for this node's calls to other members' client ports (forwarded calls, cluster
+    /// status, forwarded joins); `None` when the client port is plaintext.
+    pub member_tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 impl Default for ApiOptions {
@@ -59,6 +65,8 @@ impl Default for ApiOptions {
             drain_grace: Duration::from_secs(10),
             readiness_interval: Duration::from_secs(1),
             ready_apply_backlog_max: 10_000,
+            message_bytes_max: 16 << 20,
+            member_tls: None,
         }
     }
 }

@@ -13,6 +13,11 @@ use crate::convert;
 use crate::engine::{Engine, deadline_in};
 use crate::error::ApiError;
 use crate::principal::Principal;
+use crate::rate_limit::RateBudget;
+
+/// The most bytes of jobs one ListJobs page carries (8 MiB, and at most half the message
+/// bound): a page of large payloads ends early, with a token for the rest.
+const LIST_PAGE_BYTES_MAX: usize = 8 << 20;
 
 /// How long a `consistent` ListJobs waits for the read view to catch up.
 const LIST_CONSISTENT_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(10);
@@ -237,8 +242,12 @@ impl WorkerService for Services {
         req: Request<Streaming<pb::StreamLifecycleRequest>>,
     ) -> Result<Response<Self::StreamLifecycleStream>, Status> {
         let principal = Principal::of(&req)?;
-        let stream =
-            crate::stream::Session::start(self.engine.clone(), principal, req.into_inner())?;
+        let budget = req.extensions().get::<RateBudget>().cloned();
+        let stream = crate::stream::Session::start(
+            self.engine.clone(),
+            crate::stream::Caller { principal, budget },
+            req.into_inner(),
+        )?;
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -481,14 +490,24 @@ impl JobService for Services {
         // The view finds the ids; the records come from the state, as they are now.
         let reader = self.engine.read()?;
         let mut jobs = Vec::with_capacity(page.ids.len());
-        for id in &page.ids {
+        let mut next = page.next;
+        let bytes_max = LIST_PAGE_BYTES_MAX.min(self.engine.opts().message_bytes_max / 2);
+        let mut bytes = 0;
+        for (i, id) in page.ids.iter().enumerate() {
             if let Some(job) = query::job(&reader, id).map_err(ApiError::from)? {
-                jobs.push(convert::job_to_proto(&job));
+                let job = convert::job_to_proto(&job);
+                bytes += prost::Message::encoded_len(&job);
+                if !jobs.is_empty() && bytes > bytes_max {
+                    // The page ends here; the next one starts after the last job listed.
+                    next = Some(page.rows[i - 1]);
+                    break;
+                }
+                jobs.push(job);
             }
         }
         Ok(Response::new(pb::ListJobsResponse {
             jobs,
-            next_page_token: page.next.map(|c| c.token()).unwrap_or_default(),
+            next_page_token: next.map(|c| c.token()).unwrap_or_default(),
             view_index,
         }))
     }

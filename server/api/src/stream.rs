@@ -34,6 +34,7 @@ use crate::dispatch::PushTarget;
 use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::principal::Principal;
+use crate::rate_limit::RateBudget;
 use crate::roster::StreamPass;
 use crate::services::heartbeat_answer;
 
@@ -57,10 +58,17 @@ struct Shared {
 
 pub struct Session;
 
+/// Who opened the stream: every frame is checked against the caller's scopes, and takes a
+/// token from its rate budget (a frame over the rate is refused whole, with a retry hint).
+pub struct Caller {
+    pub principal: Principal,
+    pub budget: Option<RateBudget>,
+}
+
 impl Session {
     pub fn start(
         engine: Engine,
-        principal: Principal,
+        caller: Caller,
         inbound: Streaming<pb::StreamLifecycleRequest>,
     ) -> Result<ReceiverStream<Result<pb::StreamLifecycleResponse, Status>>, Status> {
         if engine.is_draining() {
@@ -86,7 +94,7 @@ impl Session {
         // Counted as open (metrics, status, the drain) until the reader ends.
         let pass = engine.roster().open_stream();
         tokio::spawn(async move {
-            read(engine, principal, inbound, shared, target, tx, pass).await;
+            read(engine, caller, inbound, shared, target, tx, pass).await;
             let _ = closed_tx.send(true);
         });
         Ok(ReceiverStream::new(rx))
@@ -99,7 +107,7 @@ fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
 
 async fn read(
     engine: Engine,
-    principal: Principal,
+    caller: Caller,
     mut inbound: Streaming<pb::StreamLifecycleRequest>,
     shared: Arc<Mutex<Shared>>,
     target: Arc<PushTarget>,
@@ -139,7 +147,7 @@ async fn read(
                 if let Some(name) = frames.iter().rev().map(|f| &f.worker_id).find(|w| !w.is_empty()) {
                     pass.name_worker(name);
                 }
-                for response in handle_frames(&engine, &principal, &shared, &target, frames).await {
+                for response in handle_frames(&engine, &caller, &shared, &target, frames).await {
                     let refused = [pb::ErrorCode::InvalidArgument, pb::ErrorCode::PermissionDenied]
                         .iter()
                         .any(|c| response.error_code == *c as i32);
@@ -423,7 +431,7 @@ fn echo_item_error(resp: &mut pb::StreamLifecycleResponse, e: &ApiError, section
 /// one Raft round for every frame the worker sent while the previous ones were in flight.
 async fn handle_frames(
     engine: &Engine,
-    principal: &Principal,
+    caller: &Caller,
     shared: &Mutex<Shared>,
     target: &PushTarget,
     frames: Vec<pb::StreamLifecycleRequest>,
@@ -435,7 +443,12 @@ async fn handle_frames(
             request_id: f.request_id,
             ..Default::default()
         };
-        match plan(engine, principal, target, f) {
+        let planned_frame = match &caller.budget {
+            Some(budget) => budget.take(),
+            None => Ok(()),
+        }
+        .and_then(|()| plan(engine, &caller.principal, target, f));
+        match planned_frame {
             Ok(mut p) => {
                 let n = p.commands.len();
                 commands.append(&mut p.commands);

@@ -22,6 +22,7 @@ pub struct Batch {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     Enqueue(Enqueue),
+    /// A lease without a bound in bytes (entries written before `LeaseWithin` existed).
     Lease(Lease),
     Ack(Ack),
     Fail(Fail),
@@ -55,6 +56,55 @@ pub enum Command {
     TouchKeys {
         used: Vec<(String, u64)>,
     },
+    /// A lease whose jobs fit in one response message: it stops before the job that would
+    /// take the leased jobs past `bytes_max` (see [`crate::model::Job::wire_bytes`]), and
+    /// always takes at least one.
+    LeaseWithin {
+        lease: Lease,
+        bytes_max: u64,
+    },
+}
+
+impl Command {
+    /// About how many bytes the command takes in a log entry (its text fields and a margin):
+    /// what the proposer's byte budgets count.
+    pub fn approx_bytes(&self) -> usize {
+        const FIXED: usize = 64;
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        FIXED
+            + match self {
+                Command::Enqueue(e) => {
+                    let o = &e.options;
+                    e.id.len()
+                        + e.queue.len()
+                        + e.payload.len()
+                        + opt(&o.unique_key)
+                        + opt(&o.trace_parent)
+                        + o.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+                }
+                Command::Lease(l) | Command::LeaseWithin { lease: l, .. } => {
+                    l.queues.iter().map(String::len).sum::<usize>()
+                        + l.worker_id.len()
+                        + l.hostname.len()
+                }
+                Command::Ack(a) => a.job_id.len() + opt(&a.result),
+                Command::Fail(f) => f.job_id.len() + f.error.len() + opt(&f.backtrace),
+                Command::Heartbeat(h) => h
+                    .items
+                    .iter()
+                    .map(|i| FIXED + i.job_id.len() + opt(&i.progress) + opt(&i.checkpoint))
+                    .sum(),
+                Command::Cancel { job_id }
+                | Command::Retry { job_id }
+                | Command::Delete { job_id } => job_id.len(),
+                Command::Tick => 0,
+                Command::CreateKey(c) => {
+                    c.id.len() + c.name.len() + c.queues.iter().map(String::len).sum::<usize>()
+                }
+                Command::RevokeKey { key_id } | Command::RotateKey { key_id, .. } => key_id.len(),
+                Command::TouchKeys { used } => used.iter().map(|(id, _)| id.len() + 8).sum(),
+            }
+    }
 }
 
 /// A new API key. The leader chooses the id; the API layer hashes the secret it drew.

@@ -201,6 +201,25 @@ pub struct Job {
     pub trace_parent: Option<String>,
 }
 
+impl Job {
+    /// About how many bytes the job takes in a response that hands it to a worker: payload,
+    /// checkpoint, tags, ids and a margin for the framing. An estimate on the high side, so a
+    /// lease bounded by it fits its message.
+    pub fn wire_bytes(&self) -> u64 {
+        let tags: usize = self.tags.iter().map(|(k, v)| k.len() + v.len() + 8).sum();
+        let text = self.payload.len()
+            + self.checkpoint.as_ref().map_or(0, String::len)
+            + self.trace_parent.as_ref().map_or(0, String::len)
+            + self.id.len()
+            + self.queue.len()
+            + tags;
+        text as u64 + Self::WIRE_OVERHEAD_BYTES
+    }
+
+    /// The fixed fields of a leased job on the wire (numbers, tags, field keys), rounded up.
+    pub const WIRE_OVERHEAD_BYTES: u64 = 256;
+}
+
 /// What happened, for `Subscribe`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {

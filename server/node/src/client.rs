@@ -53,10 +53,36 @@ impl Interceptor for Credentials {
     }
 }
 
-/// A plain connection (for the worker runtime, which sends the key itself).
+/// A connection without credentials (for the worker runtime, which sends the key itself):
+/// TLS for an `https://` server, verified against `--ca-cert` (else the system's roots), with
+/// `--client-cert` when the server asks for one.
 pub async fn plain_channel(args: &ClientArgs) -> anyhow::Result<Channel> {
-    Channel::from_shared(args.server.clone())
-        .with_context(|| format!("invalid --server {:?}", args.server))?
+    let mut endpoint = Channel::from_shared(args.server.clone())
+        .with_context(|| format!("invalid --server {:?}", args.server))?;
+    if args.server.starts_with("https://") {
+        let mut tls = tonic::transport::ClientTlsConfig::new();
+        tls = match &args.ca_cert {
+            Some(ca) => {
+                let pem = std::fs::read(ca)
+                    .with_context(|| format!("reading --ca-cert {}", ca.display()))?;
+                tls.ca_certificate(tonic::transport::Certificate::from_pem(pem))
+            }
+            None => tls.with_native_roots(),
+        };
+        if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
+            let cert = std::fs::read(cert)
+                .with_context(|| format!("reading --client-cert {}", cert.display()))?;
+            let key = std::fs::read(key)
+                .with_context(|| format!("reading --client-key {}", key.display()))?;
+            tls = tls.identity(tonic::transport::Identity::from_pem(cert, key));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .context("configuring TLS for --server")?;
+    } else if args.ca_cert.is_some() || args.client_cert.is_some() {
+        anyhow::bail!("--ca-cert and --client-cert need an https:// --server");
+    }
+    endpoint
         .connect()
         .await
         .with_context(|| format!("cannot connect to {}", args.server))

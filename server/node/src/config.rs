@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a Corvo node (a one-node cluster on first start).
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// Enqueue a job.
     Enqueue(EnqueueArgs),
     /// Inspect and manage jobs.
@@ -159,6 +159,69 @@ pub struct ServerArgs {
     /// Require a key (admin, operator or readonly) for GET /metrics, which is open by default.
     #[arg(long, env = "CORVO_METRICS_AUTH")]
     pub metrics_auth: bool,
+    /// Serve TLS on the client port with this certificate chain (PEM); needs --tls-key.
+    /// Re-read on SIGHUP and when the file changes.
+    #[arg(long, env = "CORVO_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "CORVO_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Ask clients for certificates signed by this CA (PEM): mutual TLS. A connection without
+    /// one may reach only the open probes.
+    #[arg(long, env = "CORVO_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// The CA (PEM) that signed the other members' client-port certificates, for this node's
+    /// calls to them (forwarded calls, cluster status, joins). Default: --peer-tls-ca.
+    #[arg(long, env = "CORVO_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Serve TLS on the peer port with this certificate (PEM); needs --peer-tls-key and
+    /// --peer-tls-ca. Nodes then verify each other both ways (mutual TLS), so the certificate
+    /// must be valid for TLS servers and clients.
+    #[arg(long, env = "CORVO_PEER_TLS_CERT", requires_all = ["peer_tls_key", "peer_tls_ca"])]
+    pub peer_tls_cert: Option<PathBuf>,
+    /// The private key of --peer-tls-cert (PEM).
+    #[arg(long, env = "CORVO_PEER_TLS_KEY", requires = "peer_tls_cert")]
+    pub peer_tls_key: Option<PathBuf>,
+    /// The CA (PEM) the peers' certificates chain to.
+    #[arg(long, env = "CORVO_PEER_TLS_CA", requires = "peer_tls_cert")]
+    pub peer_tls_ca: Option<PathBuf>,
+    /// Requests and stream frames per second per API key (a key's own limit and the role
+    /// defaults come first; readonly keys: 2000); 0 turns rate limiting off.
+    #[arg(long, env = "CORVO_RATE_LIMIT_RPS", default_value_t = 20_000)]
+    pub rate_limit_rps: u32,
+    /// Requests per second per client address while the server runs open (no key exists).
+    #[arg(long, env = "CORVO_ANONYMOUS_RATE_LIMIT_RPS", default_value_t = 20_000)]
+    pub anonymous_rate_limit_rps: u32,
+    /// Open worker streams (StreamLifecycle) on this node; past it new ones are refused with
+    /// RESOURCE_EXHAUSTED and a retry hint, open ones are unharmed.
+    #[arg(long, env = "CORVO_MAX_WORKER_STREAMS", default_value_t = 1_024)]
+    pub max_worker_streams: usize,
+    /// Open Subscribe streams on this node.
+    #[arg(long, env = "CORVO_MAX_SUBSCRIBE_STREAMS", default_value_t = 256)]
+    pub max_subscribe_streams: usize,
+    /// Unary calls in flight (long polls excepted); past it calls are shed with UNAVAILABLE
+    /// and a retry hint.
+    #[arg(long, env = "CORVO_MAX_INFLIGHT_CALLS", default_value_t = 1_024)]
+    pub max_inflight_calls: usize,
+    /// Fetch and FetchBatch calls in flight (mostly idle long polls).
+    #[arg(long, env = "CORVO_MAX_INFLIGHT_FETCHES", default_value_t = 4_096)]
+    pub max_inflight_fetches: usize,
+    /// The server's bound on a unary call, ms (long polls get their wait on top);
+    /// DEADLINE_EXCEEDED past it.
+    #[arg(long, env = "CORVO_CALL_TIMEOUT_MS", default_value_t = 30_000)]
+    pub call_timeout_ms: u64,
+    /// The largest gRPC message of WorkerService (at least twice --payload-max-bytes plus
+    /// 1 MiB): a fetch never leases more jobs than fit in one response.
+    #[arg(long, env = "CORVO_MAX_MESSAGE_BYTES", default_value_t = 16 << 20)]
+    pub max_message_bytes: usize,
+    /// HTTP/2 streams (concurrent calls) per client connection.
+    #[arg(long, env = "CORVO_HTTP2_MAX_STREAMS", default_value_t = 1_024)]
+    pub http2_max_streams: u32,
+    /// HTTP/2 pings and TCP keepalive probes on idle connections, ms: a peer that answers
+    /// neither within another interval is gone, and its streams close (so a vanished worker's
+    /// stream ends within twice this).
+    #[arg(long, env = "CORVO_KEEPALIVE_MS", default_value_t = 20_000)]
+    pub keepalive_ms: u64,
     /// Log format.
     #[arg(long, env = "CORVO_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -191,6 +254,25 @@ pub struct ClientArgs {
     /// OTEL_EXPORTER_OTLP_ENDPOINT. Unset: no tracing.
     #[arg(long, env = "CORVO_OTLP_ENDPOINT", global = true)]
     pub otlp_endpoint: Option<String>,
+    /// With an https:// --server: the CA (PEM) that signed the server's certificate.
+    #[arg(long = "ca-cert", env = "CORVO_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// With a server that asks for client certificates: this client's certificate (PEM).
+    #[arg(
+        long = "client-cert",
+        env = "CORVO_CLIENT_CERT",
+        global = true,
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// The private key of --client-cert (PEM).
+    #[arg(
+        long = "client-key",
+        env = "CORVO_CLIENT_KEY",
+        global = true,
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

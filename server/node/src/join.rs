@@ -33,10 +33,13 @@ const JOIN_RETRY_EVERY: Duration = Duration::from_millis(500);
 /// Connecting to the node named by `--join`.
 const JOIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// `--join` as a URL: `host:port` gets `http://`.
-pub fn join_url(target: &str) -> String {
+/// `--join` as a URL: `host:port` gets `https://` when this node calls members over TLS,
+/// else `http://`.
+pub fn join_url(target: &str, tls: bool) -> String {
     if target.contains("://") {
         target.to_owned()
+    } else if tls {
+        format!("https://{target}")
     } else {
         format!("http://{target}")
     }
@@ -47,12 +50,19 @@ pub async fn join_cluster(
     target: &str,
     secret: &ClusterSecret,
     req: pb::JoinRequest,
+    tls: Option<tonic::transport::ClientTlsConfig>,
 ) -> anyhow::Result<pb::JoinResponse> {
-    let url = join_url(target);
-    let endpoint = Endpoint::from_shared(url.clone())
+    let url = join_url(target, tls.is_some());
+    let mut endpoint = Endpoint::from_shared(url.clone())
         .with_context(|| format!("--join {target:?} is not a URL"))?
         .connect_timeout(JOIN_CONNECT_TIMEOUT)
         .timeout(JOIN_FORWARD_TIMEOUT);
+    if url.starts_with("https://") {
+        let tls = tls.context("--join names an https:// URL: set --tls-ca (or --peer-tls-ca)")?;
+        endpoint = endpoint
+            .tls_config(tls)
+            .with_context(|| format!("TLS for --join {target}"))?;
+    }
     let started = Instant::now();
     loop {
         let attempt = async {

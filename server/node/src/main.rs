@@ -22,14 +22,17 @@
 mod access;
 mod bench;
 mod client;
+mod client_port;
 mod config;
 mod join;
 mod keys;
+mod machine;
 mod probes;
 mod server;
 mod snapshot;
 mod status;
 mod telemetry;
+mod tls;
 
 use clap::Parser;
 
@@ -67,7 +70,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Server(args) => server::run(args).await,
+            Command::Server(args) => server::run(*args).await,
             Command::Enqueue(args) => client::enqueue(args).await,
             Command::Jobs(args) => client::jobs(args).await,
             Command::Worker(args) => client::worker(args).await,

@@ -15,31 +15,23 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use corvo_api::auth::{AuthLayer, AuthOptions};
-use corvo_api::cluster::Cluster;
+use corvo_api::backpressure::{PoolOptions, Pools};
 use corvo_api::forward::ForwardLayer;
-use corvo_api::key_service::Keys;
 use corvo_api::keyring::KeyRing;
+use corvo_api::rate_limit::{RateLimits, RateOptions};
 use corvo_api::rpc_metrics::KnownMethods;
-use corvo_api::services::Services;
+use corvo_api::stack::PublicLayers;
 use corvo_api::status::NodeInfo;
 use corvo_api::{ApiOptions, Engine, Metrics, Signals};
-use corvo_core::{Batch, BatchOutcome, Command, query};
-use corvo_raft::{
-    AppStateMachine, ApplyListener, ClusterSecret, Durability, RaftNode, RaftOptions, RestoreMode,
-    SnapshotWriter,
-};
-use corvo_sdk::proto::cluster_service_server::ClusterServiceServer;
-use corvo_sdk::proto::job_service_server::JobServiceServer;
-use corvo_sdk::proto::key_service_server::KeyServiceServer;
-use corvo_sdk::proto::worker_service_server::WorkerServiceServer;
-use corvo_store::{StateStore, archive};
-use corvo_view::{JobSource, View};
+use corvo_core::query;
+use corvo_raft::{ClusterSecret, Durability, RaftNode, RaftOptions, RestoreMode};
+use corvo_store::StateStore;
 use tokio::sync::watch;
-use tonic::service::Routes;
 use tracing::{error, info, warn};
 
 use crate::config::{DurabilityArg, ServerArgs};
-use crate::{access, join, probes, telemetry};
+use crate::machine::{NodeListener, StoreMachine, last_event_seq, open_view};
+use crate::{access, client_port, join, probes, telemetry, tls};
 
 /// How long start-up waits for a leader (this node on a one-node cluster; a restarted member
 /// hears from the leader within an election).
@@ -49,218 +41,12 @@ const LEADER_WAIT: Duration = Duration::from_secs(30);
 const LEADERSHIP_HAND_OFF_MAX: Duration = Duration::from_secs(3);
 /// Extra time, beyond the drain grace, for connections to close before the node stops anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// The largest gRPC message accepted: a full batch of maximum-size payloads would be far
-/// larger, but one frame must stay bounded (16 MiB).
-const GRPC_MESSAGE_BYTES_MAX: usize = 16 << 20;
+/// How often TLS certificate files are checked for changes (Kubernetes updates mounted
+/// Secrets within about a minute; SIGHUP reloads at once).
+const TLS_RELOAD_EVERY: Duration = Duration::from_secs(10);
 /// After the drain grace, worker streams close themselves; this much more is allowed for
 /// them to be gone before the listener closes anyway.
 const STREAMS_GONE_GRACE: Duration = Duration::from_secs(1);
-
-/// Applies committed entries to the redb state (the adapter between the two crates), timing
-/// each run for `corvo_raft_apply_seconds` and the batch sizes.
-struct StoreMachine(Arc<StateStore>, Arc<Metrics>, Arc<View>);
-
-impl AppStateMachine for StoreMachine {
-    fn raft_meta(&self) -> std::io::Result<Option<Vec<u8>>> {
-        self.0.raft_meta().map_err(std::io::Error::other)
-    }
-
-    fn apply(
-        &self,
-        entries: Vec<(u64, Option<Arc<Batch>>)>,
-        raft_meta: Vec<u8>,
-    ) -> std::io::Result<Vec<Option<BatchOutcome>>> {
-        let started = Instant::now();
-        // Commit latency: from the leader's stamp on each entry to its apply starting here.
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        for (_, batch) in &entries {
-            if let Some(b) = batch {
-                self.1
-                    .observe_commit(Duration::from_millis(now_ms.saturating_sub(b.now_ms)));
-            }
-        }
-        // One `corvo.apply` span per traced enqueue, child of the producer's context and as
-        // long as this apply call: links the apply into each producer's trace.
-        let spans = apply_spans(&entries);
-        let (outcomes, touched) = self
-            .0
-            .apply_tracked(&entries, &raft_meta)
-            .map_err(std::io::Error::other)?;
-        drop(spans);
-        // The read view follows every applied entry (it waits here if it falls too far behind).
-        if let Some((last, _)) = entries.last() {
-            self.2.changed(*last, touched);
-        }
-        self.1.observe_apply(started.elapsed(), &outcomes);
-        Ok(outcomes)
-    }
-
-    fn begin_snapshot(&self) -> std::io::Result<Box<dyn SnapshotWriter>> {
-        let export = self.0.begin_export().map_err(std::io::Error::other)?;
-        Ok(Box::new(ArchiveExport(export)))
-    }
-
-    fn verify_snapshot(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        archive::verify(path)
-            .map(|info| info.raft_meta)
-            .map_err(archive_io)
-    }
-
-    fn snapshot_header(&self, path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
-        archive::header(path)
-            .map(|info| (info.raft_meta, info.created_unix_ms))
-            .map_err(archive_io)
-    }
-
-    fn install_snapshot(&self, path: &Path, raft_meta: Option<&[u8]>) -> std::io::Result<()> {
-        self.0
-            .install_archive(path, raft_meta)
-            .map(|_| ())
-            .map_err(archive_io)
-    }
-}
-
-fn archive_io(e: archive::ArchiveError) -> std::io::Error {
-    let kind = match &e {
-        archive::ArchiveError::Corrupt { .. } => std::io::ErrorKind::InvalidData,
-        _ => std::io::ErrorKind::Other,
-    };
-    std::io::Error::new(kind, e.to_string())
-}
-
-/// A writer of one snapshot archive (the state captured by `begin_snapshot`).
-struct ArchiveExport(corvo_store::Export);
-
-impl SnapshotWriter for ArchiveExport {
-    fn raft_meta(&self) -> Option<Vec<u8>> {
-        self.0.raft_meta().map(<[u8]>::to_vec)
-    }
-
-    fn write(self: Box<Self>, path: &Path, created_unix_ms: u64) -> std::io::Result<()> {
-        self.0
-            .write(path, created_unix_ms)
-            .map(|_| ())
-            .map_err(std::io::Error::other)
-    }
-}
-
-/// What applies tell the node ([`Signals`]), and the API keys it checks calls against (reloaded
-/// when an apply changed a key); after a snapshot replaced the state, the signals start again
-/// from what the new state holds, the keys are reloaded and the read view is rebuilt.
-struct NodeListener {
-    signals: Signals,
-    store: Arc<StateStore>,
-    view: Arc<View>,
-    keys: Arc<KeyRing>,
-}
-
-impl NodeListener {
-    fn reload_keys(&self) {
-        match self
-            .store
-            .read()
-            .map_err(anyhow::Error::from)
-            .and_then(|r| Ok(query::api_keys(&r)?))
-        {
-            Ok(keys) => self.keys.reload(keys),
-            // Keys stay as they were: a node that cannot read its state fails readiness too.
-            Err(e) => error!(error = %e, "reloading the API keys"),
-        }
-    }
-}
-
-/// The read view reads job records from the redb state.
-struct StateJobs(Arc<StateStore>);
-
-impl JobSource for StateJobs {
-    fn jobs(&self, ids: &[String]) -> Result<Vec<Option<corvo_core::model::Job>>, String> {
-        let reader = self.0.read().map_err(|e| e.to_string())?;
-        ids.iter()
-            .map(|id| query::job(&reader, id).map_err(|e| e.to_string()))
-            .collect()
-    }
-
-    fn for_each_job(
-        &self,
-        f: &mut dyn FnMut(corvo_core::model::Job) -> Result<(), String>,
-    ) -> Result<(), String> {
-        let reader = self.0.read().map_err(|e| e.to_string())?;
-        reader
-            .for_each_job(&mut |key, value| {
-                let job = corvo_core::keys::decode_job(key, value)?;
-                f(job).map_err(corvo_core::StoreError::Io)
-            })
-            .map_err(|e| e.to_string())
-    }
-}
-
-impl ApplyListener for NodeListener {
-    fn on_applied(&self, index: u64, outcome: &BatchOutcome) {
-        self.signals.on_applied(index, outcome);
-        if outcome.effects.contains(&corvo_core::Effect::KeysChanged) {
-            self.reload_keys();
-        }
-    }
-
-    fn on_snapshot_installed(&self, index: u64) {
-        match self
-            .store
-            .read()
-            .map_err(anyhow::Error::from)
-            .and_then(|r| Ok((last_event_seq(&r)?, query::next_due(&r)?)))
-        {
-            Ok((seq, due)) => self.signals.reset(index, seq, due),
-            Err(e) => error!(error = %e, "reading the state after a snapshot install"),
-        }
-        self.reload_keys();
-        self.view.rebuild(index);
-    }
-}
-
-fn apply_spans(entries: &[(u64, Option<Arc<Batch>>)]) -> Vec<tracing::Span> {
-    if !corvo_api::trace_context::enabled() {
-        return Vec::new();
-    }
-    let mut spans = Vec::new();
-    for (index, batch) in entries {
-        let Some(batch) = batch else { continue };
-        for cmd in &batch.commands {
-            if let Command::Enqueue(e) = cmd
-                && let Some(parent) = &e.options.trace_parent
-            {
-                let span = tracing::info_span!(
-                    "corvo.apply",
-                    log_index = index,
-                    commands = batch.commands.len(),
-                    job_id = %e.id,
-                    queue = %e.queue,
-                );
-                corvo_api::trace_context::set_parent_traceparent(&span, parent);
-                spans.push(span);
-            }
-        }
-    }
-    spans
-}
-
-/// Opens the read view (`<data-dir>/view.sqlite`), rebuilding it from the state when it is
-/// behind (or new). A `--restore` that runs after this feeds it through the snapshot install.
-async fn open_view(data_dir: &Path, store: &Arc<StateStore>) -> anyhow::Result<Arc<View>> {
-    let state_index = match store.raft_meta()? {
-        Some(meta) => {
-            corvo_raft::applied_index(&meta).context("reading the state's applied index")?
-        }
-        None => None,
-    };
-    let path = data_dir.join("view.sqlite");
-    let source = Arc::new(StateJobs(store.clone()));
-    let view = tokio::task::spawn_blocking(move || View::open(&path, source, state_index))
-        .await
-        .context("opening the read view")??;
-    Ok(Arc::new(view))
-}
 
 /// The Raft node id for a node name: the number itself when the name is numeric, else a
 /// stable 64-bit hash (FNV-1a) of the name.
@@ -393,6 +179,8 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         );
     }
     let advertised = advertised(&args, secret.is_some())?;
+    let node_tls = tls::load(&args, secret.is_some())?;
+    check_message_bound(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
     check_node_name(&args.data_dir, &args.node_id)?;
@@ -421,6 +209,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         // A node told to join must not start a cluster of its own.
         bootstrap: args.join.is_none() && !args.no_bootstrap,
         cluster_secret: secret.clone(),
+        peer_tls: node_tls.peer.clone(),
         heartbeat_ms: args.heartbeat_ms,
         log_path: args.data_dir.join("raft-log.redb"),
         snapshot_dir: args.data_dir.join("snapshots"),
@@ -471,7 +260,14 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     // it answers the join. It closes last, after Raft has stopped.
     let (peer_close_tx, peer_close_rx) = watch::channel(false);
     let peer_server = open_peer_port(&raft, &args, secret.is_some(), peer_close_rx).await?;
-    join_if_new(&raft, &args, &advertised, secret.as_ref()).await?;
+    join_if_new(
+        &raft,
+        &args,
+        &advertised,
+        secret.as_ref(),
+        node_tls.members.clone(),
+    )
+    .await?;
     // Readiness waits until the state has applied what was committed at start-up.
     let startup_committed = raft.status().committed;
     let leader = wait_for_leader(&raft, args.no_bootstrap).await?;
@@ -481,6 +277,8 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     let api_opts = ApiOptions {
         payload_bytes_max: args.payload_max_bytes,
         drain_grace: Duration::from_millis(args.drain_grace_ms),
+        message_bytes_max: args.max_message_bytes,
+        member_tls: node_tls.members.clone(),
         ..ApiOptions::default()
     };
     let node = NodeInfo {
@@ -538,17 +336,39 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         startup_committed,
         stop_rx,
     ));
+    let tls_reload = tokio::spawn(corvo_net::keep_fresh(
+        node_tls.servers(),
+        TLS_RELOAD_EVERY,
+        {
+            let mut stop = stop_tx.subscribe();
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+        },
+    ));
     let auth = AuthLayer::new(
         keys.clone(),
         secret.clone(),
         AuthOptions {
             require_auth: args.require_auth,
             metrics_auth: args.metrics_auth,
-            require_client_cert: false,
+            require_client_cert: args.tls_client_ca.is_some(),
         },
         Arc::new(corvo_raft::SystemClock),
+        {
+            let raft = raft.clone();
+            Arc::new(move || {
+                let s = raft.status();
+                s.leader_id == Some(s.node_id)
+            })
+        },
     );
-    let routes = routes(engine.clone(), health_service, secret)?;
+    let routes = client_port::routes(
+        engine.clone(),
+        health_service,
+        secret,
+        args.max_message_bytes,
+    )?;
     let methods = KnownMethods::new(
         &[
             corvo_sdk::FILE_DESCRIPTOR_SET,
@@ -567,22 +387,42 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     info!(addr = %local, node = %args.node_id, data_dir = %args.data_dir.display(), version = corvo_api::services::SERVER_VERSION, "corvo listening (gRPC + HTTP)");
 
     let (close_tx, mut close_rx) = watch::channel(false);
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .accept_http1(true)
-            .layer(corvo_api::stack::public(
-                metrics,
-                methods,
-                auth,
-                ForwardLayer::new(Arc::new(engine.clone()), &args.node_id),
-            ))
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                async move {
-                    let _ = close_rx.wait_for(|c| *c).await;
-                },
-            ),
+    let stack = corvo_api::stack::public(PublicLayers {
+        metrics,
+        methods,
+        auth,
+        rate_limits: RateLimits::new(RateOptions {
+            key_rps_default: args.rate_limit_rps,
+            anonymous_rps: args.anonymous_rate_limit_rps,
+            ..RateOptions::default()
+        }),
+        pools: Pools::new(PoolOptions {
+            worker_streams_max: args.max_worker_streams,
+            subscribe_streams_max: args.max_subscribe_streams,
+            calls_max: args.max_inflight_calls,
+            fetches_max: args.max_inflight_fetches,
+            ..PoolOptions::default()
+        }),
+        call_timeout: Duration::from_millis(args.call_timeout_ms),
+        fetch_wait_max: Duration::from_millis(engine.opts().fetch_wait_ms_max),
+        forward: ForwardLayer::new(
+            Arc::new(engine.clone()),
+            &args.node_id,
+            node_tls.members.clone(),
+        ),
+    });
+    let server = client_port::serve(
+        listener,
+        stack,
+        routes,
+        client_port::PortOptions {
+            http2_max_streams: args.http2_max_streams,
+            keepalive: Duration::from_millis(args.keepalive_ms),
+            tls: node_tls.client_port.clone(),
+        },
+        async move {
+            let _ = close_rx.wait_for(|c| *c).await;
+        },
     );
 
     shutdown_signal().await;
@@ -633,6 +473,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     }
     let _ = ticker.await;
     let _ = checkpoints.await;
+    let _ = tls_reload.await;
     for task in key_tasks {
         let _ = task.await;
     }
@@ -699,6 +540,7 @@ async fn join_if_new(
     args: &ServerArgs,
     advertised: &Advertised,
     secret: Option<&ClusterSecret>,
+    tls: Option<tonic::transport::ClientTlsConfig>,
 ) -> anyhow::Result<()> {
     let (Some(target), Some(secret)) = (&args.join, secret) else {
         return Ok(());
@@ -722,6 +564,7 @@ async fn join_if_new(
             // Only a node whose log is empty asks to join (a member restarts without asking).
             new_data_dir: true,
         },
+        tls,
     )
     .await?;
     info!(
@@ -751,66 +594,23 @@ async fn wait_for_leader(raft: &RaftNode, waiting_to_be_added: bool) -> anyhow::
     }
 }
 
+/// A job must fit in a WorkerService message: its payload and its checkpoint, plus framing.
+fn check_message_bound(args: &ServerArgs) -> anyhow::Result<()> {
+    let needed = args
+        .payload_max_bytes
+        .saturating_mul(2)
+        .saturating_add(1 << 20);
+    if args.max_message_bytes < needed {
+        anyhow::bail!(
+            "--max-message-bytes {} is below twice --payload-max-bytes plus 1 MiB ({needed}): a job with a full payload and checkpoint would not fit in a response",
+            args.max_message_bytes
+        );
+    }
+    Ok(())
+}
+
 fn bootstrap_key_missing(args: &ServerArgs) -> bool {
     args.bootstrap_admin_key.is_none() && args.bootstrap_admin_key_file.is_none()
-}
-
-fn last_event_seq(reader: &corvo_store::StateReader) -> Result<u64, corvo_core::StoreError> {
-    use corvo_core::StateRead;
-    use corvo_core::keys::{Table, decode_u64, meta};
-    match reader.get(Table::Meta, meta::EVENT_SEQ)? {
-        Some(b) => decode_u64(Table::Meta, meta::EVENT_SEQ, &b),
-        None => Ok(0),
-    }
-}
-
-/// The gRPC services of the client port, as server reflection lists them.
-const PUBLIC_SERVICES: [&str; 7] = [
-    "corvo.v1.WorkerService",
-    "corvo.v1.JobService",
-    "corvo.v1.ClusterService",
-    "corvo.v1.KeyService",
-    "grpc.health.v1.Health",
-    "grpc.reflection.v1.ServerReflection",
-    "grpc.reflection.v1alpha.ServerReflection",
-];
-
-/// gRPC services, reflection, health and the HTTP routes, on one router.
-fn routes(
-    engine: Engine,
-    health_service: tonic_health::pb::health_server::HealthServer<
-        impl tonic_health::pb::health_server::Health,
-    >,
-    secret: Option<ClusterSecret>,
-) -> anyhow::Result<Routes> {
-    let services = Services::new(engine.clone());
-    let cluster = Cluster::new(engine.clone(), secret);
-    // Reflection lists the services this port serves: the descriptor set also describes
-    // RaftPeerService, which only the peer port serves.
-    let reflection = || {
-        PUBLIC_SERVICES.iter().fold(
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(corvo_sdk::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
-            |builder, name| builder.with_service_name(*name),
-        )
-    };
-    let reflection_v1 = reflection().build_v1()?;
-    let reflection_v1alpha = reflection().build_v1alpha()?;
-    let http = probes::http_routes(engine.clone()).merge(join::http_routes(cluster.clone()));
-    let routes = Routes::from(http)
-        .add_service(
-            WorkerServiceServer::new(services.clone())
-                .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
-                .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX),
-        )
-        .add_service(JobServiceServer::new(services))
-        .add_service(ClusterServiceServer::new(cluster))
-        .add_service(KeyServiceServer::new(Keys::new(engine.clone())))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
-    Ok(routes)
 }
 
 async fn shutdown_signal() {
@@ -839,7 +639,7 @@ mod tests {
     fn server_args(extra: &[&str]) -> ServerArgs {
         let argv = ["corvo", "server"].iter().chain(extra);
         match Cli::try_parse_from(argv).expect("valid flags").command {
-            Command::Server(args) => args,
+            Command::Server(args) => *args,
             _ => unreachable!("a server command"),
         }
     }

@@ -42,6 +42,9 @@ pub enum ProposeError {
     /// call: it would never fit.
     #[error("{commands} commands in one proposal, at most {max} fit in a log entry")]
     TooLarge { commands: usize, max: usize },
+    /// More bytes in one call than the propose queue holds; nothing was written.
+    #[error("{bytes} bytes of commands in one proposal, at most {max} fit in the queue")]
+    TooManyBytes { bytes: usize, max: usize },
     /// The entry was proposed but its fate is unknown: the leader changed and discarded it
     /// locally, or the node stopped before applying it. It may still commit through another
     /// leader, so a retry must be idempotent (or deduplicated by the caller).

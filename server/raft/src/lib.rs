@@ -67,7 +67,7 @@ pub use clock::{Clock, SystemClock};
 pub use error::{MembershipError, ProposeError, RaftError};
 pub use membership::{JoinOutcome, Member};
 pub use node::{RaftNode, RaftStatus, Role, RoleWatch, SnapshotInfo, StartupReport};
-pub use options::{Durability, RaftOptions};
+pub use options::{Durability, PeerTls, RaftOptions};
 pub use proposer::{Proposer, Replies};
 pub use restore::{RestoreMode, restore};
 pub use secret::{ClusterSecret, SECRET_HEADER};

@@ -16,6 +16,7 @@ use std::time::Duration;
 use corvo_sdk::proto as pb;
 use corvo_sdk::proto::raft_peer_service_client::RaftPeerServiceClient;
 use openraft::alias::{SnapshotOf, VoteOf};
+use openraft::entry::RaftEntry;
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{
@@ -73,16 +74,27 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 pub struct Network {
     pub(crate) node_id: u64,
     pub(crate) secret: Option<ClusterSecret>,
+    /// TLS for calls to peers (`https://`); `None`: plaintext.
+    pub(crate) tls: Option<tonic::transport::ClientTlsConfig>,
+    /// At most this many bytes of entries per append (see `RaftOptions::append_bytes_max`).
+    pub(crate) append_bytes_max: usize,
     /// target id -> (raft_addr, channel). A channel reconnects by itself; it is replaced only
     /// when the target's address changes.
     pub(crate) channels: Arc<Mutex<HashMap<u64, (String, Channel)>>>,
 }
 
 impl Network {
-    pub(crate) fn new(node_id: u64, secret: Option<ClusterSecret>) -> Network {
+    pub(crate) fn new(
+        node_id: u64,
+        secret: Option<ClusterSecret>,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+        append_bytes_max: usize,
+    ) -> Network {
         Network {
             node_id,
             secret,
+            tls,
+            append_bytes_max,
             channels: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -97,11 +109,17 @@ impl Network {
         {
             return Ok(channel.clone());
         }
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
             .map_err(|e| format!("peer address {addr:?}: {e}"))?
             .connect_timeout(CONNECT_TIMEOUT)
-            .tcp_nodelay(true)
-            .connect_lazy();
+            .tcp_nodelay(true);
+        if let Some(tls) = &self.tls {
+            endpoint = endpoint
+                .tls_config(tls.clone())
+                .map_err(|e| format!("TLS for peer {addr:?}: {e}"))?;
+        }
+        let channel = endpoint.connect_lazy();
         channels.insert(target, (addr.to_owned(), channel.clone()));
         Ok(channel)
     }
@@ -122,6 +140,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             addr: node.raft_addr.clone(),
             secret: self.secret.clone(),
             client,
+            append_bytes_max: self.append_bytes_max,
         }
     }
 }
@@ -134,6 +153,7 @@ pub struct PeerClient {
     secret: Option<ClusterSecret>,
     /// `Err` when the address cannot make a channel: every call answers Unreachable.
     client: Result<RaftPeerServiceClient<Channel>, String>,
+    append_bytes_max: usize,
 }
 
 impl PeerClient {
@@ -215,17 +235,30 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
 
     async fn append_entries(
         &mut self,
-        rpc: AppendEntriesRequest<TypeConfig>,
+        mut rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
         const RPC: &str = "append_entries";
+        // A run of entries larger than the byte bound goes in parts: this call sends the
+        // first part and reports how far it got (openraft sends the rest next).
+        let sent = fitting_entries(&rpc.entries, self.append_bytes_max);
+        let partial = (sent < rpc.entries.len()).then(|| {
+            rpc.entries.truncate(sent);
+            rpc.entries.last().map(|e| e.log_id())
+        });
         let payload = self.encode(RPC, &rpc)?;
         let ttl = append_deadline(&option, payload.len());
         let (mut client, request) = self.prepare(RPC, pb::AppendEntriesRequest { payload })?;
         let answer = self
             .finish(RPC, ttl, client.append_entries(request))
             .await?;
-        self.decode(RPC, &answer.payload)
+        let response = self.decode(RPC, &answer.payload)?;
+        Ok(match (response, partial) {
+            (AppendEntriesResponse::Success, Some(last)) => {
+                AppendEntriesResponse::PartialSuccess(last)
+            }
+            (response, _) => response,
+        })
     }
 
     async fn vote(
@@ -306,6 +339,33 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
     }
 }
 
+/// How many of `entries` one append carries: as many as fit in `bytes_max` (by their commands'
+/// `approx_bytes`), at least one.
+fn fitting_entries(entries: &[crate::types::Entry], bytes_max: usize) -> usize {
+    let mut bytes = 0usize;
+    for (i, entry) in entries.iter().enumerate() {
+        bytes = bytes.saturating_add(entry_bytes(entry));
+        if i > 0 && bytes > bytes_max {
+            return i;
+        }
+    }
+    entries.len()
+}
+
+/// About how many bytes an entry takes on the wire.
+fn entry_bytes(entry: &crate::types::Entry) -> usize {
+    match &entry.payload {
+        openraft::EntryPayload::Normal(data) => data
+            .0
+            .commands
+            .iter()
+            .map(corvo_core::Command::approx_bytes)
+            .sum(),
+        // A blank or membership entry: a few ids and addresses.
+        _ => 256,
+    }
+}
+
 /// The `SendSnapshot` messages for one archive: the header first, then the file in chunks.
 /// A read error ends the stream early; the receiver then finds the archive truncated.
 fn archive_chunks(
@@ -347,6 +407,37 @@ fn archive_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_run_of_entries_is_sent_in_parts_of_at_most_the_byte_bound() {
+        use std::sync::Arc;
+
+        use corvo_core::{Batch, Command};
+
+        let entry = |index: u64, payload_bytes: usize| {
+            let batch = Batch {
+                now_ms: 1,
+                commands: vec![Command::Enqueue(corvo_core::Enqueue {
+                    id: "j".into(),
+                    queue: "q".into(),
+                    payload: "x".repeat(payload_bytes),
+                    options: Default::default(),
+                })],
+            };
+            crate::types::Entry::new_normal(
+                openraft::testing::log_id::<crate::types::TypeConfig>(1, 1, index),
+                crate::types::BatchData(Arc::new(batch)),
+            )
+        };
+        let entries: Vec<_> = (1..=10).map(|i| entry(i, 1_000)).collect();
+        let one = entry_bytes(&entries[0]);
+        assert!(one > 1_000);
+        assert_eq!(fitting_entries(&entries, one * 3), 3);
+        assert_eq!(fitting_entries(&entries, usize::MAX), 10);
+        // A single entry larger than the bound still goes, alone.
+        assert_eq!(fitting_entries(&entries, 1), 1);
+        assert_eq!(fitting_entries(&[], 1), 0);
+    }
 
     #[test]
     fn an_append_gets_time_for_its_bytes() {

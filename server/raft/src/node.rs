@@ -70,6 +70,8 @@ pub struct RaftNode {
     /// join.
     member_at_start: bool,
     pub(crate) secret: Option<crate::ClusterSecret>,
+    /// TLS of the peer port, when it serves TLS.
+    peer_tls: Option<std::sync::Arc<corvo_net::ServerTls>>,
     /// Membership changes run one at a time (concurrent `change_membership` calls interleave).
     pub(crate) admin: tokio::sync::Mutex<()>,
     app: Arc<dyn AppStateMachine>,
@@ -160,7 +162,12 @@ impl RaftNode {
             opts.apply_entries_max,
             snapshots.clone(),
         );
-        let network = Network::new(opts.node_id, opts.cluster_secret.clone());
+        let network = Network::new(
+            opts.node_id,
+            opts.cluster_secret.clone(),
+            opts.peer_tls.as_ref().map(|t| t.client.clone()),
+            opts.append_bytes_max,
+        );
         let started = Instant::now();
         let raft = openraft::Raft::new(opts.node_id, config, network, log, state_machine)
             .await
@@ -215,6 +222,7 @@ impl RaftNode {
             control: tokio::sync::Mutex::new(Some(control)),
             member_at_start,
             secret: opts.cluster_secret,
+            peer_tls: opts.peer_tls.map(|t| t.server),
             admin: tokio::sync::Mutex::new(()),
             app: sm,
             snapshots,
@@ -309,7 +317,14 @@ impl RaftNode {
             dir: self.snapshots.clone(),
             app: self.app.clone(),
         };
-        let task = crate::peer::serve(self.raft.clone(), sink, secret, listener, shutdown);
+        let task = crate::peer::serve(
+            self.raft.clone(),
+            sink,
+            secret,
+            listener,
+            self.peer_tls.clone(),
+            shutdown,
+        );
         Ok(tokio::spawn(async move {
             match task.await {
                 Ok(result) => result.map_err(|e| format!("peer server: {e}")),

@@ -43,6 +43,9 @@ pub struct RaftOptions {
     /// Sent on every peer RPC and required on every one received. `None`: a single node that
     /// sends no peer RPCs and serves none.
     pub cluster_secret: Option<crate::ClusterSecret>,
+    /// TLS on the peer port and on this node's calls to peers; `None`: plaintext (a private
+    /// network only: the cluster secret crosses it in clear).
+    pub peer_tls: Option<PeerTls>,
     /// The redb file of the Raft log (its own file, not the state machine's).
     pub log_path: PathBuf,
     /// The directory of snapshot archives.
@@ -77,6 +80,15 @@ pub struct RaftOptions {
     pub proposals_in_flight_max: usize,
     /// Commands queued and not yet in a log entry; when full, `propose` answers `Overloaded`.
     pub propose_queue_max: usize,
+    /// Bytes of commands queued and not yet in a log entry (by `Command::approx_bytes`); when
+    /// full, `propose` answers `Overloaded`. Bounds the queue's memory whatever the payloads.
+    pub propose_queue_bytes_max: usize,
+    /// Group commit: at most this many bytes of commands per log entry, unless one call alone
+    /// is larger (a call's commands always share one entry; the API bounds a call's message).
+    pub batch_bytes_max: usize,
+    /// At most this many bytes of entries per AppendEntries RPC: a longer run is sent in
+    /// parts, at least one entry each. Bounds one peer message and the follower's work per RPC.
+    pub append_bytes_max: usize,
     /// The retry hint sent with `Overloaded`, ms.
     pub overloaded_retry_after_ms: u64,
     /// At most this many log entries per `AppStateMachine::apply` call (one storage
@@ -95,6 +107,15 @@ pub struct RaftOptions {
     pub commit_wait_max: Duration,
 }
 
+/// Mutual TLS between nodes: the peer port serves `server` (which requires client certificates
+/// signed by the peers' CA), and calls to peers use `client` (that CA, and this node's
+/// certificate as a client certificate).
+#[derive(Clone, Debug)]
+pub struct PeerTls {
+    pub server: std::sync::Arc<corvo_net::ServerTls>,
+    pub client: tonic::transport::ClientTlsConfig,
+}
+
 impl Default for RaftOptions {
     fn default() -> Self {
         Self {
@@ -105,6 +126,7 @@ impl Default for RaftOptions {
             // A node alone forms its own cluster unless told to join one.
             bootstrap: true,
             cluster_secret: None,
+            peer_tls: None,
             log_path: PathBuf::from("raft-log.redb"),
             snapshot_dir: PathBuf::from("snapshots"),
             // With one command per entry (unary writes) about 200 MB of log; under batched load
@@ -132,6 +154,12 @@ impl Default for RaftOptions {
             proposals_in_flight_max: 16,
             // 64 full entries of backlog: beyond that, waiting only adds latency.
             propose_queue_max: 65_536,
+            // 256 MiB: sixteen full-size entries; payloads up to the API's message bound.
+            propose_queue_bytes_max: 256 << 20,
+            // 16 MiB: one entry is written, replicated and applied as a unit.
+            batch_bytes_max: 16 << 20,
+            // 64 MiB per append: a catch-up moves in parts a follower applies in seconds.
+            append_bytes_max: 64 << 20,
             // About one group-commit round on a healthy node.
             overloaded_retry_after_ms: 10,
             // Bounds one state-machine transaction during catch-up or replay at startup.
@@ -164,6 +192,9 @@ impl RaftOptions {
             ("propose_queue_max", self.propose_queue_max),
             ("apply_entries_max", self.apply_entries_max),
             ("append_entries_max", self.append_entries_max as usize),
+            ("propose_queue_bytes_max", self.propose_queue_bytes_max),
+            ("batch_bytes_max", self.batch_bytes_max),
+            ("append_bytes_max", self.append_bytes_max),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be > 0"));
@@ -177,9 +208,13 @@ impl RaftOptions {
         if self.propose_queue_max < self.batch_commands_max {
             return Err("propose_queue_max must be >= batch_commands_max".to_string());
         }
+        if self.propose_queue_bytes_max < self.batch_bytes_max {
+            return Err("propose_queue_bytes_max must be >= batch_bytes_max".to_string());
+        }
         // Semaphores take a u32 count in acquire_many.
         if self.propose_queue_max > u32::MAX as usize
             || self.proposals_in_flight_max > u32::MAX as usize
+            || self.propose_queue_bytes_max > u32::MAX as usize
         {
             return Err(
                 "propose_queue_max and proposals_in_flight_max must fit in u32".to_string(),

@@ -30,27 +30,28 @@ pub(crate) struct SnapshotSink {
     pub(crate) app: Arc<dyn AppStateMachine>,
 }
 
-/// Serves the peer service on `listener` until `shutdown` resolves.
+/// Serves the peer service on `listener` (over TLS when `tls` is set) until `shutdown`
+/// resolves. Accepted sockets get TCP_NODELAY and keepalive.
 pub(crate) fn serve(
     raft: RaftHandle,
     sink: SnapshotSink,
     secret: ClusterSecret,
     listener: TcpListener,
+    tls: Option<std::sync::Arc<corvo_net::ServerTls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> JoinHandle<Result<(), tonic::transport::Error>> {
     let service = RaftPeerServiceServer::new(PeerService { raft, sink })
         .max_decoding_message_size(PEER_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(PEER_MESSAGE_BYTES_MAX);
     let service = InterceptedService::new(service, move |req| check_secret(&secret, req));
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .tcp_nodelay(true)
-            .add_service(service)
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                shutdown,
-            ),
-    )
+    let router = tonic::transport::Server::builder().add_service(service);
+    let tcp = corvo_net::tcp_incoming(listener, corvo_net::TcpTuning::default());
+    match tls {
+        None => tokio::spawn(router.serve_with_incoming_shutdown(tcp, shutdown)),
+        Some(tls) => tokio::spawn(
+            router.serve_with_incoming_shutdown(corvo_net::tls_incoming(tcp, tls), shutdown),
+        ),
+    }
 }
 
 /// UNAUTHENTICATED without the secret, PERMISSION_DENIED with a wrong one.

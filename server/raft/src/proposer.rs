@@ -16,8 +16,10 @@
 //! task per entry, holding an in-flight slot, so up to `proposals_in_flight_max` entries share
 //! fsyncs and apply transactions instead of paying one round trip each.
 //!
-//! The queue is bounded in commands by a semaphore (the channel itself is unbounded so that a
-//! full queue answers at once with `Overloaded` instead of making callers wait).
+//! The queue is bounded in commands and in bytes by two semaphores (the channel itself is
+//! unbounded so that a full queue answers at once with `Overloaded` instead of making callers
+//! wait). An entry holds at most `batch_commands_max` commands and, unless one call alone is
+//! larger, `batch_bytes_max` bytes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +48,9 @@ pub struct Proposer {
     tx: mpsc::UnboundedSender<Pending>,
     /// Free slots of the propose queue, in commands.
     queue: Arc<Semaphore>,
+    /// Free room of the propose queue, in bytes (`Command::approx_bytes`).
+    queue_bytes: Arc<Semaphore>,
+    queue_bytes_max: usize,
     batch_commands_max: usize,
     retry_after_ms: u64,
 }
@@ -72,23 +77,38 @@ impl Proposer {
                 max: self.batch_commands_max,
             });
         }
-        // Fits in u32: len <= batch_commands_max <= propose_queue_max <= u32::MAX (validated).
-        let slots = cmds.len() as u32;
-        let queued = match self.queue.clone().try_acquire_many_owned(slots) {
-            Ok(permit) => permit,
-            Err(TryAcquireError::NoPermits) => {
-                return Err(ProposeError::Overloaded {
-                    retry_after_ms: self.retry_after_ms,
-                });
-            }
-            Err(TryAcquireError::Closed) => return Err(ProposeError::ShuttingDown),
+        let bytes: usize = cmds.iter().map(Command::approx_bytes).sum();
+        if bytes > self.queue_bytes_max {
+            return Err(ProposeError::TooManyBytes {
+                bytes,
+                max: self.queue_bytes_max,
+            });
+        }
+        // Fits in u32: len <= batch_commands_max <= propose_queue_max <= u32::MAX, and bytes
+        // <= propose_queue_bytes_max <= u32::MAX (validated).
+        let overloaded = |e| match e {
+            TryAcquireError::NoPermits => ProposeError::Overloaded {
+                retry_after_ms: self.retry_after_ms,
+            },
+            TryAcquireError::Closed => ProposeError::ShuttingDown,
         };
+        let queued = self
+            .queue
+            .clone()
+            .try_acquire_many_owned(cmds.len() as u32)
+            .map_err(overloaded)?;
+        let queued_bytes = self
+            .queue_bytes
+            .clone()
+            .try_acquire_many_owned(bytes as u32)
+            .map_err(overloaded)?;
         let (reply, replied) = oneshot::channel();
         self.tx
             .send(Pending {
                 commands: cmds,
+                bytes,
                 reply,
-                _queued: queued,
+                _queued: (queued, queued_bytes),
             })
             .map_err(|_| ProposeError::ShuttingDown)?;
         // The task and the waiters always answer; a dropped sender means the runtime is
@@ -102,9 +122,11 @@ impl Proposer {
 
 struct Pending {
     commands: Vec<Command>,
+    /// `Command::approx_bytes` of the commands.
+    bytes: usize,
     reply: oneshot::Sender<Result<Replies, ProposeError>>,
-    /// This call's slots in the propose queue, freed when its commands join an entry.
-    _queued: OwnedSemaphorePermit,
+    /// This call's slots and bytes in the propose queue, freed when its commands join an entry.
+    _queued: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 }
 
 /// A caller waiting for its part of an entry's replies.
@@ -152,6 +174,7 @@ pub(crate) fn spawn(
     let (tx, rx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = watch::channel(false);
     let queue = Arc::new(Semaphore::new(opts.propose_queue_max));
+    let queue_bytes = Arc::new(Semaphore::new(opts.propose_queue_bytes_max));
     let in_flight = Arc::new(Semaphore::new(opts.proposals_in_flight_max));
     let task = ProposerTask {
         raft,
@@ -163,6 +186,7 @@ pub(crate) fn spawn(
         in_flight: in_flight.clone(),
         in_flight_max: opts.proposals_in_flight_max,
         batch_commands_max: opts.batch_commands_max,
+        batch_bytes_max: opts.batch_bytes_max,
         batch_wait_max: opts.batch_wait_max,
         commit_wait_max: opts.commit_wait_max,
         carry: None,
@@ -170,6 +194,8 @@ pub(crate) fn spawn(
     let proposer = Proposer {
         tx,
         queue: queue.clone(),
+        queue_bytes,
+        queue_bytes_max: opts.propose_queue_bytes_max,
         batch_commands_max: opts.batch_commands_max,
         retry_after_ms: opts.overloaded_retry_after_ms,
     };
@@ -196,6 +222,7 @@ struct ProposerTask {
     in_flight: Arc<Semaphore>,
     in_flight_max: usize,
     batch_commands_max: usize,
+    batch_bytes_max: usize,
     batch_wait_max: Duration,
     /// A call that did not fit in the previous entry; it opens the next one.
     carry: Option<Pending>,
@@ -247,8 +274,9 @@ impl ProposerTask {
     async fn gather(&mut self, first: Pending, busy: bool) -> Vec<Pending> {
         let deadline = Instant::now() + self.batch_wait_max;
         let mut commands = first.commands.len();
+        let mut bytes = first.bytes;
         let mut group = vec![first];
-        while commands < self.batch_commands_max {
+        while commands < self.batch_commands_max && bytes < self.batch_bytes_max {
             let next = match self.rx.try_recv() {
                 Ok(pending) => pending,
                 Err(TryRecvError::Disconnected) => break,
@@ -260,11 +288,14 @@ impl ProposerTask {
                     }
                 }
             };
-            if commands + next.commands.len() > self.batch_commands_max {
+            if commands + next.commands.len() > self.batch_commands_max
+                || bytes + next.bytes > self.batch_bytes_max
+            {
                 self.carry = Some(next);
                 break;
             }
             commands += next.commands.len();
+            bytes += next.bytes;
             group.push(next);
         }
         group

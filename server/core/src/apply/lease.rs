@@ -1,4 +1,5 @@
-//! Lease: hand ready jobs to a worker, best priority first, FIFO within a priority.
+//! Lease: hand ready jobs to a worker, best priority first, FIFO within a priority, never more
+//! than fit in one response message.
 
 use super::{CmdResult, Ctx, LEASE_COUNT_MAX, details};
 use crate::command::{Lease, Reply};
@@ -6,9 +7,12 @@ use crate::keys::{self, Table, TimerKind, meta};
 use crate::model::{EventKind, JobState, LeaseInfo};
 use crate::state::{StateTxn, StoreError};
 
-pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease) -> CmdResult {
+/// Leases up to `cmd.count` jobs whose [`crate::model::Job::wire_bytes`] add up to at most
+/// `bytes_max` (the first job is leased whatever its size).
+pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease, bytes_max: u64) -> CmdResult {
     let count = cmd.count.min(LEASE_COUNT_MAX);
     let mut leased = Vec::new();
+    let mut bytes = 0u64;
     while (leased.len() as u32) < count {
         let Some((ready_key, job_id)) = best_ready(ctx, &cmd.queues)? else {
             break;
@@ -18,6 +22,11 @@ pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease) -> CmdResult
             ctx.txn.delete(Table::Ready, &ready_key)?;
             continue;
         };
+        bytes = bytes.saturating_add(job.wire_bytes());
+        if !leased.is_empty() && bytes > bytes_max {
+            // It stays ready: the next lease (or another worker) takes it.
+            break;
+        }
         ctx.txn.delete(Table::Ready, &ready_key)?;
         ctx.clear_expiry(&job)?;
         let token = ctx.next_counter(meta::LEASE_SEQ)?;
@@ -145,6 +154,40 @@ mod tests {
         assert_ne!(lease.token, w.job("j1").lease.expect("lease").token);
         assert_eq!(w.ready_ids("a"), vec!["j3"]);
         assert_eq!(w.last.next_due_ms, Some(w.now + 30_000));
+        w.check_invariants();
+    }
+
+    #[test]
+    fn a_lease_stops_before_the_job_that_would_overflow_its_message() {
+        use crate::command::{Command, Lease, Reply};
+        let mut w = World::new();
+        let payload = format!("\"{}\"", "x".repeat(10_000));
+        for _ in 0..10 {
+            w.enqueue("q", &payload, EnqueueOptions::default());
+        }
+        let one = w.job("j1").wire_bytes();
+        let lease = |bytes_max| Command::LeaseWithin {
+            lease: Lease {
+                queues: vec!["q".into()],
+                count: 10,
+                worker_id: "w".into(),
+                hostname: "h".into(),
+                lease_ms: 1_000,
+            },
+            bytes_max,
+        };
+        // Room for three and a half jobs: three are leased, the rest stay ready.
+        let Ok(Reply::Leased(jobs)) = w.run(lease(one * 7 / 2)) else {
+            panic!("leased");
+        };
+        assert_eq!(jobs.len(), 3);
+        assert_eq!(w.ready_ids("q").len(), 7);
+        // A budget below one job still leases one.
+        let Ok(Reply::Leased(jobs)) = w.run(lease(1)) else {
+            panic!("leased");
+        };
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(w.ready_ids("q").len(), 6);
         w.check_invariants();
     }
 

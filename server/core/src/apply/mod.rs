@@ -106,7 +106,8 @@ impl<T: StateTxn> Ctx<'_, T> {
     fn apply(&mut self, cmd: &Command) -> CmdResult {
         match cmd {
             Command::Enqueue(e) => enqueue::enqueue(self, e),
-            Command::Lease(l) => lease::lease(self, l),
+            Command::Lease(l) => lease::lease(self, l, u64::MAX),
+            Command::LeaseWithin { lease, bytes_max } => lease::lease(self, lease, *bytes_max),
             Command::Ack(a) => settle::ack(self, a),
             Command::Fail(f) => settle::fail(self, f),
             Command::Heartbeat(h) => heartbeat::heartbeat(self, h),

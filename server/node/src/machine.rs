@@ -1,0 +1,232 @@
+//! The node's adapters between its crates: the state machine Raft applies to (the redb state,
+//! timed, feeding the read view), the snapshot archive writer, the listener that tells the
+//! node what applies changed (signals, API keys, the read view), and the view's job source.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use corvo_api::keyring::KeyRing;
+use corvo_api::{Metrics, Signals};
+use corvo_core::{Batch, BatchOutcome, Command, query};
+use corvo_raft::{AppStateMachine, ApplyListener, SnapshotWriter};
+use corvo_store::{StateStore, archive};
+use corvo_view::{JobSource, View};
+use tracing::error;
+
+/// Applies committed entries to the redb state (the adapter between the two crates), timing
+/// each run for `corvo_raft_apply_seconds` and the batch sizes.
+pub struct StoreMachine(pub Arc<StateStore>, pub Arc<Metrics>, pub Arc<View>);
+
+impl AppStateMachine for StoreMachine {
+    fn raft_meta(&self) -> std::io::Result<Option<Vec<u8>>> {
+        self.0.raft_meta().map_err(std::io::Error::other)
+    }
+
+    fn apply(
+        &self,
+        entries: Vec<(u64, Option<Arc<Batch>>)>,
+        raft_meta: Vec<u8>,
+    ) -> std::io::Result<Vec<Option<BatchOutcome>>> {
+        let started = Instant::now();
+        // Commit latency: from the leader's stamp on each entry to its apply starting here.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        for (_, batch) in &entries {
+            if let Some(b) = batch {
+                self.1
+                    .observe_commit(Duration::from_millis(now_ms.saturating_sub(b.now_ms)));
+            }
+        }
+        // One `corvo.apply` span per traced enqueue, child of the producer's context and as
+        // long as this apply call: links the apply into each producer's trace.
+        let spans = apply_spans(&entries);
+        let (outcomes, touched) = self
+            .0
+            .apply_tracked(&entries, &raft_meta)
+            .map_err(std::io::Error::other)?;
+        drop(spans);
+        // The read view follows every applied entry (it waits here if it falls too far behind).
+        if let Some((last, _)) = entries.last() {
+            self.2.changed(*last, touched);
+        }
+        self.1.observe_apply(started.elapsed(), &outcomes);
+        Ok(outcomes)
+    }
+
+    fn begin_snapshot(&self) -> std::io::Result<Box<dyn SnapshotWriter>> {
+        let export = self.0.begin_export().map_err(std::io::Error::other)?;
+        Ok(Box::new(ArchiveExport(export)))
+    }
+
+    fn verify_snapshot(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        archive::verify(path)
+            .map(|info| info.raft_meta)
+            .map_err(archive_io)
+    }
+
+    fn snapshot_header(&self, path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
+        archive::header(path)
+            .map(|info| (info.raft_meta, info.created_unix_ms))
+            .map_err(archive_io)
+    }
+
+    fn install_snapshot(&self, path: &Path, raft_meta: Option<&[u8]>) -> std::io::Result<()> {
+        self.0
+            .install_archive(path, raft_meta)
+            .map(|_| ())
+            .map_err(archive_io)
+    }
+}
+
+fn archive_io(e: archive::ArchiveError) -> std::io::Error {
+    let kind = match &e {
+        archive::ArchiveError::Corrupt { .. } => std::io::ErrorKind::InvalidData,
+        _ => std::io::ErrorKind::Other,
+    };
+    std::io::Error::new(kind, e.to_string())
+}
+
+/// A writer of one snapshot archive (the state captured by `begin_snapshot`).
+struct ArchiveExport(corvo_store::Export);
+
+impl SnapshotWriter for ArchiveExport {
+    fn raft_meta(&self) -> Option<Vec<u8>> {
+        self.0.raft_meta().map(<[u8]>::to_vec)
+    }
+
+    fn write(self: Box<Self>, path: &Path, created_unix_ms: u64) -> std::io::Result<()> {
+        self.0
+            .write(path, created_unix_ms)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    }
+}
+
+/// What applies tell the node ([`Signals`]), and the API keys it checks calls against (reloaded
+/// when an apply changed a key); after a snapshot replaced the state, the signals start again
+/// from what the new state holds, the keys are reloaded and the read view is rebuilt.
+pub struct NodeListener {
+    pub signals: Signals,
+    pub store: Arc<StateStore>,
+    pub view: Arc<View>,
+    pub keys: Arc<KeyRing>,
+}
+
+impl NodeListener {
+    fn reload_keys(&self) {
+        match self
+            .store
+            .read()
+            .map_err(anyhow::Error::from)
+            .and_then(|r| Ok(query::api_keys(&r)?))
+        {
+            Ok(keys) => self.keys.reload(keys),
+            // Keys stay as they were: a node that cannot read its state fails readiness too.
+            Err(e) => error!(error = %e, "reloading the API keys"),
+        }
+    }
+}
+
+/// The read view reads job records from the redb state.
+struct StateJobs(Arc<StateStore>);
+
+impl JobSource for StateJobs {
+    fn jobs(&self, ids: &[String]) -> Result<Vec<Option<corvo_core::model::Job>>, String> {
+        let reader = self.0.read().map_err(|e| e.to_string())?;
+        ids.iter()
+            .map(|id| query::job(&reader, id).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    fn for_each_job(
+        &self,
+        f: &mut dyn FnMut(corvo_core::model::Job) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let reader = self.0.read().map_err(|e| e.to_string())?;
+        reader
+            .for_each_job(&mut |key, value| {
+                let job = corvo_core::keys::decode_job(key, value)?;
+                f(job).map_err(corvo_core::StoreError::Io)
+            })
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl ApplyListener for NodeListener {
+    fn on_applied(&self, index: u64, outcome: &BatchOutcome) {
+        self.signals.on_applied(index, outcome);
+        if outcome.effects.contains(&corvo_core::Effect::KeysChanged) {
+            self.reload_keys();
+        }
+    }
+
+    fn on_snapshot_installed(&self, index: u64) {
+        match self
+            .store
+            .read()
+            .map_err(anyhow::Error::from)
+            .and_then(|r| Ok((last_event_seq(&r)?, query::next_due(&r)?)))
+        {
+            Ok((seq, due)) => self.signals.reset(index, seq, due),
+            Err(e) => error!(error = %e, "reading the state after a snapshot install"),
+        }
+        self.reload_keys();
+        self.view.rebuild(index);
+    }
+}
+
+fn apply_spans(entries: &[(u64, Option<Arc<Batch>>)]) -> Vec<tracing::Span> {
+    if !corvo_api::trace_context::enabled() {
+        return Vec::new();
+    }
+    let mut spans = Vec::new();
+    for (index, batch) in entries {
+        let Some(batch) = batch else { continue };
+        for cmd in &batch.commands {
+            if let Command::Enqueue(e) = cmd
+                && let Some(parent) = &e.options.trace_parent
+            {
+                let span = tracing::info_span!(
+                    "corvo.apply",
+                    log_index = index,
+                    commands = batch.commands.len(),
+                    job_id = %e.id,
+                    queue = %e.queue,
+                );
+                corvo_api::trace_context::set_parent_traceparent(&span, parent);
+                spans.push(span);
+            }
+        }
+    }
+    spans
+}
+
+/// Opens the read view (`<data-dir>/view.sqlite`), rebuilding it from the state when it is
+/// behind (or new). A `--restore` that runs after this feeds it through the snapshot install.
+pub async fn open_view(data_dir: &Path, store: &Arc<StateStore>) -> anyhow::Result<Arc<View>> {
+    let state_index = match store.raft_meta()? {
+        Some(meta) => {
+            corvo_raft::applied_index(&meta).context("reading the state's applied index")?
+        }
+        None => None,
+    };
+    let path = data_dir.join("view.sqlite");
+    let source = Arc::new(StateJobs(store.clone()));
+    let view = tokio::task::spawn_blocking(move || View::open(&path, source, state_index))
+        .await
+        .context("opening the read view")??;
+    Ok(Arc::new(view))
+}
+
+/// The newest event id in the state (0 before the first).
+pub fn last_event_seq(reader: &corvo_store::StateReader) -> Result<u64, corvo_core::StoreError> {
+    use corvo_core::StateRead;
+    use corvo_core::keys::{Table, decode_u64, meta};
+    match reader.get(Table::Meta, meta::EVENT_SEQ)? {
+        Some(b) => decode_u64(Table::Meta, meta::EVENT_SEQ, &b),
+        None => Ok(0),
+    }
+}
