@@ -25,4 +25,8 @@ expect job.sh '"state": "JOB_STATE_PENDING"'
 "$here/status.sh" >"$out";   expect status.sh "rpc GetNodeStatus"
 expect status.sh '"role": "NODE_ROLE_LEADER"'
 expect status.sh '"ready": true'
+# Last: once a key exists, the server requires keys.
+"$here/keys.sh" >"$out";     expect keys.sh '"secret": "cvk_'
+expect keys.sh '"name": "examples admin"'
+expect keys.sh 'Unauthenticated'
 echo "grpc-examples: all examples passed"

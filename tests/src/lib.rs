@@ -293,6 +293,27 @@ pub struct ServerBuilder {
     extra_args: Vec<String>,
     /// The key the harness itself calls with (readiness checks) on a server that requires one.
     api_key: Option<String>,
+    /// How the harness reaches a server whose client port serves TLS.
+    tls: Option<ClientTlsFiles>,
+}
+
+/// What a client needs to reach a TLS client port: the CA (PEM), and a client certificate and
+/// key (PEM) when the server asks for one.
+#[derive(Clone, Debug)]
+pub struct ClientTlsFiles {
+    pub ca_pem: String,
+    pub identity: Option<(String, String)>,
+}
+
+impl ClientTlsFiles {
+    pub fn config(&self) -> tonic::transport::ClientTlsConfig {
+        let mut tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(&self.ca_pem));
+        if let Some((cert, key)) = &self.identity {
+            tls = tls.identity(tonic::transport::Identity::from_pem(cert, key));
+        }
+        tls
+    }
 }
 
 impl ServerBuilder {
@@ -343,6 +364,13 @@ impl ServerBuilder {
     /// Adds `corvo server` arguments (e.g. `--require-auth`).
     pub fn args(mut self, args: &[&str]) -> Self {
         self.extra_args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// The client port serves TLS (the server's own flags go in [`ServerBuilder::args`]); the
+    /// harness connects with `client`.
+    pub fn tls(mut self, client: ClientTlsFiles) -> Self {
+        self.tls = Some(client);
         self
     }
 
@@ -455,6 +483,7 @@ impl TestServer {
             env: Vec::new(),
             extra_args: Vec::new(),
             api_key: None,
+            tls: None,
         }
     }
 
@@ -467,8 +496,13 @@ impl TestServer {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// `http://` or, when the client port serves TLS, `https://` (for `localhost`, which the
+    /// test certificates name).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr())
+        match self.opts.tls {
+            None => format!("http://{}", self.addr()),
+            Some(_) => format!("https://localhost:{}", self.port),
+        }
     }
 
     /// The peer address (`--raft-bind`).
@@ -656,7 +690,10 @@ impl TestServer {
     }
 
     async fn is_ready(&self) -> bool {
-        if !matches!(http_get(self.addr(), "/healthz").await, Ok((200, _))) {
+        // (Over TLS, plain HTTP cannot probe: the gRPC check below is the probe.)
+        if self.opts.tls.is_none()
+            && !matches!(http_get(self.addr(), "/healthz").await, Ok((200, _)))
+        {
             return false;
         }
         // Whoever answered must be this process, not another test's server on the same port.
@@ -690,13 +727,15 @@ impl TestServer {
     }
 
     pub(crate) async fn try_channel(&self) -> Result<Channel, tonic::transport::Error> {
-        Endpoint::from_shared(self.url())
+        let mut endpoint = Endpoint::from_shared(self.url())
             .expect("a valid URL")
             .connect_timeout(Duration::from_secs(5))
             // A safety net for unary calls (the longest long-poll the tests use is 30 s).
-            .timeout(Duration::from_secs(60))
-            .connect()
-            .await
+            .timeout(Duration::from_secs(60));
+        if let Some(tls) = &self.opts.tls {
+            endpoint = endpoint.tls_config(tls.config())?;
+        }
+        endpoint.connect().await
     }
 
     /// A new connection to the server.
@@ -1094,7 +1133,8 @@ impl Lifecycle {
         Self::try_open(w, Some(key)).await
     }
 
-    async fn try_open(w: &mut WorkerClient, key: Option<&str>) -> Result<Self, Status> {
+    /// Opens a stream (with `key`, when given); the error is the server's refusal.
+    pub async fn try_open(w: &mut WorkerClient, key: Option<&str>) -> Result<Self, Status> {
         let (tx, rx) = mpsc::channel(64);
         let stream = ReceiverStream::new(rx);
         let req = match key {

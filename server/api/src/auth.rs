@@ -22,8 +22,6 @@
 //! message). Refusals are trailers-only gRPC statuses, or JSON with the HTTP status on the
 //! HTTP routes, through the one error mapping.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -37,6 +35,7 @@ use crate::error::ApiError;
 use crate::keyring::{KeyRefusal, KeyRing, well_formed};
 use crate::permissions::{self, Access};
 use crate::principal::{Identity, Principal};
+use crate::stack::BoxFuture;
 
 /// The header that carries an API key when `authorization` is used for something else.
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -126,8 +125,6 @@ pub struct Auth<S> {
     inner: S,
     shared: Arc<Shared>,
 }
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S> Service<Request<Body>> for Auth<S>
 where

@@ -18,7 +18,6 @@
 //! stream is at once; hence the permit in the body. Long polls get their own pool so that
 //! thousands of idle waiting fetches cannot starve enqueues and acks.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -30,6 +29,7 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
+use crate::stack::BoxFuture;
 
 /// How much work a node takes at once. Every limit refuses with its own reason.
 #[derive(Clone, Debug)]
@@ -190,8 +190,6 @@ pub struct Backpressure<S> {
     inner: S,
     pools: Arc<Pools>,
 }
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S> Service<Request<Body>> for Backpressure<S>
 where

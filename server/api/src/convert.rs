@@ -649,4 +649,154 @@ mod tests {
         assert!(timestamp_ms(&at(0, 1_000_000_000), "t").is_err());
         assert!(timestamp_ms(&at(TIMESTAMP_SECONDS_MAX, 999_999_999), "t").is_ok());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(String::new()),
+                "[a-z.]{1,8}",
+                "\\PC{0,40}",
+                "[{}\\[\\]\",:0-9a-z ]{0,40}",
+                Just("q".repeat(300)),
+            ]
+        }
+
+        fn timestamp() -> impl Strategy<Value = Option<Timestamp>> {
+            proptest::option::of(
+                (any::<i64>(), any::<i32>())
+                    .prop_map(|(seconds, nanos)| Timestamp { seconds, nanos }),
+            )
+        }
+
+        fn options() -> impl Strategy<Value = Option<pb::EnqueueOptions>> {
+            proptest::option::of(
+                (
+                    any::<i32>(),
+                    any::<i32>(),
+                    proptest::option::of((any::<i32>(), any::<i64>(), any::<i64>())),
+                    timestamp(),
+                    any::<i64>(),
+                    text(),
+                    any::<i64>(),
+                    proptest::collection::hash_map(text(), text(), 0..4),
+                )
+                    .prop_map(
+                        |(
+                            priority,
+                            max_attempts,
+                            backoff,
+                            scheduled_at,
+                            expire,
+                            unique,
+                            period,
+                            tags,
+                        )| {
+                            pb::EnqueueOptions {
+                                priority,
+                                max_attempts,
+                                backoff: backoff.map(|(kind, base_ms, cap_ms)| pb::BackoffPolicy {
+                                    kind,
+                                    base_ms,
+                                    cap_ms,
+                                }),
+                                scheduled_at,
+                                expire_after_ms: expire,
+                                unique_key: unique,
+                                unique_period_ms: period,
+                                tags,
+                            }
+                        },
+                    ),
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Any enqueue is refused with a field named, or becomes a command every replica
+            /// accepts: structurally valid, with a JSON payload within the limit.
+            #[test]
+            fn an_enqueue_is_refused_by_field_or_valid(
+                queue in text(),
+                payload in text(),
+                options in options(),
+            ) {
+                let opts = ApiOptions { payload_bytes_max: 64, ..ApiOptions::default() };
+                match enqueue(&opts, "id".into(), "p.", &queue, &payload, options.as_ref()) {
+                    Ok(cmd) => {
+                        prop_assert!(validate::enqueue_structure(&cmd).is_ok());
+                        prop_assert!(validate::json_document("p", &cmd.payload, 64).is_ok());
+                    }
+                    Err(ApiError::InvalidArgument { field, .. }) => {
+                        prop_assert!(field.starts_with("p."), "{}", field);
+                    }
+                    Err(other) => prop_assert!(false, "{other:?}"),
+                }
+            }
+
+            #[test]
+            fn fetch_and_settle_fields_are_refused_or_bounded(
+                list in proptest::collection::vec(text(), 0..300),
+                count in any::<i32>(),
+                lease in any::<i32>(),
+                wait in proptest::option::of(any::<i32>()),
+                id in text(),
+                body in text(),
+                token in any::<u64>(),
+            ) {
+                let o = ApiOptions::default();
+                if let Ok(qs) = queues(&list, "queues") {
+                    prop_assert!(!qs.is_empty() && qs.len() <= FETCH_QUEUES_MAX);
+                    let unique: std::collections::HashSet<_> = qs.iter().collect();
+                    prop_assert_eq!(unique.len(), qs.len());
+                }
+                if let Ok(n) = fetch_count(&o, count, "count") {
+                    prop_assert!((1..=o.fetch_count_max).contains(&n));
+                }
+                if let Ok(ms) = lease_ms(&o, lease, "lease_duration") {
+                    prop_assert!(ms <= o.lease_ms_max);
+                }
+                if let Ok(ms) = wait_ms(&o, wait, "max_wait_ms") {
+                    prop_assert!(ms <= o.fetch_wait_ms_max);
+                }
+                let _ = ack(&o, &id, &body, token, "a.");
+                let _ = fail(&o, &id, &body, &body, token, "f.");
+                let _ = heartbeat_item(&o, &id, &body, &body, token, "h.");
+            }
+
+            #[test]
+            fn a_list_query_is_refused_by_field_or_bounded(
+                queue in text(),
+                state in any::<i32>(),
+                priority in any::<i32>(),
+                tags in proptest::collection::hash_map(text(), text(), 0..20),
+                contains in text(),
+                after in timestamp(),
+                page_size in any::<i32>(),
+                token in text(),
+            ) {
+                let req = pb::ListJobsRequest {
+                    queue,
+                    state,
+                    priority,
+                    tags,
+                    payload_contains: contains.clone(),
+                    error_contains: contains,
+                    created_after: after,
+                    created_before: None,
+                    page_size,
+                    page_token: token,
+                    consistent: false,
+                };
+                if let Ok(q) = list_query(&req) {
+                    prop_assert!(q.limit <= corvo_view::PAGE_SIZE_MAX);
+                    prop_assert!(q.tags.len() <= SEARCH_TAGS_MAX);
+                }
+            }
+        }
+    }
 }

@@ -7,8 +7,6 @@
 //! here: they live as long as the worker, and keepalive notices a vanished one. The caller's
 //! own `grpc-timeout` still applies on top (tonic enforces it).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,6 +16,7 @@ use tower::{Layer, Service};
 
 use crate::backpressure::{Pool, pool};
 use crate::error::ApiError;
+use crate::stack::BoxFuture;
 
 /// See the module doc.
 #[derive(Clone, Copy, Debug)]
@@ -62,8 +61,6 @@ pub struct Deadline<S> {
     inner: S,
     layer: DeadlineLayer,
 }
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S> Service<Request<Body>> for Deadline<S>
 where

@@ -22,8 +22,6 @@
 //! lead any more. A failed forward is never retried here: the call may have been a write
 //! that the leader applied.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -36,6 +34,7 @@ use tower::{Layer, Service, ServiceExt};
 
 use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::stack::BoxFuture;
 
 /// Marks a request a follower forwarded (its value: the follower's node name). A node never
 /// forwards a marked request again, so a stale view of the leader cannot make a loop.
@@ -158,8 +157,6 @@ pub struct Forward<S> {
     inner: S,
     shared: Arc<Shared>,
 }
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S> Service<Request<Body>> for Forward<S>
 where

@@ -15,10 +15,8 @@
 //! counted on the follower and again on the leader.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -33,6 +31,7 @@ use tower::{Layer, Service};
 
 use crate::error::ApiError;
 use crate::principal::{Identity, Principal};
+use crate::stack::BoxFuture;
 
 /// Requests (and stream frames) per second, per caller.
 #[derive(Clone, Debug)]
@@ -210,8 +209,6 @@ pub struct RateLimit<S> {
     inner: S,
     limits: Arc<RateLimits>,
 }
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S> Service<Request<Body>> for RateLimit<S>
 where

@@ -25,6 +25,10 @@ use crate::rate_limit::{RateLimitLayer, RateLimits};
 use crate::rpc_metrics::{KnownMethods, RpcMetricsLayer};
 use crate::trace_context::TraceContextLayer;
 
+/// The future of every layer of this stack that answers some requests itself.
+pub(crate) type BoxFuture<T, E> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, E>> + Send>>;
+
 /// What the layers of the client port share with the rest of the node.
 pub struct PublicLayers {
     pub metrics: Arc<Metrics>,

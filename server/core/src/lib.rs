@@ -31,6 +31,9 @@ pub mod schedule;
 pub mod state;
 pub mod validate;
 
+#[cfg(test)]
+mod properties;
+
 pub use apply::apply_batch;
 pub use command::{
     Ack, AttemptRun, Batch, BatchOutcome, Command, CreateKey, Effect, Enqueue, Fail, Heartbeat,

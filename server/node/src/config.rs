@@ -402,13 +402,15 @@ pub enum ClusterAction {
     /// Every node's status, with the failure checklist answered (reachable? disk full?
     /// leader elected? apply backlog growing? workers connected?).
     Status,
-    /// Remove a member (by name, e.g. `n3`, or Raft id) from the cluster. Needs the secret.
+    /// Remove a member (by name, e.g. `n3`, or Raft id) from the cluster. Needs the cluster
+    /// secret or an admin key.
     Remove {
         node: String,
         #[arg(long, env = "CORVO_CLUSTER_SECRET", hide_env_values = true)]
         cluster_secret: Option<String>,
     },
-    /// Ask the leader to hand leadership to a voter (by name or Raft id). Needs the secret.
+    /// Ask the leader to hand leadership to a voter (by name or Raft id). Needs the cluster
+    /// secret or an admin key.
     TransferLeader {
         node: String,
         #[arg(long, env = "CORVO_CLUSTER_SECRET", hide_env_values = true)]
@@ -428,7 +430,7 @@ pub struct SnapshotArgs {
 pub enum SnapshotAction {
     /// Build a snapshot on the node now and print where its archive is (copy it off-node).
     Create {
-        /// The cluster secret, needed when the node has one.
+        /// The cluster secret (or use an admin key: --api-key).
         #[arg(long, env = "CORVO_CLUSTER_SECRET", hide_env_values = true)]
         cluster_secret: Option<String>,
     },

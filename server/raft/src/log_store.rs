@@ -761,4 +761,28 @@ mod tests {
         assert_eq!(indexes(r.get(21, 22)), Some(vec![21]));
         assert_eq!(r.bytes, RECENT_ENTRIES_BYTES_MAX);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// A log value read from disk (or a peer message from the network) is an entry or
+        /// an error, whatever its bytes.
+        #[test]
+        fn any_bytes_decode_to_an_entry_or_an_error(
+            format in 0u8..6,
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        ) {
+            let mut bytes = vec![format];
+            bytes.extend_from_slice(&body);
+            let _ = decode::<Entry>(&bytes, &"fuzz");
+            let _ = decode::<crate::types::Vote>(&bytes, &"fuzz");
+            let _ = decode::<crate::state_machine::RaftMeta>(&bytes, &"fuzz");
+            let _ = crate::network::decode::<
+                openraft::raft::AppendEntriesRequest<crate::types::TypeConfig>,
+            >(&body);
+            let _ = crate::network::decode::<
+                openraft::raft::VoteRequest<crate::types::TypeConfig>,
+            >(&body);
+        }
+    }
 }

@@ -382,3 +382,28 @@ pub fn header(path: &Path) -> Result<ArchiveInfo, ArchiveError> {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// An archive file of any content is refused with an error, never a panic.
+        #[test]
+        fn any_file_is_an_archive_or_an_error(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+            prefix in proptest::bool::ANY,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("a.snapshot");
+            // Half the cases start like a real archive, to get past the first check.
+            let mut content = if prefix { super::MAGIC.to_vec() } else { Vec::new() };
+            content.extend_from_slice(&bytes);
+            std::fs::write(&path, &content).unwrap();
+            let _ = super::verify(&path);
+            let _ = super::header(&path);
+        }
+    }
+}
