@@ -774,3 +774,43 @@ async fn t80_followers_check_calls_before_relaying_them_and_a_forged_header_gain
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t90_revoking_a_key_closes_the_streams_opened_with_it() {
+    let server = secured().await;
+    let (id, key) = create_key(&server, BOOT, "w", pb::KeyRole::Worker, &[], 0).await;
+    let mut w = server.worker().await;
+    let mut stream = Lifecycle::open_with_key(&mut w, &key)
+        .await
+        .expect("stream");
+    let r = stream.call(credit_frame(&["revoke"], 5)).await;
+    assert!(r.error.is_empty(), "{r:?}");
+    let mut events = w
+        .subscribe(authed(pb::SubscribeRequest::default(), &key))
+        .await
+        .expect("subscribe")
+        .into_inner();
+    key_client(&server)
+        .await
+        .revoke_key(authed(pb::RevokeKeyRequest { key_id: id }, BOOT))
+        .await
+        .expect("revoke");
+    // Both end at once, without the worker sending anything.
+    let ended = loop {
+        match stream.recv().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the stream ended without a status"),
+            Err(s) => break s,
+        }
+    };
+    assert_eq!(ended.code(), Code::Unauthenticated, "{ended:?}");
+    assert!(ended.message().contains("revoked"), "{}", ended.message());
+    let ended = loop {
+        match within("the subscription to end", events.message()).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the subscription ended without a status"),
+            Err(s) => break s,
+        }
+    };
+    assert_eq!(ended.code(), Code::Unauthenticated, "{ended:?}");
+}

@@ -32,7 +32,7 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
-use crate::keyring::{KeyRefusal, KeyRing, well_formed};
+use crate::keyring::{Credential, KeyRefusal, KeyRing, well_formed};
 use crate::permissions::{self, Access};
 use crate::principal::{Identity, Principal};
 use crate::stack::BoxFuture;
@@ -95,6 +95,9 @@ impl AuthLayer {
     }
 }
 
+/// Who was let in, and the key they presented (if they presented one).
+type Caller = (Principal, Option<Credential>);
+
 /// Why a call is not let in.
 enum Refusal {
     Now(ApiError),
@@ -143,8 +146,8 @@ where
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let refused = match self.shared.check(&req) {
             Ok(None) => return Box::pin(self.inner.call(req)),
-            Ok(Some(principal)) => {
-                req.extensions_mut().insert(principal);
+            Ok(Some(caller)) => {
+                admit(&mut req, caller);
                 return Box::pin(self.inner.call(req));
             }
             Err(Refusal::Now(e)) => e,
@@ -159,9 +162,9 @@ where
                         shared.wait_for_reload().await;
                         drop(slot);
                         match shared.check(&req) {
-                            Ok(principal) => {
-                                if let Some(p) = principal {
-                                    req.extensions_mut().insert(p);
+                            Ok(caller) => {
+                                if let Some(caller) = caller {
+                                    admit(&mut req, caller);
                                 }
                                 inner.call(req).await
                             }
@@ -180,6 +183,14 @@ where
     }
 }
 
+/// Puts the caller into the request's extensions, for the layers and services after auth.
+fn admit<B>(req: &mut Request<B>, (principal, credential): Caller) {
+    req.extensions_mut().insert(principal);
+    if let Some(credential) = credential {
+        req.extensions_mut().insert(credential);
+    }
+}
+
 impl Shared {
     /// A slot to wait for an unknown key, on a follower with slots left.
     fn catch_up_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
@@ -195,8 +206,9 @@ impl Shared {
         let _ = tokio::time::timeout(CATCH_UP_WAIT, reloads.changed()).await;
     }
 
-    /// `None` for an open path, the caller for any other it may call, else the refusal.
-    fn check<B>(&self, req: &Request<B>) -> Result<Option<Principal>, Refusal> {
+    /// `None` for an open path, the caller (and the key it presented) for any other it may
+    /// call, else the refusal.
+    fn check<B>(&self, req: &Request<B>) -> Result<Option<Caller>, Refusal> {
         let path = req.uri().path();
         let access = permissions::access(path, self.opts.metrics_auth);
         if access == Access::Open {
@@ -207,7 +219,7 @@ impl Shared {
                 reason: "this server requires a client certificate (mTLS): connect with one signed by its client CA".into(),
             }));
         }
-        let principal = self.principal(req.headers())?;
+        let (principal, credential) = self.principal(req.headers())?;
         if !permissions::allows(access, &principal, self.secret.is_some()) {
             let method = path.trim_start_matches('/');
             if principal.identity == Identity::Anonymous {
@@ -227,13 +239,13 @@ impl Shared {
                 ),
             }));
         }
-        Ok(Some(principal))
+        Ok(Some((principal, credential)))
     }
 
-    fn principal(&self, headers: &HeaderMap) -> Result<Principal, Refusal> {
+    fn principal(&self, headers: &HeaderMap) -> Result<(Principal, Option<Credential>), Refusal> {
         let Some(secret) = credential(headers)? else {
             if !self.opts.require_auth && !self.ring.has_keys() {
-                return Ok(Principal::anonymous());
+                return Ok((Principal::anonymous(), None));
             }
             return Err(Refusal::Now(ApiError::Unauthenticated {
                 reason: format!(
@@ -246,19 +258,21 @@ impl Shared {
             .as_ref()
             .is_some_and(|s| s.matches(secret.as_bytes()))
         {
-            return Ok(Principal::cluster());
+            return Ok((Principal::cluster(), None));
         }
         if !well_formed(secret) {
             return Err(Refusal::Now(ApiError::Unauthenticated {
                 reason: "malformed API key: expected 16 to 512 visible ASCII characters".into(),
             }));
         }
-        self.ring
+        let principal = self
+            .ring
             .lookup(secret, self.clock.now_ms())
             .map_err(|r| match r {
                 KeyRefusal::Unknown => Refusal::UnknownKey,
                 KeyRefusal::Refused(e) => Refusal::Now(e),
-            })
+            })?;
+        Ok((principal, Some(Credential::new(self.ring.clone(), secret))))
     }
 }
 

@@ -45,6 +45,36 @@ pub fn new_secret() -> Result<String, ApiError> {
     Ok(secret)
 }
 
+/// The key a call authenticated with, kept in its extensions: a stream re-checks it on every
+/// frame.
+#[derive(Clone)]
+pub struct Credential {
+    ring: std::sync::Arc<KeyRing>,
+    hash: [u8; 32],
+}
+
+impl Credential {
+    pub fn new(ring: std::sync::Arc<KeyRing>, secret: &str) -> Credential {
+        Credential {
+            ring,
+            hash: hash_secret(secret),
+        }
+    }
+
+    /// Changes whenever the keys are reloaded (a revocation among them).
+    pub fn reloads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.ring.reloads()
+    }
+
+    /// UNAUTHENTICATED once the key is revoked, expired or (this secret) rotated out.
+    pub fn recheck(&self, now_ms: u64) -> Result<(), ApiError> {
+        self.ring
+            .lookup_hash(&self.hash, now_ms)
+            .map(|_| ())
+            .map_err(ApiError::from)
+    }
+}
+
 /// The SHA-256 of a secret: all the state ever holds of it.
 pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
@@ -188,10 +218,16 @@ impl KeyRing {
 
     /// [`KeyRing::authenticate`], telling an unknown key apart from a refused one.
     pub fn lookup(&self, secret: &str, now_ms: u64) -> Result<Principal, KeyRefusal> {
+        self.lookup_hash(&hash_secret(secret), now_ms)
+    }
+
+    /// [`KeyRing::lookup`] by the secret's hash: what a long-lived stream re-checks, so a key
+    /// revoked, expired or rotated out while the stream is open stops it too.
+    pub fn lookup_hash(&self, hash: &[u8; 32], now_ms: u64) -> Result<Principal, KeyRefusal> {
         let ring = self.current();
         let refuse =
             |reason: String| Err(KeyRefusal::Refused(ApiError::Unauthenticated { reason }));
-        let Some(found) = ring.by_hash.get(&hash_secret(secret)) else {
+        let Some(found) = ring.by_hash.get(hash) else {
             return Err(KeyRefusal::Unknown);
         };
         let key = &found.key;

@@ -16,12 +16,17 @@
 //! `tonic::Status` (and [`error::ApiError::code`] for stream frames), which also counts them
 //! as rejections.
 //!
-//! Observability: [`stack`] assembles the tower stack of the client port (today: the
-//! [`trace_context`], [`rpc_metrics`] and [`forward`] layers; a follower forwards WorkerService
-//! and JobService calls to the leader); [`metrics`] owns the Prometheus registry; [`status`] is the node
-//! snapshot behind `/metrics` and `ClusterService` ([`cluster`]); [`readiness`] judges whether
-//! the node may get traffic; [`roster`] counts open worker streams; [`host`] reads `/proc` and
-//! the data dir's filesystem.
+//! The tower stack of the client port is assembled in [`stack`], one module per layer:
+//! [`trace_context`], [`rpc_metrics`], [`auth`] (API keys from [`keyring`], the role matrix of
+//! [`permissions`], the caller as a [`principal`] whose queue scopes the services check),
+//! [`rate_limit`], [`backpressure`], [`deadline`] and [`forward`] (a follower forwards
+//! WorkerService, JobService and KeyService calls to the leader). [`key_service`] manages the
+//! keys; [`connection`] reads what the connection tells (address, client certificate).
+//!
+//! Observability: [`metrics`] owns the Prometheus registry; [`status`] is the node snapshot
+//! behind `/metrics` and `ClusterService` ([`cluster`]); [`readiness`] judges whether the node
+//! may get traffic; [`roster`] counts open worker streams; [`host`] reads `/proc` and the data
+//! dir's filesystem.
 
 pub mod auth;
 pub mod backpressure;

@@ -43,7 +43,8 @@ pub struct RateOptions {
     /// Per-role defaults that replace `key_rps_default` (readonly: 2 000/s; observers do not
     /// need the data plane's rate).
     pub role_rps: Vec<(Role, u32)>,
-    /// Each address on a server that runs open (no key exists) (20 000/s).
+    /// Each address on a server that runs open (no key exists) (20 000/s); loopback callers
+    /// are not limited.
     pub anonymous_rps: u32,
 }
 
@@ -89,6 +90,8 @@ impl RateLimits {
     fn bucket(&self, principal: &Principal, address: Option<IpAddr>) -> Option<(Caller, u32)> {
         let (caller, rps) = match &principal.identity {
             Identity::Cluster => return None,
+            // Open on loopback is a developer's machine (or a benchmark): nothing to protect.
+            Identity::Anonymous if address?.is_loopback() => return None,
             Identity::Anonymous => (Caller::Address(address?), self.opts.anonymous_rps),
             Identity::Key { id, .. } => {
                 let role_default = self
@@ -338,6 +341,8 @@ mod tests {
         let addr: IpAddr = "10.0.0.7".parse().unwrap();
         let anonymous = limits.bucket(&Principal::anonymous(), Some(addr));
         assert_eq!(anonymous, Some((Caller::Address(addr), opts.anonymous_rps)));
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(limits.bucket(&Principal::anonymous(), Some(local)), None);
         let off = RateLimits::new(RateOptions {
             key_rps_default: 0,
             role_rps: vec![],

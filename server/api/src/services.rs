@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::convert;
 use crate::engine::{Engine, deadline_in};
 use crate::error::ApiError;
+use crate::keyring::Credential;
 use crate::principal::Principal;
 use crate::rate_limit::RateBudget;
 
@@ -243,9 +244,14 @@ impl WorkerService for Services {
     ) -> Result<Response<Self::StreamLifecycleStream>, Status> {
         let principal = Principal::of(&req)?;
         let budget = req.extensions().get::<RateBudget>().cloned();
+        let credential = req.extensions().get::<Credential>().cloned();
         let stream = crate::stream::Session::start(
             self.engine.clone(),
-            crate::stream::Caller { principal, budget },
+            crate::stream::Caller {
+                principal,
+                budget,
+                credential,
+            },
             req.into_inner(),
         )?;
         Ok(Response::new(Box::pin(stream)))
@@ -358,7 +364,9 @@ impl WorkerService for Services {
         req: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         let principal = Principal::of(&req)?;
-        let stream = crate::subscribe::stream(self.engine.clone(), principal, req.into_inner())?;
+        let credential = req.extensions().get::<Credential>().cloned();
+        let stream =
+            crate::subscribe::stream(self.engine.clone(), principal, credential, req.into_inner())?;
         Ok(Response::new(Box::pin(stream)))
     }
 

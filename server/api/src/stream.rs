@@ -33,6 +33,7 @@ use crate::convert;
 use crate::dispatch::PushTarget;
 use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::keyring::Credential;
 use crate::principal::Principal;
 use crate::rate_limit::RateBudget;
 use crate::roster::StreamPass;
@@ -59,10 +60,22 @@ struct Shared {
 pub struct Session;
 
 /// Who opened the stream: every frame is checked against the caller's scopes, and takes a
-/// token from its rate budget (a frame over the rate is refused whole, with a retry hint).
+/// token from its rate budget (a frame over the rate is refused whole, with a retry hint). The
+/// key it presented is checked again on every frame and whenever the keys change: a key
+/// revoked, expired or rotated out closes the stream with UNAUTHENTICATED.
 pub struct Caller {
     pub principal: Principal,
     pub budget: Option<RateBudget>,
+    pub credential: Option<Credential>,
+}
+
+impl Caller {
+    fn recheck(&self) -> Result<(), ApiError> {
+        match &self.credential {
+            Some(c) => c.recheck(crate::engine::wall_clock_ms()),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Session {
@@ -120,7 +133,18 @@ async fn read(
     let mut invalid_frames = 0u32;
     // A frame read ahead by `gather` that did not fit into the previous group.
     let mut held: Option<pb::StreamLifecycleRequest> = None;
+    let mut key_changes = caller.credential.as_ref().map(Credential::reloads);
     loop {
+        let keys_changed = async {
+            match key_changes.as_mut() {
+                Some(rx) => {
+                    if rx.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
         let grace = async {
             match drain_deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -144,6 +168,10 @@ async fn read(
                     }
                 };
                 let (frames, ended) = gather(frame, &mut inbound, &mut held, engine.opts().batch_items_max);
+                if let Err(e) = caller.recheck() {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
+                }
                 if let Some(name) = frames.iter().rev().map(|f| &f.worker_id).find(|w| !w.is_empty()) {
                     pass.name_worker(name);
                 }
@@ -183,6 +211,12 @@ async fn read(
                     if tx.send(Ok(resp)).await.is_err() {
                         return;
                     }
+                }
+            }
+            _ = keys_changed => {
+                if let Err(e) = caller.recheck() {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
                 }
             }
             _ = draining.changed(), if drain_deadline.is_none() => {

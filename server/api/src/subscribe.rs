@@ -13,6 +13,7 @@ use tonic::Status;
 use crate::convert;
 use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::keyring::Credential;
 use crate::principal::{Principal, Scopes};
 
 /// Filter lists longer than this are refused (they are matched per event).
@@ -42,6 +43,7 @@ impl Filter {
 pub fn stream(
     engine: Engine,
     principal: Principal,
+    credential: Option<Credential>,
     req: pb::SubscribeRequest,
 ) -> Result<ReceiverStream<Result<pb::SubscribeResponse, Status>>, Status> {
     for (field, len) in [
@@ -68,20 +70,30 @@ pub fn stream(
         scopes: principal.scopes.clone(),
     };
     let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER_MAX);
-    tokio::spawn(follow(engine, filter, req.last_event_id, tx));
+    tokio::spawn(follow(engine, filter, credential, req.last_event_id, tx));
     Ok(ReceiverStream::new(rx))
 }
 
+/// Sends events until the client goes, the node drains, or the key the subscription was
+/// opened with is revoked, expires or is rotated out (UNAUTHENTICATED).
 async fn follow(
     engine: Engine,
     filter: Filter,
+    credential: Option<Credential>,
     mut after: u64,
     tx: mpsc::Sender<Result<pb::SubscribeResponse, Status>>,
 ) {
     let mut newest = engine.signals().events();
     let mut draining = engine.draining();
+    let mut key_changes = credential.as_ref().map(Credential::reloads);
     let batch = engine.opts().subscribe_batch_max;
     loop {
+        if let Some(c) = &credential
+            && let Err(e) = c.recheck(crate::engine::wall_clock_ms())
+        {
+            let _ = tx.send(Err(e.into())).await;
+            return;
+        }
         let events = match engine
             .read()
             .and_then(|r| query::events_after(&r, after, batch).map_err(Into::into))
@@ -116,8 +128,19 @@ async fn follow(
         if *newest.borrow_and_update() > after {
             continue;
         }
+        let keys_changed = async {
+            match key_changes.as_mut() {
+                Some(rx) => {
+                    if rx.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             r = newest.changed() => if r.is_err() { return },
+            _ = keys_changed => {}
             _ = draining.changed() => {
                 if *draining.borrow() {
                     let e = ApiError::Unavailable {

@@ -189,7 +189,8 @@ pub struct ServerArgs {
     /// defaults come first; readonly keys: 2000); 0 turns rate limiting off.
     #[arg(long, env = "CORVO_RATE_LIMIT_RPS", default_value_t = 20_000)]
     pub rate_limit_rps: u32,
-    /// Requests per second per client address while the server runs open (no key exists).
+    /// Requests per second per client address while the server runs open (no key exists);
+    /// loopback callers are not limited.
     #[arg(long, env = "CORVO_ANONYMOUS_RATE_LIMIT_RPS", default_value_t = 20_000)]
     pub anonymous_rate_limit_rps: u32,
     /// Open worker streams (StreamLifecycle) on this node; past it new ones are refused with
