@@ -9,6 +9,12 @@ use corvo_tests::*;
 /// node has served some traffic (histograms by their `_count`).
 const FAMILIES: &[&str] = &[
     "corvo_queue_jobs",
+    "corvo_queue_paused",
+    "corvo_queue_concurrency_limit",
+    "corvo_queue_rate_limit_starts",
+    "corvo_queue_rate_limit_window_seconds",
+    "corvo_jobs_purged_total",
+    "corvo_retention_lag_seconds",
     "corvo_job_enqueue_to_start_seconds_count",
     "corvo_job_start_to_finish_seconds_count",
     "corvo_job_ready_to_delivered_seconds_count",

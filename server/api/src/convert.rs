@@ -342,9 +342,9 @@ pub const SEARCH_TAGS_MAX: usize = 16;
 
 /// A ListJobs request as a read-view query; every field checked.
 pub fn list_query(req: &pb::ListJobsRequest) -> Result<corvo_view::JobQuery, ApiError> {
-    let state = match pb::JobState::try_from(req.state) {
-        Ok(pb::JobState::Unspecified) => None,
-        Ok(s) => Some(state_from_proto(s)),
+    let states = match pb::JobState::try_from(req.state) {
+        Ok(pb::JobState::Unspecified) => Vec::new(),
+        Ok(s) => vec![state_from_proto(s)],
         Err(_) => {
             return Err(ApiError::invalid(
                 "state",
@@ -392,7 +392,7 @@ pub fn list_query(req: &pb::ListJobsRequest) -> Result<corvo_view::JobQuery, Api
     };
     Ok(corvo_view::JobQuery {
         queue: text(&req.queue, "queue")?,
-        state,
+        states,
         priority,
         tags: req
             .tags
@@ -414,6 +414,117 @@ pub fn list_query(req: &pb::ListJobsRequest) -> Result<corvo_view::JobQuery, Api
         limit,
         after,
     })
+}
+
+/// A bulk action's filter, every field checked like ListJobs'.
+pub fn job_filter(f: &pb::JobFilter) -> Result<corvo_core::queues::JobFilter, ApiError> {
+    let text = |value: &str, field: &str| -> Result<Option<String>, ApiError> {
+        validate::bounded_text(field, value, SEARCH_TEXT_BYTES_MAX)?;
+        Ok((!value.is_empty()).then(|| value.to_owned()))
+    };
+    if !f.queue.is_empty() {
+        validate::queue_name("filter.queue", &f.queue)?;
+    }
+    let states = f
+        .states
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match pb::JobState::try_from(*s) {
+            Ok(pb::JobState::Unspecified) | Err(_) => Err(ApiError::invalid(
+                &format!("filter.states[{i}]"),
+                format!("unknown JobState value {s}"),
+            )),
+            Ok(s) => Ok(state_from_proto(s)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if f.tags.len() > SEARCH_TAGS_MAX {
+        return Err(ApiError::invalid(
+            "filter.tags",
+            format!("at most {SEARCH_TAGS_MAX} tag filters"),
+        ));
+    }
+    for (k, v) in &f.tags {
+        validate::bounded_text("filter.tags", k, validate::KEY_BYTES_MAX)?;
+        validate::bounded_text("filter.tags", v, validate::TAG_VALUE_BYTES_MAX)?;
+    }
+    Ok(corvo_core::queues::JobFilter {
+        queue: (!f.queue.is_empty()).then(|| f.queue.clone()),
+        states,
+        priority: match f.priority {
+            0 => None,
+            p => Some(priority(p, "filter.priority")?),
+        },
+        tags: f.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        payload_contains: text(&f.payload_contains, "filter.payload_contains")?,
+        error_contains: text(&f.error_contains, "filter.error_contains")?,
+        created_from_ms: f
+            .created_after
+            .as_ref()
+            .map(|t| timestamp_ms(t, "filter.created_after"))
+            .transpose()?,
+        created_before_ms: f
+            .created_before
+            .as_ref()
+            .map(|t| timestamp_ms(t, "filter.created_before"))
+            .transpose()?,
+    })
+}
+
+/// The action of a BulkJobs call, with its argument.
+pub fn bulk_action(req: &pb::BulkJobsRequest) -> Result<corvo_core::queues::BulkAction, ApiError> {
+    use corvo_core::queues::BulkAction;
+    Ok(match pb::BulkAction::try_from(req.action) {
+        Ok(pb::BulkAction::Retry) => BulkAction::Retry,
+        Ok(pb::BulkAction::Cancel) => BulkAction::Cancel,
+        Ok(pb::BulkAction::Delete) => BulkAction::Delete,
+        Ok(pb::BulkAction::Move) => {
+            validate::queue_name("target_queue", &req.target_queue)?;
+            BulkAction::Move {
+                queue: req.target_queue.clone(),
+            }
+        }
+        Ok(pb::BulkAction::SetPriority) => {
+            if req.priority == 0 {
+                return Err(ApiError::invalid(
+                    "priority",
+                    "required for BULK_ACTION_SET_PRIORITY",
+                ));
+            }
+            BulkAction::SetPriority(priority(req.priority, "priority")?)
+        }
+        Ok(pb::BulkAction::Unspecified) => {
+            return Err(ApiError::invalid(
+                "action",
+                "required: retry, cancel, delete, move or set_priority",
+            ));
+        }
+        Err(_) => {
+            return Err(ApiError::invalid(
+                "action",
+                format!("unknown BulkAction value {}", req.action),
+            ));
+        }
+    })
+}
+
+pub fn operation_to_proto(op: &corvo_core::queues::Operation) -> pb::Operation {
+    use corvo_core::queues::OperationState;
+    pb::Operation {
+        id: op.id.clone(),
+        action: op.action.as_str().to_owned(),
+        state: match op.state {
+            OperationState::Running => pb::OperationState::Running,
+            OperationState::Done => pb::OperationState::Done,
+            OperationState::Failed => pb::OperationState::Failed,
+        }
+        .into(),
+        examined: op.examined,
+        succeeded: op.succeeded,
+        created_at: Some(ms_to_timestamp(op.created_at_ms)),
+        updated_at: Some(ms_to_timestamp(op.updated_at_ms)),
+        error: op.error.clone().unwrap_or_default(),
+        queue: op.filter.queue.clone().unwrap_or_default(),
+    }
 }
 
 fn state_from_proto(s: pb::JobState) -> JobState {

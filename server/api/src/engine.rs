@@ -43,6 +43,8 @@ struct Inner {
     dispatcher: Dispatcher,
     /// The SQLite read view (list and search).
     view: Arc<corvo_view::View>,
+    /// Wakes the bulk operation runner (an operation started).
+    operations: tokio::sync::Notify,
 }
 
 impl Engine {
@@ -71,6 +73,7 @@ impl Engine {
                 readiness: watch::channel(Readiness::starting()).0,
                 dispatcher: Dispatcher::default(),
                 view,
+                operations: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -105,7 +108,14 @@ impl Engine {
     /// This node now: Raft, queue counts, disk, streams, readiness. Reads the replicated
     /// counts (no job scan) and measures the data directory off the async threads.
     pub async fn node_status(&self) -> Result<NodeStatus, ApiError> {
-        let queue_counts = query::queue_counts(&self.read()?)?;
+        let (queue_counts, queue_settings, retention_lag_ms) = {
+            let reader = self.read()?;
+            (
+                query::queue_counts(&reader)?,
+                query::queue_configs(&reader)?,
+                query::retention_lag_ms(&reader, wall_clock_ms())?,
+            )
+        };
         let data_dir = self.inner.node.data_dir.clone();
         let disk = tokio::task::spawn_blocking(move || host::disk_usage(&data_dir))
             .await
@@ -135,6 +145,10 @@ impl Engine {
             startup: self.inner.raft.startup().clone(),
             view_index: self.inner.view.applied_index(),
             view_error: self.inner.view.failure(),
+            queue_settings,
+            throttled_totals: self.inner.signals.activity().throttled_totals(),
+            purged_total: self.inner.signals.activity().purged_total(),
+            retention_lag_ms,
         })
     }
 
@@ -156,6 +170,11 @@ impl Engine {
 
     pub fn view(&self) -> &Arc<corvo_view::View> {
         &self.inner.view
+    }
+
+    /// Notified when a bulk operation starts (the runner then looks at once).
+    pub fn operations_changed(&self) -> &tokio::sync::Notify {
+        &self.inner.operations
     }
 
     /// A new time-ordered job id (ULID), chosen here, before proposing, so every replica
@@ -243,7 +262,12 @@ impl Engine {
         target: &PushTarget,
         queues: &[String],
     ) -> Result<Option<crate::dispatch::Claim<'_>>, ApiError> {
-        let ready = query::ready_count(&self.read()?, queues, crate::dispatch::READY_COUNTED_MAX)?;
+        let ready = query::leasable_count(
+            &self.read()?,
+            queues,
+            wall_clock_ms(),
+            crate::dispatch::READY_COUNTED_MAX,
+        )?;
         if ready == 0 {
             return Ok(None);
         }
@@ -259,8 +283,10 @@ impl Engine {
     }
 
     /// Whether any of `queues` has a job ready to lease.
+    /// Whether a lease on `queues` would take a job now (ready, and within each queue's pause
+    /// and limits).
     pub fn has_ready(&self, queues: &[String]) -> Result<bool, ApiError> {
-        Ok(query::has_ready(&self.read()?, queues)?)
+        Ok(query::leasable_count(&self.read()?, queues, wall_clock_ms(), 1)? > 0)
     }
 
     pub async fn propose_one(&self, cmd: Command) -> Result<Reply, ApiError> {
@@ -317,7 +343,7 @@ impl Engine {
             if *draining.borrow_and_update() {
                 return Ok(Vec::new());
             }
-            if query::has_ready(&self.read()?, &lease.queues)? {
+            if self.has_ready(&lease.queues)? {
                 let jobs = self.lease_now(lease).await?;
                 if !jobs.is_empty() {
                     return Ok(jobs);

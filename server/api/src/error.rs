@@ -331,6 +331,9 @@ impl From<JobError> for ApiError {
             JobError::KeyRevoked { key_id } => ApiError::FailedPrecondition {
                 reason: format!("API key {key_id} is revoked"),
             },
+            JobError::OperationNotFound { id } => ApiError::Missing {
+                what: format!("operation {id}"),
+            },
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Leader forwarding: a follower passes WorkerService, JobService and KeyService calls to the
-//! leader, so a client may talk to any node (DESIGN §6, ADR 0010).
+//! Leader forwarding: a follower passes WorkerService, JobService, KeyService and QueueService
+//! calls to the leader, so a client may talk to any node (DESIGN §6, ADR 0010).
 //!
 //! ```text
 //!  request ─▶ Forward::call ── not forwardable (ClusterService, health, reflection, HTTP,
@@ -49,10 +49,11 @@ pub const FORWARD_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 pub const FORWARD_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The services whose calls go to the leader (path prefixes).
-const FORWARDED_SERVICES: [&str; 3] = [
+const FORWARDED_SERVICES: [&str; 4] = [
     "/corvo.v1.WorkerService/",
     "/corvo.v1.JobService/",
     "/corvo.v1.KeyService/",
+    "/corvo.v1.QueueService/",
 ];
 /// The worker stream: without a leader to forward it to it is served locally, where every
 /// frame that needs the leader is answered with the legacy NOT_LEADER + `leader_addr` fields.
@@ -512,6 +513,24 @@ mod tests {
             &self,
             _: tonic::Request<pb::ListJobsRequest>,
         ) -> Result<tonic::Response<pb::ListJobsResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
+        async fn bulk_jobs(
+            &self,
+            _: tonic::Request<pb::BulkJobsRequest>,
+        ) -> Result<tonic::Response<pb::BulkJobsResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
+        async fn get_operation(
+            &self,
+            _: tonic::Request<pb::GetOperationRequest>,
+        ) -> Result<tonic::Response<pb::GetOperationResponse>, tonic::Status> {
+            Err(tonic::Status::unimplemented("test"))
+        }
+        async fn list_operations(
+            &self,
+            _: tonic::Request<pb::ListOperationsRequest>,
+        ) -> Result<tonic::Response<pb::ListOperationsResponse>, tonic::Status> {
             Err(tonic::Status::unimplemented("test"))
         }
     }

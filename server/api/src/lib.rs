@@ -28,8 +28,10 @@
 //! may get traffic; [`roster`] counts open worker streams; [`host`] reads `/proc` and the data
 //! dir's filesystem.
 
+pub mod activity;
 pub mod auth;
 pub mod backpressure;
+pub mod bulk;
 pub mod cluster;
 pub mod connection;
 pub mod convert;
@@ -45,6 +47,7 @@ pub mod metrics;
 pub mod options;
 pub mod permissions;
 pub mod principal;
+pub mod queue_service;
 pub mod rate_limit;
 pub mod readiness;
 pub mod roster;

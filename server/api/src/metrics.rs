@@ -113,8 +113,17 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     queues: Mutex<HashSet<String>>,
+    /// One scrape at a time: counters set from totals must not be raised twice.
+    scrape: Mutex<()>,
 
     queue_jobs: Family<QueueStateLabels, Gauge>,
+    queue_paused: Family<QueueLabel, Gauge>,
+    queue_concurrency_limit: Family<QueueLabel, Gauge>,
+    queue_rate_starts: Family<QueueLabel, Gauge>,
+    queue_rate_window: Family<QueueLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    queue_throttled: Family<QueueLabel, Counter>,
+    jobs_purged: Counter,
+    retention_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
     enqueue_to_start: HistogramFamily<QueueLabel>,
     start_to_finish: HistogramFamily<RunLabels>,
     ready_to_delivered: HistogramFamily<QueueLabel>,
@@ -167,7 +176,15 @@ impl Metrics {
         let mut m = Metrics {
             registry: Registry::default(),
             queues: Mutex::new(HashSet::new()),
+            scrape: Mutex::new(()),
             queue_jobs: Family::default(),
+            queue_paused: Family::default(),
+            queue_concurrency_limit: Family::default(),
+            queue_rate_starts: Family::default(),
+            queue_rate_window: Family::default(),
+            queue_throttled: Family::default(),
+            jobs_purged: Counter::default(),
+            retention_lag: Gauge::default(),
             enqueue_to_start: Family::new_with_constructor(lifecycle_histogram),
             start_to_finish: Family::new_with_constructor(lifecycle_histogram),
             ready_to_delivered: Family::new_with_constructor(lifecycle_histogram),
@@ -214,6 +231,41 @@ impl Metrics {
             "corvo_queue_jobs",
             "Jobs per queue and state (queue depth: state=\"pending\"), from replicated counts",
             self.queue_jobs.clone(),
+        );
+        r.register(
+            "corvo_queue_paused",
+            "1 while the queue is paused (hands out nothing; enqueues are accepted)",
+            self.queue_paused.clone(),
+        );
+        r.register(
+            "corvo_queue_concurrency_limit",
+            "The queue's concurrency limit: at most this many active jobs (0: none)",
+            self.queue_concurrency_limit.clone(),
+        );
+        r.register(
+            "corvo_queue_rate_limit_starts",
+            "The queue's rate limit: at most this many starts per window (0: none)",
+            self.queue_rate_starts.clone(),
+        );
+        r.register(
+            "corvo_queue_rate_limit_window_seconds",
+            "The window of the queue's rate limit (0: none)",
+            self.queue_rate_window.clone(),
+        );
+        r.register(
+            "corvo_queue_throttled",
+            "Leases that found ready jobs of the queue held back by its concurrency or rate limit, as this node applied them",
+            self.queue_throttled.clone(),
+        );
+        r.register(
+            "corvo_jobs_purged",
+            "Finished jobs removed by retention, as this node applied them",
+            self.jobs_purged.clone(),
+        );
+        r.register(
+            "corvo_retention_lag_seconds",
+            "How long ago the oldest finished job still waiting to be purged fell due (0: purging keeps up)",
+            self.retention_lag.clone(),
         );
         r.register(
             "corvo_job_enqueue_to_start_seconds",
@@ -467,6 +519,7 @@ impl Metrics {
     /// Encodes every metric, after setting the gauges from `status`. OpenMetrics when
     /// `openmetrics`, else the Prometheus text format. Returns (content type, body).
     pub fn encode(&self, status: &NodeStatus, openmetrics: bool) -> (&'static str, String) {
+        let _one = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
         self.set_gauges(status);
         let mut out = String::new();
         let encoded = if openmetrics {
@@ -519,6 +572,8 @@ impl Metrics {
             }
         }
 
+        self.set_queue_settings(s);
+
         let raft = &s.raft;
         self.raft_term.set(clamp(raft.term));
         self.raft_is_leader
@@ -570,6 +625,51 @@ impl Metrics {
                 version: crate::services::SERVER_VERSION,
             })
             .set(1);
+    }
+
+    /// Pause and limits per labelled queue (a queue without settings reads 0; queues past the
+    /// label cap are not reported), and the retention counters.
+    fn set_queue_settings(&self, s: &NodeStatus) {
+        let settings: std::collections::HashMap<&str, &corvo_core::queues::QueueConfig> = s
+            .queue_settings
+            .iter()
+            .map(|(q, c)| (q.as_str(), c))
+            .collect();
+        for (queue, _) in &s.queue_settings {
+            self.queue_label(queue);
+        }
+        for queue in self.labelled_queues() {
+            if queue == OTHER_QUEUE {
+                continue;
+            }
+            let config = settings.get(queue.as_str());
+            let label = QueueLabel { queue };
+            self.queue_paused
+                .get_or_create(&label)
+                .set(i64::from(config.is_some_and(|c| c.paused)));
+            self.queue_concurrency_limit
+                .get_or_create(&label)
+                .set(config.and_then(|c| c.concurrency_max).map_or(0, i64::from));
+            let rate = config.and_then(|c| c.rate);
+            self.queue_rate_starts
+                .get_or_create(&label)
+                .set(rate.map_or(0, |r| i64::from(r.starts)));
+            self.queue_rate_window
+                .get_or_create(&label)
+                .set(rate.map_or(0.0, |r| ms_to_seconds(r.window_ms)));
+        }
+        // The activity log counts since start; the counters follow it (summed per label).
+        let mut throttled: std::collections::HashMap<String, u64> = Default::default();
+        for (queue, n) in &s.throttled_totals {
+            *throttled.entry(self.queue_label(queue)).or_default() += n;
+        }
+        for (queue, total) in throttled {
+            let counter = self.queue_throttled.get_or_create(&QueueLabel { queue });
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+        self.jobs_purged
+            .inc_by(s.purged_total.saturating_sub(self.jobs_purged.get()));
+        self.retention_lag.set(ms_to_seconds(s.retention_lag_ms));
     }
 
     fn labelled_queues(&self) -> Vec<String> {

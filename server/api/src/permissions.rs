@@ -48,6 +48,28 @@ pub const MATRIX: &[(&str, Access)] = &[
     ("/corvo.v1.JobService/CancelJob", Access::Roles(MANAGE)),
     ("/corvo.v1.JobService/RetryJob", Access::Roles(MANAGE)),
     ("/corvo.v1.JobService/DeleteJob", Access::Roles(MANAGE)),
+    ("/corvo.v1.JobService/BulkJobs", Access::Roles(MANAGE)),
+    ("/corvo.v1.JobService/GetOperation", Access::Roles(OBSERVE)),
+    (
+        "/corvo.v1.JobService/ListOperations",
+        Access::Roles(OBSERVE),
+    ),
+    ("/corvo.v1.QueueService/ListQueues", Access::Roles(OBSERVE)),
+    ("/corvo.v1.QueueService/GetQueue", Access::Roles(OBSERVE)),
+    ("/corvo.v1.QueueService/PauseQueue", Access::Roles(MANAGE)),
+    ("/corvo.v1.QueueService/ResumeQueue", Access::Roles(MANAGE)),
+    ("/corvo.v1.QueueService/DrainQueue", Access::Roles(MANAGE)),
+    ("/corvo.v1.QueueService/ClearQueue", Access::Roles(MANAGE)),
+    ("/corvo.v1.QueueService/DestroyQueue", Access::Roles(MANAGE)),
+    (
+        "/corvo.v1.QueueService/SetQueueLimits",
+        Access::Roles(MANAGE),
+    ),
+    (
+        "/corvo.v1.QueueService/SetQueueRetention",
+        Access::Roles(MANAGE),
+    ),
+    ("/corvo.v1.QueueService/ListWorkers", Access::Roles(OBSERVE)),
     (
         "/corvo.v1.ClusterService/GetNodeStatus",
         Access::Roles(OBSERVE),

@@ -519,4 +519,99 @@ impl JobService for Services {
             view_index,
         }))
     }
+
+    async fn bulk_jobs(
+        &self,
+        req: Request<pb::BulkJobsRequest>,
+    ) -> Result<Response<pb::BulkJobsResponse>, Status> {
+        let principal = Principal::of(&req)?;
+        let r = req.into_inner();
+        let action = convert::bulk_action(&r)?;
+        if let corvo_core::queues::BulkAction::Move { queue } = &action {
+            principal.check_queue(queue)?;
+        }
+        if !r.job_ids.is_empty() {
+            if r.filter.is_some() || r.all_jobs {
+                return Err(
+                    ApiError::invalid("job_ids", "name jobs by id or by filter, not both").into(),
+                );
+            }
+            if r.job_ids.len() > crate::bulk::IDS_MAX {
+                return Err(ApiError::invalid(
+                    "job_ids",
+                    format!("{} ids, at most {}", r.job_ids.len(), crate::bulk::IDS_MAX),
+                )
+                .into());
+            }
+            let (results, succeeded) =
+                crate::bulk::act_on_ids(&self.engine, &principal, &action, &r.job_ids).await?;
+            return Ok(Response::new(pb::BulkJobsResponse {
+                examined: r.job_ids.len() as u64,
+                succeeded,
+                results,
+                operation_id: String::new(),
+            }));
+        }
+        let filter = match &r.filter {
+            Some(f) => convert::job_filter(f)?,
+            None => corvo_core::queues::JobFilter::default(),
+        };
+        if filter.is_empty() && !r.all_jobs {
+            return Err(ApiError::invalid(
+                "filter",
+                "name jobs by id or by filter (an empty filter selects every job: set all_jobs to mean it)",
+            )
+            .into());
+        }
+        if principal.is_scoped() {
+            match &filter.queue {
+                Some(q) => principal.check_queue(q)?,
+                None => {
+                    return Err(ApiError::PermissionDenied {
+                        reason: format!(
+                            "{principal} may act only on queues in its scopes ({}): set filter.queue",
+                            principal.scopes
+                        ),
+                    }
+                    .into());
+                }
+            }
+        }
+        let done = crate::bulk::act_on_filter(&self.engine, action, filter).await?;
+        Ok(Response::new(pb::BulkJobsResponse {
+            examined: done.examined,
+            succeeded: done.succeeded,
+            results: Vec::new(),
+            operation_id: done.operation_id.unwrap_or_default(),
+        }))
+    }
+
+    async fn get_operation(
+        &self,
+        req: Request<pb::GetOperationRequest>,
+    ) -> Result<Response<pb::GetOperationResponse>, Status> {
+        let id = &req.get_ref().operation_id;
+        if id.is_empty() {
+            return Err(ApiError::invalid("operation_id", "must not be empty").into());
+        }
+        match query::operation(&self.engine.read()?, id).map_err(ApiError::from)? {
+            Some(op) => Ok(Response::new(pb::GetOperationResponse {
+                operation: Some(convert::operation_to_proto(&op)),
+            })),
+            None => Err(ApiError::Missing {
+                what: format!("operation {id}"),
+            }
+            .into()),
+        }
+    }
+
+    async fn list_operations(
+        &self,
+        _req: Request<pb::ListOperationsRequest>,
+    ) -> Result<Response<pb::ListOperationsResponse>, Status> {
+        let ops = query::operations(&self.engine.read()?).map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListOperationsResponse {
+            operations: ops.iter().rev().map(convert::operation_to_proto).collect(),
+        }))
+    }
 }

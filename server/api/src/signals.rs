@@ -23,6 +23,7 @@ pub struct Signals {
     next_due: watch::Sender<Option<u64>>,
     applied: watch::Sender<u64>,
     revoked: broadcast::Sender<Revocation>,
+    activity: std::sync::Arc<crate::activity::ActivityLog>,
 }
 
 impl Signals {
@@ -34,7 +35,13 @@ impl Signals {
             next_due: watch::channel(next_due_ms).0,
             applied: watch::channel(0).0,
             revoked: broadcast::channel(REVOCATIONS_BUFFERED_MAX).0,
+            activity: Default::default(),
         }
+    }
+
+    /// Per-queue activity over the last minute (fed by every applied entry).
+    pub fn activity(&self) -> &crate::activity::ActivityLog {
+        &self.activity
     }
 
     /// Changes whenever a job became ready in any queue.
@@ -77,6 +84,13 @@ impl Signals {
 
 impl corvo_raft::ApplyListener for Signals {
     fn on_applied(&self, index: u64, outcome: &BatchOutcome) {
+        if !outcome.activity.is_empty() || outcome.purged > 0 {
+            self.activity.record(
+                crate::engine::wall_clock_ms(),
+                &outcome.activity,
+                outcome.purged,
+            );
+        }
         let mut any_ready = false;
         for effect in &outcome.effects {
             match effect {

@@ -64,6 +64,14 @@ pub struct NodeStatus {
     pub view_index: u64,
     /// Why the read view's projector stopped, if it did.
     pub view_error: Option<String>,
+    /// Every queue with settings (pause, limits, retention), in name order.
+    pub queue_settings: Vec<(String, corvo_core::queues::QueueConfig)>,
+    /// Leases held back by each queue's limits since this process started.
+    pub throttled_totals: Vec<(String, u64)>,
+    /// Finished jobs purged by retention since this process started.
+    pub purged_total: u64,
+    /// How long ago the oldest finished job still waiting for its purge fell due.
+    pub retention_lag_ms: u64,
 }
 
 impl NodeStatus {
@@ -126,6 +134,10 @@ pub(crate) mod tests_support {
             startup: Default::default(),
             view_index: 1,
             view_error: None,
+            queue_settings: Vec::new(),
+            throttled_totals: Vec::new(),
+            purged_total: 0,
+            retention_lag_ms: 0,
         }
     }
 }

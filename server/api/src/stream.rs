@@ -36,7 +36,7 @@ use crate::error::ApiError;
 use crate::keyring::Credential;
 use crate::principal::Principal;
 use crate::rate_limit::RateBudget;
-use crate::roster::StreamPass;
+use crate::roster::{StreamInfo, StreamPass};
 use crate::services::heartbeat_answer;
 
 /// Consecutive invalid or forbidden frames after which the stream is closed.
@@ -104,10 +104,14 @@ impl Session {
             tx.clone(),
             closed_rx,
         ));
-        // Counted as open (metrics, status, the drain) until the reader ends.
-        let pass = engine.roster().open_stream();
+        // Counted as open (metrics, status, the drain, ListWorkers) until the reader ends.
+        let info = StreamInfo::new(crate::engine::wall_clock_ms(), target.clone(), {
+            let shared = shared.clone();
+            move || lock(&shared).leased.len()
+        });
+        let pass = engine.roster().open_stream(Some(info.clone()));
         tokio::spawn(async move {
-            read(engine, caller, inbound, shared, target, tx, pass).await;
+            read(engine, caller, inbound, shared, target, tx, (pass, info)).await;
             let _ = closed_tx.send(true);
         });
         Ok(ReceiverStream::new(rx))
@@ -125,7 +129,7 @@ async fn read(
     shared: Arc<Mutex<Shared>>,
     target: Arc<PushTarget>,
     tx: Out,
-    mut pass: StreamPass,
+    (mut pass, info): (StreamPass, Arc<StreamInfo>),
 ) {
     let mut revoked = engine.signals().revoked();
     let mut draining = engine.draining();
@@ -167,6 +171,7 @@ async fn read(
                         return;
                     }
                 };
+                info.touch(crate::engine::wall_clock_ms());
                 let (frames, ended) = gather(frame, &mut inbound, &mut held, engine.opts().batch_items_max);
                 if let Err(e) = caller.recheck() {
                     let _ = tx.send(Err(e.into())).await;

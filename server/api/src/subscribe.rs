@@ -59,6 +59,21 @@ pub fn stream(
             .into());
         }
     }
+    if let Some(t) = req.types.iter().find(|t| {
+        !corvo_core::EventKind::ALL
+            .iter()
+            .any(|k| k.as_str() == t.as_str())
+    }) {
+        let known: Vec<&str> = corvo_core::EventKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        return Err(ApiError::invalid(
+            "types",
+            format!("unknown event type {t:?} (known: {})", known.join(", ")),
+        )
+        .into());
+    }
     for q in &req.queues {
         convert::queues(std::slice::from_ref(q), "queues")?;
         principal.check_queue(q)?;
@@ -69,8 +84,13 @@ pub fn stream(
         types: req.types.into_iter().collect(),
         scopes: principal.scopes.clone(),
     };
+    let after = if req.from_now {
+        *engine.signals().events().borrow()
+    } else {
+        req.last_event_id
+    };
     let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER_MAX);
-    tokio::spawn(follow(engine, filter, credential, req.last_event_id, tx));
+    tokio::spawn(follow(engine, filter, credential, after, tx));
     Ok(ReceiverStream::new(rx))
 }
 

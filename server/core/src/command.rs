@@ -7,7 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::access::{ApiKey, Role};
-use crate::model::{EnqueueOptions, Job, JobState};
+use crate::model::{EnqueueOptions, Job, JobState, Priority};
+use crate::queues::{Operation, QueueChange, QueueConfig};
 
 /// One Raft log entry's worth of commands, stamped with the leader's clock.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,45 @@ pub enum Command {
         lease: Lease,
         bytes_max: u64,
     },
+    /// Pause, resume, limit or set the retention of a queue.
+    ConfigureQueue {
+        queue: String,
+        change: QueueChange,
+    },
+    /// The cluster's retention defaults (the leader's `--retention` and `--dead-retention`).
+    SetRetentionDefaults {
+        retention_ms: u64,
+        dead_retention_ms: u64,
+    },
+    /// Move a job that is not active to another queue.
+    Move {
+        job_id: String,
+        queue: String,
+    },
+    /// Change the priority of a job that is waiting (pending, scheduled or retrying).
+    SetPriority {
+        job_id: String,
+        priority: Priority,
+    },
+    /// Remove a job whatever its state (an active job's worker is told to stop).
+    Destroy {
+        job_id: String,
+    },
+    /// Record a new bulk operation (state `Running`).
+    StartOperation(Operation),
+    /// Record a bulk operation's progress, and its end when `finished`.
+    AdvanceOperation(OperationProgress),
+}
+
+/// One batch of a bulk operation done (or its end).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationProgress {
+    pub id: String,
+    pub examined: u64,
+    pub succeeded: u64,
+    pub cursor: Option<u64>,
+    pub finished: bool,
+    pub error: Option<String>,
 }
 
 impl Command {
@@ -103,6 +143,24 @@ impl Command {
                 }
                 Command::RevokeKey { key_id } | Command::RotateKey { key_id, .. } => key_id.len(),
                 Command::TouchKeys { used } => used.iter().map(|(id, _)| id.len() + 8).sum(),
+                Command::ConfigureQueue { queue, .. } => queue.len() + 32,
+                Command::SetRetentionDefaults { .. } => 16,
+                Command::Move { job_id, queue } => job_id.len() + queue.len(),
+                Command::SetPriority { job_id, .. } | Command::Destroy { job_id } => job_id.len(),
+                Command::StartOperation(op) => {
+                    op.id.len()
+                        + op.filter.queue.as_ref().map_or(0, String::len)
+                        + op.filter.payload_contains.as_ref().map_or(0, String::len)
+                        + op.filter.error_contains.as_ref().map_or(0, String::len)
+                        + op.filter
+                            .tags
+                            .iter()
+                            .map(|(k, v)| k.len() + v.len())
+                            .sum::<usize>()
+                }
+                Command::AdvanceOperation(p) => {
+                    p.id.len() + p.error.as_ref().map_or(0, String::len) + 32
+                }
             }
     }
 }
@@ -249,6 +307,20 @@ pub enum Reply {
     Touched {
         keys: u32,
     },
+    /// A queue's settings after a change.
+    Queue {
+        queue: String,
+        config: QueueConfig,
+    },
+    DefaultsSet,
+    Moved {
+        state: JobState,
+    },
+    Reprioritized {
+        state: JobState,
+    },
+    Destroyed,
+    Operation(Operation),
 }
 
 /// A settled attempt: its queue and how long it ran (batch time − start, leader clock).
@@ -277,6 +349,8 @@ pub enum JobError {
     KeyNotFound { key_id: String },
     #[error("API key {key_id} is revoked")]
     KeyRevoked { key_id: String },
+    #[error("operation {id} not found")]
+    OperationNotFound { id: String },
 }
 
 /// Something the runtime must do after the batch is applied.
@@ -304,4 +378,19 @@ pub struct BatchOutcome {
     pub next_due_ms: Option<u64>,
     /// The newest event id after this batch (0 = none yet).
     pub last_event_seq: u64,
+    /// What happened per queue in this batch, for rates and metrics.
+    pub activity: Vec<QueueActivity>,
+    /// Finished jobs removed by retention in this batch.
+    pub purged: u32,
+}
+
+/// One queue's counts in one batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueActivity {
+    pub queue: String,
+    pub enqueued: u32,
+    pub completed: u32,
+    pub failed: u32,
+    /// Leases that skipped the queue's ready jobs because of its concurrency or rate limit.
+    pub throttled: u32,
 }

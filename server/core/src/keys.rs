@@ -11,6 +11,9 @@
 //! | `Counts` | queue `\0` state (u8, [`state_code`])      | u64 BE: jobs of the queue in that state |
 //! | `ApiKeys` | key id                                    | [`ApiKey`] (postcard)         |
 //! | `KeyHashes` | SHA-256 of a key secret (32 bytes)      | key id                        |
+//! | `Queues` | queue name                                 | [`QueueConfig`] (postcard)    |
+//! | `Operations` | operation id (time-ordered)            | [`Operation`] (postcard)      |
+//! | `EventMarks` | event seq (u64 BE), every 256th        | u64 BE: event bytes written up to it |
 //!
 //! Integers are big-endian so byte order is numeric order. Queue names never contain `\0`
 //! (validated), so `queue \0` is an exact prefix.
@@ -25,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::ApiKey;
 use crate::model::{Event, Job, JobState, Priority};
+use crate::queues::{Operation, QueueConfig};
 use crate::state::StoreError;
 
 /// The state tables. The store maps each to one redb table named by [`Table::name`].
@@ -39,11 +43,14 @@ pub enum Table {
     Counts,
     ApiKeys,
     KeyHashes,
+    Queues,
+    Operations,
+    EventMarks,
 }
 
 impl Table {
     /// Every table, in discriminant order (the store indexes its open tables by it).
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 12] = [
         Table::Jobs,
         Table::Ready,
         Table::Timers,
@@ -53,6 +60,9 @@ impl Table {
         Table::Counts,
         Table::ApiKeys,
         Table::KeyHashes,
+        Table::Queues,
+        Table::Operations,
+        Table::EventMarks,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +76,9 @@ impl Table {
             Table::Counts => "counts",
             Table::ApiKeys => "api_keys",
             Table::KeyHashes => "key_hashes",
+            Table::Queues => "queues",
+            Table::Operations => "operations",
+            Table::EventMarks => "event_marks",
         }
     }
 }
@@ -78,6 +91,13 @@ pub mod meta {
     pub const LEASE_SEQ: &[u8] = b"lease_seq";
     /// Last event id written.
     pub const EVENT_SEQ: &[u8] = b"event_seq";
+    /// Bytes of events written since the start (the event log's byte bound reads it).
+    pub const EVENT_BYTES: &[u8] = b"event_bytes";
+    /// `EVENT_BYTES` when the last event mark was written.
+    pub const EVENT_MARK_BYTES: &[u8] = b"event_mark_bytes";
+    /// The cluster's retention defaults, ms (absent: the built-in defaults).
+    pub const RETENTION_MS: &[u8] = b"retention_ms";
+    pub const DEAD_RETENTION_MS: &[u8] = b"dead_retention_ms";
 }
 
 /// What a timer does when it fires.
@@ -92,6 +112,10 @@ pub enum TimerKind {
     Expire = 3,
     /// A unique key's period ended.
     UniqueRelease = 4,
+    /// A finished job's retention ended: it is removed.
+    Purge = 5,
+    /// A rate-limited queue's next window starts (the id slot holds the queue's name).
+    QueueWindow = 6,
 }
 
 impl TimerKind {
@@ -101,6 +125,8 @@ impl TimerKind {
             2 => Some(TimerKind::LeaseExpiry),
             3 => Some(TimerKind::Expire),
             4 => Some(TimerKind::UniqueRelease),
+            5 => Some(TimerKind::Purge),
+            6 => Some(TimerKind::QueueWindow),
             _ => None,
         }
     }
@@ -254,4 +280,12 @@ pub fn decode_event(key: &[u8], bytes: &[u8]) -> Result<Event, StoreError> {
 
 pub fn decode_api_key(key: &[u8], bytes: &[u8]) -> Result<ApiKey, StoreError> {
     decode(Table::ApiKeys, key, bytes)
+}
+
+pub fn decode_queue(key: &[u8], bytes: &[u8]) -> Result<QueueConfig, StoreError> {
+    decode(Table::Queues, key, bytes)
+}
+
+pub fn decode_operation(key: &[u8], bytes: &[u8]) -> Result<Operation, StoreError> {
+    decode(Table::Operations, key, bytes)
 }

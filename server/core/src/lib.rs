@@ -14,7 +14,8 @@
 //!                           effects → dispatcher (wake workers), streams (cancel)
 //! ```
 //!
-//! Layout: [`model`] (jobs and their vocabulary), [`access`] (API keys and roles),
+//! Layout: [`model`] (jobs and their vocabulary), [`access`] (API keys and roles), [`queues`]
+//! (queue settings, limits, retention, bulk operations),
 //! [`command`] (inputs and outputs), [`keys`] (the one description of the table and key
 //! layout), [`state`] (the storage trait and an in-memory implementation for tests),
 //! [`apply`] (the state machine, one module per command family), [`schedule`] (backoff
@@ -27,6 +28,7 @@ pub mod command;
 pub mod keys;
 pub mod model;
 pub mod query;
+pub mod queues;
 pub mod schedule;
 pub mod state;
 pub mod validate;
@@ -37,7 +39,8 @@ mod properties;
 pub use apply::apply_batch;
 pub use command::{
     Ack, AttemptRun, Batch, BatchOutcome, Command, CreateKey, Effect, Enqueue, Fail, Heartbeat,
-    HeartbeatItem, HeartbeatReply, JobError, Lease, Reply, StopReason,
+    HeartbeatItem, HeartbeatReply, JobError, Lease, OperationProgress, QueueActivity, Reply,
+    StopReason,
 };
 pub use model::{
     Backoff, BackoffKind, EnqueueOptions, Event, EventKind, Job, JobState, LeaseInfo, Priority,

@@ -235,9 +235,26 @@ pub enum EventKind {
     Progress,
     Deleted,
     Requeued,
+    Moved,
 }
 
 impl EventKind {
+    pub const ALL: [EventKind; 13] = [
+        EventKind::Enqueued,
+        EventKind::Started,
+        EventKind::Completed,
+        EventKind::Failed,
+        EventKind::Retrying,
+        EventKind::Dead,
+        EventKind::Cancelled,
+        EventKind::Reclaimed,
+        EventKind::Expired,
+        EventKind::Progress,
+        EventKind::Deleted,
+        EventKind::Requeued,
+        EventKind::Moved,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Enqueued => "enqueued",
@@ -252,6 +269,7 @@ impl EventKind {
             EventKind::Progress => "progress",
             EventKind::Deleted => "deleted",
             EventKind::Requeued => "requeued",
+            EventKind::Moved => "moved",
         }
     }
 }

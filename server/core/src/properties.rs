@@ -16,6 +16,7 @@ use crate::command::{
 use crate::keys::{self, Table, UniqueLock};
 use crate::model::{Backoff, BackoffKind, EnqueueOptions, Event, Job, Priority};
 use crate::query;
+use crate::queues::{QueueChange, RateLimit};
 use crate::state::MemState;
 use crate::validate;
 
@@ -193,6 +194,48 @@ fn command() -> impl Strategy<Value = Command> {
         }),
         proptest::collection::vec((text(), ms()), 0..3)
             .prop_map(|used| Command::TouchKeys { used }),
+        (
+            queue(),
+            0..5u8,
+            proptest::option::of(0..4u32),
+            proptest::option::of((0..4u32, ms())),
+            proptest::option::of(ms())
+        )
+            .prop_map(|(queue, which, concurrency_max, rate, retention)| {
+                Command::ConfigureQueue {
+                    queue,
+                    change: match which {
+                        0 => QueueChange::Pause,
+                        1 => QueueChange::Resume,
+                        2 => QueueChange::Limits {
+                            concurrency_max,
+                            rate: rate.map(|(starts, window_ms)| RateLimit { starts, window_ms }),
+                        },
+                        3 => QueueChange::Retention {
+                            retention_ms: retention,
+                            dead_retention_ms: retention,
+                        },
+                        _ => QueueChange::Forget,
+                    },
+                }
+            }),
+        (ms(), ms()).prop_map(
+            |(retention_ms, dead_retention_ms)| Command::SetRetentionDefaults {
+                retention_ms,
+                dead_retention_ms
+            }
+        ),
+        (job_id(), queue()).prop_map(|(job_id, queue)| Command::Move { job_id, queue }),
+        (job_id(), 0..4u8).prop_map(|(job_id, p)| Command::SetPriority {
+            job_id,
+            priority: [
+                Priority::Critical,
+                Priority::High,
+                Priority::Normal,
+                Priority::Low
+            ][p as usize],
+        }),
+        job_id().prop_map(|job_id| Command::Destroy { job_id }),
     ]
 }
 

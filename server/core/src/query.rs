@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::access::ApiKey;
 use crate::keys::{self, Table, TimerKind, UniqueLock};
 use crate::model::{Event, Job, JobState};
+use crate::queues::{Operation, QueueConfig};
 use crate::state::{StateRead, StoreError};
 
 pub fn job<R: StateRead>(state: &R, id: &str) -> Result<Option<Job>, StoreError> {
@@ -69,9 +70,110 @@ pub fn queue_counts<R: StateRead>(state: &R) -> Result<Vec<(String, JobState, u6
         .collect()
 }
 
-/// Whether any of `queues` has a job ready to lease (so a lease would not be empty).
+/// Whether any of `queues` has a job in its ready index (paused or limited queues included:
+/// see [`leasable_count`] for what a lease would take).
 pub fn has_ready<R: StateRead>(state: &R, queues: &[String]) -> Result<bool, StoreError> {
     Ok(ready_count(state, queues, 1)? > 0)
+}
+
+/// A queue's settings, if it has any.
+pub fn queue_config<R: StateRead>(
+    state: &R,
+    queue: &str,
+) -> Result<Option<QueueConfig>, StoreError> {
+    match state.get(Table::Queues, queue.as_bytes())? {
+        Some(bytes) => keys::decode_queue(queue.as_bytes(), &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every queue with settings, in name order.
+pub fn queue_configs<R: StateRead>(state: &R) -> Result<Vec<(String, QueueConfig)>, StoreError> {
+    state
+        .range(Table::Queues, &[], &[0xff; 1], usize::MAX)?
+        .into_iter()
+        .map(|(k, v)| {
+            let config = keys::decode_queue(&k, &v)?;
+            let name = String::from_utf8(k.clone()).map_err(|e| StoreError::Corrupt {
+                table: Table::Queues,
+                key: k,
+                reason: e.to_string(),
+            })?;
+            Ok((name, config))
+        })
+        .collect()
+}
+
+/// How many jobs a lease on `queues` would take at `now`, counting at most `limit`: ready
+/// jobs, within each queue's pause, concurrency limit and rate limit (what `apply` enforces).
+/// Waiting workers use it, so a paused or throttled queue never makes them spin.
+pub fn leasable_count<R: StateRead>(
+    state: &R,
+    queues: &[String],
+    now: u64,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for q in queues {
+        if n >= limit {
+            break;
+        }
+        let mut allowance = limit - n;
+        if let Some(config) = queue_config(state, q)? {
+            if config.paused {
+                continue;
+            }
+            allowance = allowance.min(config.starts_left(now) as usize);
+            if let Some(max) = config.concurrency_max {
+                let key = keys::counts_key(q, JobState::Active);
+                let active = match state.get(Table::Counts, &key)? {
+                    Some(b) => keys::decode_u64(Table::Counts, &key, &b)?,
+                    None => 0,
+                };
+                let left = u64::from(max).saturating_sub(active);
+                allowance = allowance.min(usize::try_from(left).unwrap_or(usize::MAX));
+            }
+        }
+        if allowance == 0 {
+            continue;
+        }
+        let prefix = keys::queue_prefix(q);
+        n += state.count(Table::Ready, &prefix, &keys::prefix_end(&prefix), allowance)?;
+    }
+    Ok(n)
+}
+
+/// When the longest-waiting pending job of `queue` became ready (Unix ms).
+pub fn oldest_pending_ms<R: StateRead>(state: &R, queue: &str) -> Result<Option<u64>, StoreError> {
+    let mut oldest: Option<u64> = None;
+    for rank in 0..4u8 {
+        let mut prefix = keys::queue_prefix(queue);
+        prefix.push(rank);
+        if let Some((_, id)) = state.first(Table::Ready, &prefix, &keys::prefix_end(&prefix))? {
+            let id = String::from_utf8_lossy(&id).into_owned();
+            if let Some(j) = job(state, &id)? {
+                let at = j.ready_at_ms.unwrap_or(j.created_at_ms);
+                oldest = Some(oldest.map_or(at, |o| o.min(at)));
+            }
+        }
+    }
+    Ok(oldest)
+}
+
+/// Every bulk operation kept, oldest first.
+pub fn operations<R: StateRead>(state: &R) -> Result<Vec<Operation>, StoreError> {
+    state
+        .range(Table::Operations, &[], &[0xff; 1], usize::MAX)?
+        .into_iter()
+        .map(|(k, v)| keys::decode_operation(&k, &v))
+        .collect()
+}
+
+pub fn operation<R: StateRead>(state: &R, id: &str) -> Result<Option<Operation>, StoreError> {
+    match state.get(Table::Operations, id.as_bytes())? {
+        Some(bytes) => keys::decode_operation(id.as_bytes(), &bytes).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// How many jobs are ready to lease in `queues`, counting at most `limit`.
@@ -106,6 +208,36 @@ pub fn next_due<R: StateRead>(state: &R) -> Result<Option<u64>, StoreError> {
     }
 }
 
+/// Overdue timers looked at by [`retention_lag_ms`].
+const LAG_SCAN_MAX: usize = 1_024;
+
+/// How far behind the purge of finished jobs is at `now`: how long ago the oldest purge
+/// still waiting fell due (0 when none is overdue). Looks at the first [`LAG_SCAN_MAX`]
+/// overdue timers; when none of them is a purge, the last one's age (a lower bound).
+pub fn retention_lag_ms<R: StateRead>(state: &R, now: u64) -> Result<u64, StoreError> {
+    let end = now.saturating_add(1).to_be_bytes();
+    let rows = state.range(Table::Timers, &[], &end, LAG_SCAN_MAX)?;
+    let full = rows.len() == LAG_SCAN_MAX;
+    let mut last_due = None;
+    for (key, _) in rows {
+        let Some((due, kind, _)) = keys::parse_timer_key(&key) else {
+            return Err(StoreError::Corrupt {
+                table: Table::Timers,
+                key,
+                reason: "malformed timer key".into(),
+            });
+        };
+        if kind == keys::TimerKind::Purge {
+            return Ok(now.saturating_sub(due));
+        }
+        last_due = Some(due);
+    }
+    Ok(match last_due {
+        Some(due) if full => now.saturating_sub(due),
+        _ => 0,
+    })
+}
+
 /// Every index entry points at a job in the matching state, and `Counts` matches a count of
 /// the jobs. Used by tests after each step and by `corvo admin check` (full scan: not for the
 /// hot path).
@@ -130,7 +262,12 @@ pub fn check_invariants<R: StateRead>(state: &R) -> Result<(), String> {
     }
     for (k, _) in all(Table::Timers)? {
         let (due, kind, id) = keys::parse_timer_key(&k).ok_or("malformed timer key")?;
-        if kind == TimerKind::UniqueRelease {
+        // Unique releases and purges may outlive their job (they check when they fire); a
+        // queue window timer names a queue, not a job.
+        if matches!(
+            kind,
+            TimerKind::UniqueRelease | TimerKind::Purge | TimerKind::QueueWindow
+        ) {
             continue;
         }
         let Some(job) = job(state, &id).map_err(|e| e.to_string())? else {
@@ -143,7 +280,7 @@ pub fn check_invariants<R: StateRead>(state: &R) -> Result<(), String> {
             }
             TimerKind::LeaseExpiry => job.lease.as_ref().is_some_and(|l| l.deadline_ms == due),
             TimerKind::Expire => job.expire_at_ms == Some(due) && !job.state.is_terminal(),
-            TimerKind::UniqueRelease => true,
+            TimerKind::UniqueRelease | TimerKind::Purge | TimerKind::QueueWindow => true,
         };
         if !matches {
             return Err(format!(

@@ -1,11 +1,10 @@
-//! Client subcommands: `enqueue`, `jobs get|cancel|retry|delete`, `worker`.
+//! Client connections (TLS, the API key), and the `enqueue` and `worker` subcommands.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use corvo_sdk::proto as pb;
-use corvo_sdk::proto::job_service_client::JobServiceClient;
 use corvo_sdk::proto::worker_service_client::WorkerServiceClient;
 use serde_json::json;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -14,9 +13,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tracing::Instrument;
 
-use crate::config::{
-    ClientArgs, EnqueueArgs, JobsAction, JobsArgs, ListArgs, Output, PriorityArg, WorkerArgs,
-};
+use crate::config::{ClientArgs, EnqueueArgs, Output, PriorityArg, WorkerArgs};
 use crate::telemetry;
 
 /// A connection to the server that sends the API key (`--api-key`) on every call.
@@ -166,161 +163,13 @@ async fn enqueue_traced(args: EnqueueArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn job_json(j: &pb::Job) -> serde_json::Value {
-    let ts = |t: &Option<prost_types::Timestamp>| {
-        t.as_ref()
-            .map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
-    };
-    let state = pb::JobState::try_from(j.state).map_or("unknown".to_owned(), |s| {
-        s.as_str_name()
-            .trim_start_matches("JOB_STATE_")
-            .to_lowercase()
-    });
-    let priority = pb::Priority::try_from(j.priority).map_or("unknown".to_owned(), |p| {
-        p.as_str_name()
-            .trim_start_matches("PRIORITY_")
-            .to_lowercase()
-    });
-    json!({
-        "id": j.id, "queue": j.queue, "state": state, "priority": priority,
-        "attempt": j.attempt, "max_attempts": j.max_attempts,
-        "payload": serde_json::from_str::<serde_json::Value>(&j.payload_json).unwrap_or(serde_json::Value::Null),
-        "result": serde_json::from_str::<serde_json::Value>(&j.result_json).ok(),
-        "progress": serde_json::from_str::<serde_json::Value>(&j.progress_json).ok(),
-        "last_error": (!j.last_error.is_empty()).then_some(&j.last_error),
-        "worker_id": (!j.worker_id.is_empty()).then_some(&j.worker_id),
-        "tags": j.tags, "unique_key": (!j.unique_key.is_empty()).then_some(&j.unique_key),
-        "created_at_ms": ts(&j.created_at), "started_at_ms": ts(&j.started_at), "finished_at_ms": ts(&j.finished_at),
-        "scheduled_at_ms": ts(&j.scheduled_at), "lease_deadline_ms": ts(&j.lease_deadline),
-    })
-}
-
-pub async fn jobs(args: JobsArgs) -> anyhow::Result<()> {
-    let mut client = JobServiceClient::new(channel(&args.client).await?);
-    let (id, out) = match args.action {
-        JobsAction::Get { job_id } => {
-            let job = client
-                .get_job(pb::GetJobRequest {
-                    job_id: job_id.clone(),
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner()
-                .job;
-            let job = job.context("server returned no job")?;
-            let v = job_json(&job);
-            match args.client.output {
-                Output::Json => println!("{v}"),
-                Output::Text => println!("{}", serde_json::to_string_pretty(&v)?),
-            }
-            return Ok(());
-        }
-        JobsAction::Cancel { job_id } => {
-            let r = client
-                .cancel_job(pb::CancelJobRequest {
-                    job_id: job_id.clone(),
-                })
-                .await
-                .map_err(status_error)?;
-            (job_id, state_name(r.into_inner().state))
-        }
-        JobsAction::Retry { job_id } => {
-            let r = client
-                .retry_job(pb::RetryJobRequest {
-                    job_id: job_id.clone(),
-                })
-                .await
-                .map_err(status_error)?;
-            (job_id, state_name(r.into_inner().state))
-        }
-        JobsAction::List(list) => return list_jobs(&mut client, list, args.client.output).await,
-        JobsAction::Delete { job_id } => {
-            client
-                .delete_job(pb::DeleteJobRequest {
-                    job_id: job_id.clone(),
-                })
-                .await
-                .map_err(status_error)?;
-            (job_id, "deleted".to_owned())
-        }
-    };
-    match args.client.output {
-        Output::Json => println!("{}", json!({"job_id": id, "state": out})),
-        Output::Text => println!("{id} {out}"),
-    }
-    Ok(())
-}
-
-async fn list_jobs(
-    client: &mut JobServiceClient<Conn>,
-    args: ListArgs,
-    output: Output,
-) -> anyhow::Result<()> {
-    let state = match &args.state {
-        None => pb::JobState::Unspecified,
-        Some(s) => pb::JobState::from_str_name(&format!("JOB_STATE_{}", s.to_uppercase()))
-            .with_context(|| format!("unknown --state {s:?}"))?,
-    };
-    let page = client
-        .list_jobs(pb::ListJobsRequest {
-            queue: args.queue.unwrap_or_default(),
-            state: state.into(),
-            priority: args.priority.map_or(0, |p| priority_to_proto(p).into()),
-            tags: args.tags.into_iter().collect(),
-            payload_contains: args.payload_contains.unwrap_or_default(),
-            error_contains: args.error_contains.unwrap_or_default(),
-            page_size: args.limit,
-            page_token: args.page_token.unwrap_or_default(),
-            consistent: args.consistent,
-            ..Default::default()
-        })
-        .await
-        .map_err(status_error)?
-        .into_inner();
-    match output {
-        Output::Json => println!(
-            "{}",
-            json!({
-                "jobs": page.jobs.iter().map(job_json).collect::<Vec<_>>(),
-                "next_page_token": page.next_page_token,
-                "view_index": page.view_index,
-            })
-        ),
-        Output::Text => {
-            for j in &page.jobs {
-                println!(
-                    "{}  {:<10} {:<9} attempt {}/{}  {}",
-                    j.id,
-                    j.queue,
-                    state_name(j.state),
-                    j.attempt,
-                    j.max_attempts,
-                    j.last_error
-                );
-            }
-            if !page.next_page_token.is_empty() {
-                println!("more: --page-token {}", page.next_page_token);
-            }
-        }
-    }
-    Ok(())
-}
-
-fn priority_to_proto(p: PriorityArg) -> pb::Priority {
+pub fn priority_to_proto(p: PriorityArg) -> pb::Priority {
     match p {
         PriorityArg::Critical => pb::Priority::Critical,
         PriorityArg::High => pb::Priority::High,
         PriorityArg::Normal => pb::Priority::Normal,
         PriorityArg::Low => pb::Priority::Low,
     }
-}
-
-fn state_name(state: i32) -> String {
-    pb::JobState::try_from(state).map_or("unknown".to_owned(), |s| {
-        s.as_str_name()
-            .trim_start_matches("JOB_STATE_")
-            .to_lowercase()
-    })
 }
 
 /// A demo worker over `StreamLifecycle` with credits: prints each job and acknowledges it.

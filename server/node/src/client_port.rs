@@ -6,8 +6,8 @@
 //!  TcpListener ─▶ corvo_net (TCP_NODELAY, keepalive; TLS handshake when configured)
 //!    └▶ tonic server: HTTP/1.1 + HTTP/2, max streams per connection, HTTP/2 keepalive pings
 //!        └▶ stack::public (trace → metrics → auth → rate limit → backpressure → timeout →
-//!           forwarding) └▶ routes: WorkerService, JobService, ClusterService, KeyService
-//!                         (each with its message bounds), health, reflection v1 + v1alpha,
+//!           forwarding) └▶ routes: WorkerService, JobService, ClusterService, KeyService,
+//!                         QueueService (each with its message bounds), health, reflection,
 //!                         /healthz /readyz /metrics /api/v1/cluster/join (with timeouts)
 //! ```
 
@@ -17,12 +17,14 @@ use std::time::Duration;
 use corvo_api::Engine;
 use corvo_api::cluster::Cluster;
 use corvo_api::key_service::Keys;
+use corvo_api::queue_service::Queues;
 use corvo_api::services::Services;
 use corvo_net::ServerTls;
 use corvo_raft::ClusterSecret;
 use corvo_sdk::proto::cluster_service_server::ClusterServiceServer;
 use corvo_sdk::proto::job_service_server::JobServiceServer;
 use corvo_sdk::proto::key_service_server::KeyServiceServer;
+use corvo_sdk::proto::queue_service_server::QueueServiceServer;
 use corvo_sdk::proto::worker_service_server::WorkerServiceServer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -31,11 +33,12 @@ use tonic::service::Routes;
 use crate::{join, probes};
 
 /// The gRPC services of the client port, as server reflection lists them.
-const PUBLIC_SERVICES: [&str; 7] = [
+const PUBLIC_SERVICES: [&str; 8] = [
     "corvo.v1.WorkerService",
     "corvo.v1.JobService",
     "corvo.v1.ClusterService",
     "corvo.v1.KeyService",
+    "corvo.v1.QueueService",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
@@ -104,8 +107,13 @@ pub fn routes(
                 .max_encoding_message_size(message_bytes_max),
         )
         .add_service(
-            KeyServiceServer::new(Keys::new(engine))
+            KeyServiceServer::new(Keys::new(engine.clone()))
                 .max_decoding_message_size(KEY_REQUEST_BYTES_MAX),
+        )
+        .add_service(
+            QueueServiceServer::new(Queues::new(engine))
+                .max_decoding_message_size(ADMIN_REQUEST_BYTES_MAX)
+                .max_encoding_message_size(message_bytes_max),
         )
         .add_service(health_service)
         .add_service(reflection_v1)

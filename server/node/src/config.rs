@@ -36,6 +36,143 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// API keys: create (the secret is shown once), list, get, revoke, rotate. Admin keys only.
     Keys(KeysArgs),
+    /// Queues: list, inspect, pause, resume, drain, clear, destroy, limit, retention.
+    Queues(QueuesArgs),
+    /// The worker streams connected to the node (the leader holds them all).
+    Workers(WorkersArgs),
+    /// Events: follow the event log.
+    Events(EventsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct QueuesArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub action: QueuesAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueuesAction {
+    /// Every queue: counts by state, oldest pending, rates over the last minute, settings.
+    List,
+    /// One queue.
+    Get { queue: String },
+    /// Hand out nothing of the queue (enqueues are still accepted).
+    Pause { queue: String },
+    /// Hand out the queue's jobs again.
+    Resume { queue: String },
+    /// Pause the queue and wait until none of its jobs is active.
+    Drain {
+        queue: String,
+        /// How long to wait for the active jobs (at most 10m).
+        #[arg(long, value_parser = parse_duration, default_value = "60s")]
+        wait: std::time::Duration,
+    },
+    /// Remove the queue's pending, scheduled and retrying jobs.
+    Clear {
+        queue: String,
+        /// Do not follow a long clear: print its operation id and return.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Remove every job of the queue and its settings.
+    Destroy {
+        queue: String,
+        /// The queue's name again: a guard against destroying the wrong one.
+        #[arg(long)]
+        confirm: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Set the queue's concurrency and rate limits (an omitted one stays as it is).
+    Limit {
+        queue: String,
+        /// At most this many active jobs (0: no limit).
+        #[arg(long)]
+        concurrency: Option<u32>,
+        /// At most N starts per window, as N/WINDOW (`10/1s`, `600/1m`); `none` removes it.
+        #[arg(long, value_parser = parse_rate)]
+        rate: Option<RateArg>,
+    },
+    /// Set how long the queue's finished jobs are kept (an omitted one stays; `default` goes
+    /// back to the cluster's).
+    Retention {
+        queue: String,
+        /// Completed and cancelled jobs (`2d`, or `default`).
+        #[arg(long, value_parser = parse_retention)]
+        completed: Option<RetentionArg>,
+        /// Dead jobs (`30d`, or `default`).
+        #[arg(long, value_parser = parse_retention)]
+        dead: Option<RetentionArg>,
+    },
+}
+
+/// `--rate`: at most `starts` per `window`, or none.
+#[derive(Clone, Debug)]
+pub struct RateArg(pub Option<(u32, std::time::Duration)>);
+
+/// `N/WINDOW` (`10/1s`), or `none`.
+pub fn parse_rate(s: &str) -> Result<RateArg, String> {
+    if s == "none" {
+        return Ok(RateArg(None));
+    }
+    let (n, window) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?}: expected N/WINDOW, like 10/1s, or none"))?;
+    let n = n
+        .parse::<u32>()
+        .map_err(|_| format!("{s:?}: {n:?} is not a count"))?;
+    Ok(RateArg(Some((n, parse_duration(window)?))))
+}
+
+/// `--completed` / `--dead`: a retention, or None for the cluster's default.
+#[derive(Clone, Debug)]
+pub struct RetentionArg(pub Option<std::time::Duration>);
+
+/// A duration, or `default`.
+pub fn parse_retention(s: &str) -> Result<RetentionArg, String> {
+    if s == "default" {
+        return Ok(RetentionArg(None));
+    }
+    parse_duration(s).map(|d| RetentionArg(Some(d)))
+}
+
+#[derive(Args, Debug)]
+pub struct WorkersArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Only streams taking jobs from this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub action: EventsAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EventsAction {
+    /// Print events as they happen (and the retained ones after `--from`), until Ctrl-C.
+    Tail {
+        /// Only events of this queue (repeatable).
+        #[arg(long = "queue")]
+        queues: Vec<String>,
+        /// Only events of this type: enqueued, started, completed, failed, retrying, dead,
+        /// cancelled, reclaimed, expired, progress, deleted, requeued, moved (repeatable).
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Start after this event id (0: the oldest retained event). Default: only new events.
+        #[arg(long)]
+        from: Option<u64>,
+        /// Stop after this many events.
+        #[arg(long)]
+        max: Option<u64>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -106,6 +243,13 @@ pub struct ServerArgs {
     /// rejoins the cluster the backup came from and catches up from its leader.
     #[arg(long, env = "CORVO_RESTORE")]
     pub restore: Option<PathBuf>,
+    /// How long completed and cancelled jobs are kept before they are removed (`2s`, `90m`,
+    /// `7d`); queues may override it. The leader's value applies to the cluster.
+    #[arg(long, env = "CORVO_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub retention: std::time::Duration,
+    /// How long dead jobs are kept before they are removed; queues may override it.
+    #[arg(long, env = "CORVO_DEAD_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    pub dead_retention: std::time::Duration,
     /// After SIGTERM, how long open worker streams may keep acknowledging in-flight jobs.
     #[arg(long, env = "CORVO_DRAIN_GRACE_MS", default_value_t = 10_000)]
     pub drain_grace_ms: u64,
@@ -333,14 +477,86 @@ pub struct JobsArgs {
 pub enum JobsAction {
     /// Show one job.
     Get { job_id: String },
-    /// Cancel a job (an active job's worker is told to stop).
-    Cancel { job_id: String },
-    /// Put a finished job back to pending.
-    Retry { job_id: String },
-    /// Delete a job that is not active.
-    Delete { job_id: String },
-    /// List jobs, newest first, filtered (from the read view).
+    /// Cancel jobs by id or by filter (an active job's worker is told to stop).
+    Cancel(BulkArgs),
+    /// Put finished jobs back to pending, by id or by filter.
+    Retry(BulkArgs),
+    /// Delete jobs that are not active, by id or by filter.
+    Delete(BulkArgs),
+    /// Move jobs that are not active to another queue, by id or by filter.
+    Move {
+        #[command(flatten)]
+        bulk: BulkArgs,
+        /// The queue to move them to.
+        #[arg(long)]
+        to: String,
+    },
+    /// Change the priority of waiting jobs, by id or by filter.
+    Priority {
+        #[command(flatten)]
+        bulk: BulkArgs,
+        /// The priority to give them.
+        #[arg(long = "set", value_enum)]
+        to: PriorityArg,
+    },
+    /// List jobs, newest first, filtered (from the read view); pages are fetched as needed.
     List(ListArgs),
+    /// Show a bulk operation, or every one kept.
+    Operations { operation_id: Option<String> },
+}
+
+/// Which jobs a bulk command acts on: ids, or filters.
+#[derive(Args, Debug)]
+pub struct BulkArgs {
+    /// Job ids (at most 1000); or select with the filters instead.
+    pub job_ids: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Without ids or filters: act on every job (you have to mean it).
+    #[arg(long)]
+    pub all: bool,
+    /// Do not follow a long operation: print its id and return.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct FilterArgs {
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// pending, scheduled, active, retrying, held, completed, dead or cancelled (repeatable:
+    /// any of them).
+    #[arg(long = "state")]
+    pub states: Vec<String>,
+    #[arg(long, value_enum)]
+    pub priority: Option<PriorityArg>,
+    /// Only jobs with this tag (`key=value`; repeatable, all must match).
+    #[arg(long = "tag", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
+    /// Only jobs whose payload contains this text.
+    #[arg(long)]
+    pub payload_contains: Option<String>,
+    /// Only jobs whose last error contains this text.
+    #[arg(long)]
+    pub error_contains: Option<String>,
+    /// Created at or after: an RFC 3339 time, or a duration ago (`2h`).
+    #[arg(long, value_parser = parse_time)]
+    pub created_after: Option<std::time::SystemTime>,
+    /// Created before: an RFC 3339 time, or a duration ago (`30m`).
+    #[arg(long, value_parser = parse_time)]
+    pub created_before: Option<std::time::SystemTime>,
+}
+
+/// An RFC 3339 time (`2026-12-05T10:00:00Z`), or a duration meaning that long ago (`2h`).
+pub fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
+    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
+        return Ok(t);
+    }
+    let ago = humantime::parse_duration(s)
+        .map_err(|_| format!("{s:?} is neither an RFC 3339 time nor a duration like 2h"))?;
+    std::time::SystemTime::now()
+        .checked_sub(ago)
+        .ok_or_else(|| format!("{s:?} is too long ago"))
 }
 
 #[derive(Args, Debug)]
@@ -361,9 +577,15 @@ pub struct ListArgs {
     /// Only jobs whose last error contains this text.
     #[arg(long)]
     pub error_contains: Option<String>,
-    /// Jobs per page (at most 1000).
+    /// Created at or after: an RFC 3339 time, or a duration ago (`2h`).
+    #[arg(long, value_parser = parse_time)]
+    pub created_after: Option<std::time::SystemTime>,
+    /// Created before: an RFC 3339 time, or a duration ago (`30m`).
+    #[arg(long, value_parser = parse_time)]
+    pub created_before: Option<std::time::SystemTime>,
+    /// Jobs to show in all (pages of up to 1000 are fetched as needed).
     #[arg(long, default_value_t = 20)]
-    pub limit: i32,
+    pub limit: usize,
     /// Continue from a previous page's `next_page_token`.
     #[arg(long)]
     pub page_token: Option<String>,
@@ -502,4 +724,76 @@ pub enum KeysAction {
         #[arg(long, value_parser = parse_duration)]
         grace: Option<std::time::Duration>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    /// clap checks the definitions (unique names, valid defaults) only when a subcommand is
+    /// built: this builds all of them.
+    #[test]
+    fn every_subcommand_is_well_defined() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn rates_and_retentions_parse() {
+        assert_eq!(
+            parse_rate("10/1s").map(|r| r.0),
+            Ok(Some((10, std::time::Duration::from_secs(1))))
+        );
+        assert_eq!(parse_rate("none").map(|r| r.0), Ok(None));
+        assert!(parse_rate("10").is_err());
+        assert!(parse_rate("x/1s").is_err());
+        assert!(parse_rate("10/soon").is_err());
+        assert_eq!(
+            parse_retention("2d").map(|r| r.0),
+            Ok(Some(std::time::Duration::from_secs(2 * 86_400)))
+        );
+        assert_eq!(parse_retention("default").map(|r| r.0), Ok(None));
+        assert!(parse_retention("forever").is_err());
+        assert!(parse_time("2h").is_ok());
+        assert!(parse_time("2026-12-05T10:00:00Z").is_ok());
+        assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn bulk_commands_take_ids_or_filters() {
+        let cli = Cli::try_parse_from([
+            "corvo",
+            "jobs",
+            "retry",
+            "--queue",
+            "mail",
+            "--state",
+            "dead",
+            "--state",
+            "cancelled",
+        ])
+        .expect("parses");
+        let Command::Jobs(JobsArgs {
+            action: JobsAction::Retry(bulk),
+            ..
+        }) = cli.command
+        else {
+            panic!("not jobs retry");
+        };
+        assert!(bulk.job_ids.is_empty());
+        assert_eq!(bulk.filter.queue.as_deref(), Some("mail"));
+        assert_eq!(bulk.filter.states, ["dead", "cancelled"]);
+        let cli = Cli::try_parse_from(["corvo", "jobs", "priority", "a", "b", "--set", "high"])
+            .expect("parses");
+        let Command::Jobs(JobsArgs {
+            action: JobsAction::Priority { bulk, to },
+            ..
+        }) = cli.command
+        else {
+            panic!("not jobs priority");
+        };
+        assert_eq!(bulk.job_ids, ["a", "b"]);
+        assert_eq!(to, PriorityArg::High);
+    }
 }

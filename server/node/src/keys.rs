@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::client::{channel, status_error};
 use crate::config::{KeysAction, KeysArgs, Output, RoleArg};
+use crate::render::{self, role_name, time};
 
 pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
     let mut client = KeyServiceClient::new(channel(&args.client).await?);
@@ -98,22 +99,6 @@ fn role_to_proto(role: RoleArg) -> pb::KeyRole {
     }
 }
 
-fn role_name(role: i32) -> String {
-    pb::KeyRole::try_from(role).map_or("unknown".into(), |r| {
-        r.as_str_name()
-            .trim_start_matches("KEY_ROLE_")
-            .to_lowercase()
-    })
-}
-
-fn time(ts: &Option<prost_types::Timestamp>) -> Option<String> {
-    ts.as_ref().map(|t| {
-        let at = std::time::UNIX_EPOCH
-            + std::time::Duration::new(t.seconds.max(0) as u64, t.nanos.max(0) as u32);
-        humantime::format_rfc3339_seconds(at).to_string()
-    })
-}
-
 fn key_json(k: &pb::ApiKey) -> serde_json::Value {
     json!({
         "id": k.id,
@@ -191,32 +176,17 @@ fn print_table(keys: &[pb::ApiKey]) {
             ]
         })
         .collect();
-    let header = [
-        "ID",
-        "NAME",
-        "ROLE",
-        "QUEUES",
-        "STATUS",
-        "CREATED",
-        "EXPIRES",
-        "LAST USED",
-    ];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for row in &rows {
-        line(row.iter().map(String::as_str).collect());
-    }
+    render::table(
+        [
+            "ID",
+            "NAME",
+            "ROLE",
+            "QUEUES",
+            "STATUS",
+            "CREATED",
+            "EXPIRES",
+            "LAST USED",
+        ],
+        &rows,
+    );
 }

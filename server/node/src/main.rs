@@ -12,7 +12,10 @@
 //!                      POST /api/v1/cluster/join
 //!                   └▶ telemetry.rs: logs, and OTLP tracing when an endpoint is set
 //!                      (also used by `enqueue` and `worker`)
-//!  corvo enqueue | jobs | worker ──▶ client.rs (the generated gRPC client)
+//!  corvo enqueue | worker ──▶ client.rs (connections: TLS, the API key)
+//!  corvo jobs ──▶ jobs.rs (get, list, bulk actions by id or filter, operations)
+//!  corvo queues | workers ──▶ queues.rs (QueueService); events tail ──▶ events.rs
+//!  render.rs: the tables, names and times the client subcommands print
 //!  corvo status | cluster status ──▶ status.rs (ClusterService, human or JSON)
 //!  corvo keys ──▶ keys.rs (KeyService); access.rs: the server's bootstrap key, key-use
 //!                 recording and open-mode warning
@@ -24,11 +27,16 @@ mod bench;
 mod client;
 mod client_port;
 mod config;
+mod events;
+mod jobs;
 mod join;
 mod keys;
 mod machine;
 mod probes;
+mod queues;
+mod render;
 mod server;
+mod settings;
 mod snapshot;
 mod status;
 mod telemetry;
@@ -72,13 +80,16 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Server(args) => server::run(*args).await,
             Command::Enqueue(args) => client::enqueue(args).await,
-            Command::Jobs(args) => client::jobs(args).await,
+            Command::Jobs(args) => jobs::run(args).await,
             Command::Worker(args) => client::worker(args).await,
             Command::Status(args) => status::node(args).await,
             Command::Cluster(args) => status::cluster(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Snapshot(args) => snapshot::run(args).await,
             Command::Keys(args) => keys::run(args).await,
+            Command::Queues(args) => queues::run(args).await,
+            Command::Workers(args) => queues::workers(args).await,
+            Command::Events(args) => events::run(args).await,
         }
     });
     match result {

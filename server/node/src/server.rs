@@ -181,6 +181,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     let advertised = advertised(&args, secret.is_some())?;
     let node_tls = tls::load(&args, secret.is_some())?;
     check_message_bound(&args)?;
+    crate::settings::check_retention(args.retention, args.dead_retention)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
     check_node_name(&args.data_dir, &args.node_id)?;
@@ -299,6 +300,18 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let ticker = tokio::spawn(corvo_api::ticker::run(engine.clone(), stop_rx.clone()));
     let checkpoints = tokio::spawn(idle_checkpoints(store.clone(), stop_rx.clone()));
+    let admin_tasks = [
+        tokio::spawn(corvo_api::bulk::run_operations(
+            engine.clone(),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(crate::settings::sync_retention(
+            engine.clone(),
+            args.retention,
+            args.dead_retention,
+            stop_rx.clone(),
+        )),
+    ];
     let key_tasks = [
         tokio::spawn(access::record_usage(
             engine.clone(),
@@ -475,6 +488,9 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
     let _ = checkpoints.await;
     let _ = tls_reload.await;
     for task in key_tasks {
+        let _ = task.await;
+    }
+    for task in admin_tasks {
         let _ = task.await;
     }
     raft.shutdown().await.context("stopping raft")?;

@@ -93,7 +93,8 @@ pub trait JobSource: Send + Sync + 'static {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobQuery {
     pub queue: Option<String>,
-    pub state: Option<JobState>,
+    /// Any of these states (empty: any state).
+    pub states: Vec<JobState>,
     pub priority: Option<Priority>,
     /// Every (key, value) must be among the job's tags.
     pub tags: Vec<(String, String)>,
@@ -511,12 +512,14 @@ fn search(
     if let Some(queue) = &q.queue {
         arg(&mut sql, " AND queue = ?", Text(queue.clone()));
     }
-    if let Some(state) = q.state {
-        arg(
-            &mut sql,
-            " AND state = ?",
-            Integer(i64::from(state_code(state))),
-        );
+    for (i, state) in q.states.iter().enumerate() {
+        let clause = match (i, q.states.len()) {
+            (0, 1) => " AND state IN (?)",
+            (0, _) => " AND state IN (?",
+            (i, n) if i + 1 == n => ", ?)",
+            _ => ", ?",
+        };
+        arg(&mut sql, clause, Integer(i64::from(state_code(*state))));
     }
     if let Some(p) = q.priority {
         arg(&mut sql, " AND priority = ?", Integer(i64::from(p.rank())));

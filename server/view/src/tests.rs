@@ -147,7 +147,13 @@ fn searches_filter_and_page_newest_first() {
             .collect::<Vec<_>>()
     };
     assert_eq!(q(|q| q.queue = Some("mail".into())), ["d", "b", "a"]);
-    assert_eq!(q(|q| q.state = Some(JobState::Dead)), ["b"]);
+    assert_eq!(q(|q| q.states = vec![JobState::Dead]), ["b"]);
+    let mut both = q(|q| q.states = vec![JobState::Dead, JobState::Pending]);
+    both.sort();
+    let mut expected = q(|q| q.states = vec![JobState::Dead]);
+    expected.extend(q(|q| q.states = vec![JobState::Pending]));
+    expected.sort();
+    assert_eq!(both, expected, "states are a set");
     assert_eq!(q(|q| q.priority = Some(Priority::High)), ["b"]);
     assert_eq!(
         q(|q| q.tags = vec![("tenant".into(), "acme".into())]),
@@ -203,7 +209,7 @@ fn searches_filter_and_page_newest_first() {
     changes.push(deleted(&c));
     view.changed(3, changes);
     wait(&view, 3);
-    assert_eq!(q(|q| q.state = Some(JobState::Completed)), ["a"]);
+    assert_eq!(q(|q| q.states = vec![JobState::Completed]), ["a"]);
     assert_eq!(q(|_| {}), ["d", "b", "a"]);
 }
 
@@ -221,7 +227,7 @@ fn records_carried_by_the_apply_are_used_as_written_and_the_latest_write_wins() 
     wait(&view, 2);
     let q = |state| {
         let query = JobQuery {
-            state: Some(state),
+            states: vec![state],
             ..Default::default()
         };
         view.search(&query).unwrap().ids

@@ -1,10 +1,10 @@
-//! Operator commands on single jobs: cancel, retry, delete.
+//! Operator commands on single jobs: cancel, retry, delete, move, change priority, destroy.
 
 use super::{CmdResult, Ctx, details, invalid_state, not_found};
 use crate::command::{Effect, Reply, StopReason};
 use crate::keys::{self, Table, TimerKind, UniqueLock};
-use crate::model::{EventKind, JobState};
-use crate::state::StateTxn;
+use crate::model::{EventKind, Job, JobState, Priority};
+use crate::state::{StateTxn, StoreError};
 
 pub(super) fn cancel<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResult {
     let Some(mut job) = ctx.load_job(job_id)? else {
@@ -54,16 +54,7 @@ pub(super) fn delete<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResu
     }
     ctx.unindex(&job)?;
     ctx.clear_expiry(&job)?;
-    if let Some(key) = &job.unique_key {
-        let lock_key = keys::unique_key(&job.queue, key);
-        if let Some(bytes) = ctx.txn.get(Table::Unique, &lock_key)? {
-            let lock: UniqueLock = keys::decode(Table::Unique, &lock_key, &bytes)?;
-            if lock.job_id == job.id {
-                ctx.txn.delete(Table::Unique, &lock_key)?;
-                ctx.clear_timer(lock.expires_at_ms, TimerKind::UniqueRelease, &job.id)?;
-            }
-        }
-    }
+    release_unique_lock(ctx, &job)?;
     ctx.delete_job(&job)?;
     ctx.event(
         EventKind::Deleted,
@@ -71,6 +62,113 @@ pub(super) fn delete<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResu
         details(&[("state", job.state.as_str().into())]),
     )?;
     Ok(Ok(Reply::Deleted))
+}
+
+/// Drops the unique lock `job` holds, if it holds one.
+pub(super) fn release_unique_lock<T: StateTxn>(
+    ctx: &mut Ctx<'_, T>,
+    job: &Job,
+) -> Result<(), StoreError> {
+    let Some(key) = &job.unique_key else {
+        return Ok(());
+    };
+    let lock_key = keys::unique_key(&job.queue, key);
+    if let Some(bytes) = ctx.txn.get(Table::Unique, &lock_key)? {
+        let lock: UniqueLock = keys::decode(Table::Unique, &lock_key, &bytes)?;
+        if lock.job_id == job.id {
+            ctx.txn.delete(Table::Unique, &lock_key)?;
+            ctx.clear_timer(lock.expires_at_ms, TimerKind::UniqueRelease, &job.id)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves a job that is not active to `queue`: it keeps its place in enqueue order and its
+/// timers; its unique key (if any) is released (keys are per queue).
+pub(super) fn move_job<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str, queue: &str) -> CmdResult {
+    if let Err(e) = crate::validate::queue_name("queue", queue) {
+        return Ok(Err(e));
+    }
+    let Some(mut job) = ctx.load_job(job_id)? else {
+        return Ok(Err(not_found(job_id)));
+    };
+    if job.state == JobState::Active {
+        return Ok(Err(invalid_state(&job, "move (cancel it first)")));
+    }
+    if job.queue == queue {
+        return Ok(Ok(Reply::Moved { state: job.state }));
+    }
+    let pending = job.state == JobState::Pending;
+    if pending {
+        ctx.remove_ready(&job)?;
+    }
+    release_unique_lock(ctx, &job)?;
+    job.unique_key = None;
+    let from = std::mem::replace(&mut job.queue, queue.to_owned());
+    if pending {
+        ctx.make_ready(&mut job)?;
+    }
+    ctx.save_job(&job)?;
+    ctx.event(EventKind::Moved, &job, details(&[("from", from.into())]))?;
+    Ok(Ok(Reply::Moved { state: job.state }))
+}
+
+/// Changes the priority of a job that waits (pending, scheduled or retrying).
+pub(super) fn set_priority<T: StateTxn>(
+    ctx: &mut Ctx<'_, T>,
+    job_id: &str,
+    priority: Priority,
+) -> CmdResult {
+    let Some(mut job) = ctx.load_job(job_id)? else {
+        return Ok(Err(not_found(job_id)));
+    };
+    let waiting = matches!(
+        job.state,
+        JobState::Pending | JobState::Scheduled | JobState::Retrying
+    );
+    if !waiting {
+        return Ok(Err(invalid_state(&job, "change the priority of")));
+    }
+    if job.priority != priority {
+        let pending = job.state == JobState::Pending;
+        if pending {
+            ctx.remove_ready(&job)?;
+        }
+        job.priority = priority;
+        if pending {
+            ctx.txn.put(
+                Table::Ready,
+                &keys::ready_key(&job.queue, job.priority, job.seq),
+                job.id.as_bytes(),
+            )?;
+        }
+        ctx.save_job(&job)?;
+    }
+    Ok(Ok(Reply::Reprioritized { state: job.state }))
+}
+
+/// Removes a job whatever its state; an active job's worker is told to stop.
+pub(super) fn destroy<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResult {
+    let Some(job) = ctx.load_job(job_id)? else {
+        return Ok(Err(not_found(job_id)));
+    };
+    ctx.unindex(&job)?;
+    ctx.clear_expiry(&job)?;
+    if let Some(lease) = &job.lease {
+        ctx.effects.push(Effect::Revoked {
+            job_id: job.id.clone(),
+            worker_id: lease.worker_id.clone(),
+            reason: StopReason::Cancelled,
+        });
+    }
+    release_unique_lock(ctx, &job)?;
+    ctx.delete_job(&job)?;
+    ctx.event(
+        EventKind::Deleted,
+        &job,
+        details(&[("state", job.state.as_str().into())]),
+    )?;
+    Ok(Ok(Reply::Destroyed))
 }
 
 #[cfg(test)]
@@ -98,7 +196,12 @@ mod tests {
             }
         );
         assert!(w.ready_ids("q").is_empty());
-        assert_eq!(w.state.len(Table::Timers), 0);
+        // The expiry timer is gone; only the retention's purge timer is left.
+        assert_eq!(w.state.len(Table::Timers), 1);
+        assert_eq!(
+            w.last.next_due_ms,
+            Some(w.now + crate::queues::RETENTION_MS_DEFAULT)
+        );
         assert!(matches!(w.cancel("j1"), Err(JobError::InvalidState { .. })));
         w.check_invariants();
     }

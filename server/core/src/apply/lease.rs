@@ -1,5 +1,7 @@
 //! Lease: hand ready jobs to a worker, best priority first, FIFO within a priority, never more
-//! than fit in one response message.
+//! than fit in one response message, and never past a queue's pause, concurrency limit or rate
+//! limit (enforced here, in the replicated apply, so they hold on every path and across leader
+//! changes).
 
 use super::{CmdResult, Ctx, LEASE_COUNT_MAX, details};
 use crate::command::{Lease, Reply};
@@ -11,10 +13,23 @@ use crate::state::{StateTxn, StoreError};
 /// `bytes_max` (the first job is leased whatever its size).
 pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease, bytes_max: u64) -> CmdResult {
     let count = cmd.count.min(LEASE_COUNT_MAX);
+    // How many jobs each queue may still hand out in this lease.
+    let mut allowance: Vec<(String, u32)> = Vec::with_capacity(cmd.queues.len());
+    for queue in &cmd.queues {
+        if !allowance.iter().any(|(q, _)| q == queue) {
+            let a = ctx.allowance(queue)?;
+            allowance.push((queue.clone(), a));
+        }
+    }
     let mut leased = Vec::new();
     let mut bytes = 0u64;
     while (leased.len() as u32) < count {
-        let Some((ready_key, job_id)) = best_ready(ctx, &cmd.queues)? else {
+        let open: Vec<&str> = allowance
+            .iter()
+            .filter(|(_, a)| *a > 0)
+            .map(|(q, _)| q.as_str())
+            .collect();
+        let Some((ready_key, job_id)) = best_ready(ctx, &open)? else {
             break;
         };
         let Some(mut job) = ctx.load_job(&job_id)? else {
@@ -43,6 +58,10 @@ pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease, bytes_max: u
         });
         ctx.set_timer(deadline_ms, TimerKind::LeaseExpiry, &job.id)?;
         ctx.save_job(&job)?;
+        ctx.count_start(&job.queue)?;
+        if let Some((_, a)) = allowance.iter_mut().find(|(q, _)| *q == job.queue) {
+            *a = a.saturating_sub(1);
+        }
         ctx.event(
             EventKind::Started,
             &job,
@@ -53,13 +72,70 @@ pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease, bytes_max: u
         )?;
         leased.push(job);
     }
+    // A queue held back by its limits while it has ready jobs: counted as throttled, and a
+    // rate-limited one gets a timer at its next window, whose tick wakes its workers.
+    for (queue, a) in allowance {
+        if a == 0 {
+            ctx.note_limited(&queue)?;
+        }
+    }
     Ok(Ok(Reply::Leased(leased)))
+}
+
+impl<T: StateTxn> Ctx<'_, T> {
+    /// How many jobs `queue` may hand out now: none while paused, else what its concurrency and
+    /// rate limits leave (`u32::MAX` without limits).
+    fn allowance(&mut self, queue: &str) -> Result<u32, StoreError> {
+        let config = self.queue_config(queue)?;
+        if config.paused {
+            return Ok(0);
+        }
+        let mut allowance = config.starts_left(self.now);
+        if let Some(max) = config.concurrency_max {
+            let active = self.count_now(queue, JobState::Active)?;
+            let left = u64::from(max).saturating_sub(active);
+            allowance = allowance.min(u32::try_from(left).unwrap_or(u32::MAX));
+        }
+        Ok(allowance)
+    }
+
+    /// Counts a start in `queue`'s rate window.
+    fn count_start(&mut self, queue: &str) -> Result<(), StoreError> {
+        let mut config = self.queue_config(queue)?;
+        let Some(rate) = config.rate else {
+            return Ok(());
+        };
+        let window = self.now / rate.window_ms.max(1);
+        if window != config.window {
+            config.window = window;
+            config.started = 0;
+        }
+        config.started = config.started.saturating_add(1);
+        self.put_queue_config(queue, config);
+        Ok(())
+    }
+
+    /// `queue` handed out all it may: if it still has ready jobs (and is not paused), that is
+    /// a throttled dispatch, and a rate-limited queue needs a wake-up at its next window.
+    fn note_limited(&mut self, queue: &str) -> Result<(), StoreError> {
+        let config = self.queue_config(queue)?;
+        if config.paused || !crate::query::has_ready(self.txn, &[queue.to_owned()])? {
+            return Ok(());
+        }
+        self.note_throttled(queue);
+        if config.starts_left(self.now) == 0
+            && let Some(at) = config.next_window_ms(self.now)
+        {
+            self.set_timer(at, TimerKind::QueueWindow, queue)?;
+        }
+        Ok(())
+    }
 }
 
 /// The first ready entry over all `queues`: lowest (priority rank, seq).
 fn best_ready<T: StateTxn>(
     ctx: &Ctx<'_, T>,
-    queues: &[String],
+    queues: &[&str],
 ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
     let mut best: Option<(Vec<u8>, usize, String)> = None;
     for queue in queues {

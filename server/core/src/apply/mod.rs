@@ -7,21 +7,23 @@
 mod access;
 mod admin;
 mod enqueue;
+mod events;
 mod heartbeat;
 mod lease;
+mod operations;
+mod queues;
 mod settle;
 mod timers;
 
 use std::collections::BTreeMap;
 
-use crate::command::{Batch, BatchOutcome, Command, Effect, JobError, Reply};
+use crate::command::{Batch, BatchOutcome, Command, Effect, JobError, QueueActivity, Reply};
 use crate::keys::{self, Table, TimerKind, meta};
-use crate::model::{Event, EventKind, Job, JobState};
+use crate::model::{Job, JobState};
+use crate::queues::QueueConfig;
 use crate::state::{StateTxn, StoreError};
 
-/// How many events the log keeps; older ones are dropped as new ones arrive. 100k events
-/// cover minutes of peak traffic for a `Subscribe` client to reconnect and resume.
-pub const EVENTS_RETAINED_MAX: u64 = 100_000;
+pub use events::{EVENTS_BYTES_MAX, EVENTS_RETAINED_MAX};
 /// Timers fired by one `Tick`; the rest fire on the next tick (the outcome says it is due).
 pub const TIMERS_PER_TICK_MAX: usize = 4_096;
 /// Jobs leased by one `Lease` command.
@@ -43,21 +45,28 @@ pub fn apply_batch<T: StateTxn>(
         counters: Vec::new(),
         stored: BTreeMap::new(),
         count_deltas: BTreeMap::new(),
+        queue_configs: BTreeMap::new(),
+        retention: None,
+        activity: BTreeMap::new(),
+        purged: 0,
     };
     let mut replies = Vec::with_capacity(batch.commands.len());
     for cmd in &batch.commands {
         replies.push(ctx.apply(cmd)?);
     }
     ctx.flush_counters()?;
-    ctx.flush_counts()?;
+    let freed = ctx.flush_counts()?;
+    ctx.wake_freed_queues(freed)?;
+    ctx.flush_queue_configs()?;
     ctx.drop_old_events()?;
-    // A job made ready and leased in the same batch (piggyback dispatch) leaves nothing ready:
-    // waking every waiting worker for it would only make them look and find nothing.
+    // A job made ready and leased in the same batch (piggyback dispatch) leaves nothing ready,
+    // and a paused or throttled queue has nothing to hand out: waking every waiting worker
+    // would only make them look and find nothing.
     let mut effects = Vec::with_capacity(ctx.effects.len());
     for effect in std::mem::take(&mut ctx.effects) {
         let stale = match &effect {
             Effect::Ready { queue } => {
-                !crate::query::has_ready(ctx.txn, std::slice::from_ref(queue))?
+                crate::query::leasable_count(ctx.txn, std::slice::from_ref(queue), ctx.now, 1)? == 0
             }
             Effect::Revoked { .. } | Effect::KeysChanged => false,
         };
@@ -75,6 +84,8 @@ pub fn apply_batch<T: StateTxn>(
         effects,
         next_due_ms,
         last_event_seq,
+        activity: std::mem::take(&mut ctx.activity).into_values().collect(),
+        purged: ctx.purged,
     })
 }
 
@@ -98,6 +109,15 @@ pub(crate) struct Ctx<'a, T: StateTxn> {
     stored: BTreeMap<String, Option<(String, JobState)>>,
     /// Changes to `Counts` in this batch, written once at the end of the batch.
     count_deltas: BTreeMap<(String, JobState), i64>,
+    /// Queue settings read in this batch, and whether this batch changed them (written once at
+    /// the end of the batch; see `queues.rs`).
+    queue_configs: BTreeMap<String, (QueueConfig, bool)>,
+    /// The cluster's retention defaults (completed and cancelled, dead), read once per batch.
+    retention: Option<(u64, u64)>,
+    /// Per-queue counts of this batch (the outcome's `activity`).
+    activity: BTreeMap<String, QueueActivity>,
+    /// Jobs removed by retention in this batch.
+    purged: u32,
 }
 
 type CmdResult = Result<Result<Reply, JobError>, StoreError>;
@@ -123,6 +143,18 @@ impl<T: StateTxn> Ctx<'_, T> {
                 grace_ms,
             } => access::rotate(self, key_id, hash, *grace_ms),
             Command::TouchKeys { used } => access::touch(self, used),
+            Command::ConfigureQueue { queue, change } => queues::configure(self, queue, change),
+            Command::SetRetentionDefaults {
+                retention_ms,
+                dead_retention_ms,
+            } => queues::set_retention_defaults(self, *retention_ms, *dead_retention_ms),
+            Command::Move { job_id, queue } => admin::move_job(self, job_id, queue),
+            Command::SetPriority { job_id, priority } => {
+                admin::set_priority(self, job_id, *priority)
+            }
+            Command::Destroy { job_id } => admin::destroy(self, job_id),
+            Command::StartOperation(op) => operations::start(self, op),
+            Command::AdvanceOperation(p) => operations::advance(self, p),
         }
     }
 
@@ -140,6 +172,15 @@ impl<T: StateTxn> Ctx<'_, T> {
     /// job's count in `Counts` from its stored (queue, state) to its new one.
     pub fn save_job(&mut self, job: &Job) -> Result<(), StoreError> {
         let before = self.stored_record(&job.id)?;
+        let finishing = job.state.is_terminal()
+            && before
+                .as_ref()
+                .is_none_or(|(_, state)| !state.is_terminal());
+        if finishing && let Some(finished) = job.finished_at_ms {
+            // Retention starts: the job is removed when its queue's retention has passed.
+            let due = finished.saturating_add(self.retention_for(&job.queue, job.state)?);
+            self.set_timer(due, TimerKind::Purge, &job.id)?;
+        }
         self.txn
             .put(Table::Jobs, job.id.as_bytes(), &keys::encode_job(job))?;
         let after = (job.queue.clone(), job.state);
@@ -183,10 +224,15 @@ impl<T: StateTxn> Ctx<'_, T> {
     }
 
     /// Applies this batch's count changes to `Counts`; a count that reaches zero is deleted.
-    fn flush_counts(&mut self) -> Result<(), StoreError> {
+    /// Returns the queues with fewer active jobs than before the batch.
+    fn flush_counts(&mut self) -> Result<Vec<String>, StoreError> {
+        let mut freed = Vec::new();
         for ((queue, state), delta) in std::mem::take(&mut self.count_deltas) {
             if delta == 0 {
                 continue;
+            }
+            if state == JobState::Active && delta < 0 {
+                freed.push(queue.clone());
             }
             let key = keys::counts_key(&queue, state);
             let current = match self.txn.get(Table::Counts, &key)? {
@@ -207,7 +253,22 @@ impl<T: StateTxn> Ctx<'_, T> {
             }
         }
         self.stored.clear();
-        Ok(())
+        Ok(freed)
+    }
+
+    /// Jobs of `queue` in `state` now: the stored count plus this batch's changes.
+    pub fn count_now(&mut self, queue: &str, state: JobState) -> Result<u64, StoreError> {
+        let key = keys::counts_key(queue, state);
+        let stored = match self.txn.get(Table::Counts, &key)? {
+            Some(b) => keys::decode_u64(Table::Counts, &key, &b)?,
+            None => 0,
+        };
+        let delta = self
+            .count_deltas
+            .get(&(queue.to_owned(), state))
+            .copied()
+            .unwrap_or(0);
+        Ok(stored.saturating_add_signed(delta))
     }
 
     pub fn counter(&mut self, name: &'static [u8]) -> Result<u64, StoreError> {
@@ -224,11 +285,25 @@ impl<T: StateTxn> Ctx<'_, T> {
 
     /// Increments a `Meta` counter and returns the new value (first value: 1).
     pub fn next_counter(&mut self, name: &'static [u8]) -> Result<u64, StoreError> {
-        let next = self.counter(name)? + 1;
+        self.add_counter(name, 1)
+    }
+
+    /// Adds to a `Meta` counter and returns the new value.
+    pub fn add_counter(&mut self, name: &'static [u8], n: u64) -> Result<u64, StoreError> {
+        let next = self.counter(name)?.saturating_add(n);
         if let Some(entry) = self.counters.iter_mut().find(|(n, _, _)| *n == name) {
             *entry = (name, next, true);
         }
         Ok(next)
+    }
+
+    /// Sets a `Meta` counter (written with the others at the end of the batch).
+    pub fn set_counter(&mut self, name: &'static [u8], value: u64) -> Result<(), StoreError> {
+        self.counter(name)?;
+        if let Some(entry) = self.counters.iter_mut().find(|(n, _, _)| *n == name) {
+            *entry = (name, value, true);
+        }
+        Ok(())
     }
 
     fn flush_counters(&mut self) -> Result<(), StoreError> {
@@ -321,40 +396,6 @@ impl<T: StateTxn> Ctx<'_, T> {
         }
         Ok(())
     }
-
-    /// Appends to the event log and drops the oldest event past the retention bound.
-    pub fn event(&mut self, kind: EventKind, job: &Job, data: String) -> Result<(), StoreError> {
-        let seq = self.next_counter(meta::EVENT_SEQ)?;
-        let event = Event {
-            seq,
-            kind,
-            job_id: job.id.clone(),
-            queue: job.queue.clone(),
-            at_ms: self.now,
-            data,
-        };
-        self.txn
-            .put(Table::Events, &keys::event_key(seq), &keys::encode(&event))?;
-        if seq > EVENTS_RETAINED_MAX {
-            let dropped = seq - EVENTS_RETAINED_MAX;
-            let first = self.events_dropped.map_or(dropped, |(first, _)| first);
-            self.events_dropped = Some((first, dropped));
-        }
-        self.last_event_seq = Some(seq);
-        Ok(())
-    }
-
-    /// Deletes the events this batch pushed past the retention bound, in one range.
-    fn drop_old_events(&mut self) -> Result<(), StoreError> {
-        if let Some((first, last)) = self.events_dropped.take() {
-            self.txn.delete_range(
-                Table::Events,
-                &keys::event_key(first),
-                &keys::event_key(last + 1),
-            )?;
-        }
-        Ok(())
-    }
 }
 
 /// `{"key": value, ...}` for event details, keys in sorted order (as a JSON object built with
@@ -415,47 +456,6 @@ mod tests {
             serde_json::Value::Object(expected).to_string()
         );
         assert_eq!(details(&[]), "{}");
-    }
-
-    #[test]
-    fn the_event_log_keeps_exactly_the_newest_events_across_batches() {
-        use crate::command::{Batch, Command, Enqueue};
-        use crate::keys::{Table, event_key};
-        use crate::state::{MemState, StateRead};
-        let mut state = MemState::new();
-        let total = super::EVENTS_RETAINED_MAX + 2_500;
-        let mut n = 0u64;
-        // Uneven batches, so the dropped ranges start and end anywhere.
-        for (i, size) in [700u64, 1, 1_300].iter().cycle().enumerate() {
-            if n >= total {
-                break;
-            }
-            let commands = (0..(*size).min(total - n))
-                .map(|_| {
-                    n += 1;
-                    Command::Enqueue(Enqueue {
-                        id: format!("j{n:07}"),
-                        queue: "q".into(),
-                        payload: "{}".into(),
-                        options: Default::default(),
-                    })
-                })
-                .collect();
-            let batch = Batch {
-                now_ms: 1,
-                commands,
-            };
-            super::apply_batch(&mut state, &batch, i as u64 + 1).unwrap();
-        }
-        assert_eq!(
-            state.len(Table::Events),
-            super::EVENTS_RETAINED_MAX as usize
-        );
-        let first = state
-            .first(Table::Events, &event_key(0), &event_key(u64::MAX))
-            .unwrap()
-            .unwrap();
-        assert_eq!(first.0, event_key(total - super::EVENTS_RETAINED_MAX + 1));
     }
 
     #[test]

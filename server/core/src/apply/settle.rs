@@ -152,7 +152,11 @@ mod tests {
         let j = w.job("j1");
         assert_eq!(j.result.as_deref(), Some("{\"ok\":true}"));
         assert!(j.lease.is_none());
-        assert_eq!(w.last.next_due_ms, None, "the lease timer is gone");
+        assert_eq!(
+            w.last.next_due_ms,
+            Some(w.now + crate::queues::RETENTION_MS_DEFAULT),
+            "the lease timer is gone: only the purge timer is left"
+        );
         assert_eq!(w.event_kinds(), vec!["enqueued", "started", "completed"]);
         w.check_invariants();
     }

@@ -161,6 +161,11 @@ impl World {
         self.run(Command::Tick).expect("tick");
     }
 
+    /// The job, if it (still) exists.
+    pub fn try_job(&self, id: &str) -> Option<Job> {
+        crate::query::job(&self.state, id).expect("storage")
+    }
+
     pub fn job(&self, id: &str) -> Job {
         crate::query::job(&self.state, id)
             .expect("storage")

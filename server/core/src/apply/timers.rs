@@ -1,6 +1,10 @@
 //! Tick: fire every timer that is due at the batch's clock.
 
 use super::{CmdResult, Ctx, TIMERS_PER_TICK_MAX, settle};
+
+/// Finished jobs removed by one `Tick`: bounds the apply's pause when a backlog of retention
+/// comes due at once (1 million jobs finished in one burst purge over a thousand ticks).
+pub const PURGES_PER_TICK_MAX: usize = 1_024;
 use crate::command::{Effect, Reply, StopReason};
 use crate::keys::{self, Table, TimerKind, UniqueLock};
 use crate::model::{EventKind, JobState};
@@ -12,8 +16,8 @@ pub(super) fn tick<T: StateTxn>(ctx: &mut Ctx<'_, T>) -> CmdResult {
         .txn
         .range(Table::Timers, &[], &end, TIMERS_PER_TICK_MAX)?;
     let mut fired = 0u32;
+    let mut purges = 0usize;
     for (key, _) in due {
-        ctx.txn.delete(Table::Timers, &key)?;
         let Some((due_ms, kind, job_id)) = keys::parse_timer_key(&key) else {
             return Err(StoreError::Corrupt {
                 table: Table::Timers,
@@ -21,6 +25,15 @@ pub(super) fn tick<T: StateTxn>(ctx: &mut Ctx<'_, T>) -> CmdResult {
                 reason: "malformed timer key".into(),
             });
         };
+        if kind == TimerKind::Purge {
+            // Removing a job costs more than the other timers: a backlog of purges goes a
+            // bounded number per tick (the rest stay due, and the next tick follows at once).
+            if purges == PURGES_PER_TICK_MAX {
+                continue;
+            }
+            purges += 1;
+        }
+        ctx.txn.delete(Table::Timers, &key)?;
         if fire(ctx, due_ms, kind, &job_id)? {
             fired += 1;
         }
@@ -50,8 +63,14 @@ fn fire<T: StateTxn>(
     kind: TimerKind,
     job_id: &str,
 ) -> Result<bool, StoreError> {
-    if kind == TimerKind::UniqueRelease {
-        return release_unique(ctx, due_ms, job_id);
+    match kind {
+        TimerKind::UniqueRelease => return release_unique(ctx, due_ms, job_id),
+        // The id slot holds a queue's name: its next rate window has started.
+        TimerKind::QueueWindow => {
+            ctx.wake(job_id);
+            return Ok(true);
+        }
+        _ => {}
     }
     let Some(mut job) = ctx.load_job(job_id)? else {
         return Ok(false);
@@ -102,8 +121,33 @@ fn fire<T: StateTxn>(
             ctx.event(EventKind::Expired, &job, String::new())?;
             Ok(true)
         }
-        TimerKind::UniqueRelease => Ok(false),
+        TimerKind::Purge => purge(ctx, due_ms, job),
+        TimerKind::UniqueRelease | TimerKind::QueueWindow => Ok(false),
     }
+}
+
+/// Removes a finished job whose retention is over. A job retried since (no longer finished)
+/// is left alone; one whose retention was lengthened is looked at again when it ends (timers
+/// with the same due time are one timer, so re-arming never doubles them).
+fn purge<T: StateTxn>(
+    ctx: &mut Ctx<'_, T>,
+    due_ms: u64,
+    job: crate::model::Job,
+) -> Result<bool, StoreError> {
+    let Some(finished) = job.finished_at_ms.filter(|_| job.state.is_terminal()) else {
+        return Ok(false);
+    };
+    let due = finished.saturating_add(ctx.retention_for(&job.queue, job.state)?);
+    if due > ctx.now {
+        if due != due_ms {
+            ctx.set_timer(due, TimerKind::Purge, &job.id)?;
+        }
+        return Ok(false);
+    }
+    super::admin::release_unique_lock(ctx, &job)?;
+    ctx.delete_job(&job)?;
+    ctx.purged += 1;
+    Ok(true)
 }
 
 fn release_unique<T: StateTxn>(

@@ -442,6 +442,10 @@ pub struct SubscribeRequest {
     /// Resume after this event id (0 = from the oldest retained event).
     #[prost(uint64, tag="4")]
     pub last_event_id: u64,
+    /// Start after the newest event when the call arrives (only new events); `last_event_id` is
+    /// then ignored.
+    #[prost(bool, tag="5")]
+    pub from_now: bool,
 }
 /// One event of the event log.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -449,7 +453,8 @@ pub struct SubscribeResponse {
     /// The event id; pass it as `last_event_id` to resume.
     #[prost(uint64, tag="1")]
     pub seq: u64,
-    /// enqueued, started, completed, failed, retrying, dead, cancelled, reclaimed, expired, progress.
+    /// enqueued, started, completed, failed, retrying, dead, cancelled, reclaimed, expired,
+    /// progress, deleted, requeued or moved.
     #[prost(string, tag="2")]
     pub r#type: ::prost::alloc::string::String,
     #[prost(string, tag="3")]
@@ -1006,6 +1011,105 @@ impl NodeRole {
         }
     }
 }
+/// The jobs a bulk action selects: every filter given must match.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct JobFilter {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+    /// Any of these states (empty: any state).
+    #[prost(enumeration="JobState", repeated, tag="2")]
+    pub states: ::prost::alloc::vec::Vec<i32>,
+    #[prost(enumeration="Priority", tag="3")]
+    pub priority: i32,
+    #[prost(map="string, string", tag="4")]
+    pub tags: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
+    #[prost(string, tag="5")]
+    pub payload_contains: ::prost::alloc::string::String,
+    #[prost(string, tag="6")]
+    pub error_contains: ::prost::alloc::string::String,
+    #[prost(message, optional, tag="7")]
+    pub created_after: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag="8")]
+    pub created_before: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct BulkJobsRequest {
+    #[prost(enumeration="BulkAction", tag="1")]
+    pub action: i32,
+    /// Either these jobs (at most 1000)...
+    #[prost(string, repeated, tag="2")]
+    pub job_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// ...or the jobs this filter selects.
+    #[prost(message, optional, tag="3")]
+    pub filter: ::core::option::Option<JobFilter>,
+    /// An empty filter selects every job: set this to mean it.
+    #[prost(bool, tag="4")]
+    pub all_jobs: bool,
+    /// For BULK_ACTION_MOVE.
+    #[prost(string, tag="5")]
+    pub target_queue: ::prost::alloc::string::String,
+    /// For BULK_ACTION_SET_PRIORITY.
+    #[prost(enumeration="Priority", tag="6")]
+    pub priority: i32,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct BulkJobsResponse {
+    /// Jobs the action was tried on, and succeeded on, so far.
+    #[prost(uint64, tag="1")]
+    pub examined: u64,
+    #[prost(uint64, tag="2")]
+    pub succeeded: u64,
+    /// With `job_ids`: one result per id, in order.
+    #[prost(message, repeated, tag="3")]
+    pub results: ::prost::alloc::vec::Vec<ItemResult>,
+    /// Set when the action goes on as an operation.
+    #[prost(string, tag="4")]
+    pub operation_id: ::prost::alloc::string::String,
+}
+/// A bulk operation (a bulk action by filter, a clear, a destroy).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Operation {
+    #[prost(string, tag="1")]
+    pub id: ::prost::alloc::string::String,
+    /// retry, cancel, delete, move, set_priority or destroy.
+    #[prost(string, tag="2")]
+    pub action: ::prost::alloc::string::String,
+    #[prost(enumeration="OperationState", tag="3")]
+    pub state: i32,
+    /// Jobs looked at, and jobs the action succeeded on, so far.
+    #[prost(uint64, tag="4")]
+    pub examined: u64,
+    #[prost(uint64, tag="5")]
+    pub succeeded: u64,
+    #[prost(message, optional, tag="6")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag="7")]
+    pub updated_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// Why it failed.
+    #[prost(string, tag="8")]
+    pub error: ::prost::alloc::string::String,
+    /// The queue it works on, when its filter names one.
+    #[prost(string, tag="9")]
+    pub queue: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetOperationRequest {
+    #[prost(string, tag="1")]
+    pub operation_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetOperationResponse {
+    #[prost(message, optional, tag="1")]
+    pub operation: ::core::option::Option<Operation>,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListOperationsRequest {
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListOperationsResponse {
+    #[prost(message, repeated, tag="1")]
+    pub operations: ::prost::alloc::vec::Vec<Operation>,
+}
 /// A job as stored.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct Job {
@@ -1144,6 +1248,83 @@ pub struct ListJobsResponse {
     /// The log index the view had reached when it answered.
     #[prost(uint64, tag="3")]
     pub view_index: u64,
+}
+/// What a bulk action does to each job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum BulkAction {
+    Unspecified = 0,
+    /// Put a dead, cancelled or completed job back to pending with a fresh attempt budget.
+    Retry = 1,
+    /// Cancel a job that is not finished (an active one's worker is told to stop).
+    Cancel = 2,
+    /// Delete a job that is not active.
+    Delete = 3,
+    /// Move a job that is not active to `target_queue` (it keeps its place in enqueue order).
+    Move = 4,
+    /// Set the priority of a waiting job (pending, scheduled, retrying) to `priority`.
+    SetPriority = 5,
+}
+impl BulkAction {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "BULK_ACTION_UNSPECIFIED",
+            Self::Retry => "BULK_ACTION_RETRY",
+            Self::Cancel => "BULK_ACTION_CANCEL",
+            Self::Delete => "BULK_ACTION_DELETE",
+            Self::Move => "BULK_ACTION_MOVE",
+            Self::SetPriority => "BULK_ACTION_SET_PRIORITY",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "BULK_ACTION_UNSPECIFIED" => Some(Self::Unspecified),
+            "BULK_ACTION_RETRY" => Some(Self::Retry),
+            "BULK_ACTION_CANCEL" => Some(Self::Cancel),
+            "BULK_ACTION_DELETE" => Some(Self::Delete),
+            "BULK_ACTION_MOVE" => Some(Self::Move),
+            "BULK_ACTION_SET_PRIORITY" => Some(Self::SetPriority),
+            _ => None,
+        }
+    }
+}
+/// Where a bulk operation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum OperationState {
+    Unspecified = 0,
+    Running = 1,
+    Done = 2,
+    Failed = 3,
+}
+impl OperationState {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "OPERATION_STATE_UNSPECIFIED",
+            Self::Running => "OPERATION_STATE_RUNNING",
+            Self::Done => "OPERATION_STATE_DONE",
+            Self::Failed => "OPERATION_STATE_FAILED",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "OPERATION_STATE_UNSPECIFIED" => Some(Self::Unspecified),
+            "OPERATION_STATE_RUNNING" => Some(Self::Running),
+            "OPERATION_STATE_DONE" => Some(Self::Done),
+            "OPERATION_STATE_FAILED" => Some(Self::Failed),
+            _ => None,
+        }
+    }
 }
 /// An API key as stored (its secret is never stored, only its SHA-256).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1289,6 +1470,208 @@ impl KeyRole {
             _ => None,
         }
     }
+}
+/// A queue: counts, rates, settings.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Queue {
+    #[prost(string, tag="1")]
+    pub name: ::prost::alloc::string::String,
+    /// Jobs per state (every state, zeros included).
+    #[prost(message, repeated, tag="2")]
+    pub counts: ::prost::alloc::vec::Vec<QueueJobCount>,
+    /// How long the longest-waiting pending job has waited, ms (0 when none is pending).
+    #[prost(uint64, tag="3")]
+    pub oldest_pending_age_ms: u64,
+    /// Over the last minute, as the answering node applied them.
+    #[prost(uint32, tag="4")]
+    pub enqueued_last_minute: u32,
+    #[prost(uint32, tag="5")]
+    pub completed_last_minute: u32,
+    /// Failed attempts (reported failures and expired leases).
+    #[prost(uint32, tag="6")]
+    pub failed_last_minute: u32,
+    /// Leases that found jobs held back by the queue's limits, over the last minute.
+    #[prost(uint32, tag="7")]
+    pub throttled_last_minute: u32,
+    #[prost(bool, tag="8")]
+    pub paused: bool,
+    /// 0: no concurrency limit.
+    #[prost(uint32, tag="9")]
+    pub concurrency_limit: u32,
+    /// 0: no rate limit.
+    #[prost(uint32, tag="10")]
+    pub rate_starts: u32,
+    #[prost(uint64, tag="11")]
+    pub rate_window_ms: u64,
+    /// Retention overrides, ms (0: the cluster's default, shown in `effective_*`).
+    #[prost(uint64, tag="12")]
+    pub retention_ms: u64,
+    #[prost(uint64, tag="13")]
+    pub dead_retention_ms: u64,
+    #[prost(uint64, tag="14")]
+    pub effective_retention_ms: u64,
+    #[prost(uint64, tag="15")]
+    pub effective_dead_retention_ms: u64,
+}
+/// Jobs of a queue in one state.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct QueueJobCount {
+    #[prost(enumeration="JobState", tag="1")]
+    pub state: i32,
+    #[prost(uint64, tag="2")]
+    pub count: u64,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListQueuesRequest {
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListQueuesResponse {
+    #[prost(message, repeated, tag="1")]
+    pub queues: ::prost::alloc::vec::Vec<Queue>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetQueueRequest {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GetQueueResponse {
+    #[prost(message, optional, tag="1")]
+    pub queue: ::core::option::Option<Queue>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PauseQueueRequest {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PauseQueueResponse {
+    #[prost(message, optional, tag="1")]
+    pub queue: ::core::option::Option<Queue>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ResumeQueueRequest {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ResumeQueueResponse {
+    #[prost(message, optional, tag="1")]
+    pub queue: ::core::option::Option<Queue>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DrainQueueRequest {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+    /// How long to wait for the active jobs to finish, ms (0: do not wait; at most 600000).
+    #[prost(uint32, tag="2")]
+    pub wait_ms: u32,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct DrainQueueResponse {
+    #[prost(message, optional, tag="1")]
+    pub queue: ::core::option::Option<Queue>,
+    /// No job of the queue is active any more.
+    #[prost(bool, tag="2")]
+    pub drained: bool,
+    /// Jobs still active when the call returned.
+    #[prost(uint64, tag="3")]
+    pub active: u64,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ClearQueueRequest {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ClearQueueResponse {
+    /// Jobs removed so far (all of them when `operation_id` is empty).
+    #[prost(uint64, tag="1")]
+    pub removed: u64,
+    /// Set when the clear goes on as an operation: follow it with JobService.GetOperation.
+    #[prost(string, tag="2")]
+    pub operation_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DestroyQueueRequest {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+    /// Must equal `queue`: a guard against destroying the wrong queue.
+    #[prost(string, tag="2")]
+    pub confirm: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DestroyQueueResponse {
+    /// Follow it with JobService.GetOperation.
+    #[prost(string, tag="1")]
+    pub operation_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SetQueueLimitsRequest {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+    /// At most this many active jobs (0: no limit).
+    #[prost(uint32, tag="2")]
+    pub concurrency: u32,
+    /// At most `rate_starts` starts per `rate_window_ms` (0: no rate limit). The window is 1 s
+    /// to 1 day; default 1000 ms.
+    #[prost(uint32, tag="3")]
+    pub rate_starts: u32,
+    #[prost(uint64, tag="4")]
+    pub rate_window_ms: u64,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct SetQueueLimitsResponse {
+    #[prost(message, optional, tag="1")]
+    pub queue: ::core::option::Option<Queue>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SetQueueRetentionRequest {
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+    /// ms; 0: the cluster's default (`--retention`, `--dead-retention`).
+    #[prost(uint64, tag="2")]
+    pub retention_ms: u64,
+    #[prost(uint64, tag="3")]
+    pub dead_retention_ms: u64,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct SetQueueRetentionResponse {
+    #[prost(message, optional, tag="1")]
+    pub queue: ::core::option::Option<Queue>,
+}
+/// One open worker stream.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct WorkerStream {
+    #[prost(string, tag="1")]
+    pub worker_id: ::prost::alloc::string::String,
+    #[prost(string, tag="2")]
+    pub hostname: ::prost::alloc::string::String,
+    /// The queues the stream takes jobs from.
+    #[prost(string, repeated, tag="3")]
+    pub queues: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Credits granted and not yet used.
+    #[prost(uint32, tag="4")]
+    pub credits: u32,
+    /// Jobs leased to the stream and not yet settled.
+    #[prost(uint32, tag="5")]
+    pub jobs_held: u32,
+    #[prost(message, optional, tag="6")]
+    pub connected_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// When the stream last sent a frame.
+    #[prost(message, optional, tag="7")]
+    pub last_frame_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListWorkersRequest {
+    /// Only streams taking jobs from this queue (empty: all).
+    #[prost(string, tag="1")]
+    pub queue: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListWorkersResponse {
+    #[prost(message, repeated, tag="1")]
+    pub workers: ::prost::alloc::vec::Vec<WorkerStream>,
 }
 /// Postcard-encoded openraft AppendEntriesRequest.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
