@@ -33,6 +33,7 @@ pub mod proxy;
 
 pub use corvo_sdk::proto as pb;
 use pb::job_service_client::JobServiceClient;
+use pb::queue_service_client::QueueServiceClient;
 use pb::worker_service_client::WorkerServiceClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -42,6 +43,7 @@ use tonic::{Code, Status, Streaming};
 
 pub type WorkerClient = WorkerServiceClient<Channel>;
 pub type JobClient = JobServiceClient<Channel>;
+pub type QueueClient = QueueServiceClient<Channel>;
 
 /// The bound of every wait in the tests: generous, because the machine may be slow and loaded.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -81,6 +83,8 @@ const CORVO_ENV: &[&str] = &[
     "CORVO_BOOTSTRAP_ADMIN_KEY_FILE",
     "CORVO_METRICS_AUTH",
     "CORVO_API_KEY",
+    "CORVO_RETENTION",
+    "CORVO_DEAD_RETENTION",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 ];
@@ -752,6 +756,10 @@ impl TestServer {
 
     pub async fn jobs(&self) -> JobClient {
         JobServiceClient::new(self.channel().await)
+    }
+
+    pub async fn queues(&self) -> QueueClient {
+        QueueServiceClient::new(self.channel().await)
     }
 
     /// SIGKILL, and reap the process.

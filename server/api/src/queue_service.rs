@@ -52,6 +52,17 @@ impl Queues {
         }
     }
 
+    /// NOT_FOUND unless the queue has jobs or settings: acting on a mistyped name must not
+    /// quietly create a paused queue nobody uses.
+    fn require(&self, queue: &str) -> Result<(), ApiError> {
+        if exists(&self.engine.read()?, queue)? {
+            return Ok(());
+        }
+        Err(ApiError::Missing {
+            what: format!("queue {queue}"),
+        })
+    }
+
     /// The queue as `GetQueue` shows it (whether or not it exists).
     fn describe(&self, queue: &str) -> Result<pb::Queue, ApiError> {
         let reader = self.engine.read()?;
@@ -185,12 +196,7 @@ impl QueueService for Queues {
         let principal = Principal::of(&req)?;
         let queue = queue_name(&req.get_ref().queue)?;
         principal.check_queue(&queue)?;
-        if !exists(&self.engine.read()?, &queue)? {
-            return Err(ApiError::Missing {
-                what: format!("queue {queue}"),
-            }
-            .into());
-        }
+        self.require(&queue)?;
         Ok(Response::new(pb::GetQueueResponse {
             queue: Some(self.describe(&queue)?),
         }))
@@ -203,6 +209,7 @@ impl QueueService for Queues {
         let principal = Principal::of(&req)?;
         let queue = queue_name(&req.get_ref().queue)?;
         principal.check_queue(&queue)?;
+        self.require(&queue)?;
         let queue = self.configure(&queue, QueueChange::Pause).await?;
         Ok(Response::new(pb::PauseQueueResponse { queue: Some(queue) }))
     }
@@ -214,6 +221,7 @@ impl QueueService for Queues {
         let principal = Principal::of(&req)?;
         let queue = queue_name(&req.get_ref().queue)?;
         principal.check_queue(&queue)?;
+        self.require(&queue)?;
         let queue = self.configure(&queue, QueueChange::Resume).await?;
         Ok(Response::new(pb::ResumeQueueResponse {
             queue: Some(queue),
@@ -228,8 +236,20 @@ impl QueueService for Queues {
         let r = req.into_inner();
         let queue = queue_name(&r.queue)?;
         principal.check_queue(&queue)?;
+        let wait = Duration::from_millis(u64::from(r.wait_ms));
+        if wait > DRAIN_WAIT_MAX {
+            return Err(ApiError::invalid(
+                "wait_ms",
+                format!(
+                    "{} ms is more than {} ms",
+                    r.wait_ms,
+                    DRAIN_WAIT_MAX.as_millis()
+                ),
+            )
+            .into());
+        }
+        self.require(&queue)?;
         self.configure(&queue, QueueChange::Pause).await?;
-        let wait = Duration::from_millis(u64::from(r.wait_ms)).min(DRAIN_WAIT_MAX);
         let deadline = tokio::time::Instant::now() + wait;
         let mut applied = self.engine.signals().applied();
         let active = loop {
@@ -267,6 +287,7 @@ impl QueueService for Queues {
         let principal = Principal::of(&req)?;
         let queue = queue_name(&req.get_ref().queue)?;
         principal.check_queue(&queue)?;
+        self.require(&queue)?;
         let filter = JobFilter {
             queue: Some(queue),
             states: vec![JobState::Pending, JobState::Scheduled, JobState::Retrying],
@@ -294,12 +315,7 @@ impl QueueService for Queues {
             )
             .into());
         }
-        if !exists(&self.engine.read()?, &queue)? {
-            return Err(ApiError::Missing {
-                what: format!("queue {queue}"),
-            }
-            .into());
-        }
+        self.require(&queue)?;
         // Nothing of it starts any more while its jobs go.
         self.configure(&queue, QueueChange::Pause).await?;
         let filter = JobFilter {

@@ -121,13 +121,13 @@ pub fn check_change(queue: &str, change: &QueueChange) -> Result<(), JobError> {
             if let Some(r) = rate {
                 if !(1..=RATE_STARTS_MAX).contains(&r.starts) {
                     return Err(invalid(
-                        "rate.starts",
+                        "rate_starts",
                         format!("must be 1..={RATE_STARTS_MAX}, got {}", r.starts),
                     ));
                 }
                 if !(RATE_WINDOW_MS_MIN..=RATE_WINDOW_MS_MAX).contains(&r.window_ms) {
                     return Err(invalid(
-                        "rate.window",
+                        "rate_window_ms",
                         format!("must be 1 s to 1 day, got {} ms", r.window_ms),
                     ));
                 }
@@ -138,8 +138,8 @@ pub fn check_change(queue: &str, change: &QueueChange) -> Result<(), JobError> {
             dead_retention_ms,
         } => {
             for (field, ms) in [
-                ("retention", retention_ms),
-                ("dead_retention", dead_retention_ms),
+                ("retention_ms", retention_ms),
+                ("dead_retention_ms", dead_retention_ms),
             ] {
                 if let Some(ms) = ms {
                     check_retention(field, *ms)?;

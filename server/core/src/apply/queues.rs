@@ -64,8 +64,8 @@ pub(super) fn set_retention_defaults<T: StateTxn>(
     dead_retention_ms: u64,
 ) -> CmdResult {
     for (field, ms) in [
-        ("retention", retention_ms),
-        ("dead_retention", dead_retention_ms),
+        ("retention_ms", retention_ms),
+        ("dead_retention_ms", dead_retention_ms),
     ] {
         if let Err(e) = queues::check_retention(field, ms) {
             return Ok(Err(e));
@@ -284,14 +284,14 @@ mod tests {
         let mut w = World::new();
         for (change, field) in [
             (limits(Some(0), None), "concurrency"),
-            (limits(None, Some((0, 1_000))), "rate.starts"),
-            (limits(None, Some((1, 10))), "rate.window"),
+            (limits(None, Some((0, 1_000))), "rate_starts"),
+            (limits(None, Some((1, 10))), "rate_window_ms"),
             (
                 QueueChange::Retention {
                     retention_ms: Some(1),
                     dead_retention_ms: None,
                 },
-                "retention",
+                "retention_ms",
             ),
         ] {
             match configure(&mut w, "q", change) {

@@ -1014,26 +1014,33 @@ impl NodeRole {
 /// The jobs a bulk action selects: every filter given must match.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct JobFilter {
+    /// Only jobs of this queue (empty: every queue; a key scoped to queues must set it).
     #[prost(string, tag="1")]
     pub queue: ::prost::alloc::string::String,
     /// Any of these states (empty: any state).
     #[prost(enumeration="JobState", repeated, tag="2")]
     pub states: ::prost::alloc::vec::Vec<i32>,
+    /// Only jobs of this priority (unspecified: any).
     #[prost(enumeration="Priority", tag="3")]
     pub priority: i32,
     #[prost(map="string, string", tag="4")]
     pub tags: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
+    /// Only jobs whose payload contains this text.
     #[prost(string, tag="5")]
     pub payload_contains: ::prost::alloc::string::String,
+    /// Only jobs whose last error contains this text.
     #[prost(string, tag="6")]
     pub error_contains: ::prost::alloc::string::String,
+    /// Only jobs created at or after this time.
     #[prost(message, optional, tag="7")]
     pub created_after: ::core::option::Option<::prost_types::Timestamp>,
+    /// Only jobs created before this time.
     #[prost(message, optional, tag="8")]
     pub created_before: ::core::option::Option<::prost_types::Timestamp>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct BulkJobsRequest {
+    /// What to do to each selected job (required).
     #[prost(enumeration="BulkAction", tag="1")]
     pub action: i32,
     /// Either these jobs (at most 1000)...
@@ -1057,6 +1064,7 @@ pub struct BulkJobsResponse {
     /// Jobs the action was tried on, and succeeded on, so far.
     #[prost(uint64, tag="1")]
     pub examined: u64,
+    /// Of those, the jobs the action applied to (the others were skipped or failed).
     #[prost(uint64, tag="2")]
     pub succeeded: u64,
     /// With `job_ids`: one result per id, in order.
@@ -1069,20 +1077,25 @@ pub struct BulkJobsResponse {
 /// A bulk operation (a bulk action by filter, a clear, a destroy).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Operation {
+    /// The operation's id (`op_` and a ULID).
     #[prost(string, tag="1")]
     pub id: ::prost::alloc::string::String,
     /// retry, cancel, delete, move, set_priority or destroy.
     #[prost(string, tag="2")]
     pub action: ::prost::alloc::string::String,
+    /// Running, done, or failed (see `error`).
     #[prost(enumeration="OperationState", tag="3")]
     pub state: i32,
     /// Jobs looked at, and jobs the action succeeded on, so far.
     #[prost(uint64, tag="4")]
     pub examined: u64,
+    /// Jobs the action applied to so far.
     #[prost(uint64, tag="5")]
     pub succeeded: u64,
+    /// When it was started.
     #[prost(message, optional, tag="6")]
     pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// When its last batch was recorded.
     #[prost(message, optional, tag="7")]
     pub updated_at: ::core::option::Option<::prost_types::Timestamp>,
     /// Why it failed.
@@ -1094,11 +1107,13 @@ pub struct Operation {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetOperationRequest {
+    /// The id BulkJobs, ClearQueue or DestroyQueue returned.
     #[prost(string, tag="1")]
     pub operation_id: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetOperationResponse {
+    /// The operation as last recorded.
     #[prost(message, optional, tag="1")]
     pub operation: ::core::option::Option<Operation>,
 }
@@ -1107,6 +1122,7 @@ pub struct ListOperationsRequest {
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ListOperationsResponse {
+    /// Newest first.
     #[prost(message, repeated, tag="1")]
     pub operations: ::prost::alloc::vec::Vec<Operation>,
 }
@@ -1474,6 +1490,7 @@ impl KeyRole {
 /// A queue: counts, rates, settings.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct Queue {
+    /// The queue's name.
     #[prost(string, tag="1")]
     pub name: ::prost::alloc::string::String,
     /// Jobs per state (every state, zeros included).
@@ -1485,6 +1502,7 @@ pub struct Queue {
     /// Over the last minute, as the answering node applied them.
     #[prost(uint32, tag="4")]
     pub enqueued_last_minute: u32,
+    /// Jobs completed (acknowledged) over the last minute.
     #[prost(uint32, tag="5")]
     pub completed_last_minute: u32,
     /// Failed attempts (reported failures and expired leases).
@@ -1493,6 +1511,7 @@ pub struct Queue {
     /// Leases that found jobs held back by the queue's limits, over the last minute.
     #[prost(uint32, tag="7")]
     pub throttled_last_minute: u32,
+    /// The queue hands out nothing (PauseQueue, DrainQueue); enqueues are accepted.
     #[prost(bool, tag="8")]
     pub paused: bool,
     /// 0: no concurrency limit.
@@ -1501,23 +1520,29 @@ pub struct Queue {
     /// 0: no rate limit.
     #[prost(uint32, tag="10")]
     pub rate_starts: u32,
+    /// The rate limit's window, ms (0: no rate limit).
     #[prost(uint64, tag="11")]
     pub rate_window_ms: u64,
     /// Retention overrides, ms (0: the cluster's default, shown in `effective_*`).
     #[prost(uint64, tag="12")]
     pub retention_ms: u64,
+    /// The dead-job retention override, ms (0: the cluster's default).
     #[prost(uint64, tag="13")]
     pub dead_retention_ms: u64,
+    /// How long completed and cancelled jobs of the queue are kept, ms (override or default).
     #[prost(uint64, tag="14")]
     pub effective_retention_ms: u64,
+    /// How long dead jobs of the queue are kept, ms (override or default).
     #[prost(uint64, tag="15")]
     pub effective_dead_retention_ms: u64,
 }
 /// Jobs of a queue in one state.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct QueueJobCount {
+    /// The state counted.
     #[prost(enumeration="JobState", tag="1")]
     pub state: i32,
+    /// Jobs of the queue in that state (from replicated counters: exact, no scan).
     #[prost(uint64, tag="2")]
     pub count: u64,
 }
@@ -1526,41 +1551,49 @@ pub struct ListQueuesRequest {
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ListQueuesResponse {
+    /// In name order; at most 10000 (those the caller's key may see).
     #[prost(message, repeated, tag="1")]
     pub queues: ::prost::alloc::vec::Vec<Queue>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetQueueRequest {
+    /// The queue's name.
     #[prost(string, tag="1")]
     pub queue: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetQueueResponse {
+    /// The queue.
     #[prost(message, optional, tag="1")]
     pub queue: ::core::option::Option<Queue>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct PauseQueueRequest {
+    /// The queue to pause (NOT_FOUND if it has neither jobs nor settings).
     #[prost(string, tag="1")]
     pub queue: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct PauseQueueResponse {
+    /// The queue after the pause.
     #[prost(message, optional, tag="1")]
     pub queue: ::core::option::Option<Queue>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ResumeQueueRequest {
+    /// The queue to resume (NOT_FOUND if it has neither jobs nor settings).
     #[prost(string, tag="1")]
     pub queue: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ResumeQueueResponse {
+    /// The queue after the resume.
     #[prost(message, optional, tag="1")]
     pub queue: ::core::option::Option<Queue>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DrainQueueRequest {
+    /// The queue to drain (NOT_FOUND if it has neither jobs nor settings).
     #[prost(string, tag="1")]
     pub queue: ::prost::alloc::string::String,
     /// How long to wait for the active jobs to finish, ms (0: do not wait; at most 600000).
@@ -1569,6 +1602,7 @@ pub struct DrainQueueRequest {
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct DrainQueueResponse {
+    /// The queue when the call returned (paused).
     #[prost(message, optional, tag="1")]
     pub queue: ::core::option::Option<Queue>,
     /// No job of the queue is active any more.
@@ -1580,6 +1614,7 @@ pub struct DrainQueueResponse {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ClearQueueRequest {
+    /// The queue to clear (NOT_FOUND if it has neither jobs nor settings).
     #[prost(string, tag="1")]
     pub queue: ::prost::alloc::string::String,
 }
@@ -1594,6 +1629,7 @@ pub struct ClearQueueResponse {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DestroyQueueRequest {
+    /// The queue to destroy (NOT_FOUND if it has neither jobs nor settings).
     #[prost(string, tag="1")]
     pub queue: ::prost::alloc::string::String,
     /// Must equal `queue`: a guard against destroying the wrong queue.
@@ -1608,6 +1644,7 @@ pub struct DestroyQueueResponse {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct SetQueueLimitsRequest {
+    /// The queue (it need not have jobs yet).
     #[prost(string, tag="1")]
     pub queue: ::prost::alloc::string::String,
     /// At most this many active jobs (0: no limit).
@@ -1617,34 +1654,41 @@ pub struct SetQueueLimitsRequest {
     /// to 1 day; default 1000 ms.
     #[prost(uint32, tag="3")]
     pub rate_starts: u32,
+    /// The rate window, ms: 1000 to 86400000; 0 means 1000.
     #[prost(uint64, tag="4")]
     pub rate_window_ms: u64,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct SetQueueLimitsResponse {
+    /// The queue with its new limits.
     #[prost(message, optional, tag="1")]
     pub queue: ::core::option::Option<Queue>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct SetQueueRetentionRequest {
+    /// The queue (it need not have jobs yet).
     #[prost(string, tag="1")]
     pub queue: ::prost::alloc::string::String,
     /// ms; 0: the cluster's default (`--retention`, `--dead-retention`).
     #[prost(uint64, tag="2")]
     pub retention_ms: u64,
+    /// Dead jobs, ms; 0: the cluster's default. 1000 ms to ten years.
     #[prost(uint64, tag="3")]
     pub dead_retention_ms: u64,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct SetQueueRetentionResponse {
+    /// The queue with its new retention.
     #[prost(message, optional, tag="1")]
     pub queue: ::core::option::Option<Queue>,
 }
 /// One open worker stream.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct WorkerStream {
+    /// The id the worker sent on its stream.
     #[prost(string, tag="1")]
     pub worker_id: ::prost::alloc::string::String,
+    /// The host the worker reported.
     #[prost(string, tag="2")]
     pub hostname: ::prost::alloc::string::String,
     /// The queues the stream takes jobs from.
@@ -1656,6 +1700,7 @@ pub struct WorkerStream {
     /// Jobs leased to the stream and not yet settled.
     #[prost(uint32, tag="5")]
     pub jobs_held: u32,
+    /// When the stream opened.
     #[prost(message, optional, tag="6")]
     pub connected_at: ::core::option::Option<::prost_types::Timestamp>,
     /// When the stream last sent a frame.
@@ -1670,6 +1715,7 @@ pub struct ListWorkersRequest {
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ListWorkersResponse {
+    /// Open streams the caller's key may see (all of a stream's queues within its scopes).
     #[prost(message, repeated, tag="1")]
     pub workers: ::prost::alloc::vec::Vec<WorkerStream>,
 }
