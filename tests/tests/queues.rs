@@ -158,7 +158,7 @@ async fn t10_a_paused_queue_hands_out_nothing_on_any_path_and_resume_hands_out_a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t15_a_pause_holds_across_a_leader_failover() {
+async fn t15_a_pause_and_a_concurrency_limit_hold_across_a_leader_failover() {
     let mut nodes = three_nodes().await;
     let leader = leader_index(&mut nodes).await;
     let q = "failover-paused";
@@ -168,6 +168,32 @@ async fn t15_a_pause_holds_across_a_leader_failover() {
         enqueue_job(&mut w, q, "{}").await,
     ];
     pause(&mut nodes[leader].queues().await, q).await;
+    // And a concurrency limit of 2, reached by two running jobs.
+    let capped = "failover-capped";
+    within(
+        "SetQueueLimits",
+        nodes[leader]
+            .queues()
+            .await
+            .set_queue_limits(pb::SetQueueLimitsRequest {
+                queue: capped.into(),
+                concurrency: 2,
+                ..Default::default()
+            }),
+    )
+    .await
+    .expect("SetQueueLimits");
+    for i in 0..3 {
+        enqueue_job(&mut w, capped, &format!(r#"{{"n":{i}}}"#)).await;
+    }
+    let running = [
+        fetch_some(&mut w, capped).await,
+        fetch_some(&mut w, capped).await,
+    ];
+    assert!(
+        fetch(&mut w, capped, 200).await.is_none(),
+        "the limit holds"
+    );
 
     let new_leader = kill_leader_and_fail_over(&mut nodes, leader, "pause survives").await;
     let mut w = nodes[new_leader].worker().await;
@@ -187,6 +213,23 @@ async fn t15_a_pause_holds_across_a_leader_failover() {
     resume(&mut queues, q).await;
     let got = fetch_some(&mut w, q).await;
     assert_eq!(got.job_id, ids[0]);
+
+    // The new leader counts the two jobs still running: nothing more starts until one ends.
+    assert_eq!(
+        count(&get_queue(&mut queues, capped).await, pb::JobState::Active),
+        2
+    );
+    assert!(
+        fetch(&mut w, capped, 300).await.is_none(),
+        "the limit holds after failover"
+    );
+    ack(&mut w, &running[0].job_id, running[0].lease_token).await;
+    let third = fetch_some(&mut w, capped).await;
+    assert!(running.iter().all(|r| r.job_id != third.job_id));
+    assert!(
+        fetch(&mut w, capped, 200).await.is_none(),
+        "two active again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
