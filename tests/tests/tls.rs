@@ -263,8 +263,8 @@ async fn t30_nodes_join_replicate_and_forward_over_tls() {
         .connect()
         .await;
     if let Ok(c) = plain {
-        let r = pb::raft_peer_service_client::RaftPeerServiceClient::new(c)
-            .vote(pb::VoteRequest { payload: vec![] })
+        let r = corvo_raft::peer_pb::raft_peer_service_client::RaftPeerServiceClient::new(c)
+            .vote(corvo_raft::peer_pb::VoteRequest { payload: vec![] })
             .await;
         assert!(r.is_err(), "plaintext reached the peer service: {r:?}");
     }

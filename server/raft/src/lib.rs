@@ -56,6 +56,7 @@ pub mod network;
 pub mod node;
 pub mod options;
 mod peer;
+pub mod peer_pb;
 pub mod proposer;
 pub mod restore;
 pub mod secret;

@@ -13,8 +13,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use corvo_sdk::proto as pb;
-use corvo_sdk::proto::raft_peer_service_client::RaftPeerServiceClient;
+use crate::peer_pb as pb;
+use crate::peer_pb::raft_peer_service_client::RaftPeerServiceClient;
 use openraft::alias::{SnapshotOf, VoteOf};
 use openraft::entry::RaftEntry;
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};

@@ -7,8 +7,8 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-use corvo_sdk::proto as pb;
-use corvo_sdk::proto::raft_peer_service_server::{RaftPeerService, RaftPeerServiceServer};
+use crate::peer_pb as pb;
+use crate::peer_pb::raft_peer_service_server::{RaftPeerService, RaftPeerServiceServer};
 use openraft::alias::{SnapshotMetaOf, SnapshotOf, VoteOf};
 use openraft::raft::{TransferLeaderRequest, VoteRequest};
 use tokio::io::AsyncWriteExt;
