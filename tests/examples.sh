@@ -21,6 +21,9 @@ echo "health probe (server):"
 "$bin/grpc-health-probe" -addr "127.0.0.1:$port"
 echo "health probe (corvo.v1.WorkerService):"
 "$bin/grpc-health-probe" -addr "127.0.0.1:$port" -service corvo.v1.WorkerService
+# Each SDK's minimal worker first: the grpcurl examples end by creating a key, after which
+# the server requires one.
+"$root/grpc-examples/workers/run-all.sh" "$corvo" "http://127.0.0.1:$port"
 CORVO_ADDR="127.0.0.1:$port" GRPCURL="$bin/grpcurl" "$root/grpc-examples/run-all.sh"
 kill -TERM "$pid"
 status=0

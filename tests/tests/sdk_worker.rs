@@ -9,18 +9,25 @@ use corvo_sdk::worker::{JobContext, Outcome, Worker, WorkerStats};
 use corvo_tests::*;
 use tokio::sync::Notify;
 
-/// Runs `worker` with `handler` until `stop` is notified; the run is bounded by [`WAIT`].
-async fn run_until<H, F>(worker: Worker, handler: H, stop: Arc<Notify>) -> WorkerStats
+/// Runs `worker` with `handler` on `queue` until `stop` is notified; the run is bounded by
+/// [`WAIT`].
+async fn run_until<H, F>(worker: Worker, queue: &str, handler: H, stop: Arc<Notify>) -> WorkerStats
 where
     H: Fn(JobContext) -> F + Send + Sync + 'static,
     F: std::future::Future<Output = Outcome> + Send + 'static,
 {
     within(
         "the worker run",
-        worker.run(handler, async move { stop.notified().await }),
+        worker
+            .handle(queue, handler)
+            .run(async move { stop.notified().await }),
     )
     .await
     .expect("the worker ran")
+}
+
+async fn worker_of(server: &TestServer) -> Worker {
+    Worker::from_channel(server.channel().await, None).expect("a worker")
 }
 
 /// Jobs run concurrently; completes and fails reach the server with the right results.
@@ -56,7 +63,8 @@ async fn t10_outcomes_reach_the_server() {
         }
     };
     let stats = run_until(
-        Worker::new(server.channel().await, ["sdk"]).concurrency(4),
+        worker_of(&server).await.concurrency(4),
+        "sdk",
         handler,
         stop,
     )
@@ -116,10 +124,8 @@ async fn t20_heartbeats_keep_long_jobs_and_cancel_reaches_the_handler() {
             }
         }
     };
-    let worker = Worker::new(server.channel().await, ["sdk-long"])
-        .concurrency(2)
-        .lease_secs(1);
-    let run = tokio::spawn(run_until(worker, handler, stop));
+    let worker = worker_of(&server).await.concurrency(2).lease_secs(1);
+    let run = tokio::spawn(run_until(worker, "sdk-long", handler, stop));
     let mut jobs = server.jobs().await;
     wait_for_job(&mut jobs, &doomed, "active", |j| {
         state_of(j) == pb::JobState::Active
@@ -175,8 +181,8 @@ async fn t30_reconnects_and_delivers_outcomes_across_a_restart() {
             }
         }
     };
-    let worker = Worker::new(server.channel().await, ["sdk-restart"]);
-    let run = tokio::spawn(run_until(worker, handler, stop));
+    let worker = worker_of(&server).await;
+    let run = tokio::spawn(run_until(worker, "sdk-restart", handler, stop));
     within("the job to start", running.notified()).await;
     server.kill();
     server.restart().await;

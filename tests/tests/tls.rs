@@ -2,49 +2,13 @@
 //! TLS between nodes: a two-node cluster whose peer port and client ports serve TLS joins,
 //! replicates and forwards a follower's writes over TLS.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use corvo_tests::certs::{arg, ca, leaf, write};
 use corvo_tests::cluster::SECRET;
 use corvo_tests::*;
-use rcgen::{CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
-
-type Ca = CertifiedIssuer<'static, KeyPair>;
-
-fn ca(name: &str) -> Ca {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA")
-}
-
-/// A certificate for localhost and 127.0.0.1, good for servers and clients: (cert, key) PEM.
-fn leaf(ca: &Ca, name: &str) -> (String, String) {
-    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("params");
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
-    let key = KeyPair::generate().expect("key");
-    (
-        params.signed_by(&key, ca).expect("signed").pem(),
-        key.serialize_pem(),
-    )
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path
-}
-
-fn arg(p: &Path) -> String {
-    p.to_str().expect("utf-8 path").to_owned()
-}
 
 /// A channel to `server` over TLS with `client`'s trust and identity.
 async fn channel(server: &TestServer, client: &ClientTlsFiles) -> Result<Channel, String> {

@@ -181,18 +181,13 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
 }
 
 async fn worker_traced(args: WorkerArgs) -> anyhow::Result<()> {
-    use corvo_sdk::worker::{Outcome, Worker};
-    let worker_id = format!("corvo-worker-{}", std::process::id());
+    use corvo_sdk::worker::{JobContext, Outcome, Worker};
     let max = args.max_jobs;
     let done = Arc::new(AtomicU64::new(0));
     let enough = Arc::new(tokio::sync::Notify::new());
-    eprintln!(
-        "worker {worker_id} waiting for jobs on {}",
-        args.queues.join(", ")
-    );
     let handler = {
         let (done, enough) = (done.clone(), enough.clone());
-        move |ctx: corvo_sdk::worker::JobContext| {
+        move |ctx: JobContext| {
             let job = ctx.job;
             println!(
                 "{} {} attempt {} payload {}",
@@ -206,18 +201,22 @@ async fn worker_traced(args: WorkerArgs) -> anyhow::Result<()> {
             async { Outcome::complete(r#"{"done":true}"#) }
         }
     };
+    let mut worker = Worker::new(connect_options(&args.client)?)?;
+    for queue in &args.queues {
+        worker = worker.handle(queue.clone(), handler.clone());
+    }
+    let worker_id = corvo_sdk::worker::default_worker_id();
+    eprintln!(
+        "worker {worker_id} waiting for jobs on {}",
+        args.queues.join(", ")
+    );
     let stop = async move {
         tokio::select! {
             _ = enough.notified() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    let mut worker =
-        Worker::new(plain_channel(&args.client).await?, args.queues.clone()).worker_id(worker_id);
-    if let Some(key) = &args.client.api_key {
-        worker = worker.api_key(key.trim());
-    }
-    let stats = worker.run(handler, stop).await?;
+    let stats = worker.worker_id(worker_id).run(stop).await?;
     eprintln!(
         "worker finished {} jobs ({} completed, {} failed, {} refused)",
         done.load(Ordering::SeqCst),
@@ -226,4 +225,19 @@ async fn worker_traced(args: WorkerArgs) -> anyhow::Result<()> {
         stats.rejected
     );
     Ok(())
+}
+
+/// The SDK's connection options from the client flags (server, key, TLS files).
+pub fn connect_options(args: &ClientArgs) -> anyhow::Result<corvo_sdk::ConnectOptions> {
+    let mut opts = corvo_sdk::ConnectOptions::new([args.server.clone()]);
+    if let Some(key) = &args.api_key {
+        opts = opts.api_key(key.trim());
+    }
+    if let Some(ca) = &args.ca_cert {
+        opts = opts.ca_cert_file(ca)?;
+    }
+    if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
+        opts = opts.client_identity_files(cert, key)?;
+    }
+    Ok(opts)
 }
