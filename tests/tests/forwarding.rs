@@ -280,3 +280,30 @@ async fn t50_the_callers_trace_context_reaches_the_leader() {
         leased.trace_parent
     );
 }
+
+/// When the leader behind a forwarded worker stream dies, the stream ends with UNAVAILABLE
+/// (a status every client retries and reconnects on), not a reset stream (INTERNAL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t60_a_forwarded_stream_ends_unavailable_when_the_leader_dies() {
+    let mut nodes = three_nodes().await;
+    let leader = leader_index(&mut nodes).await;
+    let follower = follower_of(leader, &nodes);
+    let mut w = nodes[follower].worker().await;
+    let mut s = Lifecycle::open(&mut w).await;
+    let granted = s.call(credit_frame(&["doomed-leader"], 1)).await;
+    assert!(granted.error.is_empty(), "{granted:?}");
+    nodes[leader].kill();
+    let ended = loop {
+        match within("the stream to end", s.recv()).await {
+            Ok(Some(r)) if r.request_id == 0 => continue,
+            other => break other,
+        }
+    };
+    match ended {
+        Err(status) => {
+            assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+            assert!(status.message().contains("leader"), "{status:?}");
+        }
+        Ok(other) => panic!("the stream ended without a status: {other:?}"),
+    }
+}

@@ -438,3 +438,145 @@ async fn expired_lease_of_a_streamed_job_is_revoked_with_cancel_job_ids() {
     assert_eq!(notice.cancel_job_ids, vec![id.clone()], "{notice:?}");
     assert!(notice.jobs.is_empty());
 }
+
+/// A frame's heartbeats are applied before its outcomes: a job's last checkpoint, sent with
+/// its fail in one frame, is handed to the next attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_last_checkpoint_sent_with_the_fail_reaches_the_next_attempt() {
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let mut jobs = server.jobs().await;
+    let id = enqueue(
+        &mut w,
+        enqueue_req_with("last-words", "{}", fixed_backoff(10, 2)),
+    )
+    .await
+    .job_id;
+    let mut s = Lifecycle::open(&mut w).await;
+    s.call(credit_frame(&["last-words"], 1)).await;
+    let job = s.pushed_jobs(1).await.remove(0);
+    let r = s
+        .call(pb::StreamLifecycleRequest {
+            heartbeats: vec![pb::LifecycleHeartbeatItem {
+                job_id: id.clone(),
+                progress_json: r#"{"rows":90}"#.into(),
+                checkpoint_json: r#"{"row":90}"#.into(),
+                lease_token: job.lease_token,
+            }],
+            fails: vec![pb::LifecycleFailItem {
+                job_id: id.clone(),
+                error: "disk full".into(),
+                lease_token: job.lease_token,
+                ..Default::default()
+            }],
+            credits: 1,
+            ..Default::default()
+        })
+        .await;
+    assert!(r.error.is_empty(), "{r:?}");
+    assert_eq!(r.heartbeat_results[0].code, 0, "{r:?}");
+    assert_eq!(r.fail_results[0].code, 0, "{r:?}");
+    let again = s.pushed_jobs(1).await.remove(0);
+    assert_eq!(again.attempt, 2);
+    assert_eq!(again.checkpoint_json, r#"{"row":90}"#);
+    assert_eq!(
+        get_job(&mut jobs, &id).await.progress_json,
+        r#"{"rows":90}"#
+    );
+}
+
+/// `drain`: the stream's outstanding credits are dropped and nothing more is pushed; its
+/// outcomes still go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_worker_gets_nothing_more_pushed() {
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let first = enqueue_job(&mut w, "draining-stream", "{}").await;
+    let mut s = Lifecycle::open(&mut w).await;
+    s.call(credit_frame(&["draining-stream"], 4)).await;
+    let job = s.pushed_jobs(1).await.remove(0);
+    assert_eq!(job.job_id, first);
+    let r = s
+        .call(pb::StreamLifecycleRequest {
+            drain: true,
+            credits: 5,
+            ..Default::default()
+        })
+        .await;
+    assert!(r.error.is_empty(), "{r:?}");
+    assert_eq!(
+        r.credits, 0,
+        "the three left and the five asked for are dropped"
+    );
+    let later = enqueue_job(&mut w, "draining-stream", "{}").await;
+    assert!(
+        s.recv_within(Duration::from_millis(700)).await.is_none(),
+        "nothing is pushed to a draining stream"
+    );
+    let r = s
+        .call(pb::StreamLifecycleRequest {
+            acks: vec![ack_item(&job)],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(r.acked, 1, "{r:?}");
+    let mut jobs = server.jobs().await;
+    assert_eq!(
+        state_of(&get_job(&mut jobs, &later).await),
+        pb::JobState::Pending
+    );
+}
+
+/// A frame refused for the key's rate changes nothing: its credits are not granted, and the
+/// answer reports the credits the stream does hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_refused_for_the_rate_grants_nothing_and_reports_the_credits_held() {
+    const BOOT: &str = "stream-test-admin-key-0123456789abcdef0123";
+    let server = TestServer::builder()
+        .args(&["--require-auth"])
+        .env("CORVO_BOOTSTRAP_ADMIN_KEY", BOOT)
+        .api_key(BOOT)
+        .start()
+        .await;
+    let mut keys = pb::key_service_client::KeyServiceClient::new(server.channel().await);
+    let key = within(
+        "CreateKey",
+        keys.create_key(authed(
+            pb::CreateKeyRequest {
+                name: "slow worker".into(),
+                role: pb::KeyRole::Worker.into(),
+                rate_limit_rps: 1,
+                ..Default::default()
+            },
+            BOOT,
+        )),
+    )
+    .await
+    .expect("CreateKey")
+    .into_inner()
+    .secret;
+    let mut w = server.worker().await;
+    let mut s = Lifecycle::open_with_key(&mut w, &key)
+        .await
+        .expect("a stream");
+    // Frames of 2 credits each until one is refused for the rate.
+    let mut held = 0;
+    let refused = loop {
+        let r = s.call(credit_frame(&["rated"], 2)).await;
+        if r.error_code == pb::ErrorCode::Overloaded as i32 {
+            break r;
+        }
+        assert!(r.error.is_empty(), "{r:?}");
+        held += 2;
+        assert_eq!(r.credits, held, "{r:?}");
+    };
+    assert!(refused.retry_after_ms > 0, "{refused:?}");
+    assert_eq!(
+        refused.credits, held,
+        "the refused frame granted nothing: {refused:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(refused.retry_after_ms as u64 + 50)).await;
+    let r = s.call(credit_frame(&["rated"], 2)).await;
+    assert!(r.error.is_empty(), "{r:?}");
+    assert_eq!(r.credits, held + 2);
+}

@@ -242,11 +242,13 @@ impl HttpBody for PermitBody {
         self.project().body.poll_frame(cx)
     }
 
-    /// Never claims the end up front: `tonic::body::Body::new` drops a body that does, and
-    /// the permit with it, before the response was even sent. (A hint: false is always
-    /// allowed; the body ends when polled.)
+    /// The inner body's answer. An empty body (a trailers-only error answer) must say so:
+    /// otherwise the response goes out as HEADERS without END_STREAM and then an empty DATA
+    /// frame ending the stream, which gRPC C-core clients (Python, C++, Ruby) reject as
+    /// UNKNOWN. `tonic::body::Body::new` then drops this wrapper, and the permit with it, as
+    /// soon as the response is built: the call is over by then.
     fn is_end_stream(&self) -> bool {
-        false
+        self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -273,11 +275,22 @@ mod tests {
         })
     }
 
-    /// Calls `path` through the layer; the response (whose body holds the permit) or the
-    /// refusal's code and hint.
+    /// Calls `path` through the layer; the response (whose body, not yet read, holds the
+    /// permit) or the refusal's code and hint.
     async fn call(pools: &Arc<Pools>, path: &str) -> Result<Response<Body>, (Code, String)> {
-        let inner = tower::service_fn(|_req: Request<Body>| async {
-            Ok::<_, Infallible>(Response::new(Body::empty()))
+        call_answering(pools, path, || {
+            Body::new(http_body_util::Full::new(bytes::Bytes::from_static(b"x")))
+        })
+        .await
+    }
+
+    async fn call_answering(
+        pools: &Arc<Pools>,
+        path: &str,
+        body: fn() -> Body,
+    ) -> Result<Response<Body>, (Code, String)> {
+        let inner = tower::service_fn(move |_req: Request<Body>| async move {
+            Ok::<_, Infallible>(Response::new(body()))
         });
         let req = Request::builder()
             .uri(path)
@@ -324,6 +337,18 @@ mod tests {
         drop(first);
         assert_eq!(pools.in_use(Pool::WorkerStreams), 0);
         drop(call(&pools, stream).await.expect("a stream again"));
+    }
+
+    /// An empty answer (a trailers-only gRPC error) says it is complete, so it goes out as one
+    /// HEADERS frame ending the stream, and its permit is back at once.
+    #[tokio::test]
+    async fn an_empty_answer_ends_at_once_and_frees_its_permit() {
+        let pools = pools(1);
+        let r = call_answering(&pools, "/corvo.v1.JobService/GetJob", Body::empty)
+            .await
+            .expect("answered");
+        assert!(http_body::Body::is_end_stream(r.body()));
+        assert_eq!(pools.in_use(Pool::Calls), 0);
     }
 
     #[tokio::test]

@@ -94,6 +94,11 @@ impl PushTarget {
         taken
     }
 
+    /// Drops every free credit (a draining worker takes no more jobs).
+    pub fn revoke(&self) -> u32 {
+        self.credits.swap(0, Ordering::AcqRel)
+    }
+
     /// Gives back credits a lease reserved but did not use.
     pub fn release(&self, n: u32) {
         self.grant(n);

@@ -227,7 +227,7 @@ where
                     return local.oneshot(req).await;
                 }
                 match channel.oneshot(req).await {
-                    Ok(response) => Ok(response),
+                    Ok(response) => Ok(relayed(response, &api_addr)),
                     Err(e) => Ok(refusal(ApiError::LeaderUnreachable {
                         leader_addr: Some(api_addr.clone()),
                         reason: format!(
@@ -240,7 +240,7 @@ where
         }
         Box::pin(async move {
             match channel.oneshot(req).await {
-                Ok(response) => Ok(response),
+                Ok(response) => Ok(relayed(response, &api_addr)),
                 Err(e) => {
                     let reason = format!(
                         "forwarding to the leader at {api_addr}: {}",
@@ -310,6 +310,71 @@ fn forwardable(req: &Request<Body>) -> bool {
         && !req.headers().contains_key(FORWARDED_FROM_HEADER)
         && FORWARDED_SERVICES.iter().any(|s| path.starts_with(s))
         && !LOCAL_METHODS.contains(&path)
+}
+
+/// The leader's answer, passed through; if the leader goes away mid-answer (a stream when
+/// the leader dies), it ends with UNAVAILABLE trailers instead of a reset stream, so clients
+/// see a status they retry and reconnect on.
+fn relayed(response: Response<Body>, leader: &str) -> Response<Body> {
+    let leader = leader.to_owned();
+    response.map(|body| {
+        Body::new(EndsWithStatus {
+            inner: body,
+            leader,
+            done: false,
+        })
+    })
+}
+
+pin_project_lite::pin_project! {
+    /// A relayed body whose transport error becomes gRPC trailers.
+    struct EndsWithStatus {
+        #[pin]
+        inner: Body,
+        leader: String,
+        done: bool,
+    }
+}
+
+impl http_body::Body for EndsWithStatus {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(Some(Err(e))) => {
+                *this.done = true;
+                let status = tonic::Status::from(ApiError::LeaderUnreachable {
+                    leader_addr: Some(this.leader.clone()),
+                    reason: format!("the connection to the leader at {} broke: {e}", this.leader),
+                });
+                // The status as a trailers-only answer carries it: its grpc-* fields and hints.
+                let mut trailers = http::HeaderMap::new();
+                for (name, value) in status.into_http::<Body>().headers() {
+                    if name != CONTENT_TYPE {
+                        trailers.append(name.clone(), value.clone());
+                    }
+                }
+                Poll::Ready(Some(Ok(http_body::Frame::trailers(trailers))))
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The gRPC answer for a call that could not be forwarded (through the one error mapping).

@@ -305,6 +305,11 @@ struct Plan {
     enqueues: usize,
     commands: Vec<Command>,
     fetch: Option<Lease>,
+    /// Credits the frame grants: granted once its commands are applied, so a frame refused
+    /// whole (and sent again, as workers do) never grants them twice.
+    credits: u32,
+    /// The worker drains: its outstanding credits are dropped.
+    drain: bool,
 }
 
 fn plan(
@@ -376,7 +381,28 @@ fn plan(
         enqueues: 0,
         commands: vec![],
         fetch: None,
+        credits: 0,
+        drain: f.drain,
     };
+    // Heartbeats first: a frame's last progress and checkpoint land before its outcomes.
+    if !f.heartbeats.is_empty() {
+        let mut items = Vec::with_capacity(f.heartbeats.len());
+        for (i, h) in f.heartbeats.iter().enumerate() {
+            let p = format!("heartbeats[{i}].");
+            let item = convert::heartbeat_item(
+                opts,
+                &h.job_id,
+                &h.progress_json,
+                &h.checkpoint_json,
+                h.lease_token,
+                &p,
+            )?;
+            engine.check_job_scope(principal, &item.job_id)?;
+            items.push(item);
+            plan.heartbeats.push(h.job_id.clone());
+        }
+        plan.commands.push(Command::Heartbeat(Heartbeat { items }));
+    }
     for (i, a) in f.acks.iter().enumerate() {
         let cmd = convert::ack(
             opts,
@@ -402,24 +428,6 @@ fn plan(
         plan.fails.push(cmd.job_id.clone());
         plan.commands.push(Command::Fail(cmd));
     }
-    if !f.heartbeats.is_empty() {
-        let mut items = Vec::with_capacity(f.heartbeats.len());
-        for (i, h) in f.heartbeats.iter().enumerate() {
-            let p = format!("heartbeats[{i}].");
-            let item = convert::heartbeat_item(
-                opts,
-                &h.job_id,
-                &h.progress_json,
-                &h.checkpoint_json,
-                h.lease_token,
-                &p,
-            )?;
-            engine.check_job_scope(principal, &item.job_id)?;
-            items.push(item);
-            plan.heartbeats.push(h.job_id.clone());
-        }
-        plan.commands.push(Command::Heartbeat(Heartbeat { items }));
-    }
     for (i, e) in f.enqueues.iter().enumerate() {
         let p = format!("enqueues[{i}].");
         let cmd = convert::enqueue(
@@ -439,7 +447,7 @@ fn plan(
             count: 0,
             ..lease.clone()
         });
-        target.grant(f.credits as u32);
+        plan.credits = if f.drain { 0 } else { f.credits.max(0) as u32 };
         if fetch_count > 0 {
             plan.fetch = Some(lease);
         }
@@ -508,6 +516,7 @@ async fn handle_frames(
                     if p.is_some() {
                         frame_error(&mut resp, &e, "frame");
                     }
+                    resp.credits = i32::try_from(target.credits()).unwrap_or(i32::MAX);
                     resp
                 })
                 .collect();
@@ -517,9 +526,17 @@ async fn handle_frames(
     for (resp, p) in planned {
         out.push(match p {
             Some((plan, n)) => {
+                if plan.drain {
+                    let dropped = target.revoke();
+                    debug!(dropped, "worker stream draining: credits dropped");
+                }
+                target.grant(plan.credits);
                 answer(engine, shared, target, resp, plan, replies.by_ref().take(n)).await
             }
-            None => resp,
+            None => pb::StreamLifecycleResponse {
+                credits: i32::try_from(target.credits()).unwrap_or(i32::MAX),
+                ..resp
+            },
         });
     }
     out
@@ -541,7 +558,35 @@ async fn answer(
         enqueues,
         commands: _,
         fetch,
+        credits: _,
+        drain: _,
     } = plan;
+    if !heartbeats.is_empty() {
+        match replies.next() {
+            Some(Ok(Reply::Heartbeat(answers))) => {
+                for (id, answer) in heartbeats.iter().zip(answers) {
+                    match answer {
+                        HeartbeatReply::Extended { .. } => {
+                            resp.heartbeat_results.push(convert::item_ok(id, None))
+                        }
+                        HeartbeatReply::Stop(reason) => {
+                            resp.cancel_job_ids.push(id.clone());
+                            let mut r = convert::item_ok(id, None);
+                            if reason == corvo_core::StopReason::StaleLease {
+                                let e = ApiError::StaleLease { job_id: id.clone() };
+                                r = convert::item_err(id, &e);
+                            } else {
+                                r.message = heartbeat_answer(&HeartbeatReply::Stop(reason)).reason;
+                            }
+                            resp.heartbeat_results.push(r);
+                            lock(shared).leased.remove(id);
+                        }
+                    }
+                }
+            }
+            other => frame_error(&mut resp, &item_error(other), "heartbeat"),
+        }
+    }
     for id in &acks {
         match replies.next() {
             Some(Ok(Reply::Acked { state, .. })) => {
@@ -571,32 +616,6 @@ async fn answer(
         let mut s = lock(shared);
         for id in acks.iter().chain(&fails) {
             s.leased.remove(id);
-        }
-    }
-    if !heartbeats.is_empty() {
-        match replies.next() {
-            Some(Ok(Reply::Heartbeat(answers))) => {
-                for (id, answer) in heartbeats.iter().zip(answers) {
-                    match answer {
-                        HeartbeatReply::Extended { .. } => {
-                            resp.heartbeat_results.push(convert::item_ok(id, None))
-                        }
-                        HeartbeatReply::Stop(reason) => {
-                            resp.cancel_job_ids.push(id.clone());
-                            let mut r = convert::item_ok(id, None);
-                            if reason == corvo_core::StopReason::StaleLease {
-                                let e = ApiError::StaleLease { job_id: id.clone() };
-                                r = convert::item_err(id, &e);
-                            } else {
-                                r.message = heartbeat_answer(&HeartbeatReply::Stop(reason)).reason;
-                            }
-                            resp.heartbeat_results.push(r);
-                            lock(shared).leased.remove(id);
-                        }
-                    }
-                }
-            }
-            other => frame_error(&mut resp, &item_error(other), "heartbeat"),
         }
     }
     for _ in 0..enqueues {

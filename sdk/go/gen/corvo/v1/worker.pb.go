@@ -1827,9 +1827,15 @@ type StreamLifecycleRequest struct {
 	// Credit grant: the worker can take this many more jobs. The server pushes jobs (in
 	// responses with request_id 0) as they become ready, one credit each, and never more than
 	// granted. Credits add up across frames (at most 4096 outstanding).
-	Credits       int32                     `protobuf:"varint,9,opt,name=credits,proto3" json:"credits,omitempty"`
-	Fails         []*LifecycleFailItem      `protobuf:"bytes,10,rep,name=fails,proto3" json:"fails,omitempty"`
-	Heartbeats    []*LifecycleHeartbeatItem `protobuf:"bytes,11,rep,name=heartbeats,proto3" json:"heartbeats,omitempty"`
+	Credits int32                `protobuf:"varint,9,opt,name=credits,proto3" json:"credits,omitempty"`
+	Fails   []*LifecycleFailItem `protobuf:"bytes,10,rep,name=fails,proto3" json:"fails,omitempty"`
+	// Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+	// last progress and checkpoint together with its outcome.
+	Heartbeats []*LifecycleHeartbeatItem `protobuf:"bytes,11,rep,name=heartbeats,proto3" json:"heartbeats,omitempty"`
+	// The worker is shutting down: the server drops the stream's outstanding credits and pushes
+	// nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
+	// working until the worker closes the stream.
+	Drain         bool `protobuf:"varint,12,opt,name=drain,proto3" json:"drain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1939,6 +1945,13 @@ func (x *StreamLifecycleRequest) GetHeartbeats() []*LifecycleHeartbeatItem {
 		return x.Heartbeats
 	}
 	return nil
+}
+
+func (x *StreamLifecycleRequest) GetDrain() bool {
+	if x != nil {
+		return x.Drain
+	}
+	return false
 }
 
 type StreamLifecycleResponse struct {
@@ -3000,7 +3013,7 @@ const file_corvo_v1_worker_proto_rawDesc = "" +
 	"\rprogress_json\x18\x02 \x01(\tR\fprogressJson\x12'\n" +
 	"\x0fcheckpoint_json\x18\x03 \x01(\tR\x0echeckpointJson\x12\x1f\n" +
 	"\vlease_token\x18\x04 \x01(\x04R\n" +
-	"leaseToken\"\xc7\x03\n" +
+	"leaseToken\"\xdd\x03\n" +
 	"\x16StreamLifecycleRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x16\n" +
@@ -3017,7 +3030,8 @@ const file_corvo_v1_worker_proto_rawDesc = "" +
 	" \x03(\v2\x1b.corvo.v1.LifecycleFailItemR\x05fails\x12@\n" +
 	"\n" +
 	"heartbeats\x18\v \x03(\v2 .corvo.v1.LifecycleHeartbeatItemR\n" +
-	"heartbeats\"\xe8\x04\n" +
+	"heartbeats\x12\x14\n" +
+	"\x05drain\x18\f \x01(\bR\x05drain\"\xe8\x04\n" +
 	"\x17StreamLifecycleResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12+\n" +

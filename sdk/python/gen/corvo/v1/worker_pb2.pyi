@@ -357,7 +357,7 @@ class LifecycleHeartbeatItem(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., progress_json: _Optional[str] = ..., checkpoint_json: _Optional[str] = ..., lease_token: _Optional[int] = ...) -> None: ...
 
 class StreamLifecycleRequest(_message.Message):
-    __slots__ = ("request_id", "queues", "worker_id", "hostname", "lease_duration", "fetch_count", "acks", "enqueues", "credits", "fails", "heartbeats")
+    __slots__ = ("request_id", "queues", "worker_id", "hostname", "lease_duration", "fetch_count", "acks", "enqueues", "credits", "fails", "heartbeats", "drain")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     QUEUES_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -369,6 +369,7 @@ class StreamLifecycleRequest(_message.Message):
     CREDITS_FIELD_NUMBER: _ClassVar[int]
     FAILS_FIELD_NUMBER: _ClassVar[int]
     HEARTBEATS_FIELD_NUMBER: _ClassVar[int]
+    DRAIN_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     queues: _containers.RepeatedScalarFieldContainer[str]
     worker_id: str
@@ -380,7 +381,8 @@ class StreamLifecycleRequest(_message.Message):
     credits: int
     fails: _containers.RepeatedCompositeFieldContainer[LifecycleFailItem]
     heartbeats: _containers.RepeatedCompositeFieldContainer[LifecycleHeartbeatItem]
-    def __init__(self, request_id: _Optional[int] = ..., queues: _Optional[_Iterable[str]] = ..., worker_id: _Optional[str] = ..., hostname: _Optional[str] = ..., lease_duration: _Optional[int] = ..., fetch_count: _Optional[int] = ..., acks: _Optional[_Iterable[_Union[AckBatchItem, _Mapping]]] = ..., enqueues: _Optional[_Iterable[_Union[LifecycleEnqueueItem, _Mapping]]] = ..., credits: _Optional[int] = ..., fails: _Optional[_Iterable[_Union[LifecycleFailItem, _Mapping]]] = ..., heartbeats: _Optional[_Iterable[_Union[LifecycleHeartbeatItem, _Mapping]]] = ...) -> None: ...
+    drain: bool
+    def __init__(self, request_id: _Optional[int] = ..., queues: _Optional[_Iterable[str]] = ..., worker_id: _Optional[str] = ..., hostname: _Optional[str] = ..., lease_duration: _Optional[int] = ..., fetch_count: _Optional[int] = ..., acks: _Optional[_Iterable[_Union[AckBatchItem, _Mapping]]] = ..., enqueues: _Optional[_Iterable[_Union[LifecycleEnqueueItem, _Mapping]]] = ..., credits: _Optional[int] = ..., fails: _Optional[_Iterable[_Union[LifecycleFailItem, _Mapping]]] = ..., heartbeats: _Optional[_Iterable[_Union[LifecycleHeartbeatItem, _Mapping]]] = ..., drain: bool = ...) -> None: ...
 
 class StreamLifecycleResponse(_message.Message):
     __slots__ = ("request_id", "jobs", "acked", "error", "enqueued_job_ids", "leader_addr", "error_code", "retry_after_ms", "ack_results", "fail_results", "enqueue_results", "cancel_job_ids", "heartbeat_results", "credits")

@@ -321,8 +321,15 @@ pub struct StreamLifecycleRequest {
     pub credits: i32,
     #[prost(message, repeated, tag="10")]
     pub fails: ::prost::alloc::vec::Vec<LifecycleFailItem>,
+    /// Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+    /// last progress and checkpoint together with its outcome.
     #[prost(message, repeated, tag="11")]
     pub heartbeats: ::prost::alloc::vec::Vec<LifecycleHeartbeatItem>,
+    /// The worker is shutting down: the server drops the stream's outstanding credits and pushes
+    /// nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
+    /// working until the worker closes the stream.
+    #[prost(bool, tag="12")]
+    pub drain: bool,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct StreamLifecycleResponse {

@@ -351,6 +351,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.corvo.v1.LifecycleHeartbeatItem> heartbeats_;
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   @java.lang.Override
@@ -358,6 +363,11 @@ private static final long serialVersionUID = 0L;
     return heartbeats_;
   }
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   @java.lang.Override
@@ -366,6 +376,11 @@ private static final long serialVersionUID = 0L;
     return heartbeats_;
   }
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   @java.lang.Override
@@ -373,6 +388,11 @@ private static final long serialVersionUID = 0L;
     return heartbeats_.size();
   }
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   @java.lang.Override
@@ -380,12 +400,34 @@ private static final long serialVersionUID = 0L;
     return heartbeats_.get(index);
   }
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   @java.lang.Override
   public dev.corvo.v1.LifecycleHeartbeatItemOrBuilder getHeartbeatsOrBuilder(
       int index) {
     return heartbeats_.get(index);
+  }
+
+  public static final int DRAIN_FIELD_NUMBER = 12;
+  private boolean drain_ = false;
+  /**
+   * <pre>
+   * The worker is shutting down: the server drops the stream's outstanding credits and pushes
+   * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
+   * working until the worker closes the stream.
+   * </pre>
+   *
+   * <code>bool drain = 12 [json_name = "drain"];</code>
+   * @return The drain.
+   */
+  @java.lang.Override
+  public boolean getDrain() {
+    return drain_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -434,6 +476,9 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < heartbeats_.size(); i++) {
       output.writeMessage(11, heartbeats_.get(i));
+    }
+    if (drain_ != false) {
+      output.writeBool(12, drain_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -490,6 +535,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(11, heartbeats_.get(i));
     }
+    if (drain_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(12, drain_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -527,6 +576,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getFailsList())) return false;
     if (!getHeartbeatsList()
         .equals(other.getHeartbeatsList())) return false;
+    if (getDrain()
+        != other.getDrain()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -571,6 +622,9 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + HEARTBEATS_FIELD_NUMBER;
       hash = (53 * hash) + getHeartbeatsList().hashCode();
     }
+    hash = (37 * hash) + DRAIN_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getDrain());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -738,6 +792,7 @@ private static final long serialVersionUID = 0L;
         heartbeatsBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000400);
+      drain_ = false;
       return this;
     }
 
@@ -832,6 +887,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000100) != 0)) {
         result.credits_ = credits_;
+      }
+      if (((from_bitField0_ & 0x00000800) != 0)) {
+        result.drain_ = drain_;
       }
     }
 
@@ -1015,6 +1073,9 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (other.getDrain() != false) {
+        setDrain(other.getDrain());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1129,6 +1190,11 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 90
+            case 96: {
+              drain_ = input.readBool();
+              bitField0_ |= 0x00000800;
+              break;
+            } // case 96
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2316,6 +2382,11 @@ private static final long serialVersionUID = 0L;
         dev.corvo.v1.LifecycleHeartbeatItem, dev.corvo.v1.LifecycleHeartbeatItem.Builder, dev.corvo.v1.LifecycleHeartbeatItemOrBuilder> heartbeatsBuilder_;
 
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public java.util.List<dev.corvo.v1.LifecycleHeartbeatItem> getHeartbeatsList() {
@@ -2326,6 +2397,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public int getHeartbeatsCount() {
@@ -2336,6 +2412,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public dev.corvo.v1.LifecycleHeartbeatItem getHeartbeats(int index) {
@@ -2346,6 +2427,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public Builder setHeartbeats(
@@ -2363,6 +2449,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public Builder setHeartbeats(
@@ -2377,6 +2468,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public Builder addHeartbeats(dev.corvo.v1.LifecycleHeartbeatItem value) {
@@ -2393,6 +2489,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public Builder addHeartbeats(
@@ -2410,6 +2511,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public Builder addHeartbeats(
@@ -2424,6 +2530,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public Builder addHeartbeats(
@@ -2438,6 +2549,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public Builder addAllHeartbeats(
@@ -2453,6 +2569,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public Builder clearHeartbeats() {
@@ -2466,6 +2587,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public Builder removeHeartbeats(int index) {
@@ -2479,6 +2605,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public dev.corvo.v1.LifecycleHeartbeatItem.Builder getHeartbeatsBuilder(
@@ -2486,6 +2617,11 @@ private static final long serialVersionUID = 0L;
       return getHeartbeatsFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public dev.corvo.v1.LifecycleHeartbeatItemOrBuilder getHeartbeatsOrBuilder(
@@ -2496,6 +2632,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public java.util.List<? extends dev.corvo.v1.LifecycleHeartbeatItemOrBuilder> 
@@ -2507,6 +2648,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public dev.corvo.v1.LifecycleHeartbeatItem.Builder addHeartbeatsBuilder() {
@@ -2514,6 +2660,11 @@ private static final long serialVersionUID = 0L;
           dev.corvo.v1.LifecycleHeartbeatItem.getDefaultInstance());
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public dev.corvo.v1.LifecycleHeartbeatItem.Builder addHeartbeatsBuilder(
@@ -2522,6 +2673,11 @@ private static final long serialVersionUID = 0L;
           index, dev.corvo.v1.LifecycleHeartbeatItem.getDefaultInstance());
     }
     /**
+     * <pre>
+     * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+     * last progress and checkpoint together with its outcome.
+     * </pre>
+     *
      * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
      */
     public java.util.List<dev.corvo.v1.LifecycleHeartbeatItem.Builder> 
@@ -2541,6 +2697,56 @@ private static final long serialVersionUID = 0L;
         heartbeats_ = null;
       }
       return heartbeatsBuilder_;
+    }
+
+    private boolean drain_ ;
+    /**
+     * <pre>
+     * The worker is shutting down: the server drops the stream's outstanding credits and pushes
+     * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
+     * working until the worker closes the stream.
+     * </pre>
+     *
+     * <code>bool drain = 12 [json_name = "drain"];</code>
+     * @return The drain.
+     */
+    @java.lang.Override
+    public boolean getDrain() {
+      return drain_;
+    }
+    /**
+     * <pre>
+     * The worker is shutting down: the server drops the stream's outstanding credits and pushes
+     * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
+     * working until the worker closes the stream.
+     * </pre>
+     *
+     * <code>bool drain = 12 [json_name = "drain"];</code>
+     * @param value The drain to set.
+     * @return This builder for chaining.
+     */
+    public Builder setDrain(boolean value) {
+
+      drain_ = value;
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The worker is shutting down: the server drops the stream's outstanding credits and pushes
+     * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
+     * working until the worker closes the stream.
+     * </pre>
+     *
+     * <code>bool drain = 12 [json_name = "drain"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearDrain() {
+      bitField0_ = (bitField0_ & ~0x00000800);
+      drain_ = false;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -172,26 +172,63 @@ public interface StreamLifecycleRequestOrBuilder extends
       int index);
 
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   java.util.List<dev.corvo.v1.LifecycleHeartbeatItem> 
       getHeartbeatsList();
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   dev.corvo.v1.LifecycleHeartbeatItem getHeartbeats(int index);
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   int getHeartbeatsCount();
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   java.util.List<? extends dev.corvo.v1.LifecycleHeartbeatItemOrBuilder> 
       getHeartbeatsOrBuilderList();
   /**
+   * <pre>
+   * Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
+   * last progress and checkpoint together with its outcome.
+   * </pre>
+   *
    * <code>repeated .corvo.v1.LifecycleHeartbeatItem heartbeats = 11 [json_name = "heartbeats"];</code>
    */
   dev.corvo.v1.LifecycleHeartbeatItemOrBuilder getHeartbeatsOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * The worker is shutting down: the server drops the stream's outstanding credits and pushes
+   * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
+   * working until the worker closes the stream.
+   * </pre>
+   *
+   * <code>bool drain = 12 [json_name = "drain"];</code>
+   * @return The drain.
+   */
+  boolean getDrain();
 }

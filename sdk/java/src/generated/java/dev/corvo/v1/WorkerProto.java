@@ -301,7 +301,7 @@ public final class WorkerProto {
       "rtbeatItem\022\025\n\006job_id\030\001 \001(\tR\005jobId\022#\n\rpro" +
       "gress_json\030\002 \001(\tR\014progressJson\022\'\n\017checkp" +
       "oint_json\030\003 \001(\tR\016checkpointJson\022\037\n\013lease" +
-      "_token\030\004 \001(\004R\nleaseToken\"\307\003\n\026StreamLifec" +
+      "_token\030\004 \001(\004R\nleaseToken\"\335\003\n\026StreamLifec" +
       "ycleRequest\022\035\n\nrequest_id\030\001 \001(\004R\trequest" +
       "Id\022\026\n\006queues\030\002 \003(\tR\006queues\022\033\n\tworker_id\030" +
       "\003 \001(\tR\010workerId\022\032\n\010hostname\030\004 \001(\tR\010hostn" +
@@ -313,105 +313,106 @@ public final class WorkerProto {
       "edits\0221\n\005fails\030\n \003(\0132\033.corvo.v1.Lifecycl" +
       "eFailItemR\005fails\022@\n\nheartbeats\030\013 \003(\0132 .c" +
       "orvo.v1.LifecycleHeartbeatItemR\nheartbea" +
-      "ts\"\350\004\n\027StreamLifecycleResponse\022\035\n\nreques" +
-      "t_id\030\001 \001(\004R\trequestId\022+\n\004jobs\030\002 \003(\0132\027.co" +
-      "rvo.v1.FetchBatchJobR\004jobs\022\024\n\005acked\030\003 \001(" +
-      "\005R\005acked\022\024\n\005error\030\004 \001(\tR\005error\022(\n\020enqueu" +
-      "ed_job_ids\030\005 \003(\tR\016enqueuedJobIds\022\037\n\013lead" +
-      "er_addr\030\006 \001(\tR\nleaderAddr\0222\n\nerror_code\030" +
-      "\007 \001(\0162\023.corvo.v1.ErrorCodeR\terrorCode\022$\n" +
-      "\016retry_after_ms\030\010 \001(\003R\014retryAfterMs\0225\n\013a" +
-      "ck_results\030\t \003(\0132\024.corvo.v1.ItemResultR\n" +
-      "ackResults\0227\n\014fail_results\030\n \003(\0132\024.corvo" +
-      ".v1.ItemResultR\013failResults\022=\n\017enqueue_r" +
-      "esults\030\013 \003(\0132\024.corvo.v1.ItemResultR\016enqu" +
-      "eueResults\022$\n\016cancel_job_ids\030\014 \003(\tR\014canc" +
-      "elJobIds\022A\n\021heartbeat_results\030\r \003(\0132\024.co" +
-      "rvo.v1.ItemResultR\020heartbeatResults\022\030\n\007c" +
-      "redits\030\016 \001(\005R\007credits\"y\n\013FailRequest\022\025\n\006" +
-      "job_id\030\001 \001(\tR\005jobId\022\024\n\005error\030\002 \001(\tR\005erro" +
-      "r\022\034\n\tbacktrace\030\003 \001(\tR\tbacktrace\022\037\n\013lease" +
-      "_token\030\004 \001(\004R\nleaseToken\"\231\001\n\014FailRespons" +
-      "e\022\026\n\006status\030\001 \001(\tR\006status\022B\n\017next_attemp" +
-      "t_at\030\002 \001(\0132\032.google.protobuf.TimestampR\r" +
-      "nextAttemptAt\022-\n\022attempts_remaining\030\003 \001(" +
-      "\005R\021attemptsRemaining\"\323\001\n\022HeartbeatJobUpd" +
-      "ate\022#\n\rprogress_json\030\001 \001(\tR\014progressJson" +
-      "\022\'\n\017checkpoint_json\030\002 \001(\tR\016checkpointJso" +
-      "n\022+\n\005usage\030\003 \001(\0132\025.corvo.v1.UsageReportR" +
-      "\005usage\022!\n\014stream_delta\030\004 \001(\tR\013streamDelt" +
-      "a\022\037\n\013lease_token\030\005 \001(\004R\nleaseToken\"\243\001\n\020H" +
-      "eartbeatRequest\0228\n\004jobs\030\001 \003(\0132$.corvo.v1" +
-      ".HeartbeatRequest.JobsEntryR\004jobs\032U\n\tJob" +
-      "sEntry\022\020\n\003key\030\001 \001(\tR\003key\0222\n\005value\030\002 \001(\0132" +
-      "\034.corvo.v1.HeartbeatJobUpdateR\005value:\0028\001" +
-      "\"r\n\024HeartbeatJobResponse\022\026\n\006status\030\001 \001(\t" +
-      "R\006status\022\026\n\006reason\030\002 \001(\tR\006reason\022*\n\021leas" +
-      "e_deadline_ms\030\003 \001(\003R\017leaseDeadlineMs\"\247\001\n" +
-      "\021HeartbeatResponse\0229\n\004jobs\030\001 \003(\0132%.corvo" +
-      ".v1.HeartbeatResponse.JobsEntryR\004jobs\032W\n" +
-      "\tJobsEntry\022\020\n\003key\030\001 \001(\tR\003key\0224\n\005value\030\002 " +
-      "\001(\0132\036.corvo.v1.HeartbeatJobResponseR\005val" +
-      "ue:\0028\001\"\230\001\n\020SubscribeRequest\022\026\n\006queues\030\001 " +
-      "\003(\tR\006queues\022\027\n\007job_ids\030\002 \003(\tR\006jobIds\022\024\n\005" +
-      "types\030\003 \003(\tR\005types\022\"\n\rlast_event_id\030\004 \001(" +
-      "\004R\013lastEventId\022\031\n\010from_now\030\005 \001(\010R\007fromNo" +
-      "w\"\230\001\n\021SubscribeResponse\022\020\n\003seq\030\001 \001(\004R\003se" +
-      "q\022\022\n\004type\030\002 \001(\tR\004type\022\025\n\006job_id\030\003 \001(\tR\005j" +
-      "obId\022\024\n\005queue\030\004 \001(\tR\005queue\022\023\n\005at_ns\030\005 \001(" +
-      "\004R\004atNs\022\033\n\tdata_json\030\006 \001(\tR\010dataJson\"\026\n\024" +
-      "GetServerInfoRequest\"_\n\025GetServerInfoRes" +
-      "ponse\022%\n\016server_version\030\001 \001(\tR\rserverVer" +
-      "sion\022\037\n\013api_version\030\002 \001(\tR\napiVersion\"\203\001" +
-      "\n\013AgentConfig\022%\n\016max_iterations\030\001 \001(\005R\rm" +
-      "axIterations\022 \n\014max_cost_usd\030\002 \001(\001R\nmaxC" +
-      "ostUsd\022+\n\021iteration_timeout\030\003 \001(\tR\020itera" +
-      "tionTimeout\"\306\001\n\nAgentState\022%\n\016max_iterat" +
-      "ions\030\001 \001(\005R\rmaxIterations\022 \n\014max_cost_us" +
-      "d\030\002 \001(\001R\nmaxCostUsd\022+\n\021iteration_timeout" +
-      "\030\003 \001(\tR\020iterationTimeout\022\034\n\titeration\030\004 " +
-      "\001(\005R\titeration\022$\n\016total_cost_usd\030\005 \001(\001R\014" +
-      "totalCostUsd*u\n\010Priority\022\030\n\024PRIORITY_UNS" +
-      "PECIFIED\020\000\022\025\n\021PRIORITY_CRITICAL\020\001\022\021\n\rPRI" +
-      "ORITY_HIGH\020\002\022\023\n\017PRIORITY_NORMAL\020\003\022\020\n\014PRI" +
-      "ORITY_LOW\020\004*\221\001\n\013BackoffKind\022\034\n\030BACKOFF_K" +
-      "IND_UNSPECIFIED\020\000\022\025\n\021BACKOFF_KIND_NONE\020\001" +
-      "\022\026\n\022BACKOFF_KIND_FIXED\020\002\022\027\n\023BACKOFF_KIND" +
-      "_LINEAR\020\003\022\034\n\030BACKOFF_KIND_EXPONENTIAL\020\004*" +
-      "\335\001\n\010JobState\022\031\n\025JOB_STATE_UNSPECIFIED\020\000\022" +
-      "\025\n\021JOB_STATE_PENDING\020\001\022\027\n\023JOB_STATE_SCHE" +
-      "DULED\020\002\022\024\n\020JOB_STATE_ACTIVE\020\003\022\026\n\022JOB_STA" +
-      "TE_RETRYING\020\004\022\022\n\016JOB_STATE_HELD\020\005\022\027\n\023JOB" +
-      "_STATE_COMPLETED\020\006\022\022\n\016JOB_STATE_DEAD\020\007\022\027" +
-      "\n\023JOB_STATE_CANCELLED\020\010*\311\002\n\tErrorCode\022\032\n" +
-      "\026ERROR_CODE_UNSPECIFIED\020\000\022\037\n\033ERROR_CODE_" +
-      "INVALID_ARGUMENT\020\001\022\030\n\024ERROR_CODE_NOT_FOU" +
-      "ND\020\002\022\032\n\026ERROR_CODE_STALE_LEASE\020\003\022\034\n\030ERRO" +
-      "R_CODE_INVALID_STATE\020\004\022\031\n\025ERROR_CODE_OVE" +
-      "RLOADED\020\005\022\031\n\025ERROR_CODE_NOT_LEADER\020\006\022\032\n\026" +
-      "ERROR_CODE_UNAVAILABLE\020\007\022\027\n\023ERROR_CODE_I" +
-      "NTERNAL\020\010\022\036\n\032ERROR_CODE_UNAUTHENTICATED\020" +
-      "\t\022 \n\034ERROR_CODE_PERMISSION_DENIED\020\n2\274\005\n\r" +
-      "WorkerService\022>\n\007Enqueue\022\030.corvo.v1.Enqu" +
-      "eueRequest\032\031.corvo.v1.EnqueueResponse\0228\n" +
-      "\005Fetch\022\026.corvo.v1.FetchRequest\032\027.corvo.v" +
-      "1.FetchResponse\022G\n\nFetchBatch\022\033.corvo.v1" +
-      ".FetchBatchRequest\032\034.corvo.v1.FetchBatch" +
-      "Response\0222\n\003Ack\022\024.corvo.v1.AckRequest\032\025." +
-      "corvo.v1.AckResponse\022A\n\010AckBatch\022\031.corvo" +
-      ".v1.AckBatchRequest\032\032.corvo.v1.AckBatchR" +
-      "esponse\022Z\n\017StreamLifecycle\022 .corvo.v1.St" +
-      "reamLifecycleRequest\032!.corvo.v1.StreamLi" +
-      "fecycleResponse(\0010\001\0225\n\004Fail\022\025.corvo.v1.F" +
-      "ailRequest\032\026.corvo.v1.FailResponse\022D\n\tHe" +
-      "artbeat\022\032.corvo.v1.HeartbeatRequest\032\033.co" +
-      "rvo.v1.HeartbeatResponse\022F\n\tSubscribe\022\032." +
-      "corvo.v1.SubscribeRequest\032\033.corvo.v1.Sub" +
-      "scribeResponse0\001\022P\n\rGetServerInfo\022\036.corv" +
-      "o.v1.GetServerInfoRequest\032\037.corvo.v1.Get" +
-      "ServerInfoResponseB\\\n\014dev.corvo.v1B\013Work" +
-      "erProtoP\001\242\002\003CXX\252\002\010Corvo.V1\312\002\010Corvo\\V1\342\002\024" +
-      "Corvo\\V1\\GPBMetadata\352\002\tCorvo::V1b\006proto3"
+      "ts\022\024\n\005drain\030\014 \001(\010R\005drain\"\350\004\n\027StreamLifec" +
+      "ycleResponse\022\035\n\nrequest_id\030\001 \001(\004R\treques" +
+      "tId\022+\n\004jobs\030\002 \003(\0132\027.corvo.v1.FetchBatchJ" +
+      "obR\004jobs\022\024\n\005acked\030\003 \001(\005R\005acked\022\024\n\005error\030" +
+      "\004 \001(\tR\005error\022(\n\020enqueued_job_ids\030\005 \003(\tR\016" +
+      "enqueuedJobIds\022\037\n\013leader_addr\030\006 \001(\tR\nlea" +
+      "derAddr\0222\n\nerror_code\030\007 \001(\0162\023.corvo.v1.E" +
+      "rrorCodeR\terrorCode\022$\n\016retry_after_ms\030\010 " +
+      "\001(\003R\014retryAfterMs\0225\n\013ack_results\030\t \003(\0132\024" +
+      ".corvo.v1.ItemResultR\nackResults\0227\n\014fail" +
+      "_results\030\n \003(\0132\024.corvo.v1.ItemResultR\013fa" +
+      "ilResults\022=\n\017enqueue_results\030\013 \003(\0132\024.cor" +
+      "vo.v1.ItemResultR\016enqueueResults\022$\n\016canc" +
+      "el_job_ids\030\014 \003(\tR\014cancelJobIds\022A\n\021heartb" +
+      "eat_results\030\r \003(\0132\024.corvo.v1.ItemResultR" +
+      "\020heartbeatResults\022\030\n\007credits\030\016 \001(\005R\007cred" +
+      "its\"y\n\013FailRequest\022\025\n\006job_id\030\001 \001(\tR\005jobI" +
+      "d\022\024\n\005error\030\002 \001(\tR\005error\022\034\n\tbacktrace\030\003 \001" +
+      "(\tR\tbacktrace\022\037\n\013lease_token\030\004 \001(\004R\nleas" +
+      "eToken\"\231\001\n\014FailResponse\022\026\n\006status\030\001 \001(\tR" +
+      "\006status\022B\n\017next_attempt_at\030\002 \001(\0132\032.googl" +
+      "e.protobuf.TimestampR\rnextAttemptAt\022-\n\022a" +
+      "ttempts_remaining\030\003 \001(\005R\021attemptsRemaini" +
+      "ng\"\323\001\n\022HeartbeatJobUpdate\022#\n\rprogress_js" +
+      "on\030\001 \001(\tR\014progressJson\022\'\n\017checkpoint_jso" +
+      "n\030\002 \001(\tR\016checkpointJson\022+\n\005usage\030\003 \001(\0132\025" +
+      ".corvo.v1.UsageReportR\005usage\022!\n\014stream_d" +
+      "elta\030\004 \001(\tR\013streamDelta\022\037\n\013lease_token\030\005" +
+      " \001(\004R\nleaseToken\"\243\001\n\020HeartbeatRequest\0228\n" +
+      "\004jobs\030\001 \003(\0132$.corvo.v1.HeartbeatRequest." +
+      "JobsEntryR\004jobs\032U\n\tJobsEntry\022\020\n\003key\030\001 \001(" +
+      "\tR\003key\0222\n\005value\030\002 \001(\0132\034.corvo.v1.Heartbe" +
+      "atJobUpdateR\005value:\0028\001\"r\n\024HeartbeatJobRe" +
+      "sponse\022\026\n\006status\030\001 \001(\tR\006status\022\026\n\006reason" +
+      "\030\002 \001(\tR\006reason\022*\n\021lease_deadline_ms\030\003 \001(" +
+      "\003R\017leaseDeadlineMs\"\247\001\n\021HeartbeatResponse" +
+      "\0229\n\004jobs\030\001 \003(\0132%.corvo.v1.HeartbeatRespo" +
+      "nse.JobsEntryR\004jobs\032W\n\tJobsEntry\022\020\n\003key\030" +
+      "\001 \001(\tR\003key\0224\n\005value\030\002 \001(\0132\036.corvo.v1.Hea" +
+      "rtbeatJobResponseR\005value:\0028\001\"\230\001\n\020Subscri" +
+      "beRequest\022\026\n\006queues\030\001 \003(\tR\006queues\022\027\n\007job" +
+      "_ids\030\002 \003(\tR\006jobIds\022\024\n\005types\030\003 \003(\tR\005types" +
+      "\022\"\n\rlast_event_id\030\004 \001(\004R\013lastEventId\022\031\n\010" +
+      "from_now\030\005 \001(\010R\007fromNow\"\230\001\n\021SubscribeRes" +
+      "ponse\022\020\n\003seq\030\001 \001(\004R\003seq\022\022\n\004type\030\002 \001(\tR\004t" +
+      "ype\022\025\n\006job_id\030\003 \001(\tR\005jobId\022\024\n\005queue\030\004 \001(" +
+      "\tR\005queue\022\023\n\005at_ns\030\005 \001(\004R\004atNs\022\033\n\tdata_js" +
+      "on\030\006 \001(\tR\010dataJson\"\026\n\024GetServerInfoReque" +
+      "st\"_\n\025GetServerInfoResponse\022%\n\016server_ve" +
+      "rsion\030\001 \001(\tR\rserverVersion\022\037\n\013api_versio" +
+      "n\030\002 \001(\tR\napiVersion\"\203\001\n\013AgentConfig\022%\n\016m" +
+      "ax_iterations\030\001 \001(\005R\rmaxIterations\022 \n\014ma" +
+      "x_cost_usd\030\002 \001(\001R\nmaxCostUsd\022+\n\021iteratio" +
+      "n_timeout\030\003 \001(\tR\020iterationTimeout\"\306\001\n\nAg" +
+      "entState\022%\n\016max_iterations\030\001 \001(\005R\rmaxIte" +
+      "rations\022 \n\014max_cost_usd\030\002 \001(\001R\nmaxCostUs" +
+      "d\022+\n\021iteration_timeout\030\003 \001(\tR\020iterationT" +
+      "imeout\022\034\n\titeration\030\004 \001(\005R\titeration\022$\n\016" +
+      "total_cost_usd\030\005 \001(\001R\014totalCostUsd*u\n\010Pr" +
+      "iority\022\030\n\024PRIORITY_UNSPECIFIED\020\000\022\025\n\021PRIO" +
+      "RITY_CRITICAL\020\001\022\021\n\rPRIORITY_HIGH\020\002\022\023\n\017PR" +
+      "IORITY_NORMAL\020\003\022\020\n\014PRIORITY_LOW\020\004*\221\001\n\013Ba" +
+      "ckoffKind\022\034\n\030BACKOFF_KIND_UNSPECIFIED\020\000\022" +
+      "\025\n\021BACKOFF_KIND_NONE\020\001\022\026\n\022BACKOFF_KIND_F" +
+      "IXED\020\002\022\027\n\023BACKOFF_KIND_LINEAR\020\003\022\034\n\030BACKO" +
+      "FF_KIND_EXPONENTIAL\020\004*\335\001\n\010JobState\022\031\n\025JO" +
+      "B_STATE_UNSPECIFIED\020\000\022\025\n\021JOB_STATE_PENDI" +
+      "NG\020\001\022\027\n\023JOB_STATE_SCHEDULED\020\002\022\024\n\020JOB_STA" +
+      "TE_ACTIVE\020\003\022\026\n\022JOB_STATE_RETRYING\020\004\022\022\n\016J" +
+      "OB_STATE_HELD\020\005\022\027\n\023JOB_STATE_COMPLETED\020\006" +
+      "\022\022\n\016JOB_STATE_DEAD\020\007\022\027\n\023JOB_STATE_CANCEL" +
+      "LED\020\010*\311\002\n\tErrorCode\022\032\n\026ERROR_CODE_UNSPEC" +
+      "IFIED\020\000\022\037\n\033ERROR_CODE_INVALID_ARGUMENT\020\001" +
+      "\022\030\n\024ERROR_CODE_NOT_FOUND\020\002\022\032\n\026ERROR_CODE" +
+      "_STALE_LEASE\020\003\022\034\n\030ERROR_CODE_INVALID_STA" +
+      "TE\020\004\022\031\n\025ERROR_CODE_OVERLOADED\020\005\022\031\n\025ERROR" +
+      "_CODE_NOT_LEADER\020\006\022\032\n\026ERROR_CODE_UNAVAIL" +
+      "ABLE\020\007\022\027\n\023ERROR_CODE_INTERNAL\020\010\022\036\n\032ERROR" +
+      "_CODE_UNAUTHENTICATED\020\t\022 \n\034ERROR_CODE_PE" +
+      "RMISSION_DENIED\020\n2\274\005\n\rWorkerService\022>\n\007E" +
+      "nqueue\022\030.corvo.v1.EnqueueRequest\032\031.corvo" +
+      ".v1.EnqueueResponse\0228\n\005Fetch\022\026.corvo.v1." +
+      "FetchRequest\032\027.corvo.v1.FetchResponse\022G\n" +
+      "\nFetchBatch\022\033.corvo.v1.FetchBatchRequest" +
+      "\032\034.corvo.v1.FetchBatchResponse\0222\n\003Ack\022\024." +
+      "corvo.v1.AckRequest\032\025.corvo.v1.AckRespon" +
+      "se\022A\n\010AckBatch\022\031.corvo.v1.AckBatchReques" +
+      "t\032\032.corvo.v1.AckBatchResponse\022Z\n\017StreamL" +
+      "ifecycle\022 .corvo.v1.StreamLifecycleReque" +
+      "st\032!.corvo.v1.StreamLifecycleResponse(\0010" +
+      "\001\0225\n\004Fail\022\025.corvo.v1.FailRequest\032\026.corvo" +
+      ".v1.FailResponse\022D\n\tHeartbeat\022\032.corvo.v1" +
+      ".HeartbeatRequest\032\033.corvo.v1.HeartbeatRe" +
+      "sponse\022F\n\tSubscribe\022\032.corvo.v1.Subscribe" +
+      "Request\032\033.corvo.v1.SubscribeResponse0\001\022P" +
+      "\n\rGetServerInfo\022\036.corvo.v1.GetServerInfo" +
+      "Request\032\037.corvo.v1.GetServerInfoResponse" +
+      "B\\\n\014dev.corvo.v1B\013WorkerProtoP\001\242\002\003CXX\252\002\010" +
+      "Corvo.V1\312\002\010Corvo\\V1\342\002\024Corvo\\V1\\GPBMetada" +
+      "ta\352\002\tCorvo::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -543,7 +544,7 @@ public final class WorkerProto {
     internal_static_corvo_v1_StreamLifecycleRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_corvo_v1_StreamLifecycleRequest_descriptor,
-        new java.lang.String[] { "RequestId", "Queues", "WorkerId", "Hostname", "LeaseDuration", "FetchCount", "Acks", "Enqueues", "Credits", "Fails", "Heartbeats", });
+        new java.lang.String[] { "RequestId", "Queues", "WorkerId", "Hostname", "LeaseDuration", "FetchCount", "Acks", "Enqueues", "Credits", "Fails", "Heartbeats", "Drain", });
     internal_static_corvo_v1_StreamLifecycleResponse_descriptor =
       getDescriptor().getMessageTypes().get(20);
     internal_static_corvo_v1_StreamLifecycleResponse_fieldAccessorTable = new
