@@ -91,11 +91,15 @@ async fn handle(mut job: JobContext) -> Outcome {
                 tokio::time::sleep(Duration::from_millis(step["ms"].as_u64().unwrap_or(0))).await;
             }
             "progress" => {
-                if let Some(p) = step.get("progress") {
-                    job.set_progress(p);
+                if let Some(p) = step.get("progress")
+                    && let Err(e) = job.set_progress(p)
+                {
+                    return Outcome::fail(e.to_string());
                 }
-                if let Some(c) = step.get("checkpoint") {
-                    job.set_checkpoint(c);
+                if let Some(c) = step.get("checkpoint")
+                    && let Err(e) = job.set_checkpoint(c)
+                {
+                    return Outcome::fail(e.to_string());
                 }
             }
             "wait_cancel" => {

@@ -24,8 +24,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     _ = job.cancelled() => return Outcome::fail("cancelled"),
                 }
                 if row % 100 == 0 {
-                    job.set_progress(&json!({"rows": row, "of": 1_000}));
-                    job.set_checkpoint(&json!({"row": row}));
+                    let saved = job
+                        .set_progress(&json!({"rows": row, "of": 1_000}))
+                        .and_then(|()| job.set_checkpoint(&json!({"row": row})));
+                    if let Err(e) = saved {
+                        return Outcome::fail(e.to_string());
+                    }
                 }
             }
             Outcome::complete_value(&json!({"rows": 1_000}))

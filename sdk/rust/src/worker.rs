@@ -187,21 +187,22 @@ impl JobContext {
         serde_json::from_str(&self.job.tags_json).unwrap_or_default()
     }
 
-    /// Reports progress (any JSON value): stored with the next heartbeat, within a second.
-    pub fn set_progress(&self, progress: &impl serde::Serialize) {
-        if let Ok(json) = serde_json::to_string(progress) {
-            self.lock().progress = Some(json);
-            self.dirty.notify_one();
-        }
+    /// Reports progress (a JSON object): stored with the next heartbeat, within a second, and
+    /// at the latest with the job's outcome.
+    pub fn set_progress(&self, progress: &impl serde::Serialize) -> Result<(), Error> {
+        let json = object_json(progress, "progress")?;
+        self.lock().progress = Some(json);
+        self.dirty.notify_one();
+        Ok(())
     }
 
-    /// Saves a checkpoint (any JSON value): stored with the next heartbeat, within a second,
-    /// and handed to the next attempt if this one fails.
-    pub fn set_checkpoint(&self, checkpoint: &impl serde::Serialize) {
-        if let Ok(json) = serde_json::to_string(checkpoint) {
-            self.lock().checkpoint = Some(json);
-            self.dirty.notify_one();
-        }
+    /// Saves a checkpoint (a JSON object): stored with the next heartbeat, within a second,
+    /// and at the latest with the job's outcome; handed to the next attempt if this one fails.
+    pub fn set_checkpoint(&self, checkpoint: &impl serde::Serialize) -> Result<(), Error> {
+        let json = object_json(checkpoint, "checkpoint")?;
+        self.lock().checkpoint = Some(json);
+        self.dirty.notify_one();
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Update> {
@@ -454,6 +455,10 @@ pub async fn wait_for_signal() {
 struct Pending {
     lease_token: u64,
     outcome: Outcome,
+    /// Progress and checkpoint set after the last heartbeat: sent in the outcome's frame
+    /// (the server applies a frame's heartbeats first), so the next attempt gets the
+    /// checkpoint.
+    last_update: Option<(Option<String>, Option<String>)>,
     /// Sent on the current stream and not refused (else it waits for the next send).
     sent: bool,
 }
@@ -572,6 +577,7 @@ impl Session {
             }
         }
         frame.credits = credits as i32;
+        frame.drain = self.draining;
         self.owed_credits = 0;
         self.in_flight.insert(frame.request_id, sent);
         Some(frame)
@@ -608,7 +614,11 @@ impl Session {
             let free = self.cfg.concurrency as usize
                 - self.running.len().min(self.cfg.concurrency as usize);
             self.owed_credits = if self.draining { 0 } else { free as u32 };
-            let first = self.resend_frame().unwrap_or_else(|| self.frame());
+            let first = self.resend_frame().unwrap_or_else(|| {
+                let mut f = self.frame();
+                f.drain = self.draining;
+                f
+            });
             let (tx, rx) = mpsc::channel(OUTBOX_FRAMES);
             let _ = tx.try_send(first);
             let (url, channel) = self.cfg.servers.current()?;
@@ -719,7 +729,10 @@ impl Session {
                         );
                         self.draining = true;
                         self.drain_deadline = Some(Instant::now() + self.cfg.drain_timeout);
-                        None
+                        // The server drops this stream's credits and pushes nothing more.
+                        let mut f = self.frame();
+                        f.drain = true;
+                        Some(f)
                     }
                     Event::DrainTimeout => {
                         self.drain_timed_out();
@@ -821,9 +834,15 @@ impl Session {
 
     fn on_finished(&mut self, id: String, outcome: Outcome) -> Option<pb::StreamLifecycleRequest> {
         let run = self.running.remove(&id)?;
+        let last_update = {
+            let mut u = run.update.lock().unwrap_or_else(PoisonError::into_inner);
+            (u.progress.is_some() || u.checkpoint.is_some())
+                .then(|| (u.progress.take(), u.checkpoint.take()))
+        };
         let p = Pending {
             lease_token: run.lease_token,
             outcome,
+            last_update,
             sent: false,
         };
         self.pending.insert(id, p);
@@ -890,6 +909,7 @@ impl Session {
                     Pending {
                         lease_token: run.lease_token,
                         outcome: Outcome::fail(SHUTTING_DOWN),
+                        last_update: None,
                         sent: false,
                     },
                 );
@@ -1050,6 +1070,14 @@ impl Session {
 }
 
 fn add_outcome(frame: &mut pb::StreamLifecycleRequest, job_id: &str, p: &Pending) {
+    if let Some((progress, checkpoint)) = &p.last_update {
+        frame.heartbeats.push(pb::LifecycleHeartbeatItem {
+            job_id: job_id.to_owned(),
+            progress_json: progress.clone().unwrap_or_default(),
+            checkpoint_json: checkpoint.clone().unwrap_or_default(),
+            lease_token: p.lease_token,
+        });
+    }
     match &p.outcome {
         Outcome::Complete { result_json } => frame.acks.push(pb::AckBatchItem {
             job_id: job_id.to_owned(),
@@ -1063,6 +1091,16 @@ fn add_outcome(frame: &mut pb::StreamLifecycleRequest, job_id: &str, p: &Pending
             backtrace: backtrace.clone(),
             lease_token: p.lease_token,
         }),
+    }
+}
+
+/// `value` as JSON text, if it is an object (what the server stores as progress and
+/// checkpoints).
+fn object_json(value: &impl serde::Serialize, what: &str) -> Result<String, Error> {
+    match serde_json::to_value(value) {
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v.to_string()),
+        Ok(_) => Err(Error::Config(format!("{what} must be a JSON object"))),
+        Err(e) => Err(Error::Config(format!("{what} is not JSON: {e}"))),
     }
 }
 
@@ -1153,6 +1191,7 @@ mod tests {
             Pending {
                 lease_token: 7,
                 outcome: Outcome::complete("{}"),
+                last_update: None,
                 sent: false,
             },
         );
