@@ -1,6 +1,6 @@
-// Works N jobs of QUEUE through the TypeScript SDK (sdk/typescript), acknowledging each with a
+// Works N jobs of QUEUE through the TypeScript SDK (@corvo/sdk), acknowledging each with a
 // small result, then drains and exits 0.
-import { Worker } from "../../../sdk/typescript/dist/index.js";
+import { Worker } from "@corvo/sdk";
 
 const [server, queue, count] = process.argv.slice(2);
 const n = Number(count);

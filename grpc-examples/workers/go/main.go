@@ -1,7 +1,7 @@
 // A minimal worker: works N jobs of a queue through the SDK, acknowledges each (its result
 // says which job it was), and exits 0 once their outcomes are delivered.
 //
-//	go run ./examples/minimal SERVER_URL QUEUE N
+//	go run . SERVER_URL QUEUE N
 //
 // The API key, when the server needs one, comes from CORVO_API_KEY.
 package main
