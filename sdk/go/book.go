@@ -53,6 +53,7 @@ type sentFrame struct {
 	outcomes   []string
 	heartbeats []string
 	credits    int
+	drain      bool
 }
 
 // effects are what a response asks of the run loop.
@@ -85,12 +86,15 @@ type book struct {
 	leaseSecs   int32
 
 	draining bool
-	jobs     map[string]*entry
-	backlog  []*entry
-	running  int
-	owed     int // credits to grant on the next frame
-	inflight map[uint64]*sentFrame
-	lastID   uint64
+	// drainTold: the current stream carried a frame with drain (so the server pushes
+	// nothing more on it).
+	drainTold bool
+	jobs      map[string]*entry
+	backlog   []*entry
+	running   int
+	owed      int // credits to grant on the next frame
+	inflight  map[uint64]*sentFrame
+	lastID    uint64
 
 	hbDue       bool // a periodic heartbeat of every held job is due
 	progressDue bool // a prompt heartbeat of updated progress is due
@@ -114,6 +118,7 @@ func (b *book) idle() bool { return len(b.jobs) == 0 }
 // streamStarted: a new stream holds no credits; grant the free slots.
 func (b *book) streamStarted() {
 	b.owed = 0
+	b.drainTold = false
 	if !b.draining {
 		b.owed = max(0, b.concurrency-b.running-len(b.backlog))
 	}
@@ -209,7 +214,8 @@ func (b *book) finish(e *entry, out *outcome) *entry {
 	return nil
 }
 
-// drain: no more credits; held jobs that never started are failed back.
+// drain: no more credits, and the next frame tells the server (drain); held jobs that never
+// started are failed back.
 func (b *book) drain() {
 	b.draining = true
 	b.owed = 0
@@ -255,7 +261,8 @@ func (b *book) wantsHeartbeat(e *entry) bool {
 }
 
 // frame builds the next frame, or nil when there is nothing to send. Items are bounded
-// (frameItemsMax, about frameBytesMax); what does not fit goes in the next frame.
+// (frameItemsMax, about frameBytesMax); what does not fit goes in the next frame. While
+// draining every frame carries drain, and a stream not told yet gets one even when empty.
 func (b *book) frame() *corvov1.StreamLifecycleRequest {
 	req := &corvov1.StreamLifecycleRequest{}
 	sf := &sentFrame{}
@@ -315,8 +322,11 @@ func (b *book) frame() *corvov1.StreamLifecycleRequest {
 		sf.credits = b.owed
 		b.owed = 0
 	}
-	if items == 0 && sf.credits == 0 {
+	if items == 0 && sf.credits == 0 && (!b.draining || b.drainTold) {
 		return nil
+	}
+	if b.draining {
+		req.Drain, sf.drain, b.drainTold = true, true, true
 	}
 	b.lastID = id
 	req.RequestId = id
@@ -400,6 +410,9 @@ func (b *book) settle(id uint64, r *corvov1.StreamLifecycleResponse, sf *sentFra
 		switch {
 		case retryable(code):
 			b.requeue(id, sf)
+			if sf.drain {
+				b.drainTold = false // not applied: tell it again
+			}
 			fx.refused = true
 			fx.hold = max(fx.hold, holdFor(code, r.GetRetryAfterMs()))
 			if code == CodeNotLeader {

@@ -213,6 +213,12 @@ func TestDrain(t *testing.T) {
 	b.onResponse(&corvov1.StreamLifecycleResponse{RequestId: b.frame().RequestId})
 	b.onResponse(pushed("a", "b"))
 	b.drain()
+	if f := b.frame(); f == nil || !f.Drain || f.Credits != 0 || len(f.Acks)+len(f.Fails)+len(f.Heartbeats) != 0 {
+		t.Fatalf("the drain is told at once, even with nothing else to say: %v", f)
+	}
+	if f := b.frame(); f != nil {
+		t.Fatalf("told once: %v", f)
+	}
 	fx := b.onResponse(pushed("late"))
 	if len(fx.start) != 0 || b.jobs["late"].out.err != shuttingDown {
 		t.Fatalf("a job pushed while draining is failed back: %+v", fx)
@@ -228,13 +234,53 @@ func TestDrain(t *testing.T) {
 	b.streamBroken()
 	b.streamStarted()
 	f := b.frame()
-	if f.Credits != 0 || len(f.Queues) != 0 || len(f.Acks) != 1 || len(f.Fails) != 2 {
-		t.Fatalf("drain frame: %v", f)
+	if !f.Drain || f.Credits != 0 || len(f.Queues) != 0 || len(f.Acks) != 1 || len(f.Fails) != 2 {
+		t.Fatalf("the new stream's first frame: %v", f)
 	}
 	for _, x := range f.Fails {
 		if x.Error != shuttingDown {
 			t.Fatalf("fail: %v", x)
 		}
+	}
+}
+
+func TestEveryFrameAfterTheDrainSaysSoAndGrantsNothing(t *testing.T) {
+	b := newBook(2, []string{"q"}, "w", "h", 60)
+	b.streamStarted()
+	b.onResponse(&corvov1.StreamLifecycleResponse{RequestId: b.frame().RequestId})
+	b.onResponse(pushed("a", "b"))
+	b.finish(b.jobs["a"], &outcome{ok: true}) // owes a credit
+	b.drain()
+	f := b.frame()
+	if !f.Drain || f.Credits != 0 || len(f.Acks) != 1 {
+		t.Fatalf("drain frame: %v", f)
+	}
+	// Refused whole: sent again, still telling the drain.
+	b.onResponse(&corvov1.StreamLifecycleResponse{RequestId: f.RequestId, ErrorCode: CodeOverloaded, Error: "OVERLOADED", RetryAfterMs: 10})
+	f = b.frame()
+	if !f.Drain || f.Credits != 0 || len(f.Acks) != 1 {
+		t.Fatalf("re-sent: %v", f)
+	}
+	b.onResponse(&corvov1.StreamLifecycleResponse{RequestId: f.RequestId, AckResults: ok("a")})
+	b.hbDue = true
+	f = b.frame()
+	if !f.Drain || f.Credits != 0 || len(f.Heartbeats) != 1 {
+		t.Fatalf("heartbeat frame: %v", f)
+	}
+	b.finish(b.jobs["b"], &outcome{ok: true})
+	f = b.frame()
+	if !f.Drain || f.Credits != 0 || len(f.Acks) != 1 {
+		t.Fatalf("ack frame: %v", f)
+	}
+	// A new stream during the drain: its first frame says so at once.
+	b.streamBroken()
+	b.streamStarted()
+	f = b.frame()
+	if !f.Drain || f.Credits != 0 || len(f.Acks) != 1 {
+		t.Fatalf("the new stream's first frame: %v", f)
+	}
+	if f := b.frame(); f != nil {
+		t.Fatalf("nothing more: %v", f)
 	}
 }
 

@@ -41,8 +41,6 @@ const (
 	// paceWindow: after a refusal for overload, frames are spaced by the server's hint for
 	// this long.
 	paceWindow = 10 * time.Second
-	// closeWait bounds the wait for the server to end a stream the drain half-closed.
-	closeWait = 5 * time.Second
 )
 
 // WorkerOptions configure a Worker: the connection Options, and how it works.
@@ -256,8 +254,6 @@ type streamConn struct {
 	cancel   context.CancelFunc
 	frames   chan *corvov1.StreamLifecycleRequest // to the sender (capacity 1)
 	idle     bool                                 // the sender waits for a frame
-	closing  bool                                 // half-closed for the drain: send nothing more
-	closedAt time.Time                            // when the half-close was asked
 	answered bool                                 // a response arrived
 }
 
@@ -403,11 +399,6 @@ func (r *runner) timers(now time.Time) error {
 			}
 		}
 	}
-	if c := r.cur; c != nil && c.closing && now.Sub(c.closedAt) >= closeWait {
-		// The server did not end the half-closed stream: go on over a new one.
-		r.dropStream()
-		r.reconnectAt = now
-	}
 	if !r.flushEnd.IsZero() && !now.Before(r.flushEnd) && !r.book.idle() {
 		return fmt.Errorf("corvo: drain ended with %d outcomes not delivered (the server reclaims those jobs when their leases end)", len(r.book.jobs))
 	}
@@ -434,9 +425,6 @@ func (r *runner) nextWake(now time.Time) time.Duration {
 	consider(r.promptAt)
 	if !r.abandoned {
 		consider(r.drainEnd)
-	}
-	if r.cur != nil && r.cur.closing {
-		consider(r.cur.closedAt.Add(closeWait))
 	}
 	consider(r.flushEnd)
 	return next.Sub(now)
@@ -530,7 +518,7 @@ func (r *runner) send(c *streamConn) {
 				r.log.Debug("corvo: worker stream half-closed", "error", err)
 				return
 			}
-			r.log.Debug("corvo: frame", "id", f.RequestId, "acks", len(f.Acks), "fails", len(f.Fails), "heartbeats", len(f.Heartbeats), "credits", f.Credits)
+			r.log.Debug("corvo: frame", "id", f.RequestId, "acks", len(f.Acks), "fails", len(f.Fails), "heartbeats", len(f.Heartbeats), "credits", f.Credits, "drain", f.Drain)
 			if err := c.stream.Send(f); err != nil {
 				return // the receiver reports how the stream ended
 			}
@@ -548,7 +536,7 @@ func (r *runner) send(c *streamConn) {
 // flush hands the sender the next frame when it is free and nothing holds frames back.
 func (r *runner) flush(now time.Time) {
 	c := r.cur
-	if c == nil || c.closing || !c.idle || now.Before(r.holdUntil) || r.paced(now) {
+	if c == nil || !c.idle || now.Before(r.holdUntil) || r.paced(now) {
 		return
 	}
 	f := r.book.frame()
@@ -567,13 +555,7 @@ func (r *runner) onEvent(ev streamEvent) error {
 		return nil // a stream given up already
 	}
 	if ev.err != nil {
-		r.log.Debug("corvo: worker stream ended", "server", c.target.String(), "error", ev.err, "closing", c.closing)
-		if c.closing && errors.Is(ev.err, io.EOF) {
-			// The drain's half-close completed: reopen without credits for the rest.
-			r.dropStream()
-			r.reconnectAt = time.Now()
-			return nil
-		}
+		r.log.Debug("corvo: worker stream ended", "server", c.target.String(), "error", ev.err)
 		e := statusError(nil, ev.err, ev.md...)
 		if errors.Is(ev.err, io.EOF) {
 			e = &Error{Code: codes.Unavailable, Message: "the server ended the stream"}
@@ -680,8 +662,7 @@ func (r *runner) closeStream(graceful bool) {
 	if c == nil {
 		return
 	}
-	if graceful && !c.closing {
-		c.closing = true
+	if graceful {
 		close(c.frames)
 	}
 	c.cancel()
@@ -689,8 +670,7 @@ func (r *runner) closeStream(graceful bool) {
 }
 
 // startDrain stops taking jobs: no more credits, held jobs that never started are failed
-// back, and the stream is half-closed (so the server pushes nothing more) and reopened
-// without credits for the outcomes still to come.
+// back, and the next frame (sent at once) tells the server to push nothing more.
 func (r *runner) startDrain(why string) {
 	if r.book.draining {
 		return
@@ -698,10 +678,6 @@ func (r *runner) startDrain(why string) {
 	r.log.Info("corvo: draining", "reason", why, "running", r.book.running, "timeout", r.w.drainTimeout)
 	r.book.drain()
 	r.drainEnd = time.Now().Add(r.w.drainTimeout)
-	if c := r.cur; c != nil && !c.closing {
-		c.closing, c.closedAt = true, time.Now()
-		close(c.frames)
-	}
 }
 
 // abort ends Run at once: every handler is told to stop.

@@ -35,6 +35,7 @@ type fakeServer struct {
 	deny      string // answer every frame PERMISSION_DENIED with this message
 	streams   int
 	maxCredit int32
+	frames    []*corvov1.StreamLifecycleRequest // every frame received, in order
 	wake      chan struct{}
 	leader    string // GetServerInfo answers UNAVAILABLE naming this leader
 	infoCalls atomic.Int32
@@ -120,6 +121,7 @@ func (f *fakeServer) StreamLifecycle(s grpc.BidiStreamingServer[corvov1.StreamLi
 		case req := <-frames:
 			resp := &corvov1.StreamLifecycleResponse{RequestId: req.RequestId}
 			f.mu.Lock()
+			f.frames = append(f.frames, req)
 			outcomes := len(req.Acks) + len(req.Fails)
 			switch {
 			case f.deny != "":
@@ -128,7 +130,11 @@ func (f *fakeServer) StreamLifecycle(s grpc.BidiStreamingServer[corvov1.StreamLi
 				f.refused++
 				resp.ErrorCode, resp.Error, resp.RetryAfterMs = CodeOverloaded, "OVERLOADED: frame: rate limit", 30
 			default:
-				credits += req.Credits
+				if req.Drain {
+					credits = 0 // as the server: the stream's credits are dropped, the frame's ignored
+				} else {
+					credits += req.Credits
+				}
 				f.maxCredit = max(f.maxCredit, credits)
 				for _, a := range req.Acks {
 					f.outcomes[a.JobId] = "ack:" + a.ResultJson
@@ -294,12 +300,12 @@ func TestDrainTimeoutFailsRunningJobsBack(t *testing.T) {
 	})
 	time.Sleep(20 * time.Millisecond)
 	w.Stop()
-	// Once the drain has half-closed the stream (and reopened one without credits), new
+	// Once the server has the drain frame (at once, though nothing else is to be said), new
 	// work is not pushed.
-	waitFor(t, "the drain's stream", func() bool {
+	waitFor(t, "the drain frame", func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return f.streams == 2
+		return len(f.frames) >= 2
 	})
 	f.add(&corvov1.FetchBatchJob{JobId: "late", Queue: "q", LeaseToken: 9})
 	if err := <-done; err != nil {
@@ -315,6 +321,17 @@ func TestDrainTimeoutFailsRunningJobsBack(t *testing.T) {
 	defer f.mu.Unlock()
 	if len(f.ready) != 1 {
 		t.Fatal("a draining worker takes no new job")
+	}
+	if f.streams != 1 {
+		t.Fatalf("one stream throughout, got %d", f.streams)
+	}
+	if d := f.frames[1]; !d.Drain || d.Credits != 0 || len(d.Acks)+len(d.Fails)+len(d.Heartbeats) != 0 {
+		t.Fatalf("the drain frame: %v", d)
+	}
+	for _, x := range f.frames[1:] {
+		if !x.Drain || x.Credits != 0 {
+			t.Fatalf("a frame after the drain: %v", x)
+		}
 	}
 }
 

@@ -759,13 +759,21 @@ async fn failover(lang: &'static str) {
 
 /// Jobs per second through one SDK worker at concurrency 64 (reported, not asserted): appended
 /// to `target/conformance-throughput.txt`, which `tests/run` prints.
+/// The throughput smoke: 2 000 jobs, or `CORVO_SDK_THROUGHPUT_JOBS` (the benchmark,
+/// `sdk/conformance/throughput`, runs more against a release server).
 async fn throughput(lang: &'static str) {
-    const JOBS: usize = 2_000;
+    let jobs: usize = std::env::var("CORVO_SDK_THROUGHPUT_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(2_000)
+        .div_ceil(500)
+        * 500;
     let server = TestServer::start().await;
     let q = "conf-throughput";
     let mut w = server.worker().await;
     let mut stream = Lifecycle::open(&mut w).await;
-    for _ in 0..JOBS / 500 {
+    for _ in 0..jobs / 500 {
         let r = stream
             .call(pb::StreamLifecycleRequest {
                 enqueues: (0..500)
@@ -785,16 +793,21 @@ async fn throughput(lang: &'static str) {
         &args(
             &server,
             q,
-            &["--concurrency", "64", "--max-jobs", &JOBS.to_string()],
+            &["--concurrency", "64", "--max-jobs", &jobs.to_string()],
         ),
     )
     .await;
     h.event("the first job", |e| e["event"] == "job").await;
     let started = Instant::now();
     h.exits_cleanly(Duration::from_secs(120)).await;
-    let rate = JOBS as f64 / started.elapsed().as_secs_f64();
+    let rate = jobs as f64 / started.elapsed().as_secs_f64();
+    let profile = if corvo_bin().components().any(|c| c.as_os_str() == "release") {
+        "release"
+    } else {
+        "debug"
+    };
     let line =
-        format!("{lang:<11} {rate:>8.0} jobs/s ({JOBS} jobs, concurrency 64, debug server)\n");
+        format!("{lang:<11} {rate:>8.0} jobs/s ({jobs} jobs, concurrency 64, {profile} server)\n");
     eprint!("conformance throughput: {line}");
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/conformance-throughput.txt");
@@ -823,7 +836,7 @@ async fn throughput(lang: &'static str) {
         .iter()
         .find(|c| c.state == pb::JobState::Completed as i32)
         .map_or(0, |c| c.count);
-    assert_eq!(completed, JOBS as u64, "{lang}");
+    assert_eq!(completed, jobs as u64, "{lang}");
 }
 
 /// Whether `lang` is in `sdk/languages` (the SDKs the test command builds), or in

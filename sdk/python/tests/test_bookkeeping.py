@@ -329,18 +329,46 @@ class BookkeeperTest(unittest.TestCase):
         self.assertEqual([x.job_id for x in f3.fails], ["a"])
         self.assertIn("refused the result", f3.fails[0].error)
 
-    def test_a_retired_streams_credits_are_gone(self) -> None:
+    def test_drain_is_told_at_once_and_on_every_later_frame(self) -> None:
         self.frame()
         self.assertEqual(self.bk.credits_out, 2)
         self.bk.begin_drain()
-        self.bk.retire_stream()
-        self.assertEqual(self.bk.credits_out, 0)
-        self.assertEqual(self.push(job("a")), ["a"], "pushed on the old stream: it runs")
-        self.sid = self.bk.open_stream()
-        self.assertIsNone(self.bk.next_frame(), "no credit on the new stream")
+        f = self.frame()
+        self.assertEqual((f.drain, f.credits, len(f.acks)), (True, 0, 0), "told at once, empty")
+        self.assertIsNone(self.bk.next_frame(), "told once per stream")
+        self.assertEqual(self.push(job("a")), ["a"], "pushed before the server saw it: it runs")
+        self.clock.now += 10
+        f = self.frame()
+        self.assertEqual((f.drain, f.credits, [h.job_id for h in f.heartbeats]), (True, 0, ["a"]))
         self.bk.job_finished("a", Outcome.ack("a", 0, ""))
         f = self.frame()
-        self.assertEqual((f.credits, [x.job_id for x in f.acks]), (0, ["a"]))
+        self.assertEqual((f.drain, f.credits, [x.job_id for x in f.acks]), (True, 0, ["a"]))
+
+    def test_a_refused_drain_frame_is_sent_again_and_a_new_stream_is_told_first(self) -> None:
+        self.start_two()
+        self.bk.begin_drain()
+        f = self.frame()
+        self.bk.on_response(
+            pb.StreamLifecycleResponse(
+                request_id=f.request_id,
+                error="OVERLOADED",
+                error_code=pb.ERROR_CODE_OVERLOADED,
+                retry_after_ms=200,
+            ),
+            self.sid,
+        )
+        self.assertIsNone(self.bk.next_frame(), "not before the hint")
+        self.assertEqual(self.bk.next_wakeup(), self.clock.now + 0.2)
+        self.clock.now += 0.2
+        f = self.frame()
+        self.assertEqual((f.drain, f.credits), (True, 0), "sent again")
+        self.bk.job_finished("a", Outcome.ack("a", 0, ""))
+        self.bk.close_stream(self.sid)
+        self.sid = self.bk.open_stream()
+        self.clock.now += 1
+        f = self.frame()
+        self.assertEqual((f.drain, f.credits, [x.job_id for x in f.acks]), (True, 0, ["a"]))
+        self.assertEqual(list(f.queues), ["q"])
 
     def test_frames_stay_within_the_item_bound(self) -> None:
         bk = Bookkeeper(queues=["q"], worker_id="w", hostname="h", concurrency=4096, lease_secs=60, clock=self.clock)

@@ -216,6 +216,8 @@ class WorkerTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(fails(self.server)["slow"].error, "worker shutting down")
         after_stop = [f for _, f in self.server.frames[1:]]
         self.assertTrue(all(f.credits == 0 for f in after_stop), "no credit while draining")
+        self.assertTrue(all(f.drain for f in after_stop), "every frame says the worker drains")
+        self.assertEqual(self.server.streams, 1, "one stream throughout")
 
     async def test_progress_reaches_the_server_promptly(self) -> None:
         w = self.worker(lease=60)

@@ -540,6 +540,7 @@ impl Session {
         }
     }
 
+    /// A new frame; every frame of a draining worker says so.
     fn frame(&mut self) -> pb::StreamLifecycleRequest {
         self.next_request += 1;
         pb::StreamLifecycleRequest {
@@ -548,6 +549,7 @@ impl Session {
             worker_id: self.cfg.worker_id.clone(),
             hostname: self.cfg.hostname.clone(),
             lease_duration: self.cfg.lease_secs,
+            drain: self.draining,
             ..Default::default()
         }
     }
@@ -577,7 +579,6 @@ impl Session {
             }
         }
         frame.credits = credits as i32;
-        frame.drain = self.draining;
         self.owed_credits = 0;
         self.in_flight.insert(frame.request_id, sent);
         Some(frame)
@@ -614,11 +615,7 @@ impl Session {
             let free = self.cfg.concurrency as usize
                 - self.running.len().min(self.cfg.concurrency as usize);
             self.owed_credits = if self.draining { 0 } else { free as u32 };
-            let first = self.resend_frame().unwrap_or_else(|| {
-                let mut f = self.frame();
-                f.drain = self.draining;
-                f
-            });
+            let first = self.resend_frame().unwrap_or_else(|| self.frame());
             let (tx, rx) = mpsc::channel(OUTBOX_FRAMES);
             let _ = tx.try_send(first);
             let (url, channel) = self.cfg.servers.current()?;
@@ -730,9 +727,7 @@ impl Session {
                         self.draining = true;
                         self.drain_deadline = Some(Instant::now() + self.cfg.drain_timeout);
                         // The server drops this stream's credits and pushes nothing more.
-                        let mut f = self.frame();
-                        f.drain = true;
-                        Some(f)
+                        Some(self.frame())
                     }
                     Event::DrainTimeout => {
                         self.drain_timed_out();

@@ -43,6 +43,8 @@ export interface FrameRecord {
   fails: string[];
   heartbeats: { jobId: string; progress: boolean; checkpoint: boolean }[];
   credits: number;
+  /** The frame told the server the worker drains. */
+  drain: boolean;
 }
 
 /** An outcome the server refused for good (stale lease, not found): dropped. */
@@ -97,6 +99,8 @@ export class Ledger {
   private serverCredits = 0;
   /** Leases holding a final outcome. */
   private finals = 0;
+  /** The current stream carried a frame with `drain` (the server pushes nothing more on it). */
+  private drainTold = false;
 
   constructor(private readonly concurrency: number) {}
 
@@ -190,8 +194,9 @@ export class Ledger {
     return Math.max(0, this.concurrency - occupied - this.serverCredits);
   }
 
-  /** Whether a frame would carry anything besides the subscription. */
+  /** Whether a frame would carry anything besides the subscription (or the drain, untold). */
   hasWork(occupied: number, draining: boolean): boolean {
+    if (draining && !this.drainTold) return true;
     if (this.creditsWanted(occupied, draining) > 0) return true;
     for (const o of this.outcomes.values()) if (o.sentIn === 0n) return true;
     for (const l of this.leases.values()) if (l.due || l.progressDirty || l.checkpointDirty) return true;
@@ -200,7 +205,8 @@ export class Ledger {
 
   /**
    * The next frame: unsent outcomes, due heartbeats and the credits wanted, within the frame
-   * limits. Undefined when there is nothing to send and `force` is false.
+   * limits. Undefined when there is nothing to send and `force` is false. While draining every
+   * frame carries `drain` (and grants nothing); a stream not told yet gets one even if empty.
    */
   nextFrame(
     sub: Subscription,
@@ -217,7 +223,7 @@ export class Ledger {
       hostname: sub.hostname,
       leaseDuration: sub.leaseSecs,
     });
-    const record: FrameRecord = { requestId, acks: [], fails: [], heartbeats: [], credits: 0 };
+    const record: FrameRecord = { requestId, acks: [], fails: [], heartbeats: [], credits: 0, drain: draining };
     let items = 0;
     let bytes = 0;
     const fits = (size: number) => items === 0 || (items < FRAME_ITEMS_MAX && bytes + size <= FRAME_BYTES_MAX);
@@ -263,6 +269,8 @@ export class Ledger {
     }
     record.credits = this.creditsWanted(occupied, draining);
     frame.credits = record.credits;
+    frame.drain = draining;
+    if (draining) this.drainTold = true;
     this.serverCredits += record.credits;
     this.inflight.set(requestId, record);
     return { frame, record };
@@ -330,6 +338,7 @@ export class Ledger {
     for (const record of this.inflight.values()) this.takeBack(record, false);
     this.inflight.clear();
     this.serverCredits = 0;
+    this.drainTold = false;
   }
 
   /** Outcomes still owed (for the log when a worker gives up on delivering them). */
@@ -359,8 +368,10 @@ export class Ledger {
       if (entry && entry.sentIn === record.requestId) entry.sentIn = 0n;
     }
     this.takeBackHeartbeats(record);
-    // A refused frame granted nothing; a lost stream's credits are gone with it.
+    // A refused frame granted nothing (nor told the drain); a lost stream's credits are gone
+    // with it.
     if (answered) this.serverCredits = Math.max(0, this.serverCredits - record.credits);
+    if (answered && record.drain) this.drainTold = false;
     this.inflight.delete(record.requestId);
   }
 

@@ -2,15 +2,16 @@
 //
 //   run() ── session(): open the stream at endpoints.current ──▶ frames from the ledger
 //     ▲         │  answers ─▶ ledger (settle / take back) ; jobs ─▶ start ; cancel ids ─▶ abort
-//     │         ▼  the stream ends (error, NOT_LEADER, drain rotation)
+//     │         ▼  the stream ends (error, NOT_LEADER, the drain done)
 //     └── wait: full-jitter backoff 100 ms → 10 s, at least the server's hint; next URL or leader
 //
 // Credits: the stream grants `concurrency` minus the jobs running, waiting and already granted,
 // so at most `concurrency` jobs run. Outcomes stay in the ledger until the server answers for
 // them; refused frames go out again after `retry_after_ms` (and the pacer spaces frames out),
-// lost streams hand theirs to the next. SIGTERM/SIGINT (or stop()) drain: no more credits (the
-// stream is reopened so the server holds none), running jobs finish for up to the drain
-// timeout, then those left are failed with "worker shutting down".
+// lost streams hand theirs to the next. SIGTERM/SIGINT (or stop()) drain: a frame with `drain`
+// goes at once (the server drops the stream's credits and pushes nothing more), every later
+// frame carries it too and grants nothing, running jobs finish for up to the drain timeout,
+// then those left are failed with "worker shutting down".
 
 import { randomBytes } from "node:crypto";
 import { hostname as osHostname } from "node:os";
@@ -46,8 +47,6 @@ const DELIVERY_GRACE_MS = 10_000;
 const FRAMES_IN_FLIGHT_MAX = 4;
 /** Progress and checkpoints go out at most this long after they were set (SPEC: 1 s). */
 const REPORT_DELAY_MAX_MS = 1_000;
-/** A stream being reopened (drain) that has not ended by then is cut. */
-const ROTATE_TIMEOUT_MS = 5_000;
 /** A stop-at-once leaves this long for its last frame to go out. */
 const STOP_NOW_GRACE_MS = 500;
 /** Repeated warnings (refused frames) are logged at most this often. */
@@ -84,7 +83,6 @@ interface Running {
 }
 
 type StreamEnd =
-  | { kind: "rotate" }
   | { kind: "stop" }
   | { kind: "fatal"; error: CorvoError }
   | { kind: "broken"; error: CorvoError };
@@ -192,14 +190,8 @@ export class Worker {
     this.state = "draining";
     this.log.info("draining", { running: this.running.size, drainTimeoutMs: this.drainTimeoutMs });
     for (const job of this.waiting.splice(0)) this.giveBack(job);
-    const live = this.live;
-    if (live && !live.ending && this.ledger.creditsHeldByServer > 0) {
-      // The server may push jobs while it holds credits: reopen the stream with none.
-      this.send();
-      live.ending = { kind: "rotate" };
-      live.pipe.close();
-      this.stopTimers.push(setTimeout(() => live.abort.abort(), ROTATE_TIMEOUT_MS));
-    }
+    // The frame with `drain`, at once: the server pushes nothing more on this stream.
+    this.send();
     this.stopTimers.push(
       setTimeout(() => this.abandonRunning(), this.drainTimeoutMs),
       setTimeout(() => {
@@ -274,7 +266,6 @@ export class Worker {
           throw end.error;
         }
         if (this.done()) return;
-        if (end.kind === "rotate") continue;
         if (end.kind === "stop") return;
         const wait = this.backoff.next(end.error.retryAfterMs ?? 0);
         const from = this.endpoints.current;
@@ -311,7 +302,7 @@ export class Worker {
       const responses = client.streamLifecycle(live.pipe, { signal: live.abort.signal });
       for await (const resp of responses) {
         this.onResponse(live, resp);
-        if (live.ending && live.ending.kind !== "rotate") break;
+        if (live.ending) break;
       }
       return live.ending ?? { kind: "broken", error: new CorvoError(Code.Unavailable, "the server ended the stream") };
     } catch (err) {
@@ -398,7 +389,7 @@ export class Worker {
 
   /** Ends the live stream for `why` (the session returns it). */
   private end(live: Live, why: StreamEnd): void {
-    if (live.ending && live.ending.kind !== "rotate") return;
+    if (live.ending) return;
     live.ending = why;
     live.pipe.close();
     live.abort.abort();

@@ -19,7 +19,7 @@
 //! free, so the enqueues that arrive during that lease's Raft round are still piggybacked
 //! instead of piling up as ready work that needs a second round.
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use corvo_core::model::Job;
@@ -36,6 +36,8 @@ pub const READY_COUNTED_MAX: usize = 1_024;
 pub struct PushTarget {
     lease: Mutex<Option<Lease>>,
     credits: AtomicU32,
+    /// The worker said it drains: no credit is granted (or given back) from then on.
+    draining: AtomicBool,
     inbox: mpsc::UnboundedSender<Vec<Job>>,
     /// Wakes the stream's pusher when it has something new to look at: its first credits
     /// or a changed lease template.
@@ -48,6 +50,7 @@ impl PushTarget {
         let target = PushTarget {
             lease: Mutex::new(None),
             credits: AtomicU32::new(0),
+            draining: AtomicBool::new(false),
             inbox,
             wake: Notify::new(),
         };
@@ -74,10 +77,14 @@ impl PushTarget {
         self.credits.load(Ordering::Acquire)
     }
 
-    /// Adds credits. Only a stream that had none is woken: one that had some is parked
-    /// because nothing was ready for it, and more credits do not change that.
+    /// Adds credits (none once the stream drains). Only a stream that had none is woken: one
+    /// that had some is parked because nothing was ready for it, and more credits do not
+    /// change that.
     pub fn grant(&self, n: u32) {
-        if n > 0 && self.credits.fetch_add(n, Ordering::AcqRel) == 0 {
+        if n == 0 || self.draining.load(Ordering::Acquire) {
+            return;
+        }
+        if self.credits.fetch_add(n, Ordering::AcqRel) == 0 {
             self.wake.notify_one();
         }
     }
@@ -94,8 +101,11 @@ impl PushTarget {
         taken
     }
 
-    /// Drops every free credit (a draining worker takes no more jobs).
+    /// The worker drains: drops every free credit, and every credit granted or given back
+    /// later (a lease in flight keeps what it reserved, then gives nothing back). Returns the
+    /// credits dropped now.
     pub fn revoke(&self) -> u32 {
+        self.draining.store(true, Ordering::Release);
         self.credits.swap(0, Ordering::AcqRel)
     }
 
@@ -330,6 +340,17 @@ mod tests {
         });
         t.grant(credits);
         (t, rx)
+    }
+
+    #[test]
+    fn a_draining_stream_gets_no_credit_back() {
+        let (t, _rx) = target(&["q"], 5);
+        assert_eq!(t.reserve(2), 2, "a lease in flight holds two");
+        assert_eq!(t.revoke(), 3, "the free ones are dropped");
+        t.release(2); // the lease used none of its two
+        t.grant(4); // a later frame without the drain flag
+        assert_eq!(t.credits(), 0);
+        assert_eq!(t.reserve(10), 0);
     }
 
     #[test]

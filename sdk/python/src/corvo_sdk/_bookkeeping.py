@@ -16,7 +16,10 @@ flight, and decides what the next ``StreamLifecycleRequest`` carries:
   yet stored sends them first, and its outcome once they are confirmed (so a failed attempt's
   last checkpoint reaches the next attempt);
 - **pacing**: after an OVERLOADED refusal, frames are spaced by the server's retry hint for a
-  while, so a rate-limited worker waits instead of hammering.
+  while, so a rate-limited worker waits instead of hammering;
+- **drain**: once draining, every frame carries ``drain`` (the server drops the stream's
+  credits and pushes nothing more), and each stream gets one at once even with nothing else
+  to say (again if it was refused whole).
 """
 
 from __future__ import annotations
@@ -150,6 +153,7 @@ class Frame:
     fails: list[str] = field(default_factory=list)
     #: (job id, version of its values sent)
     heartbeats: list[tuple[str, int]] = field(default_factory=list)
+    drain: bool = False
 
     def has_items(self) -> bool:
         return bool(self.acks or self.fails or self.heartbeats)
@@ -198,6 +202,8 @@ class Bookkeeper:
         self._request_id = 0
         self.credits_out = 0
         self.draining = False
+        #: The stream the server was last told the drain on (0: none).
+        self.drain_told = 0
         self.not_before = 0.0
         self.pace_gap = 0.0
         self.pace_until = 0.0
@@ -212,12 +218,6 @@ class Bookkeeper:
         self.stream = self._streams
         self.credits_out = 0
         return self.stream
-
-    def retire_stream(self) -> None:
-        """No more frames go on the current stream (it is half-closed; its frames in flight
-        are still answered). Its credits die with it."""
-        self.stream = 0
-        self.credits_out = 0
 
     def close_stream(self, sid: int) -> None:
         """Stream ``sid`` ended: what its frames carried and got no answer is sent again."""
@@ -296,8 +296,13 @@ class Bookkeeper:
         h.version += 1
 
     def begin_drain(self) -> None:
-        """Stop granting credits. Jobs already here (running or waiting for a slot) go on."""
+        """Stop granting credits and tell the server (the next frame carries ``drain``). Jobs
+        already here (running or waiting for a slot) go on."""
         self.draining = True
+
+    def drain_untold(self) -> bool:
+        """Draining, and the current stream has not carried a ``drain`` frame yet."""
+        return self.draining and self.stream != 0 and self.drain_told != self.stream
 
     def fail_running(self, error: str = SHUTTING_DOWN) -> list[str]:
         """Fails back every job still held (the drain timeout): those waiting for a slot
@@ -411,10 +416,13 @@ class Bookkeeper:
                 rec.heartbeats.append((h.job_id, h.version))
                 items += 1
         credits = self.want_credits()
-        if items == 0 and credits == 0:
+        if items == 0 and credits == 0 and not self.drain_untold():
             return None
         frame.credits = credits
         rec.credits = credits
+        if self.draining:
+            frame.drain = rec.drain = True
+            self.drain_told = self.stream
         self.credits_out += credits
         self._request_id = rid
         self.frames[rid] = rec
@@ -433,7 +441,11 @@ class Bookkeeper:
         now = self.clock()
         gate = self._gate(now)
         times: list[float] = []
-        if self.want_credits() > 0 or any(o.sent_in == 0 for o in self.outcomes.values()):
+        if (
+            self.want_credits() > 0
+            or self.drain_untold()
+            or any(o.sent_in == 0 for o in self.outcomes.values())
+        ):
             times.append(gate)
         for h in self.held.values():
             if h.outcome is not None:
@@ -461,6 +473,8 @@ class Bookkeeper:
                 h.next_heartbeat = min(h.next_heartbeat, self.clock())
         if rec.stream == self.stream:
             self.credits_out = max(0, self.credits_out - rec.credits)
+            if rec.drain:
+                self.drain_told = 0  # not applied: tell it again
 
     def _hold_off(self, retry_after_ms: int, overloaded: bool) -> float:
         now = self.clock()

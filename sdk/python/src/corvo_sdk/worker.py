@@ -290,7 +290,7 @@ class _Stream:
     sid: int
     endpoint: Endpoint
     call: Any  # grpc.aio.StreamStreamCall
-    outbox: asyncio.Queue[worker_pb2.StreamLifecycleRequest | None] = field(
+    outbox: asyncio.Queue[worker_pb2.StreamLifecycleRequest] = field(
         default_factory=asyncio.Queue
     )
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -490,11 +490,7 @@ class _Runner:
     async def write(self, st: _Stream) -> None:
         try:
             while True:
-                frame = await st.outbox.get()
-                if frame is None:
-                    await st.call.done_writing()
-                    return
-                await st.call.write(frame)
+                await st.call.write(await st.outbox.get())
         except asyncio.CancelledError:
             raise
         except Exception as e:  # noqa: BLE001 - the reader reports how the stream ended
@@ -701,6 +697,7 @@ class _Runner:
         self.stops += 1
         now = time.monotonic()
         if self.stops == 1:
+            # The next frame (sent at once) tells the server, which pushes nothing more.
             self.bk.begin_drain()
             self.drain_deadline = now + self.cfg.drain_timeout
             log.info(
@@ -710,15 +707,6 @@ class _Runner:
                 self.bk.busy(),
                 self.cfg.drain_timeout,
             )
-            st = self.stream
-            if st is not None and self.bk.credits_out > 0:
-                # The server still holds credits on this stream and would push more jobs:
-                # half-close it (its frames in flight are still answered) and go on with a
-                # new one that grants none.
-                st.outbox.put_nowait(None)
-                self.bk.retire_stream()
-                self.stream = None
-                self.reconnect_at = now
         else:
             log.warning("worker %s: stopping at once (%s)", self.cfg.worker_id, why)
             self.drain_deadline = now

@@ -179,8 +179,44 @@ test("draining grants no credits", () => {
   const l = new Ledger(8);
   const f = l.nextFrame(SUB, 0, true, true)!;
   assert.equal(f.frame.credits, 0);
+  assert.equal(f.frame.drain, true);
   assert.equal(l.creditsWanted(0, true), 0);
   assert.equal(l.hasWork(0, true), false);
+});
+
+test("the drain is told at once, then on every frame, again after a refusal and on a new stream", () => {
+  const l = new Ledger(2);
+  const first = l.nextFrame(SUB, 0, false, true)!;
+  l.answer(answer(first.record.requestId));
+  l.hold("a", 7n);
+  l.hold("b", 8n);
+  assert.equal(l.nextFrame(SUB, 2, false), undefined, "nothing to say before the drain");
+  assert.equal(l.hasWork(2, true), true, "the drain is news");
+  const told = l.nextFrame(SUB, 2, true)!;
+  assert.equal(told.frame.drain, true);
+  assert.equal(told.frame.credits, 0);
+  assert.equal(told.frame.acks.length + told.frame.fails.length + told.frame.heartbeats.length, 0, "even empty");
+  assert.equal(l.nextFrame(SUB, 2, true), undefined, "told once");
+  // Refused whole: not applied, so it is told again.
+  l.answer(answer(told.record.requestId, { errorCode: ErrorCode.OVERLOADED, error: "OVERLOADED", retryAfterMs: 100n }));
+  const again = l.nextFrame(SUB, 2, true)!;
+  assert.equal(again.frame.drain, true);
+  assert.equal(again.frame.credits, 0);
+  l.answer(answer(again.record.requestId));
+  // Later frames: heartbeats and outcomes carry it and grant nothing.
+  l.heartbeatAll();
+  const beat = l.nextFrame(SUB, 2, true)!;
+  assert.deepEqual([beat.frame.drain, beat.frame.credits, beat.frame.heartbeats.length], [true, 0, 2]);
+  l.answer(answer(beat.record.requestId, { heartbeatResults: [ok("a"), ok("b")] }));
+  l.finish(ack("a"));
+  const done = l.nextFrame(SUB, 1, true)!;
+  assert.deepEqual([done.frame.drain, done.frame.credits, done.frame.acks.length], [true, 0, 1]);
+  // A new stream (a reconnect during the drain): its first frame says so, with what is owed.
+  l.streamLost();
+  assert.equal(l.hasWork(1, true), true);
+  const fresh = l.nextFrame(SUB, 1, true, true)!;
+  assert.deepEqual([fresh.frame.drain, fresh.frame.credits, fresh.frame.acks.length], [true, 0, 1]);
+  assert.deepEqual(fresh.frame.queues, ["q"]);
 });
 
 test("jobs pushed beyond the credits we counted are absorbed: no grant until the slots free", () => {

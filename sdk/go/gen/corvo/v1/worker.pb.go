@@ -1832,9 +1832,9 @@ type StreamLifecycleRequest struct {
 	// Heartbeats are applied before the frame's acks and fails, so a frame can carry a job's
 	// last progress and checkpoint together with its outcome.
 	Heartbeats []*LifecycleHeartbeatItem `protobuf:"bytes,11,rep,name=heartbeats,proto3" json:"heartbeats,omitempty"`
-	// The worker is shutting down: the server drops the stream's outstanding credits and pushes
-	// nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
-	// working until the worker closes the stream.
+	// The worker is shutting down: the server drops the stream's outstanding credits, ignores
+	// credits granted from then on, and pushes nothing more on it once a push already under way
+	// has arrived. Acks, fails and heartbeats keep working until the worker closes the stream.
 	Drain         bool `protobuf:"varint,12,opt,name=drain,proto3" json:"drain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

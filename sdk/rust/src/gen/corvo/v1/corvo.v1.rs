@@ -325,9 +325,9 @@ pub struct StreamLifecycleRequest {
     /// last progress and checkpoint together with its outcome.
     #[prost(message, repeated, tag="11")]
     pub heartbeats: ::prost::alloc::vec::Vec<LifecycleHeartbeatItem>,
-    /// The worker is shutting down: the server drops the stream's outstanding credits and pushes
-    /// nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
-    /// working until the worker closes the stream.
+    /// The worker is shutting down: the server drops the stream's outstanding credits, ignores
+    /// credits granted from then on, and pushes nothing more on it once a push already under way
+    /// has arrived. Acks, fails and heartbeats keep working until the worker closes the stream.
     #[prost(bool, tag="12")]
     pub drain: bool,
 }

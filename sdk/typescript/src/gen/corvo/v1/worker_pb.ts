@@ -889,9 +889,9 @@ export type StreamLifecycleRequest = Message<"corvo.v1.StreamLifecycleRequest"> 
   heartbeats: LifecycleHeartbeatItem[];
 
   /**
-   * The worker is shutting down: the server drops the stream's outstanding credits and pushes
-   * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
-   * working until the worker closes the stream.
+   * The worker is shutting down: the server drops the stream's outstanding credits, ignores
+   * credits granted from then on, and pushes nothing more on it once a push already under way
+   * has arrived. Acks, fails and heartbeats keep working until the worker closes the stream.
    *
    * @generated from field: bool drain = 12;
    */

@@ -417,9 +417,9 @@ private static final long serialVersionUID = 0L;
   private boolean drain_ = false;
   /**
    * <pre>
-   * The worker is shutting down: the server drops the stream's outstanding credits and pushes
-   * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
-   * working until the worker closes the stream.
+   * The worker is shutting down: the server drops the stream's outstanding credits, ignores
+   * credits granted from then on, and pushes nothing more on it once a push already under way
+   * has arrived. Acks, fails and heartbeats keep working until the worker closes the stream.
    * </pre>
    *
    * <code>bool drain = 12 [json_name = "drain"];</code>
@@ -2702,9 +2702,9 @@ private static final long serialVersionUID = 0L;
     private boolean drain_ ;
     /**
      * <pre>
-     * The worker is shutting down: the server drops the stream's outstanding credits and pushes
-     * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
-     * working until the worker closes the stream.
+     * The worker is shutting down: the server drops the stream's outstanding credits, ignores
+     * credits granted from then on, and pushes nothing more on it once a push already under way
+     * has arrived. Acks, fails and heartbeats keep working until the worker closes the stream.
      * </pre>
      *
      * <code>bool drain = 12 [json_name = "drain"];</code>
@@ -2716,9 +2716,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The worker is shutting down: the server drops the stream's outstanding credits and pushes
-     * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
-     * working until the worker closes the stream.
+     * The worker is shutting down: the server drops the stream's outstanding credits, ignores
+     * credits granted from then on, and pushes nothing more on it once a push already under way
+     * has arrived. Acks, fails and heartbeats keep working until the worker closes the stream.
      * </pre>
      *
      * <code>bool drain = 12 [json_name = "drain"];</code>
@@ -2734,9 +2734,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The worker is shutting down: the server drops the stream's outstanding credits and pushes
-     * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
-     * working until the worker closes the stream.
+     * The worker is shutting down: the server drops the stream's outstanding credits, ignores
+     * credits granted from then on, and pushes nothing more on it once a push already under way
+     * has arrived. Acks, fails and heartbeats keep working until the worker closes the stream.
      * </pre>
      *
      * <code>bool drain = 12 [json_name = "drain"];</code>

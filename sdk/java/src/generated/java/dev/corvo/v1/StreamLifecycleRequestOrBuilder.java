@@ -222,9 +222,9 @@ public interface StreamLifecycleRequestOrBuilder extends
 
   /**
    * <pre>
-   * The worker is shutting down: the server drops the stream's outstanding credits and pushes
-   * nothing more on it (credits in this frame are ignored). Acks, fails and heartbeats keep
-   * working until the worker closes the stream.
+   * The worker is shutting down: the server drops the stream's outstanding credits, ignores
+   * credits granted from then on, and pushes nothing more on it once a push already under way
+   * has arrived. Acks, fails and heartbeats keep working until the worker closes the stream.
    * </pre>
    *
    * <code>bool drain = 12 [json_name = "drain"];</code>
