@@ -88,3 +88,20 @@ pub fn tls_incoming(
     });
     ReceiverStream::new(rx)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small answers must not wait for the client's delayed ACK (about 40 ms): every accepted
+    /// socket has TCP_NODELAY. Fails if `tcp_incoming` stops setting it.
+    #[tokio::test]
+    async fn accepted_sockets_have_nodelay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = std::pin::pin!(tcp_incoming(listener, TcpTuning::default()));
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let accepted = incoming.next().await.expect("a connection").expect("accepted");
+        assert!(accepted.nodelay().unwrap(), "TCP_NODELAY on an accepted socket");
+    }
+}
