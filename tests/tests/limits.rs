@@ -374,3 +374,39 @@ fn t50_every_limit_flag_is_documented_with_its_default() {
         }
     }
 }
+
+/// A long poll that reaches the caller's deadline answers DEADLINE_EXCEEDED, every time: not
+/// CANCELLED "Timeout expired", which tonic's own timer would answer if it ran out first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t60_an_empty_long_poll_at_the_callers_deadline_answers_deadline_exceeded() {
+    const CALLS: usize = 20;
+    let server = TestServer::start().await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..CALLS {
+        let mut w = server.worker().await;
+        calls.spawn(async move {
+            let mut req = tonic::Request::new(pb::FetchBatchRequest {
+                queues: vec![format!("empty-{i}")],
+                worker_id: format!("w{i}"),
+                count: 10,
+                max_wait_ms: Some(30_000),
+                ..Default::default()
+            });
+            req.set_timeout(Duration::from_secs(2));
+            let started = Instant::now();
+            let status = w.fetch_batch(req).await.expect_err("nothing to fetch");
+            (status, started.elapsed())
+        });
+    }
+    for (status, took) in calls.join_all().await {
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+        assert!(
+            status.message().contains("deadline"),
+            "the message names the deadline: {status:?}"
+        );
+        assert!(
+            took < Duration::from_secs(10),
+            "answered at the deadline: {took:?}"
+        );
+    }
+}

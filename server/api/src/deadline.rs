@@ -5,7 +5,10 @@
 //! DEADLINE_EXCEEDED and its work is dropped; a write it had already proposed may still
 //! commit (its outcome is unknown to the caller, as with any timeout). Streams are not bounded
 //! here: they live as long as the worker, and keepalive notices a vanished one. The caller's
-//! own `grpc-timeout` still applies on top (tonic enforces it).
+//! own `grpc-timeout` applies too: such a call answers DEADLINE_EXCEEDED a moment
+//! ([`CALLER_DEADLINE_MARGIN`]) before the caller's deadline. Without that, tonic's own timer,
+//! which runs outside this stack, would end it first with CANCELLED "Timeout expired", a code
+//! clients treat as "the caller gave up" rather than "the deadline passed".
 
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -17,6 +20,44 @@ use tower::{Layer, Service};
 use crate::backpressure::{Pool, pool};
 use crate::error::ApiError;
 use crate::stack::BoxFuture;
+
+/// How much earlier than the caller's `grpc-timeout` a bounded call answers
+/// DEADLINE_EXCEEDED (at most; a tenth of a short timeout), so that its answer reaches the
+/// caller before the caller's own timer (tonic clients end the call with CANCELLED) or tonic's
+/// server-side timer fires, even on a loaded machine.
+pub const CALLER_DEADLINE_MARGIN: Duration = Duration::from_millis(200);
+
+/// The caller's `grpc-timeout` header: an integer of at most 8 digits and a unit (`H`, `M`,
+/// `S`, `m`, `u`, `n`). `None` when absent or malformed (tonic then ignores it too).
+fn caller_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// When a call bounded by the server's `limit` answers, given the caller's timeout.
+fn bound(limit: Duration, caller: Option<Duration>) -> (Duration, bool) {
+    match caller {
+        Some(t) if t.saturating_sub(margin(t)) < limit => (t.saturating_sub(margin(t)), true),
+        _ => (limit, false),
+    }
+}
+
+fn margin(timeout: Duration) -> Duration {
+    CALLER_DEADLINE_MARGIN.min(timeout / 10)
+}
 
 /// See the module doc.
 #[derive(Clone, Copy, Debug)]
@@ -81,14 +122,20 @@ where
         let Some(limit) = self.layer.timeout(&path) else {
             return Box::pin(self.inner.call(req));
         };
+        let (limit, callers) = bound(limit, caller_timeout(req.headers()));
         let call = self.inner.call(req);
         Box::pin(async move {
             match tokio::time::timeout(limit, call).await {
                 Ok(answer) => answer,
                 Err(_) => {
+                    let whose = if callers {
+                        "the caller's deadline (grpc-timeout)"
+                    } else {
+                        "the server's bound"
+                    };
                     let e = ApiError::DeadlineExceeded {
                         reason: format!(
-                            "{} did not answer within the server's {limit:?} bound",
+                            "{} did not answer within {whose}: {limit:?}",
                             path.trim_start_matches('/')
                         ),
                     };
@@ -110,12 +157,21 @@ mod tests {
 
     /// A service that answers after `delay`.
     async fn call(path: &str, delay: Duration) -> Code {
+        call_with(path, delay, None).await
+    }
+
+    /// The same, with the caller's `grpc-timeout` header.
+    async fn call_with(path: &str, delay: Duration, grpc_timeout: Option<&str>) -> Code {
         let inner = tower::service_fn(move |_req: Request<Body>| async move {
             tokio::time::sleep(delay).await;
             Ok::<_, Infallible>(Response::new(Body::empty()))
         });
         let layer = DeadlineLayer::new(Duration::from_secs(30), Duration::from_secs(60));
-        let req = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let mut req = Request::builder().uri(path);
+        if let Some(t) = grpc_timeout {
+            req = req.header("grpc-timeout", t);
+        }
+        let req = req.body(Body::empty()).unwrap();
         let response = layer.layer(inner).oneshot(req).await.unwrap();
         tonic::Status::from_header_map(response.headers()).map_or(Code::Ok, |s| s.code())
     }
@@ -146,5 +202,50 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_callers_deadline_answers_deadline_exceeded_before_tonics_timer() {
+        let fetch = "/corvo.v1.WorkerService/FetchBatch";
+        let wait = Duration::from_secs(30); // an empty queue's long poll
+        assert_eq!(
+            call_with(fetch, wait, Some("2S")).await,
+            Code::DeadlineExceeded
+        );
+        assert_eq!(
+            call_with(fetch, Duration::from_millis(1_700), Some("2000m")).await,
+            Code::Ok,
+            "answered within the deadline's margin"
+        );
+        // A caller's deadline beyond the server's bound changes nothing.
+        let enqueue = "/corvo.v1.WorkerService/Enqueue";
+        assert_eq!(
+            call_with(enqueue, Duration::from_secs(31), Some("1H")).await,
+            Code::DeadlineExceeded
+        );
+    }
+
+    #[test]
+    fn grpc_timeout_headers_parse_like_the_spec_says() {
+        let parse = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert("grpc-timeout", v.parse().unwrap());
+            caller_timeout(&h)
+        };
+        assert_eq!(parse("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse("1500m"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(parse("7u"), Some(Duration::from_micros(7)));
+        for bad in ["", "S", "123456789S", "2s", "-1S", "1.5S"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            bound(Duration::from_secs(30), Some(Duration::from_secs(2))),
+            (Duration::from_millis(1_800), true)
+        );
+        assert_eq!(
+            bound(Duration::from_secs(30), Some(Duration::from_millis(100))),
+            (Duration::from_millis(90), true)
+        );
     }
 }
