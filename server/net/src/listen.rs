@@ -101,7 +101,14 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let mut incoming = std::pin::pin!(tcp_incoming(listener, TcpTuning::default()));
         let _client = TcpStream::connect(addr).await.unwrap();
-        let accepted = incoming.next().await.expect("a connection").expect("accepted");
-        assert!(accepted.nodelay().unwrap(), "TCP_NODELAY on an accepted socket");
+        let accepted = incoming
+            .next()
+            .await
+            .expect("a connection")
+            .expect("accepted");
+        assert!(
+            accepted.nodelay().unwrap(),
+            "TCP_NODELAY on an accepted socket"
+        );
     }
 }
