@@ -257,3 +257,26 @@ async fn t30_the_view_survives_a_kill_and_a_deleted_file() {
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(listed["jobs"].as_array().map(Vec::len), Some(3));
 }
+
+/// `corvo jobs list | head`: the CLI ends quietly when its output pipe closes early (killed
+/// by SIGPIPE, as Unix tools are), never with a panic about a broken pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t40_the_cli_ends_quietly_when_its_reader_goes_away() {
+    use std::os::unix::process::ExitStatusExt;
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    for _ in 0..20 {
+        w.enqueue(enqueue_req("piped", "{}")).await.expect("enqueue");
+    }
+    let mut child = std::process::Command::new(corvo_bin())
+        .args(["jobs", "list", "--consistent", "--server", &server.url()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("corvo jobs list");
+    drop(child.stdout.take()); // the reader is gone before the first line is written
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", out.status);
+}

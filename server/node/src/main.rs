@@ -63,9 +63,23 @@ fn disable_transparent_huge_pages() {
     }
 }
 
+/// Client commands end quietly when their output pipe closes (`corvo jobs list | head`), as
+/// Unix tools do, instead of panicking in `println!`. Sockets are unaffected (they write with
+/// MSG_NOSIGNAL); the server keeps Rust's default of ignoring SIGPIPE.
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default disposition of one signal, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> std::process::ExitCode {
     disable_transparent_huge_pages();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Server(_)) {
+        default_sigpipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
