@@ -1,5 +1,7 @@
-//! Introspection on the client port: /healthz, grpc.health.v1, server reflection (v1 and
-//! v1alpha) and GetServerInfo.
+//! Introspection on the client port: /healthz (also after a fatal storage error),
+//! grpc.health.v1, server reflection (v1 and v1alpha) and GetServerInfo.
+
+use std::time::Duration;
 
 use corvo_tests::*;
 use prost::Message;
@@ -162,3 +164,47 @@ reflection_test!(
     reflection_v1alpha_lists_services_and_resolves_symbols,
     v1alpha
 );
+
+/// Liveness tells the truth: a fatal storage error (the Raft log's fsync fails, injected with
+/// the debug build's failpoint) stops Raft for good; `/healthz` then answers 503 naming it,
+/// and after `--fatal-exit-grace-ms` the process exits non-zero so that it is restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fatal_storage_error_fails_liveness_and_the_node_exits_non_zero() {
+    let trigger = tempfile::tempdir().expect("tempdir");
+    let fail = trigger.path().join("fail-fsync");
+    let mut server = TestServer::builder()
+        .env(
+            "CORVO_FAILPOINT_LOG_FSYNC",
+            fail.to_str().expect("utf-8 path"),
+        )
+        .args(&["--fatal-exit-grace-ms", "3000"])
+        .start()
+        .await;
+    let mut w = server.worker().await;
+    w.enqueue(enqueue_req("q", "{}"))
+        .await
+        .expect("a healthy node takes writes");
+    let (code, _) = http_get(server.addr(), "/healthz").await.expect("/healthz");
+    assert_eq!(code, 200);
+
+    std::fs::write(&fail, b"").expect("arm the failpoint");
+    let refused = w.enqueue(enqueue_req("q", "{}")).await;
+    assert!(
+        refused.is_err(),
+        "a write whose fsync failed is not acknowledged: {refused:?}"
+    );
+    let body = eventually("/healthz answers 503", || async {
+        match http_get(server.addr(), "/healthz").await {
+            Ok((503, body)) => Some(body),
+            _ => None,
+        }
+    })
+    .await;
+    assert!(body.contains("raft stopped"), "{body}");
+    assert!(body.contains("fsync"), "the error is named: {body}");
+
+    let status = server.wait_exit(Duration::from_secs(30)).await;
+    assert!(!status.success(), "exits non-zero: {status:?}");
+    let log = server.log_since_start();
+    assert!(log.contains("raft stopped on an error"), "{log}");
+}

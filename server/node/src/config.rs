@@ -253,6 +253,10 @@ pub struct ServerArgs {
     /// After SIGTERM, how long open worker streams may keep acknowledging in-flight jobs.
     #[arg(long, env = "CORVO_DRAIN_GRACE_MS", default_value_t = 10_000)]
     pub drain_grace_ms: u64,
+    /// After a fatal Raft error (a failed log write or fsync), how long the node stays up
+    /// (`/healthz` 503, metrics and status readable) before it exits non-zero to be restarted.
+    #[arg(long, env = "CORVO_FATAL_EXIT_GRACE_MS", default_value_t = 15_000)]
+    pub fatal_exit_grace_ms: u64,
     /// Raft election timeout (the lower bound; the upper bound is twice this). A follower
     /// that hears no leader for this long starts an election.
     #[arg(long, env = "CORVO_ELECTION_TIMEOUT_MS", default_value_t = 1_000)]

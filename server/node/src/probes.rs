@@ -41,8 +41,18 @@ pub fn http_routes(engine: Engine) -> axum::Router {
         .with_state(engine)
 }
 
-/// Liveness: the process is up and its storage answers.
+/// Liveness: the process is up, its storage answers and Raft has not stopped on an error
+/// (after one, the node cannot recover without a restart; it exits after a grace too).
 async fn healthz(State(engine): State<Engine>) -> (http::StatusCode, String) {
+    if let Some(fatal) = engine.raft().status().fatal {
+        return (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{}\n",
+                serde_json::json!({"status": "raft stopped", "error": fatal})
+            ),
+        );
+    }
     match engine.read() {
         Ok(_) => {
             let s = engine.raft().status();

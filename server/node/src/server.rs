@@ -438,7 +438,17 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         },
     );
 
-    shutdown_signal().await;
+    // A fatal Raft error (a failed log write or fsync) stops Raft for good: /healthz turns
+    // 503, and after the grace the process exits non-zero so that it is restarted.
+    let fatal = tokio::select! {
+        () = shutdown_signal() => None,
+        reason = raft_stopped(&raft) => Some(reason),
+    };
+    if let Some(reason) = &fatal {
+        let grace = Duration::from_millis(args.fatal_exit_grace_ms);
+        error!(error = %reason, ?grace, "raft stopped on an error: /healthz answers 503; exiting after the grace so that the node is restarted");
+        tokio::time::sleep(grace).await;
+    }
     info!("shutdown: draining");
     // Stop handing out work first: whoever sees NOT_SERVING then also sees no new work.
     probes::begin_drain(&engine, &health).await;
@@ -504,8 +514,24 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         }
     }
     store.flush().context("flushing state")?;
+    if let Some(reason) = fatal {
+        anyhow::bail!("raft stopped on an error: {reason}");
+    }
     info!("shutdown: done");
     Ok(())
+}
+
+/// How often the supervisor looks whether Raft has stopped on an error.
+const FATAL_POLL: Duration = Duration::from_millis(500);
+
+/// Resolves with the error once Raft has stopped on one.
+async fn raft_stopped(raft: &RaftNode) -> String {
+    loop {
+        if let Some(fatal) = raft.status().fatal {
+            return fatal;
+        }
+        tokio::time::sleep(FATAL_POLL).await;
+    }
 }
 
 /// Makes the state durable once applies pause (`StateStore::checkpoint_if_idle`), until `stop`

@@ -44,9 +44,10 @@ impl Flusher {
             Durability::Fsync => None,
             Durability::Relaxed => Some(relaxed_interval),
         };
+        let failpoint = FsyncFailpoint::from_env();
         std::thread::Builder::new()
             .name("raft-log-fsync".to_string())
-            .spawn(move || run(&db, &rx, gather))?;
+            .spawn(move || run(&db, &rx, gather, &failpoint))?;
         Ok(Self { tx })
     }
 
@@ -57,7 +58,43 @@ impl Flusher {
     }
 }
 
-fn run(db: &Database, rx: &Receiver<FlushMsg>, gather: Option<Duration>) {
+/// Test-only fault injection, compiled into debug builds only: with
+/// `CORVO_FAILPOINT_LOG_FSYNC=<path>` in the environment at start-up, every log fsync fails
+/// while `<path>` exists, as on a dying disk. Black-box tests use it to check what a fatal
+/// storage error does to the node (`/healthz`, exit); release builds ignore the variable.
+struct FsyncFailpoint {
+    #[cfg(debug_assertions)]
+    path: Option<std::path::PathBuf>,
+}
+
+impl FsyncFailpoint {
+    fn from_env() -> Self {
+        FsyncFailpoint {
+            #[cfg(debug_assertions)]
+            path: std::env::var_os("CORVO_FAILPOINT_LOG_FSYNC").map(Into::into),
+        }
+    }
+
+    fn check(&self) -> io::Result<()> {
+        #[cfg(debug_assertions)]
+        if let Some(path) = &self.path
+            && path.exists()
+        {
+            return Err(io::Error::other(format!(
+                "raft log: fsync failed (failpoint CORVO_FAILPOINT_LOG_FSYNC: {} exists)",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn run(
+    db: &Database,
+    rx: &Receiver<FlushMsg>,
+    gather: Option<Duration>,
+    failpoint: &FsyncFailpoint,
+) {
     while let Ok(first) = rx.recv() {
         let mut waiting = Vec::new();
         let mut stopping = false;
@@ -80,7 +117,7 @@ fn run(db: &Database, rx: &Receiver<FlushMsg>, gather: Option<Duration>) {
         }
         // The error goes to openraft through the callbacks, which stops the node; nothing to
         // log here (openraft logs it once).
-        let result = sync(db);
+        let result = failpoint.check().and_then(|()| sync(db));
         for callback in waiting {
             let r = match &result {
                 Ok(()) => Ok(()),
