@@ -266,7 +266,9 @@ async fn t40_the_cli_ends_quietly_when_its_reader_goes_away() {
     let server = TestServer::start().await;
     let mut w = server.worker().await;
     for _ in 0..20 {
-        w.enqueue(enqueue_req("piped", "{}")).await.expect("enqueue");
+        w.enqueue(enqueue_req("piped", "{}"))
+            .await
+            .expect("enqueue");
     }
     let mut child = std::process::Command::new(corvo_bin())
         .args(["jobs", "list", "--consistent", "--server", &server.url()])
@@ -278,5 +280,10 @@ async fn t40_the_cli_ends_quietly_when_its_reader_goes_away() {
     let out = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", out.status);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        out.status
+    );
 }
