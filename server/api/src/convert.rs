@@ -266,6 +266,18 @@ pub fn token(t: u64) -> Option<u64> {
     (t != 0).then_some(t)
 }
 
+/// The lease token of an ack, fail or heartbeat (0: none, as the original contract sends),
+/// refused when the server requires tokens.
+fn lease_token(opts: &ApiOptions, t: u64, field: &str) -> Result<Option<u64>, ApiError> {
+    match token(t) {
+        None if opts.require_lease_tokens => Err(ApiError::invalid(
+            field,
+            "required: this server runs with --require-lease-tokens (send the token the job was leased with)",
+        )),
+        t => Ok(t),
+    }
+}
+
 fn optional_json(
     opts: &ApiOptions,
     text: &str,
@@ -292,7 +304,7 @@ pub fn ack(
 ) -> Result<Ack, ApiError> {
     Ok(Ack {
         job_id: job_id(job_id_, &format!("{p}job_id"))?,
-        lease_token: token(lease_token),
+        lease_token: self::lease_token(opts, lease_token, &format!("{p}lease_token"))?,
         result: optional_json(opts, result_json, &format!("{p}result_json"), false)?,
     })
 }
@@ -309,7 +321,7 @@ pub fn fail(
     validate::bounded_text(&format!("{p}backtrace"), backtrace, opts.error_bytes_max)?;
     Ok(Fail {
         job_id: job_id(job_id_, &format!("{p}job_id"))?,
-        lease_token: token(lease_token),
+        lease_token: self::lease_token(opts, lease_token, &format!("{p}lease_token"))?,
         error: if error.is_empty() {
             "failed".to_owned()
         } else {
@@ -329,7 +341,7 @@ pub fn heartbeat_item(
 ) -> Result<HeartbeatItem, ApiError> {
     Ok(HeartbeatItem {
         job_id: job_id(job_id_, &format!("{p}job_id"))?,
-        lease_token: token(lease_token),
+        lease_token: self::lease_token(opts, lease_token, &format!("{p}lease_token"))?,
         progress: optional_json(opts, progress_json, &format!("{p}progress_json"), true)?,
         checkpoint: optional_json(opts, checkpoint_json, &format!("{p}checkpoint_json"), true)?,
     })

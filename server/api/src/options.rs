@@ -45,6 +45,9 @@ pub struct ApiOptions {
     /// TLS for this node's calls to other members' client ports (forwarded calls, cluster
     /// status, forwarded joins); `None` when the client port is plaintext.
     pub member_tls: Option<tonic::transport::ClientTlsConfig>,
+    /// Every ack, fail and heartbeat must carry its lease token (`--require-lease-tokens`).
+    /// Off by default: workers of the original contract send none.
+    pub require_lease_tokens: bool,
 }
 
 impl Default for ApiOptions {
@@ -67,6 +70,7 @@ impl Default for ApiOptions {
             ready_apply_backlog_max: 10_000,
             message_bytes_max: 16 << 20,
             member_tls: None,
+            require_lease_tokens: false,
         }
     }
 }

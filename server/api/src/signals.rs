@@ -12,6 +12,8 @@ const REVOCATIONS_BUFFERED_MAX: usize = 4_096;
 pub struct Revocation {
     pub job_id: String,
     pub worker_id: String,
+    /// The lease taken away: a stream holding a newer lease of the job keeps it.
+    pub lease_token: u64,
     pub reason: StopReason,
 }
 
@@ -98,12 +100,14 @@ impl corvo_raft::ApplyListener for Signals {
                 Effect::Revoked {
                     job_id,
                     worker_id,
+                    lease_token,
                     reason,
                 } => {
                     // No receivers is fine: nobody holds the job on this node.
                     let _ = self.revoked.send(Revocation {
                         job_id: job_id.clone(),
                         worker_id: worker_id.clone(),
+                        lease_token: *lease_token,
                         reason: *reason,
                     });
                 }

@@ -17,7 +17,7 @@
 //! enqueues to, the queue of each job it settles or heartbeats): a frame that reaches outside
 //! them is refused whole with PERMISSION_DENIED naming the queue, and changes nothing.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,7 @@ use crate::principal::Principal;
 use crate::rate_limit::RateBudget;
 use crate::roster::{StreamInfo, StreamPass};
 use crate::services::heartbeat_answer;
+use crate::signals::Revocation;
 
 /// Consecutive invalid or forbidden frames after which the stream is closed.
 const INVALID_FRAMES_MAX: u32 = 10;
@@ -53,8 +54,22 @@ type Out = mpsc::Sender<Result<pb::StreamLifecycleResponse, Status>>;
 /// stream's [`PushTarget`], which the dispatcher also uses).
 #[derive(Default)]
 struct Shared {
-    /// Jobs this stream holds leases on (to route revocations).
-    leased: HashSet<String>,
+    /// Jobs this stream holds leases on, with their lease tokens: to route revocations, and to
+    /// fence the original contract's token-less acks, fails and heartbeats (see [`fence`]).
+    leased: HashMap<String, u64>,
+}
+
+/// A lease token no lease ever has (tokens start at 1): the core refuses it as stale.
+const NOT_HELD: u64 = 0;
+
+/// Fencing without tokens: an item that carries no lease token (the original contract) is
+/// accepted only from the stream that holds the job's lease, by giving it the token this
+/// stream leased the job with; the core then checks it like any other. An item for a job this
+/// stream does not hold gets a token no lease has, and is refused like a stale one.
+fn fence(shared: &Mutex<Shared>, job_id: &str, token: &mut Option<u64>) {
+    if token.is_none() {
+        *token = Some(lock(shared).leased.get(job_id).copied().unwrap_or(NOT_HELD));
+    }
 }
 
 pub struct Session;
@@ -207,7 +222,7 @@ async fn read(
             }
             rev = revoked.recv() => {
                 let ids = match rev {
-                    Ok(r) => if lock(&shared).leased.remove(&r.job_id) { vec![r.job_id] } else { vec![] },
+                    Ok(r) => if revoke(&shared, &r) { vec![r.job_id] } else { vec![] },
                     Err(broadcast::error::RecvError::Lagged(_)) => recheck_leases(&engine, &shared),
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
@@ -277,9 +292,20 @@ fn gather(
     (frames, false)
 }
 
+/// Forgets a job this stream held under the revoked lease; true when it did. A revocation of
+/// an older lease (the job expired and this stream leased it again since) leaves it alone.
+fn revoke(shared: &Mutex<Shared>, r: &Revocation) -> bool {
+    let mut s = lock(shared);
+    if s.leased.get(&r.job_id) == Some(&r.lease_token) {
+        s.leased.remove(&r.job_id);
+        return true;
+    }
+    false
+}
+
 /// After missing revocations, ask the state which held jobs this stream must stop.
 fn recheck_leases(engine: &Engine, shared: &Mutex<Shared>) -> Vec<String> {
-    let held: Vec<String> = lock(shared).leased.iter().cloned().collect();
+    let held: Vec<String> = lock(shared).leased.keys().cloned().collect();
     let Ok(reader) = engine.read() else {
         return Vec::new();
     };
@@ -315,6 +341,7 @@ struct Plan {
 fn plan(
     engine: &Engine,
     principal: &Principal,
+    shared: &Mutex<Shared>,
     target: &PushTarget,
     f: &pb::StreamLifecycleRequest,
 ) -> Result<Plan, ApiError> {
@@ -389,7 +416,7 @@ fn plan(
         let mut items = Vec::with_capacity(f.heartbeats.len());
         for (i, h) in f.heartbeats.iter().enumerate() {
             let p = format!("heartbeats[{i}].");
-            let item = convert::heartbeat_item(
+            let mut item = convert::heartbeat_item(
                 opts,
                 &h.job_id,
                 &h.progress_json,
@@ -397,6 +424,7 @@ fn plan(
                 h.lease_token,
                 &p,
             )?;
+            fence(shared, &item.job_id, &mut item.lease_token);
             engine.check_job_scope(principal, &item.job_id)?;
             items.push(item);
             plan.heartbeats.push(h.job_id.clone());
@@ -404,19 +432,20 @@ fn plan(
         plan.commands.push(Command::Heartbeat(Heartbeat { items }));
     }
     for (i, a) in f.acks.iter().enumerate() {
-        let cmd = convert::ack(
+        let mut cmd = convert::ack(
             opts,
             &a.job_id,
             &a.result_json,
             a.lease_token,
             &format!("acks[{i}]."),
         )?;
+        fence(shared, &cmd.job_id, &mut cmd.lease_token);
         engine.check_job_scope(principal, &cmd.job_id)?;
         plan.acks.push(cmd.job_id.clone());
         plan.commands.push(Command::Ack(cmd));
     }
     for (i, x) in f.fails.iter().enumerate() {
-        let cmd = convert::fail(
+        let mut cmd = convert::fail(
             opts,
             &x.job_id,
             &x.error,
@@ -424,6 +453,7 @@ fn plan(
             x.lease_token,
             &format!("fails[{i}]."),
         )?;
+        fence(shared, &cmd.job_id, &mut cmd.lease_token);
         engine.check_job_scope(principal, &cmd.job_id)?;
         plan.fails.push(cmd.job_id.clone());
         plan.commands.push(Command::Fail(cmd));
@@ -494,7 +524,7 @@ async fn handle_frames(
             Some(budget) => budget.take(),
             None => Ok(()),
         }
-        .and_then(|()| plan(engine, &caller.principal, target, f));
+        .and_then(|()| plan(engine, &caller.principal, shared, target, f));
         match planned_frame {
             Ok(mut p) => {
                 let n = p.commands.len();
@@ -662,7 +692,9 @@ fn item_error(reply: Option<Result<Reply, corvo_core::JobError>>) -> ApiError {
 fn deliver(shared: &Mutex<Shared>, resp: &mut pb::StreamLifecycleResponse, jobs: &[Job]) {
     let mut s = lock(shared);
     for job in jobs {
-        s.leased.insert(job.id.clone());
+        if let Some(lease) = &job.lease {
+            s.leased.insert(job.id.clone(), lease.token);
+        }
         resp.jobs.push(convert::leased_job(job));
     }
 }

@@ -358,10 +358,12 @@ pub enum JobError {
 pub enum Effect {
     /// A job became ready in this queue: wake workers waiting on it.
     Ready { queue: String },
-    /// A leased job was taken away from its worker: tell the worker to stop it.
+    /// A leased job was taken away from its worker: tell the worker to stop it. The lease
+    /// token says which lease: a stream that leased the job again since keeps it.
     Revoked {
         job_id: String,
         worker_id: String,
+        lease_token: u64,
         reason: StopReason,
     },
     /// An API key was created, revoked or rotated: whoever checks keys reloads them.

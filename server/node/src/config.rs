@@ -253,6 +253,11 @@ pub struct ServerArgs {
     /// After SIGTERM, how long open worker streams may keep acknowledging in-flight jobs.
     #[arg(long, env = "CORVO_DRAIN_GRACE_MS", default_value_t = 10_000)]
     pub drain_grace_ms: u64,
+    /// Refuse every ack, fail and heartbeat that carries no lease token, on unary calls and
+    /// streams alike (INVALID_ARGUMENT). Off by default: workers of the original contract send
+    /// none; on a stream theirs are accepted only from the stream that holds the lease.
+    #[arg(long, env = "CORVO_REQUIRE_LEASE_TOKENS")]
+    pub require_lease_tokens: bool,
     /// After a fatal Raft error (a failed log write or fsync), how long the node stays up
     /// (`/healthz` 503, metrics and status readable) before it exits non-zero to be restarted.
     #[arg(long, env = "CORVO_FATAL_EXIT_GRACE_MS", default_value_t = 15_000)]

@@ -280,6 +280,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         drain_grace: Duration::from_millis(args.drain_grace_ms),
         message_bytes_max: args.max_message_bytes,
         member_tls: node_tls.members.clone(),
+        require_lease_tokens: args.require_lease_tokens,
         ..ApiOptions::default()
     };
     let node = NodeInfo {

@@ -19,6 +19,7 @@ pub(super) fn cancel<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdResu
         ctx.effects.push(Effect::Revoked {
             job_id: job.id.clone(),
             worker_id: lease.worker_id,
+            lease_token: lease.token,
             reason: StopReason::Cancelled,
         });
     }
@@ -158,6 +159,7 @@ pub(super) fn destroy<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str) -> CmdRes
         ctx.effects.push(Effect::Revoked {
             job_id: job.id.clone(),
             worker_id: lease.worker_id.clone(),
+            lease_token: lease.token,
             reason: StopReason::Cancelled,
         });
     }
@@ -215,6 +217,7 @@ mod tests {
         assert!(w.last.effects.contains(&Effect::Revoked {
             job_id: "j1".into(),
             worker_id: "w1".into(),
+            lease_token: token,
             reason: StopReason::Cancelled
         }));
         assert_eq!(

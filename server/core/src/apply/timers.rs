@@ -100,6 +100,7 @@ fn fire<T: StateTxn>(
             ctx.effects.push(Effect::Revoked {
                 job_id: job.id.clone(),
                 worker_id: lease.worker_id,
+                lease_token: lease.token,
                 reason: StopReason::Reassigned,
             });
             settle::settle_failure(ctx, &mut job, "lease expired", EventKind::Reclaimed)?;
