@@ -19,7 +19,22 @@ echo "disk: $(df -h "$root" | awk 'NR==2 {print $1, $2}')  rustc: $(rustc --vers
 echo "durability: $durability  payload: 1024 B  jobs/run: $jobs  concurrency: $concurrency  runs: 3"
 echo
 
-for scenario in enqueue enqueue-stream lifecycle combined dispatch; do
+# Each case: a scenario and its own flags. The compat-* cases speak the original worker
+# contract (ping-pong frames, no credits, no lease tokens), as Go Corvo workers do.
+cases=(
+  "enqueue"
+  "enqueue-stream"
+  "lifecycle"
+  "combined"
+  "dispatch"
+  "compat-enqueue --producers 4 --batch 64"
+  "compat-lifecycle --workers 8 --batch 64"
+  "compat-lifecycle --workers 200 --batch 1"
+  "e2e"
+)
+for case in "${cases[@]}"; do
+  read -r scenario extra <<<"$case"
+  read -ra extra <<<"${extra:-}"
   data=$(mktemp -d)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "$corvo" server --bind "127.0.0.1:$port" --data-dir "$data" --durability "$durability" >"$data/server.log" 2>&1 &
@@ -28,10 +43,12 @@ for scenario in enqueue enqueue-stream lifecycle combined dispatch; do
   n=$jobs
   [ "$scenario" = enqueue ] && n=$((jobs / 4)) # unary calls: one round trip each
   rate=()
-  # dispatch: half of the peak it measures first, unless DISPATCH_RATE fixes the rate.
+  # dispatch and e2e: half of the peak they measure first, unless DISPATCH_RATE / E2E_RATE
+  # fixes the rate.
   if [ "$scenario" = dispatch ] && [ -n "${DISPATCH_RATE:-}" ]; then rate=(--rate "$DISPATCH_RATE"); fi
+  if [ "$scenario" = e2e ] && [ -n "${E2E_RATE:-}" ]; then rate=(--rate "$E2E_RATE"); fi
   "$corvo" bench --server "http://127.0.0.1:$port" --scenario "$scenario" --jobs "$n" \
-    --concurrency "$concurrency" --runs 3 "${rate[@]}"
+    --concurrency "$concurrency" --runs 3 "${rate[@]}" "${extra[@]}"
   kill -TERM "$pid"; wait "$pid" || true
   rm -rf "$data"
 done

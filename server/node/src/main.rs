@@ -19,7 +19,8 @@
 //!  corvo status | cluster status ──▶ status.rs (ClusterService, human or JSON)
 //!  corvo keys ──▶ keys.rs (KeyService); access.rs: the server's bootstrap key, key-use
 //!                 recording and open-mode warning
-//!  corvo bench ──▶ bench.rs (load against a running server)
+//!  corvo bench ──▶ bench/ (load against a running server: the current and the original
+//!                 worker contract, unary calls, dispatch and end-to-end latency)
 //! ```
 
 mod access;
