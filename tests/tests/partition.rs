@@ -227,3 +227,84 @@ async fn t60_an_isolated_leader_stops_taking_writes_and_the_majority_goes_on() {
         get_job(&mut jobs, id).await;
     }
 }
+
+/// Reads that claim consistency are linearizable: a leader cut off from the majority cannot
+/// confirm that it still leads, so it refuses GetJob (and the other consistent reads) with
+/// UNAVAILABLE instead of answering from a state the majority has moved past.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t70_a_deposed_leader_cut_off_from_the_majority_refuses_consistent_reads() {
+    let (n1, p1) = proxied_node("n1", None).await;
+    let (n2, p2) = proxied_node("n2", Some(&n1.url())).await;
+    let (n3, p3) = proxied_node("n3", Some(&n1.url())).await;
+    let mut nodes = vec![n1, n2, n3];
+    let proxied = [p1, p2, p3];
+    let old = leader_index(&mut nodes).await;
+    let id = enqueue_ids(&nodes[old], "rq", 1).await.remove(0);
+    assert_digests_converge(&mut nodes, old).await;
+    let mut stale_jobs = nodes[old].jobs().await;
+    let mut stale_queues = nodes[old].queues().await;
+    get_job(&mut stale_jobs, &id).await;
+
+    isolate(&proxied, old, nodes[old].pid());
+
+    // At once, while it may still believe it leads: no answer from its own state.
+    let read = within(
+        "GetJob on the isolated old leader",
+        stale_jobs.get_job(pb::GetJobRequest { job_id: id.clone() }),
+    )
+    .await;
+    let e = read.expect_err("the isolated leader answered a read it cannot confirm");
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+
+    // The majority moves on: it cancels the job.
+    let other = (old + 1) % nodes.len();
+    let majority = nodes[other].jobs().await;
+    eventually("the majority to cancel the job", || {
+        let mut majority = majority.clone();
+        let id = id.clone();
+        async move {
+            match within(
+                "CancelJob",
+                majority.cancel_job(pb::CancelJobRequest { job_id: id }),
+            )
+            .await
+            {
+                Ok(_) => Some(()),
+                Err(e) if e.code() == Code::Unavailable => None,
+                Err(e) => panic!("CancelJob on the majority: {e:?}"),
+            }
+        }
+    })
+    .await;
+    let e = within(
+        "GetJob on the isolated old leader",
+        stale_jobs.get_job(pb::GetJobRequest { job_id: id.clone() }),
+    )
+    .await
+    .expect_err("the isolated old leader served a stale job");
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    let e = within(
+        "GetQueue on the isolated old leader",
+        stale_queues.get_queue(pb::GetQueueRequest { queue: "rq".into() }),
+    )
+    .await
+    .expect_err("the isolated old leader served stale queue counts");
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+
+    for p in &proxied {
+        p.api.heal();
+        p.raft.heal();
+    }
+    let leader = leader_index(&mut nodes).await;
+    assert_digests_converge(&mut nodes, leader).await;
+    let job = eventually("the healed node to answer", || {
+        let mut jobs = stale_jobs.clone();
+        let id = id.clone();
+        async move { jobs.get_job(pb::GetJobRequest { job_id: id }).await.ok() }
+    })
+    .await
+    .into_inner()
+    .job
+    .expect("a job");
+    assert_eq!(job.state, pb::JobState::Cancelled as i32);
+}

@@ -21,6 +21,9 @@ use crate::status::{NodeInfo, NodeStatus, Readiness};
 /// Room left in a response for what is not leased jobs: up to 1 024 item results and cancel
 /// notices of a few hundred bytes each.
 const RESPONSE_FIELDS_BYTES_MAX: usize = 512 << 10;
+/// How long a linearizable read may take to confirm leadership (a heartbeat round to a
+/// majority; 2 s is many rounds): longer, and the read is refused as possibly stale.
+pub const LEADERSHIP_CONFIRM_WAIT: Duration = Duration::from_secs(2);
 
 /// Cheap to clone; shared by every service and stream session.
 #[derive(Clone)]
@@ -301,6 +304,34 @@ impl Engine {
 
     pub fn read(&self) -> Result<StateReader, ApiError> {
         Ok(self.inner.store.read()?)
+    }
+
+    /// Makes the reads that follow linearizable: this node confirms with a majority that it
+    /// still leads (ReadIndex) and waits until it has applied everything committed before the
+    /// call; returns that index. A leader cut off from the majority refuses instead of
+    /// answering from a state that may be stale (ADR 0026).
+    pub async fn linearize(&self) -> Result<u64, ApiError> {
+        match self
+            .raft()
+            .confirm_leadership(LEADERSHIP_CONFIRM_WAIT)
+            .await
+        {
+            Ok(Some(index)) => Ok(index),
+            Ok(None) => Err(ApiError::Unavailable {
+                reason: format!(
+                    "this node could not confirm within {LEADERSHIP_CONFIRM_WAIT:?} that it still leads; a read it answered might be stale"
+                ),
+                retry_after_ms: crate::error::NOT_LEADER_RETRY_MS,
+            }),
+            Err(corvo_raft::ReadError::NotLeader { leader_id }) => Err(ApiError::NotLeader {
+                leader_addr: leader_id.and_then(|id| self.raft().api_addr_of(id)),
+            }),
+            Err(e @ corvo_raft::ReadError::NoQuorum(_)) => Err(ApiError::Unavailable {
+                reason: format!("{e}; a read this node answered might be stale"),
+                retry_after_ms: crate::error::NOT_LEADER_RETRY_MS,
+            }),
+            Err(e @ corvo_raft::ReadError::Stopped(_)) => Err(ApiError::Internal(e.to_string())),
+        }
     }
 
     /// PERMISSION_DENIED when job `id` exists in a queue outside `principal`'s scopes. An

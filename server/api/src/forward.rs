@@ -16,8 +16,8 @@
 //!                         └─ connect/transport error ─▶ UNAVAILABLE + x-corvo-leader
 //! ```
 //!
-//! Reads are forwarded too: the leader's state is the current one (no read index: a leader
-//! deposed a moment ago may still answer; see the ADR). A forwarded request is never
+//! Reads are forwarded too, and the leader confirms that it still leads before it answers
+//! those that claim consistency (`Engine::linearize`, ADR 0026). A forwarded request is never
 //! forwarded again: a node that receives one serves it, and answers NotLeader if it does not
 //! lead any more. A failed forward is never retried here: the call may have been a write
 //! that the leader applied.

@@ -162,6 +162,7 @@ impl QueueService for Queues {
         req: Request<pb::ListQueuesRequest>,
     ) -> Result<Response<pb::ListQueuesResponse>, Status> {
         let principal = Principal::of(&req)?;
+        self.engine.linearize().await?;
         let reader = self.engine.read()?;
         let configs = query::queue_configs(&reader).map_err(ApiError::from)?;
         let mut names: Vec<String> = query::queue_counts(&reader)
@@ -196,6 +197,7 @@ impl QueueService for Queues {
         let principal = Principal::of(&req)?;
         let queue = queue_name(&req.get_ref().queue)?;
         principal.check_queue(&queue)?;
+        self.engine.linearize().await?;
         self.require(&queue)?;
         Ok(Response::new(pb::GetQueueResponse {
             queue: Some(self.describe(&queue)?),

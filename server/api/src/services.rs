@@ -404,6 +404,7 @@ impl JobService for Services {
     ) -> Result<Response<pb::GetJobResponse>, Status> {
         let principal = Principal::of(&req)?;
         let id = convert::job_id(&req.get_ref().job_id, "job_id")?;
+        self.engine.linearize().await?;
         let job = query::job(&self.engine.read()?, &id).map_err(ApiError::from)?;
         if let Some(job) = &job {
             principal.check_queue(&job.queue)?;
@@ -483,9 +484,9 @@ impl JobService for Services {
         }
         let view = self.engine.view().clone();
         if req.consistent {
-            // Every write this node applied before the call (on the leader: every write
-            // acknowledged to anyone) is in the view once it reaches this index.
-            let applied = self.engine.raft().status().last_applied.unwrap_or(0);
+            // Every write acknowledged to anyone before the call is in the view once it
+            // reaches the index this leader confirmed.
+            let applied = self.engine.linearize().await?;
             view.wait_for(applied, LIST_CONSISTENT_WAIT_MAX)
                 .await
                 .map_err(ApiError::from)?;
@@ -594,6 +595,7 @@ impl JobService for Services {
         if id.is_empty() {
             return Err(ApiError::invalid("operation_id", "must not be empty").into());
         }
+        self.engine.linearize().await?;
         match query::operation(&self.engine.read()?, id).map_err(ApiError::from)? {
             Some(op) => Ok(Response::new(pb::GetOperationResponse {
                 operation: Some(convert::operation_to_proto(&op)),

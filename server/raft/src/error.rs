@@ -22,6 +22,17 @@ pub enum RaftError {
     Fatal(String),
 }
 
+/// Why a linearizable read could not be confirmed.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    #[error("not the leader (leader: {leader_id:?})")]
+    NotLeader { leader_id: Option<u64> },
+    #[error("leadership not confirmed by a majority: {0}")]
+    NoQuorum(String),
+    #[error("raft stopped: {0}")]
+    Stopped(String),
+}
+
 /// Why a proposal did not produce replies. Every variant says whether retrying is safe.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 pub enum ProposeError {

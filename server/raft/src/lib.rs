@@ -65,7 +65,7 @@ pub mod state_machine;
 pub mod types;
 
 pub use clock::{Clock, SystemClock};
-pub use error::{MembershipError, ProposeError, RaftError};
+pub use error::{MembershipError, ProposeError, RaftError, ReadError};
 pub use membership::{JoinOutcome, Member};
 pub use node::{RaftNode, RaftStatus, Role, RoleWatch, SnapshotInfo, StartupReport};
 pub use options::{Durability, PeerTls, RaftOptions};

@@ -14,7 +14,7 @@ use openraft::metrics::{RaftServerMetrics, WaitError};
 use openraft::{ServerState, SnapshotPolicy};
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::RaftError;
+use crate::error::{RaftError, ReadError};
 use crate::log_store::LogStore;
 use crate::network::Network;
 use crate::options::{Durability, RaftOptions};
@@ -399,6 +399,32 @@ impl RaftNode {
     pub fn is_leader(&self) -> bool {
         let m = self.raft.metrics().borrow_watched().clone();
         m.state == ServerState::Leader && m.current_leader == Some(self.node_id)
+    }
+
+    /// Confirms that this node still leads (a heartbeat round acknowledged by a majority:
+    /// ReadIndex) and waits until its state has applied everything committed before; returns
+    /// that index. A read served after it is linearizable: a leader deposed a moment ago, cut
+    /// off from the majority, cannot confirm and must not answer. `Ok(None)`: not confirmed
+    /// within `wait`.
+    pub async fn confirm_leadership(&self, wait: Duration) -> Result<Option<u64>, ReadError> {
+        let read = self
+            .raft
+            .ensure_linearizable(openraft::raft::ReadPolicy::ReadIndex);
+        match tokio::time::timeout(wait, read).await {
+            Err(_) => Ok(None),
+            Ok(Ok(read_log_id)) => Ok(Some(read_log_id.log_id().index)),
+            Ok(Err(OpenraftError::APIError(e))) => match e {
+                openraft::errors::LinearizableReadError::ForwardToLeader(f) => {
+                    Err(ReadError::NotLeader {
+                        leader_id: f.leader_id,
+                    })
+                }
+                openraft::errors::LinearizableReadError::QuorumNotEnough(q) => {
+                    Err(ReadError::NoQuorum(q.to_string()))
+                }
+            },
+            Ok(Err(OpenraftError::Fatal(f))) => Err(ReadError::Stopped(f.to_string())),
+        }
     }
 
     /// The openraft handle (tests). Writes go through [`Proposer`].
