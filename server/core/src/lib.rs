@@ -35,6 +35,8 @@ pub mod validate;
 
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod randomized;
 
 pub use apply::apply_batch;
 pub use command::{

@@ -2,20 +2,21 @@
 //!
 //! - any bytes decode to a record or to a `StoreError` (records come from disk);
 //! - any sequence of commands, with ids, names, sizes and times chosen to collide and overflow,
-//!   applies without a panic and leaves the state's invariants intact (commands come from the
-//!   log, which another node wrote);
+//!   applies without a panic and leaves every invariant of the state intact (the ones
+//!   `apply::testkit::invariants` lists; commands come from the log, which another node
+//!   wrote);
 //! - the input rules accept or refuse any text without a panic.
 
 use proptest::prelude::*;
 
 use crate::access::{ApiKey, Role};
 use crate::apply::apply_batch;
+use crate::apply::testkit::invariants;
 use crate::command::{
     Ack, Batch, Command, CreateKey, Enqueue, Fail, Heartbeat, HeartbeatItem, Lease,
 };
 use crate::keys::{self, Table, UniqueLock};
 use crate::model::{Backoff, BackoffKind, EnqueueOptions, Event, Job, Priority};
-use crate::query;
 use crate::queues::{QueueChange, RateLimit};
 use crate::state::MemState;
 use crate::validate;
@@ -257,7 +258,7 @@ proptest! {
             let outcome = apply_batch(&mut state, &Batch { now_ms: now, commands }, index as u64 + 1)
                 .expect("MemState does not fail");
             prop_assert_eq!(outcome.replies.len(), n);
-            if let Err(e) = query::check_invariants(&state) {
+            if let Err(e) = invariants(&state) {
                 return Err(TestCaseError::fail(e));
             }
         }
