@@ -107,6 +107,7 @@ async fn t10_three_nodes_join_replicate_and_forward_follower_writes() {
         client_address: "127.0.0.1:2".into(),
         node_id: "intruder".into(),
         new_data_dir: true,
+        check_only: false,
     };
     let mut c = nodes[follower].cluster().await;
     let err = c

@@ -92,7 +92,7 @@ impl Cluster {
         match self
             .engine
             .raft()
-            .join(req.raft_id, node, req.new_data_dir)
+            .join(req.raft_id, node, req.new_data_dir, req.check_only)
             .await
         {
             Ok(done) => Ok(pb::JoinResponse {

@@ -126,6 +126,7 @@ async fn http_join(
         node_id: body.node_id,
         // An operator's request on a node's behalf: idempotent for an existing member.
         new_data_dir: false,
+        check_only: false,
     };
     info!(raft_id = req.raft_id, node = %req.node_id, "join requested over HTTP");
     match cluster.join(req, false).await {

@@ -257,8 +257,19 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
             .await
             .context("starting raft")?,
     );
-    // The peer port serves before joining: the leader replicates the log to this node before
-    // it answers the join. It closes last, after Raft has stopped.
+    // A new node first asks whether it would be admitted, before its peer port opens: a node
+    // that cannot take its id (a voter's, on a wiped data dir) never answers Raft traffic.
+    // The peer port then serves before joining: the leader replicates the log to this node
+    // before it answers the join. It closes last, after Raft has stopped.
+    join_if_new(
+        &raft,
+        &args,
+        &advertised,
+        secret.as_ref(),
+        node_tls.members.clone(),
+        true,
+    )
+    .await?;
     let (peer_close_tx, peer_close_rx) = watch::channel(false);
     let peer_server = open_peer_port(&raft, &args, secret.is_some(), peer_close_rx).await?;
     join_if_new(
@@ -267,6 +278,7 @@ async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
         &advertised,
         secret.as_ref(),
         node_tls.members.clone(),
+        false,
     )
     .await?;
     // Readiness waits until the state has applied what was committed at start-up.
@@ -584,18 +596,25 @@ async fn join_if_new(
     advertised: &Advertised,
     secret: Option<&ClusterSecret>,
     tls: Option<tonic::transport::ClientTlsConfig>,
+    check_only: bool,
 ) -> anyhow::Result<()> {
     let (Some(target), Some(secret)) = (&args.join, secret) else {
         return Ok(());
     };
     if raft.was_member_at_start() {
-        info!(
-            target = %target,
-            "the raft log already holds a membership: rejoining by starting, --join not needed"
-        );
+        if !check_only {
+            info!(
+                target = %target,
+                "the raft log already holds a membership: rejoining by starting, --join not needed"
+            );
+        }
         return Ok(());
     }
-    info!(target = %target, "joining the cluster");
+    if check_only {
+        info!(target = %target, "asking the cluster whether it admits this node");
+    } else {
+        info!(target = %target, "joining the cluster");
+    }
     let joined = join::join_cluster(
         target,
         secret,
@@ -606,10 +625,14 @@ async fn join_if_new(
             node_id: args.node_id.clone(),
             // Only a node whose log is empty asks to join (a member restarts without asking).
             new_data_dir: true,
+            check_only,
         },
         tls,
     )
     .await?;
+    if check_only {
+        return Ok(());
+    }
     info!(
         leader = joined.leader_raft_id,
         voters = joined.voters,

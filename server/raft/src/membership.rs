@@ -82,11 +82,15 @@ impl RaftNode {
     /// promoted. A member with other addresses is refused: changing a member's address in
     /// place can split the cluster (remove it first). So is a node on a `new_data_dir` that
     /// claims the id of a voter: it would forget that voter's votes.
+    ///
+    /// `check_only`: answer as the join would (refused, or `already_member`), without adding
+    /// the node.
     pub async fn join(
         &self,
         raft_id: u64,
         node: CorvoNode,
         new_data_dir: bool,
+        check_only: bool,
     ) -> Result<JoinOutcome, MembershipError> {
         let _one_at_a_time = self.admin.lock().await;
         if !self.is_leader() {
@@ -112,6 +116,13 @@ impl RaftNode {
                     voters: self.voter_count(),
                 });
             }
+        }
+        if check_only {
+            return Ok(JoinOutcome {
+                leader_id: self.node_id,
+                already_member: false,
+                voters: self.voter_count(),
+            });
         }
         tracing::info!(raft_id, %node, "join: adding as learner and waiting for it to catch up");
         let added = tokio::time::timeout(

@@ -63,7 +63,7 @@ async fn t10_three_nodes_join_replicate_and_name_the_leader() {
         let id = joining.node.status().node_id;
         let done = n1
             .node
-            .join(id, joining.me.clone(), true)
+            .join(id, joining.me.clone(), true, false)
             .await
             .expect("join");
         assert!(!done.already_member);
@@ -77,21 +77,39 @@ async fn t10_three_nodes_join_replicate_and_name_the_leader() {
     // are refused.
     let again = n1
         .node
-        .join(2, n2.me.clone(), false)
+        .join(2, n2.me.clone(), false, false)
         .await
         .expect("join again");
     assert!(again.already_member);
     // ...but a new data dir taking over a voter's id is refused.
     assert!(matches!(
-        n1.node.join(2, n2.me.clone(), true).await,
+        n1.node.join(2, n2.me.clone(), true, false).await,
         Err(MembershipError::Conflict(why)) if why.contains("cannot take over")
     ));
+    // A check-only join answers as the join would, and changes nothing.
+    assert!(matches!(
+        n1.node.join(2, n2.me.clone(), true, true).await,
+        Err(MembershipError::Conflict(why)) if why.contains("cannot take over")
+    ));
+    let members = n1.node.members().len();
+    let newcomer = CorvoNode {
+        raft_addr: "127.0.0.1:2".into(),
+        api_addr: "127.0.0.1:3".into(),
+        name: "n9".into(),
+    };
+    let checked = n1
+        .node
+        .join(9, newcomer, true, true)
+        .await
+        .expect("a check-only join of a new node");
+    assert!(!checked.already_member);
+    assert_eq!(n1.node.members().len(), members, "nothing was added");
     let moved = CorvoNode {
         raft_addr: "127.0.0.1:1".into(),
         ..n2.me.clone()
     };
     assert!(matches!(
-        n1.node.join(2, moved, false).await,
+        n1.node.join(2, moved, false, false).await,
         Err(MembershipError::Conflict(_))
     ));
 
@@ -126,7 +144,7 @@ async fn t10_three_nodes_join_replicate_and_name_the_leader() {
         }
     );
     assert_eq!(
-        n3.node.join(2, n2.me.clone(), false).await,
+        n3.node.join(2, n2.me.clone(), false, false).await,
         Err(MembershipError::NotLeader {
             leader_id: Some(1),
             leader_addr: Some(n1.me.api_addr.clone()),

@@ -908,7 +908,11 @@ type JoinRequest struct {
 	// node must not take over the id of a voter that has data: the voter's votes and log would
 	// be forgotten, which can elect two leaders in one term. The join is then refused with
 	// FAILED_PRECONDITION; remove the old member first.
-	NewDataDir    bool `protobuf:"varint,5,opt,name=new_data_dir,json=newDataDir,proto3" json:"new_data_dir,omitempty"`
+	NewDataDir bool `protobuf:"varint,5,opt,name=new_data_dir,json=newDataDir,proto3" json:"new_data_dir,omitempty"`
+	// Only check that this join would be accepted (the node's id, addresses and the data-dir
+	// rule above); change nothing. A node on an empty data dir asks this before it opens its
+	// peer port, so that it never answers Raft traffic under an id it cannot take.
+	CheckOnly     bool `protobuf:"varint,6,opt,name=check_only,json=checkOnly,proto3" json:"check_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -974,6 +978,13 @@ func (x *JoinRequest) GetNodeId() string {
 func (x *JoinRequest) GetNewDataDir() bool {
 	if x != nil {
 		return x.NewDataDir
+	}
+	return false
+}
+
+func (x *JoinRequest) GetCheckOnly() bool {
+	if x != nil {
+		return x.CheckOnly
 	}
 	return false
 }
@@ -1562,14 +1573,16 @@ const file_corvo_v1_cluster_proto_rawDesc = "" +
 	"\x18GetClusterStatusResponse\x121\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x1b.corvo.v1.ClusterNodeStatusR\x05nodes\x12)\n" +
 	"\x0eleader_raft_id\x18\x02 \x01(\x04H\x00R\fleaderRaftId\x88\x01\x01B\x11\n" +
-	"\x0f_leader_raft_id\"\xab\x01\n" +
+	"\x0f_leader_raft_id\"\xca\x01\n" +
 	"\vJoinRequest\x12\x17\n" +
 	"\araft_id\x18\x01 \x01(\x04R\x06raftId\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12%\n" +
 	"\x0eclient_address\x18\x03 \x01(\tR\rclientAddress\x12\x17\n" +
 	"\anode_id\x18\x04 \x01(\tR\x06nodeId\x12 \n" +
 	"\fnew_data_dir\x18\x05 \x01(\bR\n" +
-	"newDataDir\"s\n" +
+	"newDataDir\x12\x1d\n" +
+	"\n" +
+	"check_only\x18\x06 \x01(\bR\tcheckOnly\"s\n" +
 	"\fJoinResponse\x12$\n" +
 	"\x0eleader_raft_id\x18\x01 \x01(\x04R\fleaderRaftId\x12%\n" +
 	"\x0ealready_member\x18\x02 \x01(\bR\ralreadyMember\x12\x16\n" +

@@ -163,18 +163,20 @@ class GetClusterStatusResponse(_message.Message):
     def __init__(self, nodes: _Optional[_Iterable[_Union[ClusterNodeStatus, _Mapping]]] = ..., leader_raft_id: _Optional[int] = ...) -> None: ...
 
 class JoinRequest(_message.Message):
-    __slots__ = ("raft_id", "raft_address", "client_address", "node_id", "new_data_dir")
+    __slots__ = ("raft_id", "raft_address", "client_address", "node_id", "new_data_dir", "check_only")
     RAFT_ID_FIELD_NUMBER: _ClassVar[int]
     RAFT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     NEW_DATA_DIR_FIELD_NUMBER: _ClassVar[int]
+    CHECK_ONLY_FIELD_NUMBER: _ClassVar[int]
     raft_id: int
     raft_address: str
     client_address: str
     node_id: str
     new_data_dir: bool
-    def __init__(self, raft_id: _Optional[int] = ..., raft_address: _Optional[str] = ..., client_address: _Optional[str] = ..., node_id: _Optional[str] = ..., new_data_dir: bool = ...) -> None: ...
+    check_only: bool
+    def __init__(self, raft_id: _Optional[int] = ..., raft_address: _Optional[str] = ..., client_address: _Optional[str] = ..., node_id: _Optional[str] = ..., new_data_dir: bool = ..., check_only: bool = ...) -> None: ...
 
 class JoinResponse(_message.Message):
     __slots__ = ("leader_raft_id", "already_member", "voters")

@@ -906,6 +906,11 @@ pub struct JoinRequest {
     /// FAILED_PRECONDITION; remove the old member first.
     #[prost(bool, tag="5")]
     pub new_data_dir: bool,
+    /// Only check that this join would be accepted (the node's id, addresses and the data-dir
+    /// rule above); change nothing. A node on an empty data dir asks this before it opens its
+    /// peer port, so that it never answers Raft traffic under an id it cannot take.
+    #[prost(bool, tag="6")]
+    pub check_only: bool,
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct JoinResponse {

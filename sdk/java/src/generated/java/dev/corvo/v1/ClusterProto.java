@@ -188,52 +188,52 @@ public final class ClusterProto {
       "GetClusterStatusResponse\0221\n\005nodes\030\001 \003(\0132" +
       "\033.corvo.v1.ClusterNodeStatusR\005nodes\022)\n\016l" +
       "eader_raft_id\030\002 \001(\004H\000R\014leaderRaftId\210\001\001B\021" +
-      "\n\017_leader_raft_id\"\253\001\n\013JoinRequest\022\027\n\007raf" +
+      "\n\017_leader_raft_id\"\312\001\n\013JoinRequest\022\027\n\007raf" +
       "t_id\030\001 \001(\004R\006raftId\022!\n\014raft_address\030\002 \001(\t" +
       "R\013raftAddress\022%\n\016client_address\030\003 \001(\tR\rc" +
       "lientAddress\022\027\n\007node_id\030\004 \001(\tR\006nodeId\022 \n" +
-      "\014new_data_dir\030\005 \001(\010R\nnewDataDir\"s\n\014JoinR" +
-      "esponse\022$\n\016leader_raft_id\030\001 \001(\004R\014leaderR" +
-      "aftId\022%\n\016already_member\030\002 \001(\010R\ralreadyMe" +
-      "mber\022\026\n\006voters\030\003 \001(\rR\006voters\",\n\021RemoveNo" +
-      "deRequest\022\027\n\007raft_id\030\001 \001(\004R\006raftId\",\n\022Re" +
-      "moveNodeResponse\022\026\n\006voters\030\001 \001(\rR\006voters" +
-      "\"0\n\025TransferLeaderRequest\022\027\n\007raft_id\030\001 \001" +
-      "(\004R\006raftId\"\030\n\026TransferLeaderResponse\"\\\n\025" +
-      "GetStateDigestRequest\022*\n\021min_applied_ind" +
-      "ex\030\001 \001(\004R\017minAppliedIndex\022\027\n\007wait_ms\030\002 \001" +
-      "(\rR\006waitMs\"l\n\026GetStateDigestResponse\022\026\n\006" +
-      "digest\030\001 \001(\tR\006digest\022(\n\rapplied_index\030\002 " +
-      "\001(\004H\000R\014appliedIndex\210\001\001B\020\n\016_applied_index" +
-      "\"\027\n\025CreateSnapshotRequest\"L\n\026CreateSnaps" +
-      "hotResponse\0222\n\010snapshot\030\001 \001(\0132\026.corvo.v1" +
-      ".SnapshotInfoR\010snapshot\"\026\n\024ListSnapshots" +
-      "Request\"M\n\025ListSnapshotsResponse\0224\n\tsnap" +
-      "shots\030\001 \003(\0132\026.corvo.v1.SnapshotInfoR\tsna" +
-      "pshots*\233\001\n\010NodeRole\022\031\n\025NODE_ROLE_UNSPECI" +
-      "FIED\020\000\022\025\n\021NODE_ROLE_LEARNER\020\001\022\026\n\022NODE_RO" +
-      "LE_FOLLOWER\020\002\022\027\n\023NODE_ROLE_CANDIDATE\020\003\022\024" +
-      "\n\020NODE_ROLE_LEADER\020\004\022\026\n\022NODE_ROLE_SHUTDO" +
-      "WN\020\0052\216\005\n\016ClusterService\022P\n\rGetNodeStatus" +
-      "\022\036.corvo.v1.GetNodeStatusRequest\032\037.corvo" +
-      ".v1.GetNodeStatusResponse\022Y\n\020GetClusterS" +
-      "tatus\022!.corvo.v1.GetClusterStatusRequest" +
-      "\032\".corvo.v1.GetClusterStatusResponse\0225\n\004" +
-      "Join\022\025.corvo.v1.JoinRequest\032\026.corvo.v1.J" +
-      "oinResponse\022G\n\nRemoveNode\022\033.corvo.v1.Rem" +
-      "oveNodeRequest\032\034.corvo.v1.RemoveNodeResp" +
-      "onse\022S\n\016TransferLeader\022\037.corvo.v1.Transf" +
-      "erLeaderRequest\032 .corvo.v1.TransferLeade" +
-      "rResponse\022S\n\016GetStateDigest\022\037.corvo.v1.G" +
-      "etStateDigestRequest\032 .corvo.v1.GetState" +
-      "DigestResponse\022S\n\016CreateSnapshot\022\037.corvo" +
-      ".v1.CreateSnapshotRequest\032 .corvo.v1.Cre" +
-      "ateSnapshotResponse\022P\n\rListSnapshots\022\036.c" +
-      "orvo.v1.ListSnapshotsRequest\032\037.corvo.v1." +
-      "ListSnapshotsResponseB]\n\014dev.corvo.v1B\014C" +
-      "lusterProtoP\001\242\002\003CXX\252\002\010Corvo.V1\312\002\010Corvo\\V" +
-      "1\342\002\024Corvo\\V1\\GPBMetadata\352\002\tCorvo::V1b\006pr" +
-      "oto3"
+      "\014new_data_dir\030\005 \001(\010R\nnewDataDir\022\035\n\ncheck" +
+      "_only\030\006 \001(\010R\tcheckOnly\"s\n\014JoinResponse\022$" +
+      "\n\016leader_raft_id\030\001 \001(\004R\014leaderRaftId\022%\n\016" +
+      "already_member\030\002 \001(\010R\ralreadyMember\022\026\n\006v" +
+      "oters\030\003 \001(\rR\006voters\",\n\021RemoveNodeRequest" +
+      "\022\027\n\007raft_id\030\001 \001(\004R\006raftId\",\n\022RemoveNodeR" +
+      "esponse\022\026\n\006voters\030\001 \001(\rR\006voters\"0\n\025Trans" +
+      "ferLeaderRequest\022\027\n\007raft_id\030\001 \001(\004R\006raftI" +
+      "d\"\030\n\026TransferLeaderResponse\"\\\n\025GetStateD" +
+      "igestRequest\022*\n\021min_applied_index\030\001 \001(\004R" +
+      "\017minAppliedIndex\022\027\n\007wait_ms\030\002 \001(\rR\006waitM" +
+      "s\"l\n\026GetStateDigestResponse\022\026\n\006digest\030\001 " +
+      "\001(\tR\006digest\022(\n\rapplied_index\030\002 \001(\004H\000R\014ap" +
+      "pliedIndex\210\001\001B\020\n\016_applied_index\"\027\n\025Creat" +
+      "eSnapshotRequest\"L\n\026CreateSnapshotRespon" +
+      "se\0222\n\010snapshot\030\001 \001(\0132\026.corvo.v1.Snapshot" +
+      "InfoR\010snapshot\"\026\n\024ListSnapshotsRequest\"M" +
+      "\n\025ListSnapshotsResponse\0224\n\tsnapshots\030\001 \003" +
+      "(\0132\026.corvo.v1.SnapshotInfoR\tsnapshots*\233\001" +
+      "\n\010NodeRole\022\031\n\025NODE_ROLE_UNSPECIFIED\020\000\022\025\n" +
+      "\021NODE_ROLE_LEARNER\020\001\022\026\n\022NODE_ROLE_FOLLOW" +
+      "ER\020\002\022\027\n\023NODE_ROLE_CANDIDATE\020\003\022\024\n\020NODE_RO" +
+      "LE_LEADER\020\004\022\026\n\022NODE_ROLE_SHUTDOWN\020\0052\216\005\n\016" +
+      "ClusterService\022P\n\rGetNodeStatus\022\036.corvo." +
+      "v1.GetNodeStatusRequest\032\037.corvo.v1.GetNo" +
+      "deStatusResponse\022Y\n\020GetClusterStatus\022!.c" +
+      "orvo.v1.GetClusterStatusRequest\032\".corvo." +
+      "v1.GetClusterStatusResponse\0225\n\004Join\022\025.co" +
+      "rvo.v1.JoinRequest\032\026.corvo.v1.JoinRespon" +
+      "se\022G\n\nRemoveNode\022\033.corvo.v1.RemoveNodeRe" +
+      "quest\032\034.corvo.v1.RemoveNodeResponse\022S\n\016T" +
+      "ransferLeader\022\037.corvo.v1.TransferLeaderR" +
+      "equest\032 .corvo.v1.TransferLeaderResponse" +
+      "\022S\n\016GetStateDigest\022\037.corvo.v1.GetStateDi" +
+      "gestRequest\032 .corvo.v1.GetStateDigestRes" +
+      "ponse\022S\n\016CreateSnapshot\022\037.corvo.v1.Creat" +
+      "eSnapshotRequest\032 .corvo.v1.CreateSnapsh" +
+      "otResponse\022P\n\rListSnapshots\022\036.corvo.v1.L" +
+      "istSnapshotsRequest\032\037.corvo.v1.ListSnaps" +
+      "hotsResponseB]\n\014dev.corvo.v1B\014ClusterPro" +
+      "toP\001\242\002\003CXX\252\002\010Corvo.V1\312\002\010Corvo\\V1\342\002\024Corvo" +
+      "\\V1\\GPBMetadata\352\002\tCorvo::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -305,7 +305,7 @@ public final class ClusterProto {
     internal_static_corvo_v1_JoinRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_corvo_v1_JoinRequest_descriptor,
-        new java.lang.String[] { "RaftId", "RaftAddress", "ClientAddress", "NodeId", "NewDataDir", });
+        new java.lang.String[] { "RaftId", "RaftAddress", "ClientAddress", "NodeId", "NewDataDir", "CheckOnly", });
     internal_static_corvo_v1_JoinResponse_descriptor =
       getDescriptor().getMessageTypes().get(11);
     internal_static_corvo_v1_JoinResponse_fieldAccessorTable = new

@@ -216,6 +216,23 @@ private static final long serialVersionUID = 0L;
     return newDataDir_;
   }
 
+  public static final int CHECK_ONLY_FIELD_NUMBER = 6;
+  private boolean checkOnly_ = false;
+  /**
+   * <pre>
+   * Only check that this join would be accepted (the node's id, addresses and the data-dir
+   * rule above); change nothing. A node on an empty data dir asks this before it opens its
+   * peer port, so that it never answers Raft traffic under an id it cannot take.
+   * </pre>
+   *
+   * <code>bool check_only = 6 [json_name = "checkOnly"];</code>
+   * @return The checkOnly.
+   */
+  @java.lang.Override
+  public boolean getCheckOnly() {
+    return checkOnly_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -245,6 +262,9 @@ private static final long serialVersionUID = 0L;
     if (newDataDir_ != false) {
       output.writeBool(5, newDataDir_);
     }
+    if (checkOnly_ != false) {
+      output.writeBool(6, checkOnly_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -271,6 +291,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(5, newDataDir_);
     }
+    if (checkOnly_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(6, checkOnly_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -296,6 +320,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getNodeId())) return false;
     if (getNewDataDir()
         != other.getNewDataDir()) return false;
+    if (getCheckOnly()
+        != other.getCheckOnly()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -319,6 +345,9 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + NEW_DATA_DIR_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getNewDataDir());
+    hash = (37 * hash) + CHECK_ONLY_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getCheckOnly());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -455,6 +484,7 @@ private static final long serialVersionUID = 0L;
       clientAddress_ = "";
       nodeId_ = "";
       newDataDir_ = false;
+      checkOnly_ = false;
       return this;
     }
 
@@ -502,6 +532,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000010) != 0)) {
         result.newDataDir_ = newDataDir_;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.checkOnly_ = checkOnly_;
       }
     }
 
@@ -570,6 +603,9 @@ private static final long serialVersionUID = 0L;
       if (other.getNewDataDir() != false) {
         setNewDataDir(other.getNewDataDir());
       }
+      if (other.getCheckOnly() != false) {
+        setCheckOnly(other.getCheckOnly());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -621,6 +657,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 40
+            case 48: {
+              checkOnly_ = input.readBool();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 48
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1007,6 +1048,56 @@ private static final long serialVersionUID = 0L;
     public Builder clearNewDataDir() {
       bitField0_ = (bitField0_ & ~0x00000010);
       newDataDir_ = false;
+      onChanged();
+      return this;
+    }
+
+    private boolean checkOnly_ ;
+    /**
+     * <pre>
+     * Only check that this join would be accepted (the node's id, addresses and the data-dir
+     * rule above); change nothing. A node on an empty data dir asks this before it opens its
+     * peer port, so that it never answers Raft traffic under an id it cannot take.
+     * </pre>
+     *
+     * <code>bool check_only = 6 [json_name = "checkOnly"];</code>
+     * @return The checkOnly.
+     */
+    @java.lang.Override
+    public boolean getCheckOnly() {
+      return checkOnly_;
+    }
+    /**
+     * <pre>
+     * Only check that this join would be accepted (the node's id, addresses and the data-dir
+     * rule above); change nothing. A node on an empty data dir asks this before it opens its
+     * peer port, so that it never answers Raft traffic under an id it cannot take.
+     * </pre>
+     *
+     * <code>bool check_only = 6 [json_name = "checkOnly"];</code>
+     * @param value The checkOnly to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCheckOnly(boolean value) {
+
+      checkOnly_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only check that this join would be accepted (the node's id, addresses and the data-dir
+     * rule above); change nothing. A node on an empty data dir asks this before it opens its
+     * peer port, so that it never answers Raft traffic under an id it cannot take.
+     * </pre>
+     *
+     * <code>bool check_only = 6 [json_name = "checkOnly"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCheckOnly() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      checkOnly_ = false;
       onChanged();
       return this;
     }

@@ -90,4 +90,16 @@ public interface JoinRequestOrBuilder extends
    * @return The newDataDir.
    */
   boolean getNewDataDir();
+
+  /**
+   * <pre>
+   * Only check that this join would be accepted (the node's id, addresses and the data-dir
+   * rule above); change nothing. A node on an empty data dir asks this before it opens its
+   * peer port, so that it never answers Raft traffic under an id it cannot take.
+   * </pre>
+   *
+   * <code>bool check_only = 6 [json_name = "checkOnly"];</code>
+   * @return The checkOnly.
+   */
+  boolean getCheckOnly();
 }
