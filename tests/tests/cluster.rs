@@ -293,3 +293,82 @@ async fn t40_a_new_data_dir_cannot_take_over_a_voters_id() {
     let leader = leader_index(&mut nodes).await;
     assert_digests_converge(&mut nodes, leader).await;
 }
+
+/// `--seek-cluster` (for Kubernetes pod 0, the node that starts the cluster): with no live
+/// member to find, a first start starts a new cluster once the search times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t50_seek_cluster_starts_a_new_cluster_when_no_member_answers() {
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let mut node = TestServer::builder()
+        .node_id("n1")
+        .cluster_secret(SECRET)
+        .env("CORVO_SEEK_CLUSTER", &nobody)
+        .env("CORVO_SEEK_CLUSTER_TIMEOUT_MS", "1000")
+        .start()
+        .await;
+    let nodes = std::slice::from_mut(&mut node);
+    assert_eq!(leader_index(nodes).await, 0, "it leads its own cluster");
+    assert!(
+        nodes[0]
+            .log_since_start()
+            .contains("no member answered; starting a new cluster")
+    );
+}
+
+/// Pod 0 that lost its volume: with `--seek-cluster` naming the other members it never
+/// starts a second cluster under the same secret. While it is still a voter it is refused
+/// (a new data dir cannot take over a voter's id) and exits; once removed it joins the live
+/// cluster, which goes on with three voters and one state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t60_a_bootstrapping_node_with_an_empty_volume_joins_the_live_cluster() {
+    let mut nodes = three_nodes().await;
+    let others = format!("{},{}", nodes[1].url(), nodes[2].url());
+    nodes[0].terminate_and_wait().await;
+    std::fs::remove_dir_all(nodes[0].data_dir()).expect("wiping pod 0's volume");
+    nodes[0].set_env("CORVO_SEEK_CLUSTER", Some(&others));
+
+    // Still a voter: refused, and no second cluster.
+    nodes[0].respawn();
+    let exit = nodes[0].wait_exit(WAIT).await;
+    assert!(!exit.success(), "a wiped voter must not start or join");
+    let log = nodes[0].log_since_start();
+    assert!(log.contains("cannot take over its id"), "{log}");
+    assert!(!log.contains("starting a new cluster"), "{log}");
+
+    // The operator removes the old member; the wiped node then joins the live cluster.
+    let out = std::process::Command::new(corvo_bin())
+        .args(["cluster", "remove", "n1", "--server", &nodes[1].url()])
+        .env("CORVO_CLUSTER_SECRET", SECRET)
+        .output()
+        .expect("corvo cluster remove");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !nodes[0].data_dir().join("raft-log.redb").exists(),
+        "the refused start wrote nothing"
+    );
+    nodes[0].restart().await;
+    let log = nodes[0].log_since_start();
+    assert!(log.contains("found a live member; joining it"), "{log}");
+    let leader = leader_index(&mut nodes).await;
+    let members = nodes[leader]
+        .cluster()
+        .await
+        .get_cluster_status(pb::GetClusterStatusRequest {})
+        .await
+        .expect("GetClusterStatus")
+        .into_inner()
+        .nodes;
+    let mut voters: Vec<&str> = members
+        .iter()
+        .filter(|m| m.voter)
+        .map(|m| m.node_id.as_str())
+        .collect();
+    voters.sort_unstable();
+    assert_eq!(voters, ["n1", "n2", "n3"], "{members:?}");
+    assert_digests_converge(&mut nodes, leader).await;
+}

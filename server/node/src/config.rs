@@ -274,6 +274,21 @@ pub struct ServerArgs {
     /// restarted member rejoins by starting. Needs the cluster secret.
     #[arg(long, env = "CORVO_JOIN")]
     pub join: Option<String>,
+    /// For the node that starts the cluster (Kubernetes pod 0): on a first start (empty data
+    /// dir), look for a live cluster at these members' client URLs (comma-separated) before
+    /// starting a new one. A member that answers is joined as with --join (and a refusal,
+    /// such as a voter's id on a wiped data dir, stops start-up); when none answers within
+    /// --seek-cluster-timeout-ms, this node starts the cluster. Needs the cluster secret.
+    #[arg(
+        long,
+        env = "CORVO_SEEK_CLUSTER",
+        value_delimiter = ',',
+        conflicts_with = "join"
+    )]
+    pub seek_cluster: Vec<String>,
+    /// How long --seek-cluster looks for a live member before starting a new cluster.
+    #[arg(long, env = "CORVO_SEEK_CLUSTER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub seek_cluster_timeout_ms: u64,
     /// Start with an empty log and wait to be added by a member (`POST /api/v1/cluster/join`
     /// or `ClusterService.Join`) instead of starting a one-node cluster. Needs the cluster
     /// secret. Ignored once the log holds a membership.

@@ -45,6 +45,91 @@ pub fn join_url(target: &str, tls: bool) -> String {
     }
 }
 
+/// `--seek-cluster`: looks for a live member among `targets` until `wait` has passed. A
+/// member that answers a check-only join is returned (this start then joins through it); a
+/// member that refuses (this id belongs to a voter with data, a wrong secret, ...) stops
+/// start-up with its answer, since starting a second cluster is exactly what the flag
+/// prevents; `None` when no target could be reached: this node starts the cluster.
+pub async fn seek_cluster(
+    targets: &[String],
+    secret: &ClusterSecret,
+    check: pb::JoinRequest,
+    tls: Option<tonic::transport::ClientTlsConfig>,
+    wait: Duration,
+) -> anyhow::Result<Option<String>> {
+    let started = Instant::now();
+    loop {
+        for target in targets {
+            let url = join_url(target, tls.is_some());
+            let channel = match endpoint(target, &url, tls.clone())?.connect().await {
+                Ok(channel) => channel,
+                Err(e) => {
+                    info!(target = %url, error = %e, "seeking a cluster: no answer");
+                    continue;
+                }
+            };
+            let answer = ClusterServiceClient::new(channel)
+                .join(with_secret(check.clone(), secret)?)
+                .await;
+            match answer {
+                Ok(_) => {
+                    info!(target = %url, "seeking a cluster: found a live member; joining it");
+                    return Ok(Some(target.clone()));
+                }
+                // A member without a leader right now: the cluster exists; the join waits.
+                Err(status) if status.code() == Code::Unavailable => {
+                    info!(target = %url, error = %status.message(), "seeking a cluster: a member answered without a leader; joining it");
+                    return Ok(Some(target.clone()));
+                }
+                Err(status) => bail!(
+                    "--seek-cluster: {url} is a live member but refuses this node: {:?}: {}",
+                    status.code(),
+                    status.message()
+                ),
+            }
+        }
+        if started.elapsed() >= wait {
+            warn!(
+                waited = ?wait,
+                "seeking a cluster: no member answered; starting a new cluster"
+            );
+            return Ok(None);
+        }
+        tokio::time::sleep(JOIN_RETRY_EVERY).await;
+    }
+}
+
+/// The client endpoint of the member `target` (`url`), with TLS for `https://`.
+fn endpoint(
+    target: &str,
+    url: &str,
+    tls: Option<tonic::transport::ClientTlsConfig>,
+) -> anyhow::Result<Endpoint> {
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("{target:?} is not a URL"))?
+        .connect_timeout(JOIN_CONNECT_TIMEOUT)
+        .timeout(JOIN_FORWARD_TIMEOUT);
+    if url.starts_with("https://") {
+        let tls = tls.context("an https:// member URL needs --tls-ca (or --peer-tls-ca)")?;
+        endpoint = endpoint
+            .tls_config(tls)
+            .with_context(|| format!("TLS for {target}"))?;
+    }
+    Ok(endpoint)
+}
+
+/// A join request carrying the cluster secret.
+fn with_secret(
+    req: pb::JoinRequest,
+    secret: &ClusterSecret,
+) -> anyhow::Result<tonic::Request<pb::JoinRequest>> {
+    let mut request = tonic::Request::new(req);
+    let value = MetadataValue::try_from(secret.expose())
+        .map_err(|_| anyhow::anyhow!("the cluster secret is not valid metadata"))?;
+    request.metadata_mut().insert(SECRET_HEADER, value);
+    Ok(request)
+}
+
 /// Asks `target` to add this node; returns once this node is a voter.
 pub async fn join_cluster(
     target: &str,
@@ -53,16 +138,7 @@ pub async fn join_cluster(
     tls: Option<tonic::transport::ClientTlsConfig>,
 ) -> anyhow::Result<pb::JoinResponse> {
     let url = join_url(target, tls.is_some());
-    let mut endpoint = Endpoint::from_shared(url.clone())
-        .with_context(|| format!("--join {target:?} is not a URL"))?
-        .connect_timeout(JOIN_CONNECT_TIMEOUT)
-        .timeout(JOIN_FORWARD_TIMEOUT);
-    if url.starts_with("https://") {
-        let tls = tls.context("--join names an https:// URL: set --tls-ca (or --peer-tls-ca)")?;
-        endpoint = endpoint
-            .tls_config(tls)
-            .with_context(|| format!("TLS for --join {target}"))?;
-    }
+    let endpoint = endpoint(target, &url, tls).context("--join")?;
     let started = Instant::now();
     loop {
         let attempt = async {
@@ -70,11 +146,8 @@ pub async fn join_cluster(
                 .connect()
                 .await
                 .map_err(|e| tonic::Status::unavailable(format!("connecting to {url}: {e}")))?;
-            let mut request = tonic::Request::new(req.clone());
-            let value = MetadataValue::try_from(secret.expose()).map_err(|_| {
-                tonic::Status::invalid_argument("the cluster secret is not valid metadata")
-            })?;
-            request.metadata_mut().insert(SECRET_HEADER, value);
+            let request = with_secret(req.clone(), secret)
+                .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
             ClusterServiceClient::new(channel).join(request).await
         };
         match attempt.await {

@@ -171,15 +171,30 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     result
 }
 
-async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
+async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
     let secret = cluster_secret(&args)?;
-    if (args.join.is_some() || args.no_bootstrap) && secret.is_none() {
+    if (args.join.is_some() || args.no_bootstrap || !args.seek_cluster.is_empty())
+        && secret.is_none()
+    {
         anyhow::bail!(
-            "--join and --no-bootstrap need the cluster secret (--cluster-secret, CORVO_CLUSTER_SECRET or --cluster-secret-file): peers refuse unauthenticated nodes"
+            "--join, --seek-cluster and --no-bootstrap need the cluster secret (--cluster-secret, CORVO_CLUSTER_SECRET or --cluster-secret-file): peers refuse unauthenticated nodes"
         );
     }
     let advertised = advertised(&args, secret.is_some())?;
     let node_tls = tls::load(&args, secret.is_some())?;
+    // A first start with --seek-cluster: a live member found becomes this start's --join.
+    if let (false, Some(secret)) = (args.seek_cluster.is_empty(), secret.as_ref())
+        && !args.data_dir.join("raft-log.redb").exists()
+    {
+        args.join = join::seek_cluster(
+            &args.seek_cluster,
+            secret,
+            join_request(&args, &advertised, true),
+            node_tls.members.clone(),
+            Duration::from_millis(args.seek_cluster_timeout_ms),
+        )
+        .await?;
+    }
     check_message_bound(&args)?;
     crate::settings::check_retention(args.retention, args.dead_retention)?;
     std::fs::create_dir_all(&args.data_dir)
@@ -618,15 +633,7 @@ async fn join_if_new(
     let joined = join::join_cluster(
         target,
         secret,
-        corvo_sdk::proto::JoinRequest {
-            raft_id: raft_node_id(&args.node_id),
-            raft_address: advertised.raft.clone(),
-            client_address: advertised.api.clone(),
-            node_id: args.node_id.clone(),
-            // Only a node whose log is empty asks to join (a member restarts without asking).
-            new_data_dir: true,
-            check_only,
-        },
+        join_request(args, advertised, check_only),
         tls,
     )
     .await?;
@@ -640,6 +647,23 @@ async fn join_if_new(
         "joined the cluster"
     );
     Ok(())
+}
+
+/// This node's request to join (or, `check_only`, to be told whether it would be admitted).
+fn join_request(
+    args: &ServerArgs,
+    advertised: &Advertised,
+    check_only: bool,
+) -> corvo_sdk::proto::JoinRequest {
+    corvo_sdk::proto::JoinRequest {
+        raft_id: raft_node_id(&args.node_id),
+        raft_address: advertised.raft.clone(),
+        client_address: advertised.api.clone(),
+        node_id: args.node_id.clone(),
+        // Only a node whose log is empty asks to join (a member restarts without asking).
+        new_data_dir: true,
+        check_only,
+    }
 }
 
 /// Waits for a leader: at most LEADER_WAIT, except on a node waiting to be added
