@@ -49,8 +49,8 @@ fn caller_timeout(headers: &http::HeaderMap) -> Option<Duration> {
 
 /// When a call bounded by the server's `limit` answers, given the caller's timeout.
 fn bound(limit: Duration, caller: Option<Duration>) -> (Duration, bool) {
-    match caller {
-        Some(t) if t.saturating_sub(margin(t)) < limit => (t.saturating_sub(margin(t)), true),
+    match caller.map(|t| t.saturating_sub(margin(t))) {
+        Some(answer_by) if answer_by < limit => (answer_by, true),
         _ => (limit, false),
     }
 }
