@@ -17,6 +17,11 @@ use tracing::error;
 
 /// Applies committed entries to the redb state (the adapter between the two crates), timing
 /// each run for `corvo_raft_apply_seconds` and the batch sizes.
+/// The most commands a run may hold to be applied on an async worker (see
+/// `AppStateMachine::apply_is_quick`): a unary call's entry, or a few gathered; larger runs
+/// take long enough to belong on the blocking pool.
+pub const QUICK_APPLY_COMMANDS_MAX: usize = 16;
+
 pub struct StoreMachine(pub Arc<StateStore>, pub Arc<Metrics>, pub Arc<View>);
 
 impl AppStateMachine for StoreMachine {
@@ -28,6 +33,7 @@ impl AppStateMachine for StoreMachine {
         &self,
         entries: Vec<(u64, Option<Arc<Batch>>)>,
         raft_meta: Vec<u8>,
+        quick: bool,
     ) -> std::io::Result<Vec<Option<BatchOutcome>>> {
         let started = Instant::now();
         // Commit latency: from the leader's stamp on each entry to its apply starting here.
@@ -45,7 +51,7 @@ impl AppStateMachine for StoreMachine {
         let spans = apply_spans(&entries);
         let (outcomes, touched) = self
             .0
-            .apply_tracked(&entries, &raft_meta)
+            .apply_tracked(&entries, &raft_meta, !quick)
             .map_err(std::io::Error::other)?;
         drop(spans);
         // The read view follows every applied entry (it waits here if it falls too far behind).
@@ -54,6 +60,12 @@ impl AppStateMachine for StoreMachine {
         }
         self.1.observe_apply(started.elapsed(), &outcomes);
         Ok(outcomes)
+    }
+
+    /// Quick: a small run (up to [`QUICK_APPLY_COMMANDS_MAX`] commands), no checkpoint due and
+    /// room in the read view's queue.
+    fn apply_is_quick(&self, commands: usize) -> bool {
+        commands <= QUICK_APPLY_COMMANDS_MAX && !self.0.checkpoint_due() && self.2.has_room()
     }
 
     fn begin_snapshot(&self) -> std::io::Result<Box<dyn SnapshotWriter>> {

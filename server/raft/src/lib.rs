@@ -41,7 +41,7 @@
 //! only a little behind) and streams the archive (`SendSnapshot`) to a node too far behind.
 //! [`restore`] seeds an empty data dir from an archive.
 //!
-//! Layout: [`types`] (the openraft type config, [`CorvoNode`]), [`log_store`] + `log_flush`
+//! Layout: [`types`] (the openraft type config, [`CorvoNode`]), [`log_store`] + `log_writer`
 //! (the log on redb), [`state_machine`] (the adapter and the application traits),
 //! [`network`] (peer RPC client) + `peer` (peer RPC server), [`secret`] (the cluster
 //! secret), [`membership`] (join, remove, transfer leader), [`proposer`] (group commit),
@@ -49,8 +49,8 @@
 
 pub mod clock;
 pub mod error;
-mod log_flush;
 pub mod log_store;
+mod log_writer;
 pub mod membership;
 pub mod network;
 pub mod node;

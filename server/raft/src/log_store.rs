@@ -8,17 +8,21 @@
 //! Every value carries a checksum: a value damaged on disk is refused with an error naming
 //! the file, the table and the index, and the node stops rather than serve from it.
 //!
-//! Writes run on tokio's blocking pool (redb is synchronous, and a write waits for a running
-//! fsync). Durability: `save_vote` commits with an fsync before it returns. `append` commits
-//! without one, so the entries are readable at once, and hands its completion callback to the
-//! flusher thread (`log_flush`), which fsyncs once for every append queued behind a
-//! running fsync (group fsync). `truncate_after`, `purge` and `save_committed` need not be
-//! durable (openraft's contract): the next fsync carries them.
+//! Writes go to the log's writer thread (`log_writer`), which commits everything queued in one
+//! transaction per round. Durability: `save_vote` returns once its round has fsynced. `append`
+//! returns at once and its completion callback fires once the entries are durable (under
+//! `Durability::Fsync`). `truncate_after` and `purge` wait for their round's commit but need
+//! not be durable (openraft's contract), and `save_committed` does not wait at all: the next
+//! round carries it (a stale `committed` after a crash only means openraft re-applies less at
+//! start-up; the leader re-commits the rest after its election).
 //!
-//! Reads run inline. The entries appended last are also kept decoded in memory
-//! ([`RecentEntries`], bounded by [`RECENT_ENTRIES_BYTES_MAX`]): the state machine and the
-//! replication streams read an entry right after it is appended, and on the leader they get
-//! the very batch that was proposed (an `Arc`) instead of decoding a megabyte of it again.
+//! Reads run inline. The entries appended last are kept decoded in memory
+//! ([`RecentEntries`], bounded by [`RECENT_ENTRIES_BYTES_MAX`]) from the moment `append` is
+//! called: they are the log's tail as openraft sees it, while the file may still lag behind
+//! the writer's queue, so a read takes the tail from memory and only older entries (written
+//! by then) from the file. The state machine and the replication streams read an entry right
+//! after it is appended, and on the leader they get the very batch that was proposed (an
+//! `Arc`) instead of decoding a megabyte of it again.
 
 use std::fmt::{Debug, Display};
 use std::io;
@@ -32,7 +36,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::log_flush::{FlushMsg, Flusher};
+use crate::log_writer::{MetaKind, Write, Writer};
 use crate::options::Durability;
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
@@ -44,12 +48,12 @@ pub const META_TABLE: &str = "raft_meta";
 /// Table of the parts of entries larger than [`PART_BYTES`], by (index, part number ≥ 1).
 pub const PARTS_TABLE: &str = "raft_entry_parts";
 
-const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new(ENTRIES_TABLE);
-const PARTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new(PARTS_TABLE);
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new(META_TABLE);
+pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new(ENTRIES_TABLE);
+pub(crate) const PARTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new(PARTS_TABLE);
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new(META_TABLE);
 const KEY_VOTE: &str = "vote";
 const KEY_COMMITTED: &str = "committed";
-const KEY_LAST_PURGED: &str = "last_purged";
+pub(crate) const KEY_LAST_PURGED: &str = "last_purged";
 const KEY_NODE_ID: &str = "node_id";
 
 /// First byte of every stored value: lets a later release change the encoding and still
@@ -132,22 +136,10 @@ fn db_err(what: &str, e: impl Into<redb::Error>) -> io::Error {
     io::Error::other(format!("raft log: {what}: {}", e.into()))
 }
 
-/// Runs blocking redb work off the async workers.
-async fn blocking<T, F>(f: F) -> io::Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> io::Result<T> + Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| io::Error::other(format!("raft log: blocking task failed: {e}")))?
-}
-
 /// Writer side of the log, owned by openraft's core task.
 pub struct LogStore {
     db: Arc<Database>,
-    durability: Durability,
-    flusher: Flusher,
+    writer: Writer,
     /// The log file, named in read errors.
     path: Arc<Path>,
     /// Bytes of entries appended since the process started (the size trigger of snapshots).
@@ -160,23 +152,28 @@ pub struct LogStore {
 /// that keep up; one that falls further behind reads from redb.
 pub const RECENT_ENTRIES_BYTES_MAX: usize = 32 << 20;
 
-/// The last appended entries, contiguous by index, exactly as they are in the log file: an
-/// entry joins after its append's write is done and leaves before a truncation or purge
-/// removes it from the file.
+/// The last appended entries, contiguous by index: the tail of the log as openraft sees it.
+/// An entry joins when `append` is called, before the writer thread has put it in the file,
+/// and leaves when a truncation or purge is called. Past the byte bound the oldest entries
+/// leave, but only once they are in the file.
 #[derive(Default)]
-struct RecentEntries {
-    /// Entries with their encoded size.
-    entries: std::collections::VecDeque<(Entry, usize)>,
+pub(crate) struct RecentEntries {
+    /// Entries with their encoded size and their sequence number (in order of `push`).
+    entries: std::collections::VecDeque<(Entry, usize, u64)>,
     bytes: usize,
+    /// The sequence number of the last `push`.
+    last_seq: u64,
+    /// Entries with a sequence number up to this one are in the file.
+    written_seq: u64,
 }
 
 impl RecentEntries {
     fn first_index(&self) -> Option<u64> {
-        self.entries.front().map(|(e, _)| e.index())
+        self.entries.front().map(|(e, _, _)| e.index())
     }
 
     fn last_index(&self) -> Option<u64> {
-        self.entries.back().map(|(e, _)| e.index())
+        self.entries.back().map(|(e, _, _)| e.index())
     }
 
     fn clear(&mut self) {
@@ -184,20 +181,41 @@ impl RecentEntries {
         self.bytes = 0;
     }
 
-    fn push(&mut self, entry: Entry, bytes: usize) {
-        // Only a run that continues the kept one stays contiguous; anything else starts over.
+    /// Adds an appended entry and returns its sequence number, which the writer thread
+    /// reports back once the entry is in the file ([`RecentEntries::written_up_to`]).
+    fn push(&mut self, entry: Entry, bytes: usize) -> u64 {
+        // Only a run that continues the kept one stays contiguous; anything else starts over
+        // (what it held was superseded: truncated, or behind an installed snapshot).
         if self
             .last_index()
             .is_some_and(|last| last + 1 != entry.index())
         {
             self.clear();
         }
-        self.entries.push_back((entry, bytes));
+        self.last_seq += 1;
+        self.entries.push_back((entry, bytes, self.last_seq));
         self.bytes += bytes;
-        while self.bytes > RECENT_ENTRIES_BYTES_MAX {
-            match self.entries.pop_front() {
-                Some((_, b)) => self.bytes -= b,
-                None => break,
+        self.trim();
+        self.last_seq
+    }
+
+    /// The entries pushed up to sequence number `seq` are in the file.
+    pub(crate) fn written_up_to(&mut self, seq: u64) {
+        self.written_seq = self.written_seq.max(seq);
+        self.trim();
+    }
+
+    /// Drops the oldest entries past the byte bound that are in the file: one that is not
+    /// yet could be read from nowhere else.
+    fn trim(&mut self) {
+        while self.bytes > RECENT_ENTRIES_BYTES_MAX
+            && self
+                .entries
+                .front()
+                .is_some_and(|(_, _, seq)| *seq <= self.written_seq)
+        {
+            if let Some((_, b, _)) = self.entries.pop_front() {
+                self.bytes -= b;
             }
         }
     }
@@ -205,7 +223,7 @@ impl RecentEntries {
     /// Drops the entries with index >= `from`.
     fn truncate_from(&mut self, from: u64) {
         while self.last_index().is_some_and(|last| last >= from) {
-            if let Some((_, b)) = self.entries.pop_back() {
+            if let Some((_, b, _)) = self.entries.pop_back() {
                 self.bytes -= b;
             }
         }
@@ -214,7 +232,7 @@ impl RecentEntries {
     /// Drops the entries with index <= `upto`.
     fn purge_upto(&mut self, upto: u64) {
         while self.first_index().is_some_and(|first| first <= upto) {
-            if let Some((_, b)) = self.entries.pop_front() {
+            if let Some((_, b, _)) = self.entries.pop_front() {
                 self.bytes -= b;
             }
         }
@@ -232,7 +250,7 @@ impl RecentEntries {
         Some(
             self.entries
                 .range(from..from + count)
-                .map(|(e, _)| e.clone())
+                .map(|(e, _, _)| e.clone())
                 .collect(),
         )
     }
@@ -257,7 +275,7 @@ fn in_file(path: &Path) -> impl Fn(io::Error) -> io::Error + '_ {
 }
 
 impl LogStore {
-    /// Opens (or creates) the log file and starts its flusher thread.
+    /// Opens (or creates) the log file and starts its writer thread.
     ///
     /// Fails with `redb::DatabaseError::DatabaseAlreadyOpen` inside the `io::Error` while
     /// another handle, e.g. one still being dropped after a shutdown, holds the file.
@@ -287,14 +305,19 @@ impl LogStore {
         txn.open_table(PARTS).map_err(|e| db_err(PARTS_TABLE, e))?;
         txn.open_table(META).map_err(|e| db_err(META_TABLE, e))?;
         txn.commit().map_err(|e| db_err("commit", e))?;
-        let flusher = Flusher::spawn(db.clone(), durability, relaxed_flush_interval)?;
+        let recent = Arc::<Mutex<RecentEntries>>::default();
+        let writer = Writer::spawn(
+            db.clone(),
+            recent.clone(),
+            durability,
+            relaxed_flush_interval,
+        )?;
         Ok(Self {
             db,
-            durability,
-            flusher,
+            writer,
             path: Arc::from(path),
             appended_bytes: Arc::default(),
-            recent: Arc::default(),
+            recent,
         })
     }
 
@@ -382,6 +405,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogReader;
 
     async fn get_log_state(&mut self) -> io::Result<LogState<TypeConfig>> {
+        // The file must hold every write sent so far.
+        self.writer.call(Write::Barrier).await?;
         self.log_state().map_err(in_file(&self.path))
     }
 
@@ -391,25 +416,29 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_vote(&mut self, vote: &Vote) -> io::Result<()> {
         // A vote must survive a crash before it is acted upon, or this node could vote twice
-        // in one term: always fsync, whatever the log's durability.
-        let db = self.db.clone();
-        let vote = *vote;
-        blocking(move || write_meta(&db, redb::Durability::Immediate, KEY_VOTE, Some(&vote))).await
+        // in one term: its round always fsyncs, whatever the log's durability.
+        let value = encode(vote, &format_args!("{META_TABLE} {KEY_VOTE}"))?;
+        self.writer
+            .call(|done| Write::Meta {
+                key: KEY_VOTE,
+                value: Some(value),
+                kind: MetaKind::Durable(done),
+            })
+            .await
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> io::Result<()> {
-        // Not fsynced on its own: a stale `committed` after a crash only means openraft
-        // re-applies less at startup; the leader re-commits the rest after its election.
-        let db = self.db.clone();
-        blocking(move || {
-            write_meta(
-                &db,
-                redb::Durability::None,
-                KEY_COMMITTED,
-                committed.as_ref(),
-            )
+        // Neither waited for nor fsynced on its own: a stale `committed` after a crash only
+        // means openraft re-applies less at startup; the leader re-commits the rest after its
+        // election.
+        let value = committed
+            .map(|c| encode(&c, &format_args!("{META_TABLE} {KEY_COMMITTED}")))
+            .transpose()?;
+        self.writer.send(Write::Meta {
+            key: KEY_COMMITTED,
+            value,
+            kind: MetaKind::Lazy,
         })
-        .await
     }
 
     async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
@@ -434,32 +463,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let bytes: usize = encoded.iter().map(|(_, b)| b.len()).sum();
         self.appended_bytes
             .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
-        let sizes: Vec<usize> = encoded.iter().map(|(_, b)| b.len()).collect();
-        let db = self.db.clone();
-        blocking(move || {
-            write(&db, redb::Durability::None, |txn| {
-                let mut table = txn.open_table(ENTRIES)?;
-                let mut parts = txn.open_table(PARTS)?;
-                for (index, bytes) in &encoded {
-                    insert_entry(&mut table, &mut parts, *index, bytes)?;
-                }
-                Ok(())
-            })
-        })
-        .await?;
-        {
+        let Some(seq) = ({
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            for (entry, size) in entries.into_iter().zip(sizes) {
-                recent.push(entry, size);
-            }
-        }
-        match self.durability {
-            Durability::Fsync => self.flusher.send(FlushMsg::Persisted(callback)),
-            Durability::Relaxed => {
-                callback.io_completed(Ok(()));
-                self.flusher.send(FlushMsg::Dirty)
-            }
-        }
+            entries
+                .into_iter()
+                .zip(&encoded)
+                .map(|(entry, (_, b))| recent.push(entry, b.len()))
+                .last()
+        }) else {
+            callback.io_completed(Ok(()));
+            return Ok(());
+        };
+        self.writer.send(Write::Append {
+            entries: encoded,
+            seq,
+            done: callback,
+        })
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> io::Result<()> {
@@ -468,39 +487,26 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .truncate_from(from);
-        let db = self.db.clone();
-        blocking(move || {
-            write(&db, redb::Durability::None, |txn| {
-                txn.open_table(ENTRIES)?.retain_in(from.., |_, _| false)?;
-                txn.open_table(PARTS)?
-                    .retain_in((from, 0).., |_, _| false)?;
-                Ok(())
-            })
-        })
-        .await
+        self.writer
+            .call(|done| Write::TruncateFrom { from, done })
+            .await
     }
 
     async fn purge(&mut self, log_id: LogId) -> io::Result<()> {
         // `last_purged` and the deletion go in one transaction, so a crash never leaves a
         // hole between them.
-        let value = encode(&log_id, &format_args!("{META_TABLE} {KEY_LAST_PURGED}"))?;
+        let last_purged = encode(&log_id, &format_args!("{META_TABLE} {KEY_LAST_PURGED}"))?;
         self.recent
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .purge_upto(log_id.index());
-        let db = self.db.clone();
-        blocking(move || {
-            write(&db, redb::Durability::None, |txn| {
-                txn.open_table(META)?
-                    .insert(KEY_LAST_PURGED, value.as_slice())?;
-                txn.open_table(ENTRIES)?
-                    .retain_in(..=log_id.index(), |_, _| false)?;
-                txn.open_table(PARTS)?
-                    .retain_in(..=(log_id.index(), u32::MAX), |_, _| false)?;
-                Ok(())
+        self.writer
+            .call(|done| Write::Purge {
+                upto: log_id.index(),
+                last_purged,
+                done,
             })
-        })
-        .await
+            .await
     }
 }
 
@@ -569,13 +575,25 @@ fn read_entries(
     if start >= end {
         return Ok(Vec::new());
     }
-    if let Some(entries) = recent
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(start, end)
-    {
-        return Ok(entries);
-    }
+    // The tail comes from memory: the file may not hold it yet (or still hold entries a
+    // queued truncation removes). What precedes the kept entries is in the file.
+    let (file_end, tail) = {
+        let recent = recent.lock().unwrap_or_else(|p| p.into_inner());
+        match (recent.first_index(), recent.last_index()) {
+            (Some(first), Some(last)) if start >= first => {
+                let end = end.min(last + 1);
+                if start >= end {
+                    return Ok(Vec::new());
+                }
+                return Ok(recent.get(start, end).unwrap_or_default());
+            }
+            (Some(first), Some(last)) if end > first => (
+                first,
+                recent.get(first, end.min(last + 1)).unwrap_or_default(),
+            ),
+            _ => (end, Vec::new()),
+        }
+    };
     let txn = db.begin_read().map_err(|e| db_err("begin read", e))?;
     let table = txn
         .open_table(ENTRIES)
@@ -583,17 +601,18 @@ fn read_entries(
     let parts = txn.open_table(PARTS).map_err(|e| db_err(PARTS_TABLE, e))?;
     let mut entries = Vec::new();
     for row in table
-        .range(start..end)
+        .range(start..file_end)
         .map_err(|e| db_err(ENTRIES_TABLE, e))?
     {
         let (index, bytes) = row.map_err(|e| db_err(ENTRIES_TABLE, e))?;
         entries.push(decode_entry(&parts, index.value(), bytes.value())?);
     }
+    entries.extend(tail);
     Ok(entries)
 }
 
 /// Stores one encoded entry: whole when it fits one part, else cut into parts.
-fn insert_entry(
+pub(crate) fn insert_entry(
     table: &mut redb::Table<'_, u64, &'static [u8]>,
     parts: &mut redb::Table<'_, (u64, u32), &'static [u8]>,
     index: u64,
@@ -755,11 +774,18 @@ mod tests {
         assert_eq!(indexes(r.get(7, 9)), None);
         assert_eq!(indexes(r.get(20, 21)), Some(vec![20]));
 
-        // The oldest entries leave past the byte bound.
-        r.push(blank(21), RECENT_ENTRIES_BYTES_MAX);
+        // Past the byte bound the oldest entries leave, but only once they are in the file.
+        let seq = r.push(blank(21), RECENT_ENTRIES_BYTES_MAX);
+        assert_eq!(indexes(r.get(20, 22)), Some(vec![20, 21]));
+        r.written_up_to(seq - 1);
         assert_eq!(indexes(r.get(20, 21)), None);
         assert_eq!(indexes(r.get(21, 22)), Some(vec![21]));
         assert_eq!(r.bytes, RECENT_ENTRIES_BYTES_MAX);
+        let seq = r.push(blank(22), 1);
+        assert_eq!(indexes(r.get(21, 23)), Some(vec![21, 22]));
+        r.written_up_to(seq);
+        assert_eq!(indexes(r.get(22, 23)), Some(vec![22]));
+        assert_eq!(r.bytes, 1);
     }
 
     proptest::proptest! {

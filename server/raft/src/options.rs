@@ -73,9 +73,6 @@ pub struct RaftOptions {
     pub election_timeout_max_ms: u64,
     /// Group commit: at most this many commands per log entry.
     pub batch_commands_max: usize,
-    /// Group commit: at most this long waiting to fill an entry once its first command is
-    /// queued (only while other entries are in flight; an idle proposer sends at once).
-    pub batch_wait_max: Duration,
     /// Log entries proposed but not yet applied.
     pub proposals_in_flight_max: usize,
     /// Commands queued and not yet in a log entry; when full, `propose` answers `Overloaded`.
@@ -149,7 +146,6 @@ impl Default for RaftOptions {
             // Bounds one entry's size and the work of applying it.
             batch_commands_max: 1024,
             // Long enough to gather concurrent callers, short next to an fsync.
-            batch_wait_max: Duration::from_millis(2),
             // Enough to keep the disk and the state machine busy while entries commit.
             proposals_in_flight_max: 16,
             // 64 full entries of backlog: beyond that, waiting only adds latency.

@@ -3,8 +3,8 @@
 //! ```text
 //!  propose(cmds) ──try_acquire(queue slots)──▶ unbounded mpsc ──▶ proposer task
 //!      ▲                                                            │ take an in-flight slot,
-//!      │                                                            │ gather ≤ batch_commands_max
-//!      │                                                            │ (≤ batch_wait_max when busy),
+//!      │                                                            │ gather what is queued,
+//!      │                                                            │ ≤ batch_commands_max,
 //!      │                                                            │ stamp now_ms, client_write_ff
 //!      │                                                            ▼
 //!      └────── replies split per caller ◀── waiter task ◀── responder (entry applied)
@@ -15,6 +15,12 @@
 //! `now_ms` never goes backwards in log order. Waiting for the outcome happens in a spawned
 //! task per entry, holding an in-flight slot, so up to `proposals_in_flight_max` entries share
 //! fsyncs and apply transactions instead of paying one round trip each.
+//!
+//! The task never waits to fill an entry: it proposes whatever is queued as soon as it has a
+//! slot. Batching comes from the pipeline itself: while entries are in flight (or every slot is
+//! taken) calls queue up, and the next entry takes them all. Waiting instead (up to 2 ms while
+//! another entry was in flight, as until 2026-12) cost unary callers that wait: with 16
+//! clients it halved throughput (docs/performance.md, "Fewer hand-offs per entry").
 //!
 //! The queue is bounded in commands and in bytes by two semaphores (the channel itself is
 //! unbounded so that a full queue answers at once with `Overloaded` instead of making callers
@@ -29,10 +35,8 @@ use corvo_core::{Batch, Command, JobError, Reply};
 use openraft::errors::{ClientWriteError, Fatal};
 use openraft::raft::ClientWriteResult;
 use openraft::raft::responder::ProgressResponder;
-use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::error::ProposeError;
@@ -184,10 +188,8 @@ pub(crate) fn spawn(
         applied_now_ms,
         last_now_ms: 0,
         in_flight: in_flight.clone(),
-        in_flight_max: opts.proposals_in_flight_max,
         batch_commands_max: opts.batch_commands_max,
         batch_bytes_max: opts.batch_bytes_max,
-        batch_wait_max: opts.batch_wait_max,
         commit_wait_max: opts.commit_wait_max,
         carry: None,
     };
@@ -220,10 +222,8 @@ struct ProposerTask {
     /// The stamp of the previous entry this task proposed.
     last_now_ms: u64,
     in_flight: Arc<Semaphore>,
-    in_flight_max: usize,
     batch_commands_max: usize,
     batch_bytes_max: usize,
-    batch_wait_max: Duration,
     /// A call that did not fit in the previous entry; it opens the next one.
     carry: Option<Pending>,
     /// How long callers wait for an entry to be applied (see `RaftOptions`).
@@ -252,10 +252,7 @@ impl ProposerTask {
                     },
                 },
             };
-            // Waiting to fill an entry only pays while others are in flight: an idle node
-            // proposes at once, a busy one gathers up to batch_wait_max.
-            let busy = self.in_flight.available_permits() + 1 < self.in_flight_max;
-            let group = self.gather(first, busy).await;
+            let group = self.gather(first);
             self.submit(group, slot).await;
         }
         self.rx.close();
@@ -269,24 +266,15 @@ impl ProposerTask {
         }
     }
 
-    /// Gathers whole calls after `first` until the entry is full, the queue is empty (idle) or
-    /// `batch_wait_max` has passed (busy).
-    async fn gather(&mut self, first: Pending, busy: bool) -> Vec<Pending> {
-        let deadline = Instant::now() + self.batch_wait_max;
+    /// Gathers the whole calls queued after `first` until the entry is full or the queue is
+    /// empty.
+    fn gather(&mut self, first: Pending) -> Vec<Pending> {
         let mut commands = first.commands.len();
         let mut bytes = first.bytes;
         let mut group = vec![first];
         while commands < self.batch_commands_max && bytes < self.batch_bytes_max {
-            let next = match self.rx.try_recv() {
-                Ok(pending) => pending,
-                Err(TryRecvError::Disconnected) => break,
-                Err(TryRecvError::Empty) if !busy => break,
-                Err(TryRecvError::Empty) => {
-                    match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                        Ok(Some(pending)) => pending,
-                        Ok(None) | Err(_) => break,
-                    }
-                }
+            let Ok(next) = self.rx.try_recv() else {
+                break;
             };
             if commands + next.commands.len() > self.batch_commands_max
                 || bytes + next.bytes > self.batch_bytes_max

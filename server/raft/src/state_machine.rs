@@ -44,12 +44,24 @@ pub trait AppStateMachine: Send + Sync + 'static {
     /// Applies committed entries in log order in ONE storage transaction, storing `raft_meta`
     /// in the same transaction. A `None` payload is a blank or membership entry (it only
     /// advances the index). Returns one outcome per entry (`None` for non-app entries).
-    /// Synchronous and possibly slow (disk): this crate calls it on tokio's blocking pool.
+    /// Synchronous and possibly slow (disk): this crate calls it on tokio's blocking pool,
+    /// unless [`AppStateMachine::apply_is_quick`] said it would be quick (`quick`): then it
+    /// runs on an async worker and must not fsync or wait.
     fn apply(
         &self,
         entries: Vec<(u64, Option<Arc<Batch>>)>,
         raft_meta: Vec<u8>,
+        quick: bool,
     ) -> io::Result<Vec<Option<BatchOutcome>>>;
+
+    /// Whether applying a run of `commands` commands now can be quick: no fsync, nothing to
+    /// wait for, tens of microseconds. The adapter then calls `apply(.., quick: true)` on its
+    /// own task instead of handing the run to tokio's blocking pool, which costs two thread
+    /// switches (most of a small entry's apply). `false`, the default, always uses the pool.
+    fn apply_is_quick(&self, commands: usize) -> bool {
+        let _ = commands;
+        false
+    }
 
     /// Starts a snapshot of the state as applied so far (made durable first) and returns a
     /// writer of exactly that state; applies may go on while it writes. Called on the state
@@ -189,11 +201,20 @@ impl StateMachineStore {
             meta.last_applied = Some(log_id);
         }
         let encoded = encode(&meta, &"state machine raft_meta")?;
-        let app = self.app.clone();
         let count = entries.len();
-        let outcomes = tokio::task::spawn_blocking(move || app.apply(entries, encoded))
-            .await
-            .map_err(|e| io::Error::other(format!("state machine apply task failed: {e}")))??;
+        let commands = entries
+            .iter()
+            .filter_map(|(_, b)| b.as_ref())
+            .map(|b| b.commands.len())
+            .sum();
+        let outcomes = if self.app.apply_is_quick(commands) {
+            self.app.apply(entries, encoded, true)?
+        } else {
+            let app = self.app.clone();
+            tokio::task::spawn_blocking(move || app.apply(entries, encoded, false))
+                .await
+                .map_err(|e| io::Error::other(format!("state machine apply task failed: {e}")))??
+        };
         if outcomes.len() != count {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,

@@ -229,20 +229,22 @@ impl StateStore {
         entries: &[(u64, Option<B>)],
         raft_meta: &[u8],
     ) -> Result<Vec<Option<BatchOutcome>>, StoreError> {
-        self.apply_tracked(entries, raft_meta)
+        self.apply_tracked(entries, raft_meta, true)
             .map(|(outcomes, _)| outcomes)
     }
 
     /// [`StateStore::apply`], also returning the jobs written or deleted (each once, in
     /// first-touch order, with the record the last write left): what the read view must
-    /// refresh.
+    /// refresh. With `may_checkpoint` false the commit never fsyncs, even when a checkpoint
+    /// is due (the caller cannot wait for one; the next apply or idle check makes it).
     pub fn apply_tracked<B: Borrow<Batch>>(
         &self,
         entries: &[(u64, Option<B>)],
         raft_meta: &[u8],
+        may_checkpoint: bool,
     ) -> Result<(Vec<Option<BatchOutcome>>, Vec<JobWrite>), StoreError> {
         let mut txn = self.db.begin_write().map_err(io)?;
-        let durable = self.checkpoint_due();
+        let durable = may_checkpoint && self.checkpoint_due();
         txn.set_durability(if durable {
             Durability::Immediate
         } else {
@@ -390,7 +392,8 @@ impl StateStore {
         Ok(info)
     }
 
-    fn checkpoint_due(&self) -> bool {
+    /// Whether the next apply would be a checkpoint (an fsync).
+    pub fn checkpoint_due(&self) -> bool {
         let c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         c.applies_since + 1 >= CHECKPOINT_APPLIES_MAX || c.last.elapsed() >= CHECKPOINT_INTERVAL
     }

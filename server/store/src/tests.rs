@@ -245,6 +245,7 @@ fn apply_reports_the_jobs_it_touched_once_each() {
                 (3, batch(20, vec![lease(), enqueue("c")])),
             ],
             b"m",
+            true,
         )
         .unwrap();
     // a and b written by the enqueue and again by the lease: listed once, in first-touch order,
@@ -267,7 +268,7 @@ fn apply_reports_the_jobs_it_touched_once_each() {
         .filter(|w| written(w).state == corvo_core::model::JobState::Active);
     assert_eq!(leased.count(), 2, "the lease's writes are the ones carried");
     let (_, touched) = store
-        .apply_tracked(&[(4, batch(30, vec![Command::Tick]))], b"m")
+        .apply_tracked(&[(4, batch(30, vec![Command::Tick]))], b"m", true)
         .unwrap();
     assert!(touched.is_empty(), "{touched:?}");
 
@@ -277,7 +278,7 @@ fn apply_reports_the_jobs_it_touched_once_each() {
         .unwrap();
     let delete = Command::Delete { job_id: "c".into() };
     let (_, touched) = store
-        .apply_tracked(&[(5, batch(40, vec![delete]))], b"m")
+        .apply_tracked(&[(5, batch(40, vec![delete]))], b"m", true)
         .unwrap();
     assert_eq!(
         touched,

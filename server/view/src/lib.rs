@@ -174,6 +174,8 @@ pub struct View {
     updates: SyncSender<Msg>,
     /// Record bytes in the queue (see [`RECORDS_QUEUED_BYTES_MAX`]).
     queued_bytes: Arc<AtomicUsize>,
+    /// Messages in the queue.
+    queued: Arc<AtomicUsize>,
     applied: watch::Receiver<u64>,
     readers: Mutex<Vec<Connection>>,
     /// Why the projector stopped, if it did.
@@ -292,12 +294,14 @@ impl View {
         let failed = Arc::new(Mutex::new(None));
         let projector_source = source.clone();
         let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let queued = Arc::new(AtomicUsize::new(0));
         let mut projector = Projector {
             path: path.to_path_buf(),
             conn: writer,
             source,
             applied: applied_tx,
             queued_bytes: queued_bytes.clone(),
+            queued: queued.clone(),
         };
         let failed_by = failed.clone();
         std::thread::Builder::new()
@@ -317,10 +321,16 @@ impl View {
             path: path.to_path_buf(),
             updates: tx,
             queued_bytes,
+            queued,
             applied: applied_rx,
             readers: Mutex::new(readers),
             failed,
         })
+    }
+
+    /// Whether the projector's queue is at most half full: [`View::changed`] will not wait.
+    pub fn has_room(&self) -> bool {
+        self.queued.load(Ordering::Acquire) <= UPDATES_QUEUED_MAX / 2
     }
 
     /// The entries up to `index` wrote these jobs. Waits while the projector's queue is full.
@@ -348,6 +358,8 @@ impl View {
             writes,
             bytes,
         };
+        // Counted before the send: the projector may take the message at once.
+        self.queued.fetch_add(1, Ordering::AcqRel);
         match self.updates.try_send(msg) {
             Ok(()) => {}
             Err(TrySendError::Full(msg)) => {
@@ -732,6 +744,8 @@ struct Projector {
     source: Arc<dyn JobSource>,
     applied: watch::Sender<u64>,
     queued_bytes: Arc<AtomicUsize>,
+    /// Messages in the queue (see [`View::has_room`]).
+    queued: Arc<AtomicUsize>,
 }
 
 impl Projector {
@@ -759,6 +773,7 @@ impl Projector {
                         bytes,
                     } => {
                         self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                        self.queued.fetch_sub(1, Ordering::AcqRel);
                         index = index.max(i);
                         for w in changed {
                             match at.get(&w.id) {

@@ -142,6 +142,7 @@ impl AppStateMachine for FakeApp {
         &self,
         entries: Vec<(u64, Option<std::sync::Arc<Batch>>)>,
         raft_meta: Vec<u8>,
+        _quick: bool,
     ) -> io::Result<Vec<Option<BatchOutcome>>> {
         let mut st = self.state.lock().unwrap();
         if st.gate_closed && entries.iter().any(|(_, b)| b.is_some()) {

@@ -1,0 +1,335 @@
+//! The Raft log's writer thread: one redb transaction per round of writes.
+//!
+//! Every write to the log (`append`, `truncate_after`, `purge`, `save_vote`,
+//! `save_committed`) is sent here as a [`Write`] instead of committing a transaction of its
+//! own. The thread takes every write queued so far, applies them in order inside ONE write
+//! transaction and commits it, then completes them all:
+//!
+//! ```text
+//!  LogStore ──Write──▶ channel ──▶ writer thread: take all queued ─▶ one txn ─▶ commit
+//!                                                                     │ (fsync if any write
+//!                                                                     ▼  needs it)
+//!                                            callbacks / replies ◀── round done
+//! ```
+//!
+//! A round is durable (redb fsyncs) when it holds an append under `Durability::Fsync` or a
+//! vote; otherwise it commits without an fsync and the next durable round carries it. While
+//! one round commits, new writes queue up and share the next one, so the log costs one commit
+//! and at most one fsync per round: at one client, one per entry, where an append used to
+//! cost three commits (its write, the fsync, the committed index) and two trips through
+//! tokio's blocking pool.
+//!
+//! The committed index is lazy: it rides on the next round, or is written on its own when the
+//! log has been idle for the flush interval. Under `Durability::Relaxed` an append completes
+//! once its round is committed without an fsync, and a durable commit follows within the
+//! interval. The thread exits once the log store (the only sender) is dropped, after a last
+//! durable round.
+//!
+//! A dedicated thread rather than a tokio task: commits block for milliseconds.
+
+use std::io;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openraft::storage::IOFlushed;
+use redb::Database;
+use tokio::sync::oneshot;
+
+use crate::log_store::{ENTRIES, META, PARTS, RecentEntries, insert_entry};
+use crate::options::Durability;
+use crate::types::TypeConfig;
+
+/// Where a write's outcome goes once its round is committed.
+pub(crate) type Done = oneshot::Sender<io::Result<()>>;
+
+/// One write to the log, applied in the order sent.
+pub(crate) enum Write {
+    /// Encoded entries by index; `seq` is the [`RecentEntries`] sequence number of the last
+    /// one. `done` is completed once they are in the file (durably under `Fsync`).
+    Append {
+        entries: Vec<(u64, Vec<u8>)>,
+        seq: u64,
+        done: IOFlushed<TypeConfig>,
+    },
+    /// Removes the entries with index >= `from`.
+    TruncateFrom { from: u64, done: Done },
+    /// Removes the entries with index <= `upto` and stores `last_purged` (encoded) with them.
+    Purge {
+        upto: u64,
+        last_purged: Vec<u8>,
+        done: Done,
+    },
+    /// Stores (or removes, `None`) one metadata value. `Durable` makes the round fsync before
+    /// `done`; `Lazy` has no reply and waits for the next round.
+    Meta {
+        key: &'static str,
+        value: Option<Vec<u8>>,
+        kind: MetaKind,
+    },
+    /// Completed once everything sent before it is in the file.
+    Barrier(Done),
+}
+
+pub(crate) enum MetaKind {
+    Durable(Done),
+    Lazy,
+}
+
+/// The sending side; dropping it stops the thread after a final durable round.
+pub(crate) struct Writer {
+    tx: Sender<Write>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(
+        db: Arc<Database>,
+        recent: Arc<Mutex<RecentEntries>>,
+        durability: Durability,
+        flush_interval: Duration,
+    ) -> io::Result<Self> {
+        let (tx, rx) = mpsc::channel();
+        let thread = Thread {
+            db,
+            recent,
+            durability,
+            flush_interval,
+            failpoint: FsyncFailpoint::from_env(),
+        };
+        std::thread::Builder::new()
+            .name("raft-log-writer".to_string())
+            .spawn(move || thread.run(&rx))?;
+        Ok(Self { tx })
+    }
+
+    pub(crate) fn send(&self, write: Write) -> io::Result<()> {
+        self.tx.send(write).map_err(|_| stopped())
+    }
+
+    /// Sends a write built around a reply channel and waits for its round.
+    pub(crate) async fn call(&self, write: impl FnOnce(Done) -> Write) -> io::Result<()> {
+        let (done, outcome) = oneshot::channel();
+        self.send(write(done))?;
+        outcome.await.unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+fn stopped() -> io::Error {
+    io::Error::other("raft log: the writer thread has stopped")
+}
+
+/// Test-only fault injection, compiled into debug builds only: with
+/// `CORVO_FAILPOINT_LOG_FSYNC=<path>` in the environment at start-up, every durable commit
+/// of the log fails while `<path>` exists, as on a dying disk. Black-box tests use it to check
+/// what a fatal storage error does to the node (`/healthz`, exit); release builds ignore the
+/// variable.
+struct FsyncFailpoint {
+    #[cfg(debug_assertions)]
+    path: Option<std::path::PathBuf>,
+}
+
+impl FsyncFailpoint {
+    fn from_env() -> Self {
+        FsyncFailpoint {
+            #[cfg(debug_assertions)]
+            path: std::env::var_os("CORVO_FAILPOINT_LOG_FSYNC").map(Into::into),
+        }
+    }
+
+    fn check(&self) -> io::Result<()> {
+        #[cfg(debug_assertions)]
+        if let Some(path) = &self.path
+            && path.exists()
+        {
+            return Err(io::Error::other(format!(
+                "raft log: fsync failed (failpoint CORVO_FAILPOINT_LOG_FSYNC: {} exists)",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+struct Thread {
+    db: Arc<Database>,
+    recent: Arc<Mutex<RecentEntries>>,
+    durability: Durability,
+    flush_interval: Duration,
+    failpoint: FsyncFailpoint,
+}
+
+/// What one round owes its writers once committed.
+#[derive(Default)]
+struct Round {
+    writes: Vec<Write>,
+    /// The round must fsync (an append under `Fsync`, a vote, the last round).
+    durable: bool,
+    /// A write other than a lazy one: the round is worth a commit now.
+    urgent: bool,
+}
+
+impl Thread {
+    fn run(&self, rx: &Receiver<Write>) {
+        let mut round = Round::default();
+        // Since when something is not durable yet: a non-durable commit, or a lazy write
+        // held in `round`. A durable round follows within the flush interval.
+        let mut dirty_since: Option<Instant> = None;
+        loop {
+            // Wait for an urgent write; lazy ones gather meanwhile.
+            let stopping = loop {
+                let next = match dirty_since {
+                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    Some(since) => rx.recv_timeout(
+                        (since + self.flush_interval).saturating_duration_since(Instant::now()),
+                    ),
+                };
+                match next {
+                    Ok(write) => {
+                        self.add(&mut round, write);
+                        dirty_since.get_or_insert_with(Instant::now);
+                        if round.urgent {
+                            break false;
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {
+                        round.durable = true;
+                        break false;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break true,
+                }
+            };
+            // Everything queued behind the first write shares its round.
+            while let Ok(write) = rx.try_recv() {
+                self.add(&mut round, write);
+            }
+            let durable = stopping
+                || round.durable
+                || dirty_since.is_some_and(|since| since.elapsed() >= self.flush_interval);
+            self.commit(std::mem::take(&mut round), durable);
+            if durable {
+                dirty_since = None;
+            }
+            if stopping {
+                break;
+            }
+        }
+    }
+
+    fn add(&self, round: &mut Round, write: Write) {
+        match &write {
+            Write::Append { .. } => {
+                round.urgent = true;
+                round.durable |= self.durability == Durability::Fsync;
+            }
+            Write::Meta {
+                kind: MetaKind::Durable(_),
+                ..
+            } => {
+                round.urgent = true;
+                round.durable = true;
+            }
+            Write::Meta {
+                kind: MetaKind::Lazy,
+                ..
+            } => {}
+            Write::TruncateFrom { .. } | Write::Purge { .. } | Write::Barrier(_) => {
+                round.urgent = true;
+            }
+        }
+        round.writes.push(write);
+    }
+
+    /// Applies the round's writes in one transaction, commits it and completes them all with
+    /// the outcome.
+    fn commit(&self, round: Round, durable: bool) {
+        let result = self.write(&round.writes, durable);
+        let mut written_seq = None;
+        for write in round.writes {
+            let outcome = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            };
+            // A dropped receiver is a caller that went away; nothing to tell it. Errors reach
+            // openraft through the callbacks and replies, which stops the node; nothing to log
+            // here (openraft logs it once).
+            match write {
+                Write::Append { seq, done, .. } => {
+                    written_seq = Some(seq);
+                    done.io_completed(outcome);
+                }
+                Write::TruncateFrom { done, .. }
+                | Write::Purge { done, .. }
+                | Write::Barrier(done)
+                | Write::Meta {
+                    kind: MetaKind::Durable(done),
+                    ..
+                } => {
+                    let _ = done.send(outcome);
+                }
+                Write::Meta {
+                    kind: MetaKind::Lazy,
+                    ..
+                } => {}
+            }
+        }
+        if let (Ok(()), Some(seq)) = (&result, written_seq) {
+            self.recent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .written_up_to(seq);
+        }
+    }
+
+    fn write(&self, writes: &[Write], durable: bool) -> io::Result<()> {
+        let fail = |what: &str, e: redb::Error| io::Error::other(format!("raft log: {what}: {e}"));
+        let mut txn = self
+            .db
+            .begin_write()
+            .map_err(|e| fail("begin write", e.into()))?;
+        let durability = if durable {
+            redb::Durability::Immediate
+        } else {
+            redb::Durability::None
+        };
+        txn.set_durability(durability)
+            .map_err(|e| fail("set durability", e.into()))?;
+        let body = || -> Result<(), redb::Error> {
+            let mut entries = txn.open_table(ENTRIES)?;
+            let mut parts = txn.open_table(PARTS)?;
+            let mut meta = txn.open_table(META)?;
+            for write in writes {
+                match write {
+                    Write::Append { entries: new, .. } => {
+                        for (index, bytes) in new {
+                            insert_entry(&mut entries, &mut parts, *index, bytes)?;
+                        }
+                    }
+                    Write::TruncateFrom { from, .. } => {
+                        entries.retain_in(*from.., |_, _| false)?;
+                        parts.retain_in((*from, 0).., |_, _| false)?;
+                    }
+                    Write::Purge {
+                        upto, last_purged, ..
+                    } => {
+                        meta.insert(crate::log_store::KEY_LAST_PURGED, last_purged.as_slice())?;
+                        entries.retain_in(..=*upto, |_, _| false)?;
+                        parts.retain_in(..=(*upto, u32::MAX), |_, _| false)?;
+                    }
+                    Write::Meta { key, value, .. } => {
+                        match value {
+                            Some(bytes) => meta.insert(*key, bytes.as_slice())?,
+                            None => meta.remove(*key)?,
+                        };
+                    }
+                    Write::Barrier(_) => {}
+                }
+            }
+            Ok(())
+        };
+        body().map_err(|e| fail("write", e))?;
+        if durable {
+            self.failpoint.check()?;
+        }
+        txn.commit().map_err(|e| fail("commit", e.into()))
+    }
+}
