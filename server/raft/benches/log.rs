@@ -10,10 +10,11 @@
 //! - `1_entry_1KiB`: one append of one entry, then its wait.
 //! - `64_entries_one_append`: one append of 64 entries, one wait (one fsync).
 //! - `64_appends_one_wait`: 64 appends back to back, then the wait for all 64 callbacks: the
-//!   flusher thread fsyncs once for every append queued behind a running fsync.
+//!   log's writer thread commits every append queued behind a running round in one
+//!   transaction, with one fsync.
 //! - `1_entry_64x1KiB`: one entry of 64 enqueues (group commit).
 //!
-//! `fsync` is the server's `--durability fsync`; `relaxed` completes at once and fsyncs in
+//! `fsync` is the server's `--durability fsync`; `relaxed` completes once written and fsyncs in
 //! the background (every second, as the server's default). The log file lives under the
 //! target directory (a real disk: tmpfs would make the fsync free), and entries are purged
 //! every [`PURGE_EVERY`] appends (untimed) so that the file stays small.
@@ -96,7 +97,7 @@ impl Log {
             .expect("append");
         async move {
             rx.await
-                .expect("the flusher answers")
+                .expect("the writer thread answers")
                 .expect("the fsync succeeds");
         }
     }
@@ -202,7 +203,7 @@ fn cases(
     ] {
         group.throughput(Throughput::Elements(elements as u64));
         group.bench_function(format!("{name}/{case}"), |b| {
-            // Opened on first use, inside the runtime (the store starts its flusher thread).
+            // Opened on first use, inside the runtime (the store starts its writer thread).
             let log = log.get_or_insert_with(|| rt.block_on(async { Log::open(durability) }));
             b.iter_custom(|iters| rt.block_on(measure(log, shape, iters)));
         });

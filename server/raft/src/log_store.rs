@@ -11,7 +11,7 @@
 //! Writes go to the log's writer thread (`log_writer`), which commits everything queued in one
 //! transaction per round. Durability: `save_vote` returns once its round has fsynced. `append`
 //! returns at once and its completion callback fires once the entries are durable (under
-//! `Durability::Fsync`). `truncate_after` and `purge` wait for their round's commit but need
+//! `Durability::Fsync`; at once under `Relaxed`). `truncate_after` and `purge` wait for their round's commit but need
 //! not be durable (openraft's contract), and `save_committed` does not wait at all: the next
 //! round carries it (a stale `committed` after a crash only means openraft re-applies less at
 //! start-up; the leader re-commits the rest after its election).
@@ -36,7 +36,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::log_writer::{MetaKind, Write, Writer};
+use crate::log_writer::{MetaKind, RELAXED_BACKLOG_BYTES_MAX, Write, Writer};
 use crate::options::Durability;
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
@@ -139,6 +139,7 @@ fn db_err(what: &str, e: impl Into<redb::Error>) -> io::Error {
 /// Writer side of the log, owned by openraft's core task.
 pub struct LogStore {
     db: Arc<Database>,
+    durability: Durability,
     writer: Writer,
     /// The log file, named in read errors.
     path: Arc<Path>,
@@ -314,6 +315,7 @@ impl LogStore {
         )?;
         Ok(Self {
             db,
+            durability,
             writer,
             path: Arc::from(path),
             appended_bytes: Arc::default(),
@@ -442,6 +444,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
+        // A saved `committed` may still wait in the writer's queue.
+        self.writer.call(Write::Barrier).await?;
         read_meta(&self.db, KEY_COMMITTED).map_err(in_file(&self.path))
     }
 
@@ -474,10 +478,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             callback.io_completed(Ok(()));
             return Ok(());
         };
+        // Relaxed: complete at once, unless the writer is far behind (then this append waits
+        // for its round, and so openraft's commits and the callers: backpressure).
+        let done = match self.durability {
+            Durability::Relaxed if self.writer.backlog_bytes() < RELAXED_BACKLOG_BYTES_MAX => {
+                callback.io_completed(Ok(()));
+                None
+            }
+            _ => Some(callback),
+        };
         self.writer.send(Write::Append {
             entries: encoded,
             seq,
-            done: callback,
+            done,
         })
     }
 

@@ -21,13 +21,15 @@
 //!
 //! The committed index is lazy: it rides on the next round, or is written on its own when the
 //! log has been idle for the flush interval. Under `Durability::Relaxed` an append completes
-//! once its round is committed without an fsync, and a durable commit follows within the
-//! interval. The thread exits once the log store (the only sender) is dropped, after a last
+//! at once (redb holds a non-durable commit in memory until the next durable one, so a crash
+//! would lose it either way); its round commits without an fsync and a durable commit follows
+//! within the interval. The thread exits once the log store (the only sender) is dropped, after a last
 //! durable round.
 //!
 //! A dedicated thread rather than a tokio task: commits block for milliseconds.
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -46,11 +48,12 @@ pub(crate) type Done = oneshot::Sender<io::Result<()>>;
 /// One write to the log, applied in the order sent.
 pub(crate) enum Write {
     /// Encoded entries by index; `seq` is the [`RecentEntries`] sequence number of the last
-    /// one. `done` is completed once they are in the file (durably under `Fsync`).
+    /// one. `done` is completed once they are durable (`None` under `Relaxed`, where the
+    /// store completes appends at once).
     Append {
         entries: Vec<(u64, Vec<u8>)>,
         seq: u64,
-        done: IOFlushed<TypeConfig>,
+        done: Option<IOFlushed<TypeConfig>>,
     },
     /// Removes the entries with index >= `from`.
     TruncateFrom { from: u64, done: Done },
@@ -71,14 +74,32 @@ pub(crate) enum Write {
     Barrier(Done),
 }
 
+impl Write {
+    /// Bytes of the entries this write carries (appends only).
+    fn entry_bytes(&self) -> usize {
+        match self {
+            Write::Append { entries, .. } => entries.iter().map(|(_, b)| b.len()).sum(),
+            _ => 0,
+        }
+    }
+}
+
 pub(crate) enum MetaKind {
     Durable(Done),
     Lazy,
 }
 
+/// Bytes of appended entries queued to the writer and not yet in the file beyond which a
+/// `Relaxed` append no longer completes at once but waits for its round (16 MiB): the
+/// writer's queue, and the entries kept in memory until it catches up, stay bounded when
+/// appends come faster than the disk takes them.
+pub const RELAXED_BACKLOG_BYTES_MAX: usize = 16 << 20;
+
 /// The sending side; dropping it stops the thread after a final durable round.
 pub(crate) struct Writer {
     tx: Sender<Write>,
+    /// Bytes of the entries in queued appends (see [`RELAXED_BACKLOG_BYTES_MAX`]).
+    backlog: Arc<AtomicUsize>,
 }
 
 impl Writer {
@@ -89,9 +110,11 @@ impl Writer {
         flush_interval: Duration,
     ) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel();
+        let backlog = Arc::new(AtomicUsize::new(0));
         let thread = Thread {
             db,
             recent,
+            backlog: backlog.clone(),
             durability,
             flush_interval,
             failpoint: FsyncFailpoint::from_env(),
@@ -99,11 +122,21 @@ impl Writer {
         std::thread::Builder::new()
             .name("raft-log-writer".to_string())
             .spawn(move || thread.run(&rx))?;
-        Ok(Self { tx })
+        Ok(Self { tx, backlog })
     }
 
     pub(crate) fn send(&self, write: Write) -> io::Result<()> {
-        self.tx.send(write).map_err(|_| stopped())
+        let bytes = write.entry_bytes();
+        self.backlog.fetch_add(bytes, Ordering::AcqRel);
+        self.tx.send(write).map_err(|_| {
+            self.backlog.fetch_sub(bytes, Ordering::AcqRel);
+            stopped()
+        })
+    }
+
+    /// Bytes of appended entries queued and not yet in the file.
+    pub(crate) fn backlog_bytes(&self) -> usize {
+        self.backlog.load(Ordering::Acquire)
     }
 
     /// Sends a write built around a reply channel and waits for its round.
@@ -153,6 +186,7 @@ impl FsyncFailpoint {
 struct Thread {
     db: Arc<Database>,
     recent: Arc<Mutex<RecentEntries>>,
+    backlog: Arc<AtomicUsize>,
     durability: Durability,
     flush_interval: Duration,
     failpoint: FsyncFailpoint,
@@ -243,6 +277,8 @@ impl Thread {
     /// the outcome.
     fn commit(&self, round: Round, durable: bool) {
         let result = self.write(&round.writes, durable);
+        let bytes: usize = round.writes.iter().map(Write::entry_bytes).sum();
+        self.backlog.fetch_sub(bytes, Ordering::AcqRel);
         let mut written_seq = None;
         for write in round.writes {
             let outcome = match &result {
@@ -255,7 +291,9 @@ impl Thread {
             match write {
                 Write::Append { seq, done, .. } => {
                     written_seq = Some(seq);
-                    done.io_completed(outcome);
+                    if let Some(done) = done {
+                        done.io_completed(outcome);
+                    }
                 }
                 Write::TruncateFrom { done, .. }
                 | Write::Purge { done, .. }

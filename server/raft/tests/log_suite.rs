@@ -254,7 +254,7 @@ fn big_entry(
     )
 }
 
-/// Opens the file once the last handle's flusher thread has let go of it (it exits by itself
+/// Opens the file once the last handle's writer thread has let go of it (it exits by itself
 /// shortly after its store is dropped).
 fn reopen<T, E: std::fmt::Debug>(open: impl Fn() -> Result<T, E>) -> T {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -402,4 +402,86 @@ async fn t42_an_entry_with_a_missing_part_is_an_error_naming_it() {
             && msg.contains("part 1 of 2 is missing"),
         "unhelpful error: {msg}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t44_writes_queued_to_the_writer_read_back_at_once_and_survive_a_reopen() {
+    use openraft::type_config::TypeConfigExt;
+    for durability in [Durability::Fsync, Durability::Relaxed] {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("log.redb");
+        let written: Vec<_> = (1..=64).map(|i| big_entry(i, 1, 100)).collect();
+        {
+            let mut store = reopen(|| LogStore::open(&path, durability, Duration::from_secs(3600)));
+            // 64 appends without waiting for any: readable at once, in order, from memory
+            // while the writer thread catches up.
+            let mut flushed = Vec::new();
+            for entry in &written {
+                let (tx, rx) = TypeConfig::oneshot();
+                store
+                    .append(
+                        vec![entry.clone()],
+                        openraft::storage::IOFlushed::signal(tx),
+                    )
+                    .await
+                    .unwrap();
+                flushed.push(rx);
+            }
+            assert_eq!(store.try_get_log_entries(1..65).await.unwrap(), written);
+            // A truncation queued behind them, then a replacement: reads see the log as
+            // openraft does, and the state (which waits for the writer) agrees.
+            store
+                .truncate_after(Some(written[59].log_id()))
+                .await
+                .unwrap();
+            let replaced = big_entry(61, 2, 10);
+            let (tx, rx) = TypeConfig::oneshot();
+            store
+                .append(
+                    vec![replaced.clone()],
+                    openraft::storage::IOFlushed::signal(tx),
+                )
+                .await
+                .unwrap();
+            flushed.push(rx);
+            let mut expected = written[..60].to_vec();
+            expected.push(replaced.clone());
+            assert_eq!(store.try_get_log_entries(1..100).await.unwrap(), expected);
+            for rx in flushed {
+                rx.await.expect("every append completes").expect("no error");
+            }
+            // `committed` is not waited for, yet reads back at once.
+            store.save_committed(Some(replaced.log_id())).await.unwrap();
+            assert_eq!(
+                store.read_committed().await.unwrap(),
+                Some(replaced.log_id())
+            );
+            assert_eq!(
+                store.get_log_state().await.unwrap().last_log_id,
+                Some(replaced.log_id())
+            );
+        }
+        // Dropping the store ends with a durable round: everything is in the file.
+        let mut store = reopen(|| LogStore::open(&path, durability, Duration::from_secs(3600)));
+        assert_eq!(
+            store.try_get_log_entries(1..100).await.unwrap(),
+            expected_after_reopen(&written, 60, 61),
+            "{durability:?}"
+        );
+        assert_eq!(
+            store.read_committed().await.unwrap().map(|id| id.index()),
+            Some(61)
+        );
+    }
+}
+
+/// `written[..keep]` followed by the replacement entry at `replaced`, as read from the file.
+fn expected_after_reopen(
+    written: &[openraft::alias::EntryOf<TypeConfig>],
+    keep: usize,
+    replaced: u64,
+) -> Vec<openraft::alias::EntryOf<TypeConfig>> {
+    let mut v = written[..keep].to_vec();
+    v.push(big_entry(replaced, 2, 10));
+    v
 }
