@@ -259,3 +259,40 @@ async fn the_original_contract_scenarios_move_every_job_and_count_what_they_coul
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefill_loads_pending_and_finished_jobs_before_the_runs_and_rss_is_reported() {
+    let server = TestServer::start().await;
+    let e = &bench_json(
+        &server,
+        &[
+            "--scenario",
+            "enqueue-stream",
+            "--prefill-pending",
+            "300",
+            "--prefill-finished",
+            "250",
+            "--jobs",
+            "100",
+            "--concurrency",
+            "3",
+            "--runs",
+            "1",
+        ],
+    )
+    .await[0];
+    assert_eq!(e["prefill"]["pending"], 300, "{e}");
+    assert_eq!(e["prefill"]["finished"], 250, "{e}");
+    assert!(
+        e["prefill"]["seconds"].as_f64().expect("seconds") >= 0.0,
+        "{e}"
+    );
+    // The server is local and exports process metrics: its resident memory is there.
+    for rss in [&e["prefill"]["server_rss_mb"], &e["server_rss_max_mb"]] {
+        assert!(rss.as_f64().expect("rss in MiB") > 1.0, "{e}");
+    }
+    // The state holds what the prefill said, beside the run's own 100 pending jobs.
+    let jobs = job_counts(&server).await;
+    assert_eq!(jobs["pending"], 300 + 100, "{jobs}");
+    assert_eq!(jobs["completed"], 250, "{jobs}");
+}

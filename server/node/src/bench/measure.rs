@@ -3,8 +3,8 @@
 //! job from its enqueue to the worker that receives it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use corvo_sdk::proto as pb;
@@ -70,6 +70,68 @@ pub(super) fn share(total: u64, parts: usize, i: usize) -> u64 {
 /// The server's `process_cpu_seconds_total`, from `/metrics` on its address; `None` when it
 /// cannot be read (TLS, another host's firewall, a server without the process metrics).
 pub(super) async fn server_cpu_seconds(server: &str) -> Option<f64> {
+    server_metric(server, "process_cpu_seconds_total").await
+}
+
+/// The server's resident memory (`process_resident_memory_bytes`), as for the CPU figure.
+pub(super) async fn server_rss_bytes(server: &str) -> Option<f64> {
+    server_metric(server, "process_resident_memory_bytes").await
+}
+
+/// Samples the server's resident memory every [`RSS_SAMPLE_INTERVAL`] until dropped, keeping
+/// the largest value seen.
+pub(super) struct RssSampler {
+    server: String,
+    max: Arc<Mutex<Option<f64>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// How often [`RssSampler`] reads the server's `/metrics`.
+pub(super) const RSS_SAMPLE_INTERVAL: Duration = Duration::from_millis(250);
+
+impl RssSampler {
+    pub(super) fn start(server: &str) -> RssSampler {
+        let max = Arc::new(Mutex::new(None::<f64>));
+        let url = server.to_owned();
+        let (server, seen) = (url.clone(), max.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                if let Some(rss) = server_rss_bytes(&server).await {
+                    let mut m = seen.lock().unwrap_or_else(|p| p.into_inner());
+                    *m = Some(m.map_or(rss, |m: f64| m.max(rss)));
+                }
+                tokio::time::sleep(RSS_SAMPLE_INTERVAL).await;
+            }
+        });
+        RssSampler {
+            server: url,
+            max,
+            task,
+        }
+    }
+
+    /// Stops sampling after one last sample; the largest resident memory seen, bytes
+    /// (`None`: `/metrics` not reachable).
+    pub(super) async fn stop(self) -> Option<f64> {
+        self.task.abort();
+        let last = server_rss_bytes(&self.server).await;
+        let seen = *self.max.lock().unwrap_or_else(|p| p.into_inner());
+        match (seen, last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+impl Drop for RssSampler {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One unlabelled sample of the server's `/metrics` on its address; `None` when it is not
+/// reachable over plain HTTP or lacks the metric.
+async fn server_metric(server: &str, name: &str) -> Option<f64> {
     use http_body_util::{BodyExt, Empty};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
@@ -93,7 +155,8 @@ pub(super) async fn server_cpu_seconds(server: &str) -> Option<f64> {
         .await
         .ok()??;
     std::str::from_utf8(&body).ok()?.lines().find_map(|line| {
-        line.strip_prefix("process_cpu_seconds_total ")
+        line.strip_prefix(name)?
+            .strip_prefix(' ')
             .and_then(|v| v.trim().parse().ok())
     })
 }

@@ -25,6 +25,12 @@
 //!
 //! These count what they could not do as errors instead of failing the run.
 //!
+//! `--prefill-pending N` and `--prefill-finished N` first load the server's state (untimed):
+//! N jobs left pending in a queue no scenario reads, and N jobs enqueued, leased and acked.
+//! Throughput against the same scenario on an empty state says whether it holds as data grows.
+//! Every entry also reports the largest resident memory of the server seen during the
+//! scenario (sampled from `/metrics` every 250 ms).
+//!
 //! ```text
 //!  run ─▶ for each scenario: [peak run] → read server CPU → --runs runs → read server CPU
 //!       ─▶ one report line (text) or entry (JSON) per scenario
@@ -136,6 +142,14 @@ pub struct BenchArgs {
     /// Repetitions of each scenario (for the coefficient of variation).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Before the scenarios (untimed): enqueue this many jobs into a queue no scenario reads,
+    /// so the state holds that many pending jobs.
+    #[arg(long, default_value_t = 0)]
+    pub prefill_pending: u64,
+    /// Before the scenarios (untimed): enqueue this many jobs and lease and ack them all, so
+    /// the state holds that many finished jobs (until retention removes them).
+    #[arg(long, default_value_t = 0)]
+    pub prefill_finished: u64,
 }
 
 impl BenchArgs {
@@ -165,6 +179,13 @@ fn unique_queue(tag: &str) -> String {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     args.check()?;
     let channel = crate::client::channel(&args.client).await?;
+    let prefill = prefill(&channel, &args).await?;
+    if args.client.output == Output::Text && prefill.is_some() {
+        println!(
+            "prefill: {}",
+            prefill.as_ref().map_or(json!(null), |p| p.clone())
+        );
+    }
     let scenarios: Vec<Scenario> = match args.scenario {
         Scenario::All => vec![
             Scenario::Enqueue,
@@ -180,7 +201,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let mut report = Vec::new();
     for scenario in scenarios {
-        let entry = measure_scenario(&channel, &args, scenario).await?;
+        let mut entry = measure_scenario(&channel, &args, scenario).await?;
+        if let Some(p) = &prefill {
+            entry["prefill"] = p.clone();
+        }
         if args.client.output == Output::Text {
             print_text(&entry);
         }
@@ -190,6 +214,48 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(())
+}
+
+/// Loads the state as `--prefill-pending` and `--prefill-finished` ask, untimed; returns what
+/// it did (jobs, seconds, the server's resident memory after it and the largest seen during
+/// it), or `None` if asked nothing.
+async fn prefill(channel: &Conn, args: &BenchArgs) -> anyhow::Result<Option<Value>> {
+    if args.prefill_pending == 0 && args.prefill_finished == 0 {
+        return Ok(None);
+    }
+    let start = std::time::Instant::now();
+    let rss = measure::RssSampler::start(&args.client.server);
+    let batch = args.batch.unwrap_or(STREAM_BATCH_DEFAULT);
+    if args.prefill_pending > 0 {
+        let queue = unique_queue("prefill-pending");
+        modern::enqueue_stream(channel, args, &queue, args.prefill_pending, batch).await?;
+    }
+    if args.prefill_finished > 0 {
+        // In slices, so the pending backlog stays small while the finished jobs pile up.
+        let queue = unique_queue("prefill-finished");
+        let mut left = args.prefill_finished;
+        while left > 0 {
+            let n = left.min(PREFILL_SLICE);
+            modern::enqueue_stream(channel, args, &queue, n, batch).await?;
+            modern::work(channel, args, &queue, n, args.concurrency, None).await?;
+            left -= n;
+        }
+    }
+    Ok(Some(json!({
+        "pending": args.prefill_pending,
+        "finished": args.prefill_finished,
+        "seconds": (start.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        "server_rss_mb": measure::server_rss_bytes(&args.client.server).await.map(mb),
+        "server_rss_max_mb": rss.stop().await.map(mb),
+    })))
+}
+
+/// Jobs enqueued and then worked per slice of `--prefill-finished`.
+const PREFILL_SLICE: u64 = 100_000;
+
+/// Bytes to MiB, to 0.1.
+fn mb(bytes: f64) -> f64 {
+    (bytes / (1 << 20) as f64 * 10.0).round() / 10.0
 }
 
 async fn run_once(
@@ -242,6 +308,7 @@ async fn measure_scenario(
             }
         });
     }
+    let rss = measure::RssSampler::start(&args.client.server);
     let cpu_before = server_cpu_seconds(&args.client.server).await;
     let mut runs = Vec::new();
     for _ in 0..args.runs {
@@ -277,6 +344,7 @@ async fn measure_scenario(
         "ops_done": ops,
         "errors": sum(|r| r.errors),
         "server_cpu_us_per_op": cpu_us_per_op,
+        "server_rss_max_mb": rss.stop().await.map(mb),
     });
     match scenario {
         Scenario::CompatEnqueue => {
@@ -325,9 +393,12 @@ fn print_text(e: &Value) {
         (Some(c), None) => format!("  server cpu {c:>6.1} µs/op"),
         _ => String::new(),
     };
+    let rss = e["server_rss_max_mb"]
+        .as_f64()
+        .map_or_else(String::new, |m| format!("  rss max {m:.0} MiB"));
     println!(
         "{name:<16} {:>10.0} ops/s  cv {:>5.3}  p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms  \
-         errors {}{cpu}",
+         errors {}{cpu}{rss}",
         f("ops_per_sec"),
         f("cv"),
         f("p50_ms"),

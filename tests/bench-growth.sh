@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Does throughput hold as data grows? For each state (empty, N finished jobs, N pending jobs)
+# a fresh release server on a fresh data dir: `corvo bench --prefill-*` loads the state
+# (untimed), then batched enqueue and lifecycle run three times each; then the server is
+# stopped (SIGTERM) and started again on the same data, timed until /readyz answers 200.
+# Reports jobs/s against the empty state's, the server's largest resident memory during the
+# load (prefill included) and the restart time. Not part of tests/run: measured, not asserted.
+#
+# Usage: tests/bench-growth.sh [N (1000000)] [jobs per run (40000)] [concurrency (16)]
+# Env: ROUNDS (1), DURABILITY (fsync), CORVO_BIN (default: a release build of this tree).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+n=${1:-1000000}
+jobs=${2:-40000}
+concurrency=${3:-16}
+durability=${DURABILITY:-fsync}
+if [ -z "${CORVO_BIN:-}" ]; then
+  cargo build --release -p corvo >&2
+  CORVO_BIN="${CARGO_TARGET_DIR:-target}/release/corvo"
+fi
+corvo=$CORVO_BIN
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), durability $durability"
+echo "# $n jobs of state, $jobs jobs per run, concurrency $concurrency, 1 KiB payloads"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+pid=""
+data=""
+stop() {
+  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  pid=""
+}
+trap 'stop; if [ -n "$data" ]; then rm -rf "$data"; fi' EXIT
+
+# start <port>: the server on $data; returns once /readyz answers 200, printing the seconds.
+start() {
+  local port=$1 t0 i
+  t0=$(date +%s.%N)
+  "$corvo" server --bind "127.0.0.1:$port" --data-dir "$data" --durability "$durability" \
+    >>"$data/server.log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 600); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ]; then
+      echo "$(date +%s.%N) $t0" | awk '{printf "%.2f", $1 - $2}'
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "the server did not get ready in 30 s; log: $data/server.log" >&2
+  exit 1
+}
+
+results=$(mktemp)
+for round in $(seq 1 "${ROUNDS:-1}"); do
+  for state in empty finished pending; do
+    data=$(mktemp -d)
+    port=$(free_port)
+    start "$port" >/dev/null
+    prefill=()
+    case $state in
+      finished) prefill=(--prefill-finished "$n") ;;
+      pending) prefill=(--prefill-pending "$n") ;;
+    esac
+    url="http://127.0.0.1:$port"
+    es=$("$corvo" bench --server "$url" --output json --runs 3 --scenario enqueue-stream \
+      --jobs "$jobs" --concurrency "$concurrency" "${prefill[@]}" | jq -c '.[0]')
+    lc=$("$corvo" bench --server "$url" --output json --runs 3 --scenario lifecycle \
+      --jobs "$jobs" --concurrency "$concurrency" | jq -c '.[0]')
+    stop
+    restart=$(start "$port")
+    stop
+    rm -rf "$data"
+    data=""
+    jq -n -c --arg r "$round" --arg s "$state" --argjson es "$es" --argjson lc "$lc" \
+      --arg restart "$restart" '{round: $r, state: $s,
+        enqueue_stream: ($es.ops_per_sec | floor), lifecycle: ($lc.ops_per_sec | floor),
+        prefill_s: $es.prefill.seconds,
+        rss_max_mb: ([$es.prefill.server_rss_max_mb, $es.server_rss_max_mb,
+          $lc.server_rss_max_mb] | map(select(. != null)) | max),
+        restart_to_ready_s: ($restart | tonumber)}' | tee -a "$results"
+  done
+done
+
+echo "# per round: jobs/s against the empty state's (same round)"
+jq -s -r '
+  group_by(.round)[] | (map(select(.state == "empty")) | first) as $e |
+  .[] | "round \(.round) | \(.state) | enqueue-stream \(.enqueue_stream)/s (\(100 * .enqueue_stream / $e.enqueue_stream | floor) %) | lifecycle \(.lifecycle)/s (\(100 * .lifecycle / $e.lifecycle | floor) %) | rss max \(.rss_max_mb) MiB | restart \(.restart_to_ready_s) s"' \
+  "$results"
+rm -f "$results"
