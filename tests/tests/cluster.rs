@@ -82,6 +82,16 @@ async fn t10_three_nodes_join_replicate_and_forward_follower_writes() {
         }
     }
 
+    // Every node names the same cluster id: made by the bootstrapping node, learnt by the
+    // others from their check-only join before their peer ports opened.
+    let mut ids = Vec::new();
+    for node in &nodes {
+        let status = node_status(node).await.expect("the node's own status");
+        ids.push(status.cluster_id);
+    }
+    assert!(!ids[0].is_empty(), "{ids:?}");
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+
     // (b) Writes through the leader replicate: equal digests on every node.
     let ids = enqueue_on(&nodes[leader], 20).await;
     let acked = work_on(&nodes[leader], 5).await;

@@ -102,11 +102,21 @@ async fn t30_cluster_status_answers_the_failure_checklist() {
     for check in [
         "nodes_reachable",
         "leader_elected",
+        "one_cluster",
         "apply_backlog_stable",
         "workers_connected",
     ] {
         assert_eq!(v["checklist"][check]["ok"], true, "{check}: {v}");
     }
+    // A node that started a cluster names it; the check quotes the id.
+    let id = nodes[0]["status"]["cluster_id"]
+        .as_str()
+        .expect("cluster_id");
+    assert_eq!(id.len(), 26, "a ULID: {id}");
+    let detail = v["checklist"]["one_cluster"]["detail"]
+        .as_str()
+        .unwrap_or("");
+    assert!(detail.contains(id), "{detail}");
     assert!(v["checklist"]["disk_not_full"]["ok"].is_boolean());
     let text = corvo_cli(&server, &["cluster", "status"]).await;
     let text = String::from_utf8_lossy(&text.stdout);
@@ -114,6 +124,7 @@ async fn t30_cluster_status_answers_the_failure_checklist() {
         "node reachable?",
         "disk full?",
         "leader elected?",
+        "one cluster id?",
         "apply backlog growing?",
         "workers connected?",
     ] {

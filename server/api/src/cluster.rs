@@ -99,6 +99,7 @@ impl Cluster {
                 leader_raft_id: done.leader_id,
                 already_member: done.already_member,
                 voters: u32::try_from(done.voters).unwrap_or(u32::MAX),
+                cluster_id: self.engine.raft().cluster_id().unwrap_or_default(),
             }),
             Err(corvo_raft::MembershipError::NotLeader {
                 leader_addr: Some(addr),
@@ -507,5 +508,6 @@ pub fn node_status_to_proto(s: &NodeStatus) -> pb::NodeStatus {
         version: s.version.to_owned(),
         uptime_ms: u64::try_from(s.uptime.as_millis()).unwrap_or(u64::MAX),
         raft_error: raft.fatal.clone().unwrap_or_default(),
+        cluster_id: raft.cluster_id.clone().unwrap_or_default(),
     }
 }

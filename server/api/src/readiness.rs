@@ -83,6 +83,7 @@ mod tests {
             snapshot_index: None,
             purged_index: None,
             fatal: None,
+            cluster_id: None,
         }
     }
 

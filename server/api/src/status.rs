@@ -123,6 +123,7 @@ pub(crate) mod tests_support {
                 snapshot_index: None,
                 purged_index: None,
                 fatal: None,
+                cluster_id: None,
             },
             queue_counts: Vec::new(),
             disk: DiskUsage::default(),

@@ -209,6 +209,7 @@ async fn http_join(
                 "leader_raft_id": done.leader_raft_id,
                 "already_member": done.already_member,
                 "voters": done.voters,
+                "cluster_id": done.cluster_id,
             });
             (http::StatusCode::OK, format!("{body}\n"))
         }

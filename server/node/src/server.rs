@@ -274,6 +274,7 @@ async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
     );
     // A new node first asks whether it would be admitted, before its peer port opens: a node
     // that cannot take its id (a voter's, on a wiped data dir) never answers Raft traffic.
+    // The answer carries the cluster's id, which every peer call then names.
     // The peer port then serves before joining: the leader replicates the log to this node
     // before it answers the join. It closes last, after Raft has stopped.
     join_if_new(
@@ -637,6 +638,11 @@ async fn join_if_new(
         tls,
     )
     .await?;
+    // A leader of an older release sends no cluster id.
+    if !joined.cluster_id.is_empty() {
+        raft.adopt_cluster_id(&joined.cluster_id)
+            .context("recording the cluster id the join answered")?;
+    }
     if check_only {
         return Ok(());
     }

@@ -205,6 +205,14 @@ fn checklist(
         })
         .collect();
     let backlog_max = reachable.iter().map(|s| s.apply_backlog).max().unwrap_or(0);
+    // Every member names the same cluster (empty: not known yet, or an older release).
+    let mut cluster_ids: Vec<&str> = reachable
+        .iter()
+        .map(|s| s.cluster_id.as_str())
+        .filter(|id| !id.is_empty())
+        .collect();
+    cluster_ids.sort_unstable();
+    cluster_ids.dedup();
     let workers: u32 = reachable.iter().map(|s| s.workers_connected).sum();
     let streams: u32 = reachable.iter().map(|s| s.worker_streams).sum();
     vec![
@@ -237,6 +245,16 @@ fn checklist(
             question: "leader elected?",
             ok: leader.is_some(),
             detail: leader.map_or("no leader known".to_owned(), |l| format!("yes: {l}")),
+        },
+        Check {
+            key: "one_cluster",
+            question: "one cluster id?",
+            ok: cluster_ids.len() <= 1,
+            detail: match cluster_ids.as_slice() {
+                [] => "no cluster id known (a cluster started before 2026-12)".to_owned(),
+                [one] => format!("yes: {one}"),
+                many => format!("no: the members name {}", many.join(", ")),
+            },
         },
         Check {
             key: "apply_backlog_stable",
@@ -304,6 +322,7 @@ fn node_json(s: &pb::NodeStatus) -> Value {
     json!({
         "node_id": s.node_id,
         "raft_id": s.raft_id,
+        "cluster_id": (!s.cluster_id.is_empty()).then_some(&s.cluster_id),
         "client_address": s.client_address,
         "role": role_name(s.role),
         "term": s.term,

@@ -44,11 +44,12 @@
 //! Layout: [`types`] (the openraft type config, [`CorvoNode`]), [`log_store`] + `log_writer`
 //! (the log on redb), [`state_machine`] (the adapter and the application traits),
 //! [`network`] (peer RPC client) + `peer` (peer RPC server), [`secret`] (the cluster
-//! secret), [`membership`] (join, remove, transfer leader), [`proposer`] (group commit),
+//! secret), [`identity`] (the cluster id and target node on peer RPCs), [`membership`] (join, remove, transfer leader), [`proposer`] (group commit),
 //! [`node`] (life cycle), [`restore`], [`options`], [`error`], [`clock`].
 
 pub mod clock;
 pub mod error;
+pub mod identity;
 pub mod log_store;
 mod log_writer;
 pub mod membership;
@@ -66,6 +67,7 @@ pub mod types;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{MembershipError, ProposeError, RaftError, ReadError};
+pub use identity::ClusterId;
 pub use membership::{JoinOutcome, Member};
 pub use node::{RaftNode, RaftStatus, Role, RoleWatch, SnapshotInfo, StartupReport};
 pub use options::{Durability, PeerTls, RaftOptions};

@@ -55,6 +55,7 @@ const KEY_VOTE: &str = "vote";
 const KEY_COMMITTED: &str = "committed";
 pub(crate) const KEY_LAST_PURGED: &str = "last_purged";
 const KEY_NODE_ID: &str = "node_id";
+const KEY_CLUSTER_ID: &str = "cluster_id";
 
 /// First byte of every stored value: lets a later release change the encoding and still
 /// read (or clearly refuse) what an older one wrote.
@@ -341,6 +342,15 @@ impl LogStore {
         }
     }
 
+    /// The log's metadata outside openraft's (the cluster id), usable after the store is
+    /// handed to openraft.
+    pub fn meta(&self) -> LogMeta {
+        LogMeta {
+            db: Arc::downgrade(&self.db),
+            path: self.path.clone(),
+        }
+    }
+
     /// A counter of the bytes of entries appended by this handle.
     pub fn appended_bytes(&self) -> Arc<std::sync::atomic::AtomicU64> {
         self.appended_bytes.clone()
@@ -352,6 +362,40 @@ impl LogStore {
             path: self.path.clone(),
             recent: self.recent.clone(),
         }
+    }
+}
+
+/// Metadata of the log that openraft does not manage: the cluster id (see
+/// [`crate::identity`]). A cheap clone that does not keep the file open: once the log store
+/// is dropped (Raft stopped), it answers an error.
+#[derive(Clone)]
+pub struct LogMeta {
+    db: std::sync::Weak<Database>,
+    path: Arc<Path>,
+}
+
+impl LogMeta {
+    fn db(&self) -> io::Result<Arc<Database>> {
+        self.db
+            .upgrade()
+            .ok_or_else(|| io::Error::other(format!("raft log {}: closed", self.path.display())))
+    }
+
+    /// The cluster this log belongs to; `None` before it is known (or for a cluster made by
+    /// an older release).
+    pub fn cluster_id(&self) -> io::Result<Option<String>> {
+        read_meta(&*self.db()?, KEY_CLUSTER_ID).map_err(in_file(&self.path))
+    }
+
+    /// Records the cluster id, durably.
+    pub fn save_cluster_id(&self, id: &str) -> io::Result<()> {
+        write_meta(
+            &*self.db()?,
+            redb::Durability::Immediate,
+            KEY_CLUSTER_ID,
+            Some(&id.to_owned()),
+        )
+        .map_err(in_file(&self.path))
     }
 }
 

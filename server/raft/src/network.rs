@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::identity::ClusterId;
 use crate::secret::{ClusterSecret, SECRET_HEADER};
 use crate::snapshot::SnapshotFile;
 use crate::types::{CorvoNode, TypeConfig};
@@ -74,6 +75,8 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 pub struct Network {
     pub(crate) node_id: u64,
     pub(crate) secret: Option<ClusterSecret>,
+    /// Named on every call, with the target's node id (see [`crate::identity`]).
+    pub(crate) cluster: ClusterId,
     /// TLS for calls to peers (`https://`); `None`: plaintext.
     pub(crate) tls: Option<tonic::transport::ClientTlsConfig>,
     /// At most this many bytes of entries per append (see `RaftOptions::append_bytes_max`).
@@ -87,12 +90,14 @@ impl Network {
     pub(crate) fn new(
         node_id: u64,
         secret: Option<ClusterSecret>,
+        cluster: ClusterId,
         tls: Option<tonic::transport::ClientTlsConfig>,
         append_bytes_max: usize,
     ) -> Network {
         Network {
             node_id,
             secret,
+            cluster,
             tls,
             append_bytes_max,
             channels: Arc::new(Mutex::new(HashMap::new())),
@@ -139,6 +144,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             addr: node.raft_addr.clone(),
             secret: self.secret.clone(),
+            cluster: self.cluster.clone(),
             client,
             append_bytes_max: self.append_bytes_max,
         }
@@ -151,6 +157,7 @@ pub struct PeerClient {
     target: u64,
     addr: String,
     secret: Option<ClusterSecret>,
+    cluster: ClusterId,
     /// `Err` when the address cannot make a channel: every call answers Unreachable.
     client: Result<RaftPeerServiceClient<Channel>, String>,
     append_bytes_max: usize,
@@ -192,6 +199,7 @@ impl PeerClient {
         })?;
         let mut request = tonic::Request::new(message);
         request.metadata_mut().insert(SECRET_HEADER, value);
+        crate::identity::stamp(request.metadata_mut(), self.target, &self.cluster);
         Ok((client, request))
     }
 

@@ -79,6 +79,8 @@ pub struct RaftNode {
     startup: StartupReport,
     /// The age trigger of snapshots; stopped by `shutdown`.
     snapshot_timer: Option<tokio::task::JoinHandle<()>>,
+    /// This node's cluster id (see [`crate::identity`]), stored in the log's metadata.
+    cluster: crate::ClusterId,
 }
 
 /// The role of a node in the cluster.
@@ -109,6 +111,8 @@ pub struct RaftStatus {
     pub purged_index: Option<u64>,
     /// Why Raft stopped, if it stopped on an error (a storage error is not recoverable here).
     pub fatal: Option<String>,
+    /// The cluster this node belongs to (see [`RaftNode::cluster_id`]).
+    pub cluster_id: Option<String>,
 }
 
 impl RaftNode {
@@ -133,6 +137,7 @@ impl RaftNode {
         opts.validate().map_err(RaftError::InvalidOptions)?;
         let config = Arc::new(raft_config(&opts)?);
         let log = open_log(&opts).await?;
+        let cluster = crate::ClusterId::stored(log.meta()).map_err(RaftError::Storage)?;
         let appended_bytes = log.appended_bytes();
         let dir = opts.snapshot_dir.clone();
         let snapshots = Arc::new(
@@ -165,6 +170,7 @@ impl RaftNode {
         let network = Network::new(
             opts.node_id,
             opts.cluster_secret.clone(),
+            cluster.clone(),
             opts.peer_tls.as_ref().map(|t| t.client.clone()),
             opts.append_bytes_max,
         );
@@ -195,10 +201,15 @@ impl RaftNode {
             };
             let members = BTreeMap::from([(opts.node_id, me)]);
             match raft.initialize(members).await {
-                Ok(()) => tracing::info!(
-                    node_id = opts.node_id,
-                    "initialized a one-voter raft cluster"
-                ),
+                Ok(()) => {
+                    let id = crate::ClusterId::generate();
+                    cluster.adopt(&id).map_err(RaftError::Storage)?;
+                    tracing::info!(
+                        node_id = opts.node_id,
+                        cluster_id = %id,
+                        "initialized a one-voter raft cluster"
+                    );
+                }
                 // Already initialized (a race with a membership change): nothing to do.
                 Err(OpenraftError::APIError(InitializeError::NotAllowed(_))) => {}
                 Err(e) => return Err(RaftError::Fatal(format!("initialize: {e}"))),
@@ -228,6 +239,7 @@ impl RaftNode {
             snapshots,
             startup,
             snapshot_timer,
+            cluster,
         })
     }
 
@@ -321,6 +333,7 @@ impl RaftNode {
             self.raft.clone(),
             sink,
             secret,
+            (self.node_id, self.cluster.clone()),
             listener,
             self.peer_tls.clone(),
             shutdown,
@@ -331,6 +344,18 @@ impl RaftNode {
                 Err(e) => Err(format!("peer server task: {e}")),
             }
         }))
+    }
+
+    /// The cluster this node belongs to: made at bootstrap, learnt by a joining node from its
+    /// check-only join. `None` before that, and on clusters made by an older release.
+    pub fn cluster_id(&self) -> Option<String> {
+        self.cluster.get()
+    }
+
+    /// Records the cluster id a joining node was given, before its peer port opens. Refuses
+    /// an id other than the one it already has: the node belongs to another cluster.
+    pub fn adopt_cluster_id(&self, id: &str) -> Result<(), RaftError> {
+        self.cluster.adopt(id).map_err(RaftError::Storage)
     }
 
     /// A handle to propose commands; cheap to clone.
@@ -386,6 +411,7 @@ impl RaftNode {
             snapshot_index: m.snapshot.map(|id| id.index),
             purged_index: m.purged.map(|id| id.index),
             fatal: m.running_state.err().map(|e| e.to_string()),
+            cluster_id: self.cluster.get(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Raft peer network, server side: `corvo.v1.RaftPeerService` on the peer port. It has its
 //! own tonic server, outside the public port's tower stack (no API keys, rate limits or load
 //! shedding: Raft traffic must never be shed), and an interceptor that refuses any call
-//! without the cluster secret.
+//! without the cluster secret, for another node or from another cluster ([`crate::identity`]).
 
 use std::future::Future;
 use std::path::Path;
@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::identity::ClusterId;
 use crate::network::{PEER_MESSAGE_BYTES_MAX, decode, encode};
 use crate::secret::{ClusterSecret, SECRET_HEADER};
 use crate::snapshot::{SnapshotDir, SnapshotFile};
@@ -36,6 +37,7 @@ pub(crate) fn serve(
     raft: RaftHandle,
     sink: SnapshotSink,
     secret: ClusterSecret,
+    (node_id, cluster): (u64, ClusterId),
     listener: TcpListener,
     tls: Option<std::sync::Arc<corvo_net::ServerTls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -43,7 +45,11 @@ pub(crate) fn serve(
     let service = RaftPeerServiceServer::new(PeerService { raft, sink })
         .max_decoding_message_size(PEER_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(PEER_MESSAGE_BYTES_MAX);
-    let service = InterceptedService::new(service, move |req| check_secret(&secret, req));
+    let service = InterceptedService::new(service, move |req| {
+        let req = check_secret(&secret, req)?;
+        crate::identity::check(node_id, &cluster, req.metadata())?;
+        Ok(req)
+    });
     let router = tonic::transport::Server::builder().add_service(service);
     let tcp = corvo_net::tcp_incoming(listener, corvo_net::TcpTuning::default());
     match tls {

@@ -72,6 +72,14 @@ async fn t10_three_nodes_join_replicate_and_name_the_leader() {
     let members = n1.node.members();
     assert_eq!(members.len(), 3);
     assert!(members.iter().all(|m| m.voter), "{members:?}");
+    // Nodes added by the leader learnt the cluster's id from its calls.
+    let id = n1
+        .node
+        .cluster_id()
+        .expect("the bootstrapped cluster has an id");
+    for n in [&n2, &n3] {
+        assert_eq!(n.node.cluster_id().as_deref(), Some(id.as_str()));
+    }
 
     // A second join of a voter with the same addresses changes nothing; other addresses
     // are refused.
@@ -154,4 +162,84 @@ async fn t10_three_nodes_join_replicate_and_name_the_leader() {
     for n in [&n3, &n2, &n1] {
         n.node.shutdown().await.expect("shutdown");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_peer_calls_for_another_cluster_or_node_are_refused_before_raft_sees_them() {
+    use corvo_raft::identity::{CLUSTER_ID_HEADER, TARGET_NODE_HEADER};
+    use corvo_raft::peer_pb::VoteRequest;
+    use corvo_raft::peer_pb::raft_peer_service_client::RaftPeerServiceClient;
+
+    // Two clusters under the same secret: each bootstrapped its own id.
+    let a = start(1, true).await;
+    let b = start(2, true).await;
+    let a_id = a
+        .node
+        .cluster_id()
+        .expect("a bootstrapped cluster has an id");
+    let b_id = b
+        .node
+        .cluster_id()
+        .expect("a bootstrapped cluster has an id");
+    assert_ne!(a_id, b_id);
+    assert_eq!(a.node.status().cluster_id.as_deref(), Some(a_id.as_str()));
+    a.node.wait_for_leader(WAIT).await.expect("a leads itself");
+
+    let mut client = RaftPeerServiceClient::connect(format!("http://{}", a.me.raft_addr))
+        .await
+        .expect("connect to a's peer port");
+    let call = |cluster: Option<&str>, target: Option<&str>| {
+        let mut req = tonic::Request::new(VoteRequest {
+            payload: vec![0xff; 3],
+        });
+        let m = req.metadata_mut();
+        m.insert(
+            corvo_raft::SECRET_HEADER,
+            "component-secret".parse().unwrap(),
+        );
+        if let Some(c) = cluster {
+            m.insert(CLUSTER_ID_HEADER, c.parse().unwrap());
+        }
+        if let Some(t) = target {
+            m.insert(TARGET_NODE_HEADER, t.parse().unwrap());
+        }
+        req
+    };
+    // From the other cluster: refused, naming both.
+    let err = client
+        .vote(call(Some(&b_id), Some("1")))
+        .await
+        .expect_err("a call from another cluster");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied, "{err:?}");
+    assert!(
+        err.message().contains(&b_id) && err.message().contains(&a_id),
+        "{err:?}"
+    );
+    // Meant for another node: refused.
+    let err = client
+        .vote(call(Some(&a_id), Some("2")))
+        .await
+        .expect_err("a call for node 2");
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+    // The right cluster and node, or a peer of an older release that names neither, get
+    // through to Raft (which refuses the garbage payload itself).
+    for (cluster, target) in [(Some(a_id.as_str()), Some("1")), (None, None)] {
+        let err = client
+            .vote(call(cluster, target))
+            .await
+            .expect_err("a garbage vote");
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    }
+
+    // A node waiting to join learns the id once and keeps it; another id is refused.
+    let c = start(3, false).await;
+    assert_eq!(c.node.cluster_id(), None);
+    c.node.adopt_cluster_id(&a_id).expect("adopt");
+    c.node.adopt_cluster_id(&a_id).expect("the same id again");
+    assert!(c.node.adopt_cluster_id(&b_id).is_err());
+    assert_eq!(c.node.cluster_id(), Some(a_id.clone()));
+
+    // Nothing reached a's Raft: it still leads its one-member cluster.
+    assert_eq!(a.node.members().len(), 1);
+    assert_eq!(a.node.status().leader_id, Some(1));
 }

@@ -137,6 +137,11 @@ async fn t30_restart_keeps_state_and_accepts_new_proposals() {
     let after = node.status();
     assert!(after.term >= before.term);
     assert!(after.last_log_index >= before.last_log_index);
+    assert!(
+        before.cluster_id.is_some(),
+        "a bootstrapped node has a cluster id"
+    );
+    assert_eq!(after.cluster_id, before.cluster_id, "kept across a restart");
     assert_eq!(app.live().counter, 20);
     let replies = node.proposer().propose(vec![tick()]).await.unwrap();
     assert_eq!(fired(&replies[0]), 21);

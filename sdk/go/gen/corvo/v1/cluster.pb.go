@@ -315,7 +315,11 @@ type NodeStatus struct {
 	// The log index the read view (ListJobs) has reached; applied_index minus this is its lag.
 	ViewAppliedIndex uint64 `protobuf:"varint,24,opt,name=view_applied_index,json=viewAppliedIndex,proto3" json:"view_applied_index,omitempty"`
 	// Why the read view's projector stopped, if it did (listings are stale until a restart).
-	ViewError     string `protobuf:"bytes,25,opt,name=view_error,json=viewError,proto3" json:"view_error,omitempty"`
+	ViewError string `protobuf:"bytes,25,opt,name=view_error,json=viewError,proto3" json:"view_error,omitempty"`
+	// The cluster this node belongs to: made when the cluster was started, the same on every
+	// member. Empty before a joining node is admitted, and on clusters started by a release
+	// before 2026-12.
+	ClusterId     string `protobuf:"bytes,26,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -521,6 +525,13 @@ func (x *NodeStatus) GetViewAppliedIndex() uint64 {
 func (x *NodeStatus) GetViewError() string {
 	if x != nil {
 		return x.ViewError
+	}
+	return ""
+}
+
+func (x *NodeStatus) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
 	}
 	return ""
 }
@@ -996,7 +1007,10 @@ type JoinResponse struct {
 	// The node was already a voter with these addresses: nothing changed.
 	AlreadyMember bool `protobuf:"varint,2,opt,name=already_member,json=alreadyMember,proto3" json:"already_member,omitempty"`
 	// Voters after the join.
-	Voters        uint32 `protobuf:"varint,3,opt,name=voters,proto3" json:"voters,omitempty"`
+	Voters uint32 `protobuf:"varint,3,opt,name=voters,proto3" json:"voters,omitempty"`
+	// The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+	// peer port opens, and every peer call names it: calls from another cluster are refused.
+	ClusterId     string `protobuf:"bytes,4,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1050,6 +1064,13 @@ func (x *JoinResponse) GetVoters() uint32 {
 		return x.Voters
 	}
 	return 0
+}
+
+func (x *JoinResponse) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
 }
 
 type RemoveNodeRequest struct {
@@ -1512,7 +1533,7 @@ const file_corvo_v1_cluster_proto_rawDesc = "" +
 	"\n" +
 	"StateCount\x12(\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x12.corvo.v1.JobStateR\x05state\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x04R\x05count\"\xa4\b\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\xc3\b\n" +
 	"\n" +
 	"NodeStatus\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x17\n" +
@@ -1543,7 +1564,9 @@ const file_corvo_v1_cluster_proto_rawDesc = "" +
 	"\rlast_snapshot\x18\x17 \x01(\v2\x16.corvo.v1.SnapshotInfoR\flastSnapshot\x12,\n" +
 	"\x12view_applied_index\x18\x18 \x01(\x04R\x10viewAppliedIndex\x12\x1d\n" +
 	"\n" +
-	"view_error\x18\x19 \x01(\tR\tviewErrorB\x11\n" +
+	"view_error\x18\x19 \x01(\tR\tviewError\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x1a \x01(\tR\tclusterIdB\x11\n" +
 	"\x0f_leader_raft_idB\x11\n" +
 	"\x0f_last_log_indexB\x12\n" +
 	"\x10_committed_indexB\x10\n" +
@@ -1582,11 +1605,13 @@ const file_corvo_v1_cluster_proto_rawDesc = "" +
 	"\fnew_data_dir\x18\x05 \x01(\bR\n" +
 	"newDataDir\x12\x1d\n" +
 	"\n" +
-	"check_only\x18\x06 \x01(\bR\tcheckOnly\"s\n" +
+	"check_only\x18\x06 \x01(\bR\tcheckOnly\"\x92\x01\n" +
 	"\fJoinResponse\x12$\n" +
 	"\x0eleader_raft_id\x18\x01 \x01(\x04R\fleaderRaftId\x12%\n" +
 	"\x0ealready_member\x18\x02 \x01(\bR\ralreadyMember\x12\x16\n" +
-	"\x06voters\x18\x03 \x01(\rR\x06voters\",\n" +
+	"\x06voters\x18\x03 \x01(\rR\x06voters\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x04 \x01(\tR\tclusterId\",\n" +
 	"\x11RemoveNodeRequest\x12\x17\n" +
 	"\araft_id\x18\x01 \x01(\x04R\x06raftId\",\n" +
 	"\x12RemoveNodeResponse\x12\x16\n" +

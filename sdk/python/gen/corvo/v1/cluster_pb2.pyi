@@ -51,7 +51,7 @@ class StateCount(_message.Message):
     def __init__(self, state: _Optional[_Union[_worker_pb2.JobState, str]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("node_id", "raft_id", "client_address", "role", "term", "leader_raft_id", "last_log_index", "committed_index", "applied_index", "apply_backlog", "disk", "worker_streams", "workers_connected", "job_counts", "queue_counts", "queue_counts_truncated", "ready", "not_ready_reasons", "draining", "version", "uptime_ms", "raft_error", "last_snapshot", "view_applied_index", "view_error")
+    __slots__ = ("node_id", "raft_id", "client_address", "role", "term", "leader_raft_id", "last_log_index", "committed_index", "applied_index", "apply_backlog", "disk", "worker_streams", "workers_connected", "job_counts", "queue_counts", "queue_counts_truncated", "ready", "not_ready_reasons", "draining", "version", "uptime_ms", "raft_error", "last_snapshot", "view_applied_index", "view_error", "cluster_id")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     RAFT_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class NodeStatus(_message.Message):
     LAST_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     VIEW_APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     VIEW_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     raft_id: int
     client_address: str
@@ -102,7 +103,8 @@ class NodeStatus(_message.Message):
     last_snapshot: SnapshotInfo
     view_applied_index: int
     view_error: str
-    def __init__(self, node_id: _Optional[str] = ..., raft_id: _Optional[int] = ..., client_address: _Optional[str] = ..., role: _Optional[_Union[NodeRole, str]] = ..., term: _Optional[int] = ..., leader_raft_id: _Optional[int] = ..., last_log_index: _Optional[int] = ..., committed_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., apply_backlog: _Optional[int] = ..., disk: _Optional[_Union[DiskUsage, _Mapping]] = ..., worker_streams: _Optional[int] = ..., workers_connected: _Optional[int] = ..., job_counts: _Optional[_Iterable[_Union[StateCount, _Mapping]]] = ..., queue_counts: _Optional[_Iterable[_Union[QueueStateCount, _Mapping]]] = ..., queue_counts_truncated: bool = ..., ready: bool = ..., not_ready_reasons: _Optional[_Iterable[str]] = ..., draining: bool = ..., version: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., raft_error: _Optional[str] = ..., last_snapshot: _Optional[_Union[SnapshotInfo, _Mapping]] = ..., view_applied_index: _Optional[int] = ..., view_error: _Optional[str] = ...) -> None: ...
+    cluster_id: str
+    def __init__(self, node_id: _Optional[str] = ..., raft_id: _Optional[int] = ..., client_address: _Optional[str] = ..., role: _Optional[_Union[NodeRole, str]] = ..., term: _Optional[int] = ..., leader_raft_id: _Optional[int] = ..., last_log_index: _Optional[int] = ..., committed_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., apply_backlog: _Optional[int] = ..., disk: _Optional[_Union[DiskUsage, _Mapping]] = ..., worker_streams: _Optional[int] = ..., workers_connected: _Optional[int] = ..., job_counts: _Optional[_Iterable[_Union[StateCount, _Mapping]]] = ..., queue_counts: _Optional[_Iterable[_Union[QueueStateCount, _Mapping]]] = ..., queue_counts_truncated: bool = ..., ready: bool = ..., not_ready_reasons: _Optional[_Iterable[str]] = ..., draining: bool = ..., version: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., raft_error: _Optional[str] = ..., last_snapshot: _Optional[_Union[SnapshotInfo, _Mapping]] = ..., view_applied_index: _Optional[int] = ..., view_error: _Optional[str] = ..., cluster_id: _Optional[str] = ...) -> None: ...
 
 class SnapshotInfo(_message.Message):
     __slots__ = ("file_name", "path", "last_index", "last_term", "size_bytes", "created_unix_ms")
@@ -179,14 +181,16 @@ class JoinRequest(_message.Message):
     def __init__(self, raft_id: _Optional[int] = ..., raft_address: _Optional[str] = ..., client_address: _Optional[str] = ..., node_id: _Optional[str] = ..., new_data_dir: bool = ..., check_only: bool = ...) -> None: ...
 
 class JoinResponse(_message.Message):
-    __slots__ = ("leader_raft_id", "already_member", "voters")
+    __slots__ = ("leader_raft_id", "already_member", "voters", "cluster_id")
     LEADER_RAFT_ID_FIELD_NUMBER: _ClassVar[int]
     ALREADY_MEMBER_FIELD_NUMBER: _ClassVar[int]
     VOTERS_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     leader_raft_id: int
     already_member: bool
     voters: int
-    def __init__(self, leader_raft_id: _Optional[int] = ..., already_member: bool = ..., voters: _Optional[int] = ...) -> None: ...
+    cluster_id: str
+    def __init__(self, leader_raft_id: _Optional[int] = ..., already_member: bool = ..., voters: _Optional[int] = ..., cluster_id: _Optional[str] = ...) -> None: ...
 
 class RemoveNodeRequest(_message.Message):
     __slots__ = ("raft_id",)

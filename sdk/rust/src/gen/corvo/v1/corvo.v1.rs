@@ -816,6 +816,11 @@ pub struct NodeStatus {
     /// Why the read view's projector stopped, if it did (listings are stale until a restart).
     #[prost(string, tag="25")]
     pub view_error: ::prost::alloc::string::String,
+    /// The cluster this node belongs to: made when the cluster was started, the same on every
+    /// member. Empty before a joining node is admitted, and on clusters started by a release
+    /// before 2026-12.
+    #[prost(string, tag="26")]
+    pub cluster_id: ::prost::alloc::string::String,
 }
 /// One snapshot archive on a node.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -912,7 +917,7 @@ pub struct JoinRequest {
     #[prost(bool, tag="6")]
     pub check_only: bool,
 }
-#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct JoinResponse {
     /// The leader that added the node.
     #[prost(uint64, tag="1")]
@@ -923,6 +928,10 @@ pub struct JoinResponse {
     /// Voters after the join.
     #[prost(uint32, tag="3")]
     pub voters: u32,
+    /// The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+    /// peer port opens, and every peer call names it: calls from another cluster are refused.
+    #[prost(string, tag="4")]
+    pub cluster_id: ::prost::alloc::string::String,
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct RemoveNodeRequest {

@@ -143,7 +143,7 @@ public final class ClusterProto {
       "queue\022(\n\005state\030\002 \001(\0162\022.corvo.v1.JobState" +
       "R\005state\022\024\n\005count\030\003 \001(\004R\005count\"L\n\nStateCo" +
       "unt\022(\n\005state\030\001 \001(\0162\022.corvo.v1.JobStateR\005" +
-      "state\022\024\n\005count\030\002 \001(\004R\005count\"\244\010\n\nNodeStat" +
+      "state\022\024\n\005count\030\002 \001(\004R\005count\"\303\010\n\nNodeStat" +
       "us\022\027\n\007node_id\030\001 \001(\tR\006nodeId\022\027\n\007raft_id\030\002" +
       " \001(\004R\006raftId\022%\n\016client_address\030\003 \001(\tR\rcl" +
       "ientAddress\022&\n\004role\030\004 \001(\0162\022.corvo.v1.Nod" +
@@ -168,72 +168,74 @@ public final class ClusterProto {
       "last_snapshot\030\027 \001(\0132\026.corvo.v1.SnapshotI" +
       "nfoR\014lastSnapshot\022,\n\022view_applied_index\030" +
       "\030 \001(\004R\020viewAppliedIndex\022\035\n\nview_error\030\031 " +
-      "\001(\tR\tviewErrorB\021\n\017_leader_raft_idB\021\n\017_la" +
-      "st_log_indexB\022\n\020_committed_indexB\020\n\016_app" +
-      "lied_index\"\302\001\n\014SnapshotInfo\022\033\n\tfile_name" +
-      "\030\001 \001(\tR\010fileName\022\022\n\004path\030\002 \001(\tR\004path\022\035\n\n" +
-      "last_index\030\003 \001(\004R\tlastIndex\022\033\n\tlast_term" +
-      "\030\004 \001(\004R\010lastTerm\022\035\n\nsize_bytes\030\005 \001(\004R\tsi" +
-      "zeBytes\022&\n\017created_unix_ms\030\006 \001(\004R\rcreate" +
-      "dUnixMs\"\026\n\024GetNodeStatusRequest\"E\n\025GetNo" +
-      "deStatusResponse\022,\n\006status\030\001 \001(\0132\024.corvo" +
-      ".v1.NodeStatusR\006status\"\031\n\027GetClusterStat" +
-      "usRequest\"\207\002\n\021ClusterNodeStatus\022\027\n\007node_" +
-      "id\030\001 \001(\tR\006nodeId\022\034\n\treachable\030\002 \001(\010R\trea" +
-      "chable\022\024\n\005error\030\003 \001(\tR\005error\022,\n\006status\030\004" +
-      " \001(\0132\024.corvo.v1.NodeStatusR\006status\022\027\n\007ra" +
-      "ft_id\030\005 \001(\004R\006raftId\022\024\n\005voter\030\006 \001(\010R\005vote" +
-      "r\022%\n\016client_address\030\007 \001(\tR\rclientAddress" +
-      "\022!\n\014raft_address\030\010 \001(\tR\013raftAddress\"\213\001\n\030" +
-      "GetClusterStatusResponse\0221\n\005nodes\030\001 \003(\0132" +
-      "\033.corvo.v1.ClusterNodeStatusR\005nodes\022)\n\016l" +
-      "eader_raft_id\030\002 \001(\004H\000R\014leaderRaftId\210\001\001B\021" +
-      "\n\017_leader_raft_id\"\312\001\n\013JoinRequest\022\027\n\007raf" +
-      "t_id\030\001 \001(\004R\006raftId\022!\n\014raft_address\030\002 \001(\t" +
-      "R\013raftAddress\022%\n\016client_address\030\003 \001(\tR\rc" +
-      "lientAddress\022\027\n\007node_id\030\004 \001(\tR\006nodeId\022 \n" +
-      "\014new_data_dir\030\005 \001(\010R\nnewDataDir\022\035\n\ncheck" +
-      "_only\030\006 \001(\010R\tcheckOnly\"s\n\014JoinResponse\022$" +
-      "\n\016leader_raft_id\030\001 \001(\004R\014leaderRaftId\022%\n\016" +
-      "already_member\030\002 \001(\010R\ralreadyMember\022\026\n\006v" +
-      "oters\030\003 \001(\rR\006voters\",\n\021RemoveNodeRequest" +
-      "\022\027\n\007raft_id\030\001 \001(\004R\006raftId\",\n\022RemoveNodeR" +
-      "esponse\022\026\n\006voters\030\001 \001(\rR\006voters\"0\n\025Trans" +
-      "ferLeaderRequest\022\027\n\007raft_id\030\001 \001(\004R\006raftI" +
-      "d\"\030\n\026TransferLeaderResponse\"\\\n\025GetStateD" +
-      "igestRequest\022*\n\021min_applied_index\030\001 \001(\004R" +
-      "\017minAppliedIndex\022\027\n\007wait_ms\030\002 \001(\rR\006waitM" +
-      "s\"l\n\026GetStateDigestResponse\022\026\n\006digest\030\001 " +
-      "\001(\tR\006digest\022(\n\rapplied_index\030\002 \001(\004H\000R\014ap" +
-      "pliedIndex\210\001\001B\020\n\016_applied_index\"\027\n\025Creat" +
-      "eSnapshotRequest\"L\n\026CreateSnapshotRespon" +
-      "se\0222\n\010snapshot\030\001 \001(\0132\026.corvo.v1.Snapshot" +
-      "InfoR\010snapshot\"\026\n\024ListSnapshotsRequest\"M" +
-      "\n\025ListSnapshotsResponse\0224\n\tsnapshots\030\001 \003" +
-      "(\0132\026.corvo.v1.SnapshotInfoR\tsnapshots*\233\001" +
-      "\n\010NodeRole\022\031\n\025NODE_ROLE_UNSPECIFIED\020\000\022\025\n" +
-      "\021NODE_ROLE_LEARNER\020\001\022\026\n\022NODE_ROLE_FOLLOW" +
-      "ER\020\002\022\027\n\023NODE_ROLE_CANDIDATE\020\003\022\024\n\020NODE_RO" +
-      "LE_LEADER\020\004\022\026\n\022NODE_ROLE_SHUTDOWN\020\0052\216\005\n\016" +
-      "ClusterService\022P\n\rGetNodeStatus\022\036.corvo." +
-      "v1.GetNodeStatusRequest\032\037.corvo.v1.GetNo" +
-      "deStatusResponse\022Y\n\020GetClusterStatus\022!.c" +
-      "orvo.v1.GetClusterStatusRequest\032\".corvo." +
-      "v1.GetClusterStatusResponse\0225\n\004Join\022\025.co" +
-      "rvo.v1.JoinRequest\032\026.corvo.v1.JoinRespon" +
-      "se\022G\n\nRemoveNode\022\033.corvo.v1.RemoveNodeRe" +
-      "quest\032\034.corvo.v1.RemoveNodeResponse\022S\n\016T" +
-      "ransferLeader\022\037.corvo.v1.TransferLeaderR" +
-      "equest\032 .corvo.v1.TransferLeaderResponse" +
-      "\022S\n\016GetStateDigest\022\037.corvo.v1.GetStateDi" +
-      "gestRequest\032 .corvo.v1.GetStateDigestRes" +
-      "ponse\022S\n\016CreateSnapshot\022\037.corvo.v1.Creat" +
-      "eSnapshotRequest\032 .corvo.v1.CreateSnapsh" +
-      "otResponse\022P\n\rListSnapshots\022\036.corvo.v1.L" +
-      "istSnapshotsRequest\032\037.corvo.v1.ListSnaps" +
-      "hotsResponseB]\n\014dev.corvo.v1B\014ClusterPro" +
-      "toP\001\242\002\003CXX\252\002\010Corvo.V1\312\002\010Corvo\\V1\342\002\024Corvo" +
-      "\\V1\\GPBMetadata\352\002\tCorvo::V1b\006proto3"
+      "\001(\tR\tviewError\022\035\n\ncluster_id\030\032 \001(\tR\tclus" +
+      "terIdB\021\n\017_leader_raft_idB\021\n\017_last_log_in" +
+      "dexB\022\n\020_committed_indexB\020\n\016_applied_inde" +
+      "x\"\302\001\n\014SnapshotInfo\022\033\n\tfile_name\030\001 \001(\tR\010f" +
+      "ileName\022\022\n\004path\030\002 \001(\tR\004path\022\035\n\nlast_inde" +
+      "x\030\003 \001(\004R\tlastIndex\022\033\n\tlast_term\030\004 \001(\004R\010l" +
+      "astTerm\022\035\n\nsize_bytes\030\005 \001(\004R\tsizeBytes\022&" +
+      "\n\017created_unix_ms\030\006 \001(\004R\rcreatedUnixMs\"\026" +
+      "\n\024GetNodeStatusRequest\"E\n\025GetNodeStatusR" +
+      "esponse\022,\n\006status\030\001 \001(\0132\024.corvo.v1.NodeS" +
+      "tatusR\006status\"\031\n\027GetClusterStatusRequest" +
+      "\"\207\002\n\021ClusterNodeStatus\022\027\n\007node_id\030\001 \001(\tR" +
+      "\006nodeId\022\034\n\treachable\030\002 \001(\010R\treachable\022\024\n" +
+      "\005error\030\003 \001(\tR\005error\022,\n\006status\030\004 \001(\0132\024.co" +
+      "rvo.v1.NodeStatusR\006status\022\027\n\007raft_id\030\005 \001" +
+      "(\004R\006raftId\022\024\n\005voter\030\006 \001(\010R\005voter\022%\n\016clie" +
+      "nt_address\030\007 \001(\tR\rclientAddress\022!\n\014raft_" +
+      "address\030\010 \001(\tR\013raftAddress\"\213\001\n\030GetCluste" +
+      "rStatusResponse\0221\n\005nodes\030\001 \003(\0132\033.corvo.v" +
+      "1.ClusterNodeStatusR\005nodes\022)\n\016leader_raf" +
+      "t_id\030\002 \001(\004H\000R\014leaderRaftId\210\001\001B\021\n\017_leader" +
+      "_raft_id\"\312\001\n\013JoinRequest\022\027\n\007raft_id\030\001 \001(" +
+      "\004R\006raftId\022!\n\014raft_address\030\002 \001(\tR\013raftAdd" +
+      "ress\022%\n\016client_address\030\003 \001(\tR\rclientAddr" +
+      "ess\022\027\n\007node_id\030\004 \001(\tR\006nodeId\022 \n\014new_data" +
+      "_dir\030\005 \001(\010R\nnewDataDir\022\035\n\ncheck_only\030\006 \001" +
+      "(\010R\tcheckOnly\"\222\001\n\014JoinResponse\022$\n\016leader" +
+      "_raft_id\030\001 \001(\004R\014leaderRaftId\022%\n\016already_" +
+      "member\030\002 \001(\010R\ralreadyMember\022\026\n\006voters\030\003 " +
+      "\001(\rR\006voters\022\035\n\ncluster_id\030\004 \001(\tR\tcluster" +
+      "Id\",\n\021RemoveNodeRequest\022\027\n\007raft_id\030\001 \001(\004" +
+      "R\006raftId\",\n\022RemoveNodeResponse\022\026\n\006voters" +
+      "\030\001 \001(\rR\006voters\"0\n\025TransferLeaderRequest\022" +
+      "\027\n\007raft_id\030\001 \001(\004R\006raftId\"\030\n\026TransferLead" +
+      "erResponse\"\\\n\025GetStateDigestRequest\022*\n\021m" +
+      "in_applied_index\030\001 \001(\004R\017minAppliedIndex\022" +
+      "\027\n\007wait_ms\030\002 \001(\rR\006waitMs\"l\n\026GetStateDige" +
+      "stResponse\022\026\n\006digest\030\001 \001(\tR\006digest\022(\n\rap" +
+      "plied_index\030\002 \001(\004H\000R\014appliedIndex\210\001\001B\020\n\016" +
+      "_applied_index\"\027\n\025CreateSnapshotRequest\"" +
+      "L\n\026CreateSnapshotResponse\0222\n\010snapshot\030\001 " +
+      "\001(\0132\026.corvo.v1.SnapshotInfoR\010snapshot\"\026\n" +
+      "\024ListSnapshotsRequest\"M\n\025ListSnapshotsRe" +
+      "sponse\0224\n\tsnapshots\030\001 \003(\0132\026.corvo.v1.Sna" +
+      "pshotInfoR\tsnapshots*\233\001\n\010NodeRole\022\031\n\025NOD" +
+      "E_ROLE_UNSPECIFIED\020\000\022\025\n\021NODE_ROLE_LEARNE" +
+      "R\020\001\022\026\n\022NODE_ROLE_FOLLOWER\020\002\022\027\n\023NODE_ROLE" +
+      "_CANDIDATE\020\003\022\024\n\020NODE_ROLE_LEADER\020\004\022\026\n\022NO" +
+      "DE_ROLE_SHUTDOWN\020\0052\216\005\n\016ClusterService\022P\n" +
+      "\rGetNodeStatus\022\036.corvo.v1.GetNodeStatusR" +
+      "equest\032\037.corvo.v1.GetNodeStatusResponse\022" +
+      "Y\n\020GetClusterStatus\022!.corvo.v1.GetCluste" +
+      "rStatusRequest\032\".corvo.v1.GetClusterStat" +
+      "usResponse\0225\n\004Join\022\025.corvo.v1.JoinReques" +
+      "t\032\026.corvo.v1.JoinResponse\022G\n\nRemoveNode\022" +
+      "\033.corvo.v1.RemoveNodeRequest\032\034.corvo.v1." +
+      "RemoveNodeResponse\022S\n\016TransferLeader\022\037.c" +
+      "orvo.v1.TransferLeaderRequest\032 .corvo.v1" +
+      ".TransferLeaderResponse\022S\n\016GetStateDiges" +
+      "t\022\037.corvo.v1.GetStateDigestRequest\032 .cor" +
+      "vo.v1.GetStateDigestResponse\022S\n\016CreateSn" +
+      "apshot\022\037.corvo.v1.CreateSnapshotRequest\032" +
+      " .corvo.v1.CreateSnapshotResponse\022P\n\rLis" +
+      "tSnapshots\022\036.corvo.v1.ListSnapshotsReque" +
+      "st\032\037.corvo.v1.ListSnapshotsResponseB]\n\014d" +
+      "ev.corvo.v1B\014ClusterProtoP\001\242\002\003CXX\252\002\010Corv" +
+      "o.V1\312\002\010Corvo\\V1\342\002\024Corvo\\V1\\GPBMetadata\352\002" +
+      "\tCorvo::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -263,7 +265,7 @@ public final class ClusterProto {
     internal_static_corvo_v1_NodeStatus_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_corvo_v1_NodeStatus_descriptor,
-        new java.lang.String[] { "NodeId", "RaftId", "ClientAddress", "Role", "Term", "LeaderRaftId", "LastLogIndex", "CommittedIndex", "AppliedIndex", "ApplyBacklog", "Disk", "WorkerStreams", "WorkersConnected", "JobCounts", "QueueCounts", "QueueCountsTruncated", "Ready", "NotReadyReasons", "Draining", "Version", "UptimeMs", "RaftError", "LastSnapshot", "ViewAppliedIndex", "ViewError", });
+        new java.lang.String[] { "NodeId", "RaftId", "ClientAddress", "Role", "Term", "LeaderRaftId", "LastLogIndex", "CommittedIndex", "AppliedIndex", "ApplyBacklog", "Disk", "WorkerStreams", "WorkersConnected", "JobCounts", "QueueCounts", "QueueCountsTruncated", "Ready", "NotReadyReasons", "Draining", "Version", "UptimeMs", "RaftError", "LastSnapshot", "ViewAppliedIndex", "ViewError", "ClusterId", });
     internal_static_corvo_v1_SnapshotInfo_descriptor =
       getDescriptor().getMessageTypes().get(4);
     internal_static_corvo_v1_SnapshotInfo_fieldAccessorTable = new
@@ -311,7 +313,7 @@ public final class ClusterProto {
     internal_static_corvo_v1_JoinResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_corvo_v1_JoinResponse_descriptor,
-        new java.lang.String[] { "LeaderRaftId", "AlreadyMember", "Voters", });
+        new java.lang.String[] { "LeaderRaftId", "AlreadyMember", "Voters", "ClusterId", });
     internal_static_corvo_v1_RemoveNodeRequest_descriptor =
       getDescriptor().getMessageTypes().get(12);
     internal_static_corvo_v1_RemoveNodeRequest_fieldAccessorTable = new

@@ -17,6 +17,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private JoinResponse() {
+    clusterId_ = "";
   }
 
   @java.lang.Override
@@ -84,6 +85,55 @@ private static final long serialVersionUID = 0L;
     return voters_;
   }
 
+  public static final int CLUSTER_ID_FIELD_NUMBER = 4;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object clusterId_ = "";
+  /**
+   * <pre>
+   * The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+   * peer port opens, and every peer call names it: calls from another cluster are refused.
+   * </pre>
+   *
+   * <code>string cluster_id = 4 [json_name = "clusterId"];</code>
+   * @return The clusterId.
+   */
+  @java.lang.Override
+  public java.lang.String getClusterId() {
+    java.lang.Object ref = clusterId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      clusterId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+   * peer port opens, and every peer call names it: calls from another cluster are refused.
+   * </pre>
+   *
+   * <code>string cluster_id = 4 [json_name = "clusterId"];</code>
+   * @return The bytes for clusterId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getClusterIdBytes() {
+    java.lang.Object ref = clusterId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      clusterId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -107,6 +157,9 @@ private static final long serialVersionUID = 0L;
     if (voters_ != 0) {
       output.writeUInt32(3, voters_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(clusterId_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 4, clusterId_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -127,6 +180,9 @@ private static final long serialVersionUID = 0L;
     if (voters_ != 0) {
       size += com.google.protobuf.CodedOutputStream
         .computeUInt32Size(3, voters_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(clusterId_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(4, clusterId_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -149,6 +205,8 @@ private static final long serialVersionUID = 0L;
         != other.getAlreadyMember()) return false;
     if (getVoters()
         != other.getVoters()) return false;
+    if (!getClusterId()
+        .equals(other.getClusterId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -168,6 +226,8 @@ private static final long serialVersionUID = 0L;
         getAlreadyMember());
     hash = (37 * hash) + VOTERS_FIELD_NUMBER;
     hash = (53 * hash) + getVoters();
+    hash = (37 * hash) + CLUSTER_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getClusterId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -302,6 +362,7 @@ private static final long serialVersionUID = 0L;
       leaderRaftId_ = 0L;
       alreadyMember_ = false;
       voters_ = 0;
+      clusterId_ = "";
       return this;
     }
 
@@ -343,6 +404,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.voters_ = voters_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.clusterId_ = clusterId_;
       }
     }
 
@@ -399,6 +463,11 @@ private static final long serialVersionUID = 0L;
       if (other.getVoters() != 0) {
         setVoters(other.getVoters());
       }
+      if (!other.getClusterId().isEmpty()) {
+        clusterId_ = other.clusterId_;
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -440,6 +509,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 24
+            case 34: {
+              clusterId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -585,6 +659,103 @@ private static final long serialVersionUID = 0L;
     public Builder clearVoters() {
       bitField0_ = (bitField0_ & ~0x00000004);
       voters_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object clusterId_ = "";
+    /**
+     * <pre>
+     * The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+     * peer port opens, and every peer call names it: calls from another cluster are refused.
+     * </pre>
+     *
+     * <code>string cluster_id = 4 [json_name = "clusterId"];</code>
+     * @return The clusterId.
+     */
+    public java.lang.String getClusterId() {
+      java.lang.Object ref = clusterId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        clusterId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+     * peer port opens, and every peer call names it: calls from another cluster are refused.
+     * </pre>
+     *
+     * <code>string cluster_id = 4 [json_name = "clusterId"];</code>
+     * @return The bytes for clusterId.
+     */
+    public com.google.protobuf.ByteString
+        getClusterIdBytes() {
+      java.lang.Object ref = clusterId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        clusterId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+     * peer port opens, and every peer call names it: calls from another cluster are refused.
+     * </pre>
+     *
+     * <code>string cluster_id = 4 [json_name = "clusterId"];</code>
+     * @param value The clusterId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setClusterId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      clusterId_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+     * peer port opens, and every peer call names it: calls from another cluster are refused.
+     * </pre>
+     *
+     * <code>string cluster_id = 4 [json_name = "clusterId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearClusterId() {
+      clusterId_ = getDefaultInstance().getClusterId();
+      bitField0_ = (bitField0_ & ~0x00000008);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+     * peer port opens, and every peer call names it: calls from another cluster are refused.
+     * </pre>
+     *
+     * <code>string cluster_id = 4 [json_name = "clusterId"];</code>
+     * @param value The bytes for clusterId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setClusterIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      clusterId_ = value;
+      bitField0_ |= 0x00000008;
       onChanged();
       return this;
     }

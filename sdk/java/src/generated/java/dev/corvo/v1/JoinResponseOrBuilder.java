@@ -37,4 +37,26 @@ public interface JoinResponseOrBuilder extends
    * @return The voters.
    */
   int getVoters();
+
+  /**
+   * <pre>
+   * The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+   * peer port opens, and every peer call names it: calls from another cluster are refused.
+   * </pre>
+   *
+   * <code>string cluster_id = 4 [json_name = "clusterId"];</code>
+   * @return The clusterId.
+   */
+  java.lang.String getClusterId();
+  /**
+   * <pre>
+   * The cluster's id (see `NodeStatus.cluster_id`). A joining node records it before its
+   * peer port opens, and every peer call names it: calls from another cluster are refused.
+   * </pre>
+   *
+   * <code>string cluster_id = 4 [json_name = "clusterId"];</code>
+   * @return The bytes for clusterId.
+   */
+  com.google.protobuf.ByteString
+      getClusterIdBytes();
 }

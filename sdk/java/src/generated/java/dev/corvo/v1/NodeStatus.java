@@ -31,6 +31,7 @@ private static final long serialVersionUID = 0L;
     version_ = "";
     raftError_ = "";
     viewError_ = "";
+    clusterId_ = "";
   }
 
   @java.lang.Override
@@ -808,6 +809,57 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int CLUSTER_ID_FIELD_NUMBER = 26;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object clusterId_ = "";
+  /**
+   * <pre>
+   * The cluster this node belongs to: made when the cluster was started, the same on every
+   * member. Empty before a joining node is admitted, and on clusters started by a release
+   * before 2026-12.
+   * </pre>
+   *
+   * <code>string cluster_id = 26 [json_name = "clusterId"];</code>
+   * @return The clusterId.
+   */
+  @java.lang.Override
+  public java.lang.String getClusterId() {
+    java.lang.Object ref = clusterId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      clusterId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The cluster this node belongs to: made when the cluster was started, the same on every
+   * member. Empty before a joining node is admitted, and on clusters started by a release
+   * before 2026-12.
+   * </pre>
+   *
+   * <code>string cluster_id = 26 [json_name = "clusterId"];</code>
+   * @return The bytes for clusterId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getClusterIdBytes() {
+    java.lang.Object ref = clusterId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      clusterId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -896,6 +948,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(viewError_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 25, viewError_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(clusterId_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 26, clusterId_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -1005,6 +1060,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(viewError_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(25, viewError_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(clusterId_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(26, clusterId_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -1087,6 +1145,8 @@ private static final long serialVersionUID = 0L;
         != other.getViewAppliedIndex()) return false;
     if (!getViewError()
         .equals(other.getViewError())) return false;
+    if (!getClusterId()
+        .equals(other.getClusterId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1178,6 +1238,8 @@ private static final long serialVersionUID = 0L;
         getViewAppliedIndex());
     hash = (37 * hash) + VIEW_ERROR_FIELD_NUMBER;
     hash = (53 * hash) + getViewError().hashCode();
+    hash = (37 * hash) + CLUSTER_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getClusterId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1368,6 +1430,7 @@ private static final long serialVersionUID = 0L;
       }
       viewAppliedIndex_ = 0L;
       viewError_ = "";
+      clusterId_ = "";
       return this;
     }
 
@@ -1503,6 +1566,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x01000000) != 0)) {
         result.viewError_ = viewError_;
+      }
+      if (((from_bitField0_ & 0x02000000) != 0)) {
+        result.clusterId_ = clusterId_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1689,6 +1755,11 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x01000000;
         onChanged();
       }
+      if (!other.getClusterId().isEmpty()) {
+        clusterId_ = other.clusterId_;
+        bitField0_ |= 0x02000000;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1861,6 +1932,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x01000000;
               break;
             } // case 202
+            case 210: {
+              clusterId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x02000000;
+              break;
+            } // case 210
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -4114,6 +4190,108 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       viewError_ = value;
       bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object clusterId_ = "";
+    /**
+     * <pre>
+     * The cluster this node belongs to: made when the cluster was started, the same on every
+     * member. Empty before a joining node is admitted, and on clusters started by a release
+     * before 2026-12.
+     * </pre>
+     *
+     * <code>string cluster_id = 26 [json_name = "clusterId"];</code>
+     * @return The clusterId.
+     */
+    public java.lang.String getClusterId() {
+      java.lang.Object ref = clusterId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        clusterId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The cluster this node belongs to: made when the cluster was started, the same on every
+     * member. Empty before a joining node is admitted, and on clusters started by a release
+     * before 2026-12.
+     * </pre>
+     *
+     * <code>string cluster_id = 26 [json_name = "clusterId"];</code>
+     * @return The bytes for clusterId.
+     */
+    public com.google.protobuf.ByteString
+        getClusterIdBytes() {
+      java.lang.Object ref = clusterId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        clusterId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The cluster this node belongs to: made when the cluster was started, the same on every
+     * member. Empty before a joining node is admitted, and on clusters started by a release
+     * before 2026-12.
+     * </pre>
+     *
+     * <code>string cluster_id = 26 [json_name = "clusterId"];</code>
+     * @param value The clusterId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setClusterId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      clusterId_ = value;
+      bitField0_ |= 0x02000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The cluster this node belongs to: made when the cluster was started, the same on every
+     * member. Empty before a joining node is admitted, and on clusters started by a release
+     * before 2026-12.
+     * </pre>
+     *
+     * <code>string cluster_id = 26 [json_name = "clusterId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearClusterId() {
+      clusterId_ = getDefaultInstance().getClusterId();
+      bitField0_ = (bitField0_ & ~0x02000000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The cluster this node belongs to: made when the cluster was started, the same on every
+     * member. Empty before a joining node is admitted, and on clusters started by a release
+     * before 2026-12.
+     * </pre>
+     *
+     * <code>string cluster_id = 26 [json_name = "clusterId"];</code>
+     * @param value The bytes for clusterId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setClusterIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      clusterId_ = value;
+      bitField0_ |= 0x02000000;
       onChanged();
       return this;
     }

@@ -469,4 +469,28 @@ public interface NodeStatusOrBuilder extends
    */
   com.google.protobuf.ByteString
       getViewErrorBytes();
+
+  /**
+   * <pre>
+   * The cluster this node belongs to: made when the cluster was started, the same on every
+   * member. Empty before a joining node is admitted, and on clusters started by a release
+   * before 2026-12.
+   * </pre>
+   *
+   * <code>string cluster_id = 26 [json_name = "clusterId"];</code>
+   * @return The clusterId.
+   */
+  java.lang.String getClusterId();
+  /**
+   * <pre>
+   * The cluster this node belongs to: made when the cluster was started, the same on every
+   * member. Empty before a joining node is admitted, and on clusters started by a release
+   * before 2026-12.
+   * </pre>
+   *
+   * <code>string cluster_id = 26 [json_name = "clusterId"];</code>
+   * @return The bytes for clusterId.
+   */
+  com.google.protobuf.ByteString
+      getClusterIdBytes();
 }
