@@ -4,7 +4,8 @@
 # each. Not part of tests/run: benchmarks are measured, not asserted.
 #
 # Usage: tests/bench.sh [--cluster] [jobs] [concurrency] [durability]
-#        (CLUSTER=1 tests/bench.sh ... is the same as --cluster)
+#        (CLUSTER=1 tests/bench.sh ... is the same as --cluster; CORVO_BIN=path measures that
+#        binary instead of a release build of this tree)
 #
 # --cluster measures a 3-node cluster on loopback against one node, side by side: for each of
 # enqueue-stream, lifecycle and unary enqueue at one client, a fresh single node and then a
@@ -20,8 +21,12 @@ if [ "${1:-}" = --cluster ]; then cluster=1; shift; fi
 jobs=${1:-40000}
 concurrency=${2:-16}
 durability=${3:-fsync}
-cargo build --release -p corvo >&2
-corvo="${CARGO_TARGET_DIR:-target}/release/corvo"
+if [ -n "${CORVO_BIN:-}" ]; then
+  corvo=$CORVO_BIN # another build to measure (e.g. an A/B pair)
+else
+  cargo build --release -p corvo >&2
+  corvo="${CARGO_TARGET_DIR:-target}/release/corvo"
+fi
 
 echo "# environment"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
