@@ -34,7 +34,19 @@ stop() {
   if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   pid=""
 }
-trap 'stop; if [ -n "$data" ]; then rm -rf "$data"; fi' EXIT
+# On a failure the server's log goes to stderr before its data dir is removed.
+cleanup() {
+  local rc=$?
+  stop
+  if [ -n "$data" ]; then
+    if [ "$rc" != 0 ] && [ -f "$data/server.log" ]; then
+      echo "--- the server's log (last 60 lines) ---" >&2
+      tail -60 "$data/server.log" >&2
+    fi
+    rm -rf "$data"
+  fi
+}
+trap cleanup EXIT
 
 # start <port>: the server on $data; returns once /readyz answers 200, printing the seconds.
 start() {

@@ -567,6 +567,7 @@ mod tests {
                 ("nodes_reachable", true),
                 ("disk_not_full", false),
                 ("leader_elected", true),
+                ("one_cluster", true),
                 ("apply_backlog_stable", false),
                 ("workers_connected", false),
             ]
@@ -576,5 +577,44 @@ mod tests {
             "{}",
             checks[2].detail
         );
+    }
+
+    #[test]
+    fn the_checklist_flags_members_that_name_two_clusters() {
+        let with_id = |name: &str, id: &str| {
+            let mut n = node(name, 0, 50);
+            if let Some(s) = n.status.as_mut() {
+                s.cluster_id = id.into();
+            }
+            n
+        };
+        let one_of = |key: &str, nodes: Vec<pb::ClusterNodeStatus>| {
+            let status = pb::GetClusterStatusResponse {
+                nodes,
+                leader_raft_id: Some(1),
+            };
+            checklist(&status, &status)
+                .into_iter()
+                .find(|c| c.key == key)
+                .map(|c| (c.ok, c.detail))
+                .expect(key)
+        };
+        // One id (a member that has not learnt it yet does not count against it).
+        let (ok, detail) = one_of(
+            "one_cluster",
+            vec![with_id("n1", "c1"), with_id("n2", "c1"), with_id("n3", "")],
+        );
+        assert!(ok && detail.contains("c1"), "{detail}");
+        let (ok, detail) = one_of(
+            "one_cluster",
+            vec![with_id("n1", "c1"), with_id("n2", "c2")],
+        );
+        assert!(
+            !ok && detail.contains("c1") && detail.contains("c2"),
+            "{detail}"
+        );
+        // A cluster of an older release names none.
+        let (ok, detail) = one_of("one_cluster", vec![with_id("n1", "")]);
+        assert!(ok && detail.contains("no cluster id"), "{detail}");
     }
 }

@@ -54,8 +54,9 @@ pub const PAGE_SIZE_MAX: usize = 1000;
 const PAYLOAD_SCAN_CHUNK: usize = 256;
 /// ...and examines at most this many rows per call.
 pub const PAYLOAD_SCAN_MAX: usize = 10_000;
-/// The projector's SQLite page cache (64 MiB).
-const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// The projector's SQLite page cache (32 MiB; 64 MiB gained no measurable throughput and
+/// cost resident memory, docs/performance.md, "Throughput as data grows").
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
 /// Page size when none is asked for.
 pub const PAGE_SIZE_DEFAULT: usize = 100;
 
