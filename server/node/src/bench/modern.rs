@@ -137,6 +137,8 @@ pub(super) async fn work(
     probe: Option<Arc<dyn Probe>>,
 ) -> anyhow::Result<Histogram<u64>> {
     let done = Arc::new(AtomicU64::new(0));
+    // Acks the server refused, and the first refusal: a stall names them.
+    let refused = Arc::new(std::sync::Mutex::new((0u64, None::<String>)));
     let start = Instant::now();
     // When `done` last grew, in ms since `start` (for the stall check).
     let progressed_ms = Arc::new(AtomicU64::new(0));
@@ -144,6 +146,7 @@ pub(super) async fn work(
     for w in 0..streams {
         let mut client = WorkerServiceClient::new(channel.clone());
         let (queue, done, probe) = (queue.to_owned(), done.clone(), probe.clone());
+        let refused = refused.clone();
         let progressed_ms = progressed_ms.clone();
         let credits = args.credits;
         tasks.push(tokio::spawn(async move {
@@ -174,8 +177,11 @@ pub(super) async fn work(
                 let now_ms = start.elapsed().as_millis() as u64;
                 let quiet_ms = now_ms.saturating_sub(progressed_ms.load(Ordering::Relaxed));
                 if quiet_ms > STALL_MAX.as_millis() as u64 {
+                    let (n, first) = refused.lock().map(|r| r.clone()).unwrap_or_default();
                     anyhow::bail!(
-                        "workers stalled: {acked} of {total} jobs acked, none for {STALL_MAX:?}"
+                        "workers stalled: {acked} of {total} jobs acked, none for {STALL_MAX:?}; \
+                         {n} acks refused{}",
+                        first.map_or(String::new(), |e| format!(", the first: {e}"))
                     );
                 }
                 let resp = tokio::select! {
@@ -184,6 +190,15 @@ pub(super) async fn work(
                 };
                 if !resp.error.is_empty() {
                     anyhow::bail!("worker frame failed: {}", resp.error);
+                }
+                let errors: Vec<&pb::ItemResult> = resp
+                    .ack_results
+                    .iter()
+                    .filter(|r| !r.message.is_empty())
+                    .collect();
+                if let (Some(e), Ok(mut r)) = (errors.first(), refused.lock()) {
+                    r.0 += errors.len() as u64;
+                    r.1.get_or_insert_with(|| format!("{}: {}", e.job_id, e.message));
                 }
                 if let Some(t) = pending.remove(&resp.request_id) {
                     record(&mut ack_rtt, t.elapsed());
