@@ -189,9 +189,11 @@ async fn a_fatal_storage_error_fails_liveness_and_the_node_exits_non_zero() {
 
     std::fs::write(&fail, b"").expect("arm the failpoint");
     let refused = w.enqueue(enqueue_req("q", "{}")).await;
+    let refused = refused.expect_err("a write whose fsync failed is not acknowledged");
+    // The caller learns why: Raft stopped on the storage error, not a leadership change.
     assert!(
-        refused.is_err(),
-        "a write whose fsync failed is not acknowledged: {refused:?}"
+        refused.message().contains("raft stopped") && refused.message().contains("fsync"),
+        "{refused:?}"
     );
     let body = eventually("/healthz answers 503", || async {
         match http_get(server.addr(), "/healthz").await {

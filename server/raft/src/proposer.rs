@@ -313,9 +313,12 @@ impl ProposerTask {
             return;
         }
         let wait_max = self.commit_wait_max;
+        let raft = self.raft.clone();
         tokio::spawn(async move {
             match tokio::time::timeout(wait_max, applied).await {
-                Ok(result) => deliver(waiters, result.ok()),
+                Ok(Ok(result)) => deliver(waiters, result),
+                // The responder was dropped: openraft stopped before applying the entry.
+                Ok(Err(_)) => answer_all(waiters, &stopped_error(&raft).await),
                 // Cut off from the majority: the callers learn the outcome is unknown. The
                 // in-flight slot goes too, or a node without a majority would stop taking
                 // calls altogether instead of answering them.
@@ -336,18 +339,10 @@ impl ProposerTask {
 }
 
 /// Splits an applied entry's replies back to its callers, or fails them all.
-fn deliver(waiters: Vec<Waiter>, result: Option<ClientWriteResult<TypeConfig>>) {
+fn deliver(waiters: Vec<Waiter>, result: ClientWriteResult<TypeConfig>) {
     let response = match result {
-        Some(Ok(response)) => response,
-        Some(Err(err)) => return answer_all(waiters, &write_error(err)),
-        // The responder was dropped: openraft stopped before applying the entry.
-        None => {
-            let err = ProposeError::OutcomeUnknown {
-                leader_id: None,
-                leader_addr: None,
-            };
-            return answer_all(waiters, &err);
-        }
+        Ok(response) => response,
+        Err(err) => return answer_all(waiters, &write_error(err)),
     };
     let index = response.log_id.index;
     let Some(outcome) = response.data.0 else {
@@ -368,6 +363,29 @@ fn deliver(waiters: Vec<Waiter>, result: Option<ClientWriteResult<TypeConfig>>) 
     for waiter in waiters {
         let mine: Replies = replies.by_ref().take(waiter.commands).collect();
         let _ = waiter.reply.send(Ok(mine));
+    }
+}
+
+/// How long a caller whose entry was dropped waits for openraft to report why it stopped.
+const STOPPED_REASON_WAIT: Duration = Duration::from_millis(200);
+
+/// What to tell callers whose entry openraft dropped unapplied: the error it stopped on (a
+/// storage error, say), if it reports one soon, else that the outcome is unknown.
+async fn stopped_error(raft: &RaftHandle) -> ProposeError {
+    let fatal = raft
+        .wait(Some(STOPPED_REASON_WAIT))
+        .metrics(|m| m.running_state.is_err(), "raft stopped")
+        .await
+        .ok()
+        .and_then(|m| m.running_state.err());
+    match fatal {
+        Some(fatal) => ProposeError::Fatal(format!(
+            "raft stopped on an error before applying this write (its outcome is unknown): {fatal}"
+        )),
+        None => ProposeError::OutcomeUnknown {
+            leader_id: None,
+            leader_addr: None,
+        },
     }
 }
 
