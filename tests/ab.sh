@@ -27,9 +27,8 @@ durability=${DURABILITY:-fsync}
 payload=${PAYLOAD:-1024}
 results=$(mktemp)
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 pid=""
 data=""

@@ -24,9 +24,8 @@ corvo=$CORVO_BIN
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), durability $durability"
 echo "# $n jobs of state, $jobs jobs per run, concurrency $concurrency, 1 KiB payloads"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/bench-lib.sh
+source "$root/tests/bench-lib.sh"
 
 pid=""
 data=""
@@ -56,7 +55,7 @@ start() {
     >>"$data/server.log" 2>&1 &
   pid=$!
   for i in $(seq 1 600); do
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ]; then
+    if readyz "http://127.0.0.1:$port"; then
       echo "$(date +%s.%N) $t0" | awk '{printf "%.2f", $1 - $2}'
       return 0
     fi

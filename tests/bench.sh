@@ -36,9 +36,8 @@ echo "time: $(date -u '+%Y-%m-%d %H:%M UTC')  load average: $(cut -d' ' -f1-3 /p
 echo "durability: $durability  payload: 1024 B  jobs/run: $jobs  concurrency: $concurrency  runs: 3"
 echo
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/bench-lib.sh
+source "$root/tests/bench-lib.sh"
 
 # The servers this script started and their data dirs: stopped and removed on any exit.
 pids=()
@@ -136,7 +135,6 @@ wait_until() {
   exit 1
 }
 
-readyz() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/readyz")" = 200 ]; }
 
 status_json() { "$corvo" cluster status --server "${urls[0]}" --output json 2>/dev/null; }
 

@@ -109,6 +109,11 @@ impl Writer {
         durability: Durability,
         flush_interval: Duration,
     ) -> io::Result<Self> {
+        // Unbounded, but bounded upstream: under `Fsync` openraft waits for each append's
+        // callback before it commits, so the proposer's in-flight slots (leader) and the
+        // leader's wait for answers (follower) bound what queues; under `Relaxed`, appends
+        // wait once RELAXED_BACKLOG_BYTES_MAX is queued. Truncate, purge and vote are awaited,
+        // and the lazy committed index follows commits (one per round of appends at most).
         let (tx, rx) = mpsc::channel();
         let backlog = Arc::new(AtomicUsize::new(0));
         let thread = Thread {

@@ -355,7 +355,11 @@ impl RaftNode {
     /// Records the cluster id a joining node was given, before its peer port opens. Refuses
     /// an id other than the one it already has: the node belongs to another cluster.
     pub fn adopt_cluster_id(&self, id: &str) -> Result<(), RaftError> {
-        self.cluster.adopt(id).map_err(RaftError::Storage)
+        self.cluster.adopt(id).map_err(|e| match e.kind() {
+            // Another cluster's id: a wrong request, not a storage failure.
+            io::ErrorKind::InvalidInput => RaftError::InvalidOptions(e.to_string()),
+            _ => RaftError::Storage(e),
+        })
     }
 
     /// A handle to propose commands; cheap to clone.
