@@ -36,8 +36,12 @@ func (c *Client) Close() error { return c.pool.close() }
 // moves to the next server when the node could not be reached, and tries again (at most
 // c.attempts times, within the call's deadline). Other errors are returned at once.
 //
-// A write whose outcome the server could not know (leadership changed meanwhile) may thus
-// be applied twice: give Enqueue a UniqueKey to make it idempotent.
+// A retry re-sends the same request, so a write whose outcome the server could not know
+// (leadership changed meanwhile, or not committed in time) is retried only when repeating
+// it is safe: every enqueue carries an idempotency key (the caller's, else one made once per
+// Enqueue call), for which the server answers UNAVAILABLE with a retry hint and, on the
+// retry, the first attempt's job (Replayed). For a write without such a key the server
+// answers UNKNOWN (CodeOutcomeUnknown), which is never retried (see retryableCode).
 func (c *Client) call(ctx context.Context, fn func(ctx context.Context, cc *grpc.ClientConn, opts ...grpc.CallOption) error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

@@ -2,6 +2,8 @@ package corvo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,11 +110,19 @@ type EnqueueOptions struct {
 	// ExpireAfter: the job becomes dead ("expired") if it has not started this long after
 	// the enqueue.
 	ExpireAfter time.Duration
-	// UniqueKey is the idempotency key: while a job of the queue holds it (for UniquePeriod,
+	// UniqueKey makes the job unique: while a job of the queue holds it (for UniquePeriod,
 	// server default 1 h), an enqueue with the same key answers StatusDuplicate with that
 	// job's id.
 	UniqueKey    string
 	UniquePeriod time.Duration
+	// IdempotencyKey is the enqueue's identity (at most 255 bytes): another enqueue to the
+	// same queue with the same key within the server's window (24 h) creates nothing and
+	// answers the first one's job id, with StatusDuplicate and Replayed set; a different
+	// payload under the same key is refused (INVALID_ARGUMENT). When empty, the client sends
+	// a fresh random key (32 hex characters) per Enqueue call and per EnqueueBatch item, the
+	// same on each of its own retries of that call, so an SDK retry never creates a job twice.
+	// Set it to make your own retries (a new call after an error) safe as well.
+	IdempotencyKey string
 	// Tags are free-form labels, returned to the worker and searchable.
 	Tags map[string]string
 }
@@ -132,6 +142,9 @@ func (o *EnqueueOptions) proto(now time.Time) (*corvov1.EnqueueOptions, error) {
 	if o.MaxAttempts < 0 || o.MaxAttempts > 1000 {
 		return nil, fmt.Errorf("MaxAttempts must be 1..1000, got %d", o.MaxAttempts)
 	}
+	if len(o.IdempotencyKey) > idempotencyKeyBytesMax {
+		return nil, fmt.Errorf("IdempotencyKey must be at most %d bytes, got %d", idempotencyKeyBytesMax, len(o.IdempotencyKey))
+	}
 	out := &corvov1.EnqueueOptions{
 		Priority:       prio,
 		MaxAttempts:    int32(o.MaxAttempts),
@@ -140,6 +153,7 @@ func (o *EnqueueOptions) proto(now time.Time) (*corvov1.EnqueueOptions, error) {
 		UniqueKey:      o.UniqueKey,
 		UniquePeriodMs: o.UniquePeriod.Milliseconds(),
 		Tags:           o.Tags,
+		IdempotencyKey: o.IdempotencyKey,
 	}
 	switch {
 	case o.Delay != 0 && !o.ScheduledAt.IsZero():
@@ -182,7 +196,8 @@ func encodeJSON(v any) (string, error) {
 const (
 	StatusPending   = "pending"
 	StatusScheduled = "scheduled"
-	// StatusDuplicate: the unique key is held; JobID is the existing job's id.
+	// StatusDuplicate: the unique key is held, or the idempotency key matched an earlier
+	// enqueue (Replayed); JobID is the existing job's id.
 	StatusDuplicate = "duplicate"
 )
 
@@ -190,11 +205,31 @@ const (
 type EnqueueResult struct {
 	JobID  string
 	Status string
+	// Replayed is true when the idempotency key matched an earlier enqueue (an earlier
+	// attempt of this call, or a call with the same IdempotencyKey): nothing was created,
+	// JobID is that enqueue's job (which may since have finished or be gone) and Status is
+	// StatusDuplicate.
+	Replayed bool
+}
+
+// idempotencyKeyBytesMax is the server's bound on an idempotency key.
+const idempotencyKeyBytesMax = 255
+
+// newIdempotencyKey is a fresh random idempotency key: 16 bytes from crypto/rand as 32 hex
+// characters.
+func newIdempotencyKey() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // Enqueue adds a job to queue. payload is any JSON-serializable value, or JSON text as
 // json.RawMessage; opts may be nil. The current trace context (OpenTelemetry) is sent as the
-// traceparent header, which the server stores with the job.
+// traceparent header, which the server stores with the job. The enqueue always carries an
+// idempotency key (opts.IdempotencyKey, else a random one made once for this call), so the
+// client's retries of it (see Client) cannot create the job twice.
 func (c *Client) Enqueue(ctx context.Context, queue string, payload any, opts *EnqueueOptions) (EnqueueResult, error) {
 	req, err := enqueueItem(queue, payload, opts, time.Now())
 	if err != nil {
@@ -211,9 +246,11 @@ func (c *Client) Enqueue(ctx context.Context, queue string, payload any, opts *E
 	if err != nil {
 		return EnqueueResult{}, err
 	}
-	return EnqueueResult{JobID: resp.GetJobId(), Status: resp.GetStatus()}, nil
+	return EnqueueResult{JobID: resp.GetJobId(), Status: resp.GetStatus(), Replayed: resp.GetReplayed()}, nil
 }
 
+// enqueueItem checks one enqueue and builds its message, with the given idempotency key or a
+// fresh one: built once per call (or batch item), so every attempt sends the same key.
 func enqueueItem(queue string, payload any, opts *EnqueueOptions, now time.Time) (*corvov1.LifecycleEnqueueItem, error) {
 	if queue == "" {
 		return nil, configError("enqueue: empty queue name")
@@ -225,6 +262,14 @@ func enqueueItem(queue string, payload any, opts *EnqueueOptions, now time.Time)
 	o, err := opts.proto(now)
 	if err != nil {
 		return nil, configError("enqueue to %s: %v", queue, err)
+	}
+	if o == nil {
+		o = &corvov1.EnqueueOptions{}
+	}
+	if o.IdempotencyKey == "" {
+		if o.IdempotencyKey, err = newIdempotencyKey(); err != nil {
+			return nil, &Error{Code: codes.Internal, Message: fmt.Sprintf("enqueue to %s: idempotency key: %v", queue, err)}
+		}
 	}
 	return &corvov1.LifecycleEnqueueItem{Queue: queue, PayloadJson: text, Options: o}, nil
 }
@@ -244,8 +289,10 @@ const (
 
 // EnqueueBatch enqueues items over one worker stream, at most 1000 per frame, and returns
 // their results in order. A frame the server refuses as overloaded is sent again after its
-// hint. On an error the results of the items accepted before it are returned with it (an
-// item the server refused has an empty JobID).
+// hint. Each item carries an idempotency key (its Options.IdempotencyKey, else a random one
+// made once per item), so a frame sent again after a broken stream creates nothing twice:
+// its items already applied answer Replayed. On an error the results of the items accepted
+// before it are returned with it (an item the server refused has an empty JobID).
 func (c *Client) EnqueueBatch(ctx context.Context, items []BatchItem) ([]EnqueueResult, error) {
 	now := time.Now()
 	all := make([]*corvov1.LifecycleEnqueueItem, len(items))
@@ -407,13 +454,14 @@ func batchResults(resp *corvov1.StreamLifecycleResponse, n int) ([]EnqueueResult
 			continue
 		}
 		status := StatusPending
+		replayed := r.GetMessage() == "replayed"
 		switch {
-		case r.GetMessage() == "duplicate":
+		case replayed || r.GetMessage() == "duplicate":
 			status = StatusDuplicate
 		case r.GetState() == corvov1.JobState_JOB_STATE_SCHEDULED:
 			status = StatusScheduled
 		}
-		out = append(out, EnqueueResult{JobID: r.GetJobId(), Status: status})
+		out = append(out, EnqueueResult{JobID: r.GetJobId(), Status: status, Replayed: replayed})
 	}
 	if first == nil && len(out) != n {
 		first = &Error{Code: codes.Internal, Message: fmt.Sprintf("the server answered %d results for %d items", len(out), n)}

@@ -19,7 +19,10 @@ import (
 // results (see docs/errors).
 type ErrorCode = corvov1.ErrorCode
 
-// The Corvo error codes.
+// The Corvo error codes. CodeOutcomeUnknown (gRPC codes.Unknown): a write may or may not
+// have been applied (leadership changed, or it was not committed in time) and carried no
+// idempotency key or lease token; the SDK never retries it, so check (GetJob, ListJobs)
+// before sending it again.
 const (
 	CodeUnspecified      = corvov1.ErrorCode_ERROR_CODE_UNSPECIFIED
 	CodeInvalidArgument  = corvov1.ErrorCode_ERROR_CODE_INVALID_ARGUMENT
@@ -29,6 +32,7 @@ const (
 	CodeOverloaded       = corvov1.ErrorCode_ERROR_CODE_OVERLOADED
 	CodeNotLeader        = corvov1.ErrorCode_ERROR_CODE_NOT_LEADER
 	CodeUnavailable      = corvov1.ErrorCode_ERROR_CODE_UNAVAILABLE
+	CodeOutcomeUnknown   = corvov1.ErrorCode_ERROR_CODE_OUTCOME_UNKNOWN
 	CodeInternal         = corvov1.ErrorCode_ERROR_CODE_INTERNAL
 	CodeUnauthenticated  = corvov1.ErrorCode_ERROR_CODE_UNAUTHENTICATED
 	CodePermissionDenied = corvov1.ErrorCode_ERROR_CODE_PERMISSION_DENIED
@@ -79,7 +83,8 @@ func (e *Error) Unwrap() error { return e.cause }
 func (e *Error) GRPCStatus() *status.Status { return status.New(e.Code, e.Message) }
 
 // Temporary reports whether retrying later may succeed (the server was unreachable,
-// overloaded, or had no leader).
+// overloaded, or had no leader). It is false for codes.Unknown (CodeOutcomeUnknown): the
+// write may have been applied, so sending it again may apply it twice.
 func (e *Error) Temporary() bool {
 	return retryableCode(e.Code) || e.ErrorCode == CodeOverloaded || e.ErrorCode == CodeUnavailable ||
 		e.ErrorCode == CodeNotLeader
@@ -96,7 +101,9 @@ var (
 	ErrForcedStop = errors.New("corvo: worker stopped at once by a second signal")
 )
 
-// retryableCode: statuses a later attempt (elsewhere, or after the hint) can fix.
+// retryableCode: statuses a later attempt (elsewhere, or after the hint) can fix. Never
+// codes.Unknown: the server answers it for a write of unknown outcome that is not safe to
+// repeat (no idempotency key or lease token).
 func retryableCode(c codes.Code) bool {
 	return c == codes.Unavailable || c == codes.ResourceExhausted
 }
@@ -164,6 +171,8 @@ func grpcCodeOf(code ErrorCode) codes.Code {
 		return codes.Unauthenticated
 	case CodePermissionDenied:
 		return codes.PermissionDenied
+	case CodeOutcomeUnknown:
+		return codes.Unknown
 	default:
 		return codes.Internal
 	}

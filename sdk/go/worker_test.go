@@ -162,7 +162,7 @@ func (f *fakeServer) StreamLifecycle(s grpc.BidiStreamingServer[corvov1.StreamLi
 
 var errStreamBroken = errors.New("test: stream broken")
 
-func startFake(t *testing.T, f *fakeServer) string {
+func startFake(t *testing.T, f corvov1.WorkerServiceServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -178,6 +178,23 @@ class BookkeeperTest(unittest.TestCase):
         self.clock.now += 1
         self.assertEqual([x.job_id for x in self.frame().acks], ["a"])
 
+    def test_an_unknown_outcome_is_not_transient(self) -> None:
+        self.start_two()
+        self.bk.job_finished("a", Outcome.ack("a", 0, ""))
+        f = self.frame()
+        with self.assertLogs("corvo_sdk", "WARNING"):
+            self.bk.on_response(
+                pb.StreamLifecycleResponse(
+                    request_id=f.request_id,
+                    error_code=pb.ERROR_CODE_OUTCOME_UNKNOWN,
+                    ack_results=[refused("a", pb.ERROR_CODE_OUTCOME_UNKNOWN)],
+                ),
+                self.sid,
+            )
+        # An unexpected refusal: counted against the item's tries (its lease token fences a
+        # second ack), not sent again as freely as UNAVAILABLE.
+        self.assertEqual(self.bk.outcomes["a"].tries, 1)
+
     def test_heartbeats_at_a_third_of_the_lease_carry_new_progress(self) -> None:
         self.start_two()
         self.assertIsNone(self.bk.next_frame())

@@ -28,6 +28,7 @@ class EnqueueRequestTest(unittest.TestCase):
                 unique_key="k",
                 unique_period=90,
                 tags={"a": "b"},
+                idempotency_key="order-7",
             )
         )
         o = r.options
@@ -39,6 +40,14 @@ class EnqueueRequestTest(unittest.TestCase):
         self.assertEqual(o.expire_after_ms, 60_000)
         self.assertEqual((o.unique_key, o.unique_period_ms), ("k", 90_000))
         self.assertEqual(dict(o.tags), {"a": "b"})
+        self.assertEqual(o.idempotency_key, "order-7")
+
+    def test_a_fresh_idempotency_key_per_request(self) -> None:
+        a = enqueue_request(EnqueueItem("q")).options.idempotency_key
+        b = enqueue_request(EnqueueItem("q")).options.idempotency_key
+        self.assertRegex(a, r"^[0-9a-f]{32}$")
+        self.assertRegex(b, r"^[0-9a-f]{32}$")
+        self.assertNotEqual(a, b)
 
     def test_defaults_and_delay(self) -> None:
         r = enqueue_request(EnqueueItem("q"))
@@ -58,6 +67,8 @@ class EnqueueRequestTest(unittest.TestCase):
             EnqueueItem("q", scheduled_at=dt.datetime.now()),
             EnqueueItem("q", unique_period=5),
             EnqueueItem("q", max_attempts=0),
+            EnqueueItem("q", idempotency_key=""),
+            EnqueueItem("q", idempotency_key="é" * 128),
             EnqueueItem(""),
         ]:
             with self.assertRaises(ValueError, msg=repr(item)):
@@ -103,6 +114,9 @@ class CorvoErrorTest(unittest.TestCase):
         stale = CorvoError.from_status(grpc.StatusCode.FAILED_PRECONDITION, "lease token for job j is stale", {})
         self.assertEqual(stale.error_code, pb.ERROR_CODE_STALE_LEASE)
         self.assertEqual(stale.error_code_name, "ERROR_CODE_STALE_LEASE")
+        unknown = CorvoError.from_status(grpc.StatusCode.UNKNOWN, "outcome unknown: leadership changed", {})
+        self.assertEqual(unknown.error_code, pb.ERROR_CODE_OUTCOME_UNKNOWN)
+        self.assertIn("ERROR_CODE_OUTCOME_UNKNOWN", str(unknown))
 
 
 class RetryTest(unittest.TestCase):
@@ -121,6 +135,15 @@ class RetryTest(unittest.TestCase):
         self.assertFalse(_retryable(CorvoError("slow down", code=grpc.StatusCode.RESOURCE_EXHAUSTED)))
         self.assertTrue(_retryable(CorvoError("slow down", code=grpc.StatusCode.RESOURCE_EXHAUSTED, retry_after_ms=5)))
         self.assertFalse(_retryable(CorvoError("no", code=grpc.StatusCode.NOT_FOUND)))
+
+    def test_an_unknown_outcome_is_never_retried(self) -> None:
+        from corvo_sdk import _bookkeeping, client
+
+        details = "outcome unknown: leadership changed; retry only with an idempotency key, or check first"
+        self.assertFalse(client._transport_failure(details, {}), "an answer, not a broken connection")
+        self.assertFalse(client._retryable(CorvoError.from_status(grpc.StatusCode.UNKNOWN, details, {})))
+        self.assertNotIn(pb.ERROR_CODE_OUTCOME_UNKNOWN, client._TRANSIENT)
+        self.assertNotIn(pb.ERROR_CODE_OUTCOME_UNKNOWN, _bookkeeping._TRANSIENT)
 
 
 if __name__ == "__main__":

@@ -93,9 +93,14 @@ pub struct EnqueueOptions {
     /// Dead ("expired") if not started this long after enqueue.
     pub expire_after: Option<Duration>,
     /// At most one job per (queue, key) within `unique_period` (default 1 h): an enqueue with
-    /// a key already held answers `duplicate` with the existing job's id. This is the
-    /// contract's idempotency key: retry an enqueue with the same key safely.
+    /// a key already held answers `duplicate` with the existing job's id.
     pub unique_key: Option<String>,
+    /// Makes retries safe: a second enqueue to the same queue with the same key within the
+    /// server's window (default 24 h) creates nothing and answers the first one's job
+    /// ([`Enqueued::replayed`]). When unset, the client makes a fresh key per call, so its own
+    /// retries never create a job twice; set one to make retries across calls (or processes)
+    /// safe too.
+    pub idempotency_key: Option<String>,
     pub unique_period: Option<Duration>,
     pub tags: BTreeMap<String, String>,
 }
@@ -140,6 +145,11 @@ impl EnqueueOptions {
         self
     }
 
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
     pub fn unique_period(mut self, d: Duration) -> Self {
         self.unique_period = Some(d);
         self
@@ -170,8 +180,29 @@ impl EnqueueOptions {
             unique_key: self.unique_key.clone().unwrap_or_default(),
             unique_period_ms: self.unique_period.map_or(0, ms),
             tags: self.tags.clone().into_iter().collect(),
+            idempotency_key: self
+                .idempotency_key
+                .clone()
+                .unwrap_or_else(fresh_idempotency_key),
         }
     }
+}
+
+/// 128 random bits in hex: a key no other call will send.
+fn fresh_idempotency_key() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: the clock, the process and a counter still tell calls apart.
+        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        bytes[..8].copy_from_slice(&nanos.to_le_bytes());
+        bytes[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+        bytes[12..].copy_from_slice(&(n as u32).to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn timestamp(at: SystemTime) -> prost_types::Timestamp {
@@ -193,9 +224,11 @@ fn payload_json(payload: &impl serde::Serialize) -> Result<String, Error> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Enqueued {
     pub id: String,
-    /// `pending`, `scheduled`, or `duplicate` (an existing job holds the unique key: `id` is
-    /// that job's).
+    /// `pending`, `scheduled`, or `duplicate` (an existing job holds the unique key, or the
+    /// idempotency key matched an earlier enqueue: `id` is that job's).
     pub status: String,
+    /// The idempotency key matched an earlier enqueue: nothing was created.
+    pub replayed: bool,
 }
 
 /// One job of [`Client::enqueue_batch`].
@@ -309,6 +342,7 @@ impl Client {
         Ok(Enqueued {
             id: r.job_id,
             status: r.status,
+            replayed: r.replayed,
         })
     }
 
@@ -370,11 +404,12 @@ impl Client {
             for item in r.enqueue_results {
                 results.push(if item.code == 0 {
                     Ok(Enqueued {
-                        status: if item.message == "duplicate" {
+                        status: if matches!(item.message.as_str(), "duplicate" | "replayed") {
                             "duplicate".to_owned()
                         } else {
                             state_status(item.state)
                         },
+                        replayed: item.message == "replayed",
                         id: item.job_id,
                     })
                 } else {
@@ -665,6 +700,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_enqueue_carries_an_idempotency_key() {
+        let given = EnqueueOptions::new().idempotency_key("order-7").to_proto();
+        assert_eq!(given.idempotency_key, "order-7");
+        let a = EnqueueOptions::new().to_proto().idempotency_key;
+        let b = EnqueueOptions::new().to_proto().idempotency_key;
+        assert_eq!(a.len(), 32, "{a}");
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b, "a fresh key per call");
+    }
+
+    #[test]
     fn options_map_to_the_contract() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let o = EnqueueOptions::new()
@@ -701,9 +747,12 @@ mod tests {
         assert_eq!(o.tags.get("tenant").map(String::as_str), Some("acme"));
         let empty = EnqueueOptions::new().to_proto();
         assert_eq!(
-            empty,
+            pb::EnqueueOptions {
+                idempotency_key: String::new(),
+                ..empty
+            },
             pb::EnqueueOptions::default(),
-            "unset options are the server's defaults"
+            "unset options are the server's defaults (but for the fresh idempotency key)"
         );
     }
 

@@ -51,6 +51,7 @@ impl Error {
             Some(pb::ErrorCode::NotLeader | pb::ErrorCode::Unavailable) => tonic::Code::Unavailable,
             Some(pb::ErrorCode::Unauthenticated) => tonic::Code::Unauthenticated,
             Some(pb::ErrorCode::PermissionDenied) => tonic::Code::PermissionDenied,
+            Some(pb::ErrorCode::OutcomeUnknown) => tonic::Code::Unknown,
             _ => tonic::Code::Internal,
         };
         Error::Status {

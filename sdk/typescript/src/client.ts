@@ -3,8 +3,10 @@
 // Every unary call has the call timeout (30 s by default) as its deadline. Within it, a call
 // refused before the server did any work (connection refused, shed, rate-limited, not the
 // leader, no leader yet) is tried again after the server's hint, on the next URL or at the
-// leader the server named; an enqueue without a unique key is never sent twice when the
-// first try may have been applied.
+// leader the server named. Every enqueue carries an idempotency key (the caller's, or a fresh
+// one per call), so one whose first try may have been applied is sent again with the same key
+// (one sent with no key at all, neither idempotency nor unique, is not). An OUTCOME_UNKNOWN
+// error (gRPC UNKNOWN) is never retried.
 
 import { create, type DescService } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -37,6 +39,8 @@ import { QueueService } from "./gen/corvo/v1/queue_pb.js";
 import {
   StreamLifecycleRequestSchema,
   WorkerService,
+  type EnqueueOptions as PbEnqueueOptions,
+  type ItemResult,
   type LifecycleEnqueueItem,
   type StreamLifecycleRequest,
   type StreamLifecycleResponse,
@@ -55,10 +59,13 @@ export interface ClientOptions extends ConnectionOptions {
 }
 
 export interface EnqueueResult {
-  /** The new job's id, or the existing job's for a duplicate unique key. */
+  /** The new job's id, or the existing job's for a duplicate unique key or a replayed call. */
   id: string;
   status: "pending" | "scheduled" | "duplicate";
+  /** The job's state now ("pending" when a replayed call's job is gone). */
   state: JobStateName;
+  /** The idempotency key matched an earlier enqueue: nothing was created (status "duplicate"). */
+  replayed: boolean;
 }
 
 export interface EnqueueItem {
@@ -157,18 +164,23 @@ export class Client {
     const r = await this.call(
       WorkerService,
       (c, o) => c.enqueue(request, o),
-      { idempotent: (options.uniqueKey ?? "") !== "", headers: traceparent ? { traceparent } : undefined },
+      { idempotent: keyed(request.options), headers: traceparent ? { traceparent } : undefined },
     );
     const status = r.status === "duplicate" || r.status === "scheduled" ? r.status : "pending";
-    return { id: r.jobId, status, state: stateName(r.state) };
+    return { id: r.jobId, status, state: stateName(r.state), replayed: r.replayed };
   }
 
   /**
    * Enqueues many jobs over one StreamLifecycle stream, at most 1000 per frame; returns their
-   * ids in order (an existing job's id for a duplicate unique key). Frames are applied one by
-   * one: when one fails, the error says which items before it were enqueued.
+   * ids in order (an existing job's id for a duplicate unique key or a replayed item). Frames
+   * are applied one by one: when one fails, the error says which items before it were enqueued.
    */
   async enqueueBatch(items: readonly EnqueueItem[]): Promise<string[]> {
+    return (await this.enqueueBatchResults(items)).map((r) => r.id);
+  }
+
+  /** `enqueueBatch`, with each item's status, state and `replayed` besides its id. */
+  async enqueueBatchResults(items: readonly EnqueueItem[]): Promise<EnqueueResult[]> {
     const now = Date.now();
     const all: Omit<LifecycleEnqueueItem, "$typeName">[] = items.map((it, i) => ({
       queue: it.queue,
@@ -177,13 +189,12 @@ export class Client {
     }));
     await loadTracing();
     const traceparent = activeTraceparent();
-    const ids: string[] = [];
+    const results: EnqueueResult[] = [];
     let stream: BatchStream | undefined;
     try {
       for (let start = 0; start < all.length; start += BATCH_FRAME_ITEMS_MAX) {
         const chunk = all.slice(start, start + BATCH_FRAME_ITEMS_MAX);
-        const unique = chunk.every((it) => (it.options?.uniqueKey ?? "") !== "");
-        const resp = await this.retrying({ idempotent: unique }, async () => {
+        const resp = await this.retrying({ idempotent: chunk.every((it) => keyed(it.options)) }, async () => {
           stream ??= new BatchStream(this.endpoints, traceparent);
           try {
             return await stream.exchange(chunk, start, this.callTimeoutMs);
@@ -200,7 +211,7 @@ export class Client {
           if (r.code !== ErrorCode.UNSPECIFIED) {
             throw new CorvoError(grpcCodeOf(r.code), `items[${start + i}]: ${r.message}`, { errorCode: r.code });
           }
-          ids.push(r.jobId);
+          results.push(batchResult(r));
         });
         if (resp.enqueueResults.length !== chunk.length) {
           throw new CorvoError(Code.Internal, `the server answered ${resp.enqueueResults.length} results for ${chunk.length} enqueues`);
@@ -208,8 +219,8 @@ export class Client {
       }
     } catch (e) {
       const err = e instanceof CorvoError ? e : toCorvoError(e);
-      if (ids.length === 0) throw err;
-      throw new CorvoError(err.code, `${err.message} (items[0..${ids.length - 1}] were enqueued)`, {
+      if (results.length === 0) throw err;
+      throw new CorvoError(err.code, `${err.message} (items[0..${results.length - 1}] were enqueued)`, {
         errorCode: err.errorCode,
         retryAfterMs: err.retryAfterMs,
         leaderAddr: err.leaderAddr,
@@ -218,7 +229,7 @@ export class Client {
     } finally {
       stream?.close();
     }
-    return ids;
+    return results;
   }
 
   // ---- jobs ----
@@ -442,8 +453,23 @@ export class Client {
   }
 }
 
+/** An enqueue the server deduplicates when sent again (an idempotency or a unique key). */
+function keyed(o: PbEnqueueOptions | undefined): boolean {
+  return (o?.idempotencyKey ?? "") !== "" || (o?.uniqueKey ?? "") !== "";
+}
+
+/** One item's result of an enqueue frame ("duplicate" or "replayed" name an earlier job). */
+function batchResult(r: ItemResult): EnqueueResult {
+  const replayed = r.message === "replayed";
+  const state = stateName(r.state);
+  const status = replayed || r.message === "duplicate" ? "duplicate" : state === "scheduled" ? "scheduled" : "pending";
+  return { id: r.jobId, status, state, replayed };
+}
+
 /** Refused before any work, or sent again harmlessly: worth another try. */
 function retryable(e: CorvoError, idempotent: boolean): boolean {
+  // The write may have been applied and the server could not vouch for a repeat.
+  if (e.errorCode === ErrorCode.OUTCOME_UNKNOWN) return false;
   const transient =
     e.notSent ||
     e.code === Code.Unavailable ||

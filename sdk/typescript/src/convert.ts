@@ -1,6 +1,7 @@
 // The SDK's plain types and their conversion to and from the generated messages: JSON text
 // becomes values, enums become lower-case names, timestamps become Dates, 64-bit counts numbers.
 
+import { getRandomValues } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, CorvoError } from "./errors.js";
@@ -52,6 +53,13 @@ export interface EnqueueOptions {
   uniqueKey?: string;
   /** Default 1 h when `uniqueKey` is set. */
   uniquePeriodMs?: number;
+  /**
+   * The call's identity (at most 255 bytes): an enqueue to the same queue with this key within
+   * the server's window (24 h) creates nothing and answers the first one's job (`replayed`).
+   * Default: a fresh random key per call, kept across the client's own retries of it; set one
+   * to make retries across calls or processes safe too ("" sends none).
+   */
+  idempotencyKey?: string;
   /** Free-form labels, returned to the worker and searchable. */
   tags?: Record<string, string>;
 }
@@ -236,7 +244,15 @@ function ms(value: number | undefined, field: string): bigint {
   return BigInt(Math.round(value));
 }
 
-/** The proto options of an enqueue; `now` (Unix ms) resolves `delayMs`. */
+/** 128 random bits as 32 hex digits: a key no other call sends. */
+export function freshIdempotencyKey(): string {
+  return Buffer.from(getRandomValues(new Uint8Array(16))).toString("hex");
+}
+
+/**
+ * The proto options of an enqueue; `now` (Unix ms) resolves `delayMs`. Without
+ * `idempotencyKey` a fresh one is drawn: build them once per call, so retries send the same.
+ */
 export function enqueueOptions(o: EnqueueOptions = {}, now = Date.now(), prefix = "options."): PbEnqueueOptions {
   const out = create(EnqueueOptionsSchema);
   if (o.priority !== undefined) out.priority = priorityValue(o.priority, `${prefix}priority`);
@@ -270,6 +286,7 @@ export function enqueueOptions(o: EnqueueOptions = {}, now = Date.now(), prefix 
   out.expireAfterMs = ms(o.expireAfterMs, `${prefix}expireAfterMs`);
   if (o.uniqueKey !== undefined) out.uniqueKey = o.uniqueKey;
   out.uniquePeriodMs = ms(o.uniquePeriodMs, `${prefix}uniquePeriodMs`);
+  out.idempotencyKey = o.idempotencyKey ?? freshIdempotencyKey();
   if (o.tags !== undefined) {
     for (const [k, v] of Object.entries(o.tags)) {
       if (typeof v !== "string") throw invalid(`${prefix}tags.${k}: tag values are strings`);

@@ -153,6 +153,7 @@ export function grpcCodeOf(e: ErrorCode): Code {
     case ErrorCode.INTERNAL: return Code.Internal;
     case ErrorCode.UNAUTHENTICATED: return Code.Unauthenticated;
     case ErrorCode.PERMISSION_DENIED: return Code.PermissionDenied;
+    case ErrorCode.OUTCOME_UNKNOWN: return Code.Unknown;
     default: return Code.Unknown;
   }
 }
@@ -175,6 +176,8 @@ function deriveErrorCode(code: Code, message: string, leader: string | null): Er
     case Code.Internal: return ErrorCode.INTERNAL;
     case Code.Unauthenticated: return ErrorCode.UNAUTHENTICATED;
     case Code.PermissionDenied: return ErrorCode.PERMISSION_DENIED;
+    // The server answers UNKNOWN only for a write whose outcome it cannot vouch for.
+    case Code.Unknown: return ErrorCode.OUTCOME_UNKNOWN;
     default: return ErrorCode.UNSPECIFIED;
   }
 }
@@ -191,6 +194,7 @@ export function isRefusedForGood(e: CorvoError): boolean {
 
 /** Whether a refused write may nonetheless have been applied (the server said so). */
 export function mayHaveApplied(e: CorvoError): boolean {
+  if (e.errorCode === ErrorCode.OUTCOME_UNKNOWN) return true;
   if (e.notSent || e.code === Code.ResourceExhausted) return false;
   if (e.code !== Code.Unavailable) return true;
   // Refusals made before any work: shed, rate, not the leader, draining, and a follower that

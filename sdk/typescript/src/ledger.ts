@@ -85,7 +85,7 @@ interface Lease {
   final: Outcome | undefined;
 }
 
-/** Codes after which an item may succeed if sent again. */
+/** Codes after which an item may succeed if sent again (never OUTCOME_UNKNOWN: it may have applied). */
 const TRANSIENT = new Set([ErrorCode.OVERLOADED, ErrorCode.UNAVAILABLE, ErrorCode.NOT_LEADER, ErrorCode.INTERNAL]);
 
 export class Ledger {

@@ -3,15 +3,17 @@
 
 use std::collections::BTreeMap;
 
+use corvo_core::apply::idempotency::IDEMPOTENCY_KEY_BYTES_MAX;
 use corvo_core::model::{Backoff, BackoffKind, EnqueueOptions, Job, JobState, Priority};
-use corvo_core::{Ack, Enqueue, Fail, HeartbeatItem, validate};
+use corvo_core::{Ack, Command, Enqueue, EnqueueKeyed, Fail, HeartbeatItem, validate};
 use corvo_sdk::proto as pb;
 use prost_types::Timestamp;
 
 use crate::error::ApiError;
 use crate::options::ApiOptions;
 
-/// Validates an enqueue and builds the command for job `id`.
+/// Validates an enqueue and builds the command for job `id`: an enqueue request as a command: [`Command::EnqueueKeyed`] when it carries an idempotency
+/// key, [`Command::Enqueue`] otherwise.
 pub fn enqueue(
     opts: &ApiOptions,
     id: String,
@@ -19,7 +21,7 @@ pub fn enqueue(
     queue: &str,
     payload_json: &str,
     options: Option<&pb::EnqueueOptions>,
-) -> Result<Enqueue, ApiError> {
+) -> Result<Command, ApiError> {
     let f = |name: &str| format!("{field_prefix}{name}");
     validate::queue_name(&f("queue"), queue)?;
     let payload = if payload_json.trim().is_empty() {
@@ -28,19 +30,32 @@ pub fn enqueue(
         payload_json.to_owned()
     };
     validate::json_document(&f("payload_json"), &payload, opts.payload_bytes_max)?;
-    let mut options = match options {
+    let mut parsed = match options {
         Some(o) => enqueue_options(o, &f("options."))?,
         None => EnqueueOptions::default(),
     };
-    options.trace_parent = crate::trace_context::current_traceparent();
+    parsed.trace_parent = crate::trace_context::current_traceparent();
     let cmd = Enqueue {
         id,
         queue: queue.to_owned(),
         payload,
-        options,
+        options: parsed,
     };
     validate::enqueue_structure(&cmd).map_err(|e| prefix_field(e.into(), field_prefix))?;
-    Ok(cmd)
+    let key = options.map_or("", |o| o.idempotency_key.as_str());
+    if key.is_empty() {
+        return Ok(Command::Enqueue(cmd));
+    }
+    validate::bounded_text(
+        &f("options.idempotency_key"),
+        key,
+        IDEMPOTENCY_KEY_BYTES_MAX,
+    )?;
+    Ok(Command::EnqueueKeyed(EnqueueKeyed {
+        enqueue: cmd,
+        key: key.to_owned(),
+        window_ms: opts.idempotency_window_ms,
+    }))
 }
 
 fn prefix_field(e: ApiError, prefix: &str) -> ApiError {
@@ -728,7 +743,25 @@ mod tests {
             .to_string();
         assert!(e.contains("enqueues[2].options.max_attempts"), "{e}");
         let ok = enqueue(&o, "id".into(), "", "q", "", None).unwrap();
-        assert_eq!(ok.payload, "{}");
+        assert_eq!(ok.enqueue().unwrap().payload, "{}");
+        assert!(matches!(ok, Command::Enqueue(_)), "no key: a plain enqueue");
+        let with_key = pb::EnqueueOptions {
+            idempotency_key: "k".into(),
+            ..Default::default()
+        };
+        let keyed = enqueue(&o, "id".into(), "", "q", "", Some(&with_key)).unwrap();
+        assert!(
+            matches!(&keyed, Command::EnqueueKeyed(k) if k.key == "k" && k.window_ms == o.idempotency_window_ms),
+            "{keyed:?}"
+        );
+        let long = pb::EnqueueOptions {
+            idempotency_key: "k".repeat(256),
+            ..Default::default()
+        };
+        let e = enqueue(&o, "id".into(), "enqueues[1].", "q", "", Some(&long))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("enqueues[1].options.idempotency_key"), "{e}");
     }
 
     #[test]
@@ -828,6 +861,7 @@ mod tests {
                                 }),
                                 scheduled_at,
                                 expire_after_ms: expire,
+                                idempotency_key: unique.clone(),
                                 unique_key: unique,
                                 unique_period_ms: period,
                                 tags,
@@ -851,8 +885,12 @@ mod tests {
                 let opts = ApiOptions { payload_bytes_max: 64, ..ApiOptions::default() };
                 match enqueue(&opts, "id".into(), "p.", &queue, &payload, options.as_ref()) {
                     Ok(cmd) => {
-                        prop_assert!(validate::enqueue_structure(&cmd).is_ok());
-                        prop_assert!(validate::json_document("p", &cmd.payload, 64).is_ok());
+                        let e = cmd.enqueue().expect("an enqueue");
+                        prop_assert!(validate::enqueue_structure(e).is_ok());
+                        prop_assert!(validate::json_document("p", &e.payload, 64).is_ok());
+                        if let Command::EnqueueKeyed(k) = &cmd {
+                            prop_assert!(!k.key.is_empty() && k.key.len() <= IDEMPOTENCY_KEY_BYTES_MAX);
+                        }
                     }
                     Err(ApiError::InvalidArgument { field, .. }) => {
                         prop_assert!(field.starts_with("p."), "{}", field);

@@ -218,7 +218,7 @@ impl Dispatcher {
     ) -> Vec<Reservation> {
         let mut ready: Vec<(&str, u32)> = Vec::new();
         for cmd in cmds.iter() {
-            let Command::Enqueue(e) = cmd else { continue };
+            let Some(e) = cmd.enqueue() else { continue };
             if e.options.scheduled_at_ms.is_some_and(|at| at > now_ms) {
                 continue;
             }

@@ -25,6 +25,23 @@ const RESPONSE_FIELDS_BYTES_MAX: usize = 512 << 10;
 /// majority; 2 s is many rounds): longer, and the read is refused as possibly stale.
 pub const LEADERSHIP_CONFIRM_WAIT: Duration = Duration::from_secs(2);
 
+/// Whether a command may be sent again after an unknown outcome without doing its work twice:
+/// an enqueue with an idempotency key, or a settle fenced by its lease token (once applied,
+/// the same settle is refused as stale or finished).
+fn retry_safe(cmd: &Command) -> bool {
+    match cmd {
+        Command::EnqueueKeyed(_) => true,
+        Command::Ack(a) => a.lease_token.is_some(),
+        Command::Fail(f) => f.lease_token.is_some(),
+        Command::Heartbeat(h) => h.items.iter().all(|i| i.lease_token.is_some()),
+        _ => false,
+    }
+}
+
+/// Retry hint while a member cannot decode a command yet (it is being upgraded, or a
+/// heartbeat will say so within a fraction of a second).
+const COMMAND_SET_RETRY_MS: u64 = 1_000;
+
 /// Cheap to clone; shared by every service and stream session.
 #[derive(Clone)]
 pub struct Engine {
@@ -203,6 +220,8 @@ impl Engine {
             return Ok(Vec::new());
         }
         let own = cmds.len();
+        self.check_command_sets(&cmds)?;
+        let retry_safe = cmds.iter().all(retry_safe);
         let piggybacked = if self.is_draining() {
             Vec::new()
         } else {
@@ -229,7 +248,8 @@ impl Engine {
                 Ok(replies) => replies,
                 Err(e) => {
                     Dispatcher::cancel(piggybacked);
-                    return Err(e.into());
+                    let e = ApiError::from(e);
+                    return Err(if retry_safe { e.retry_safe() } else { e });
                 }
             };
         let metrics = &self.inner.metrics;
@@ -247,6 +267,27 @@ impl Engine {
             }
         }
         Ok(replies)
+    }
+
+    /// Refuses commands that a member of the cluster could not decode (a rolling upgrade is
+    /// under way): UNAVAILABLE with a hint, naming the members, until every member runs a
+    /// release that decodes them.
+    fn check_command_sets(&self, cmds: &[Command]) -> Result<(), ApiError> {
+        let Some(set) = cmds.iter().map(Command::command_set).max() else {
+            return Ok(());
+        };
+        if set <= 1 {
+            return Ok(());
+        }
+        let Some(why) = self.inner.raft.command_set_blocker(set) else {
+            return Ok(());
+        };
+        Err(ApiError::Unavailable {
+            reason: format!(
+                "idempotency keys need the members to run a release that knows them: {why}"
+            ),
+            retry_after_ms: COMMAND_SET_RETRY_MS,
+        })
     }
 
     /// The most bytes of jobs one lease may hand out: what fits in one response message, less

@@ -58,6 +58,12 @@ pub enum ApiError {
     },
     #[error("unavailable: {reason}")]
     Unavailable { reason: String, retry_after_ms: u64 },
+    /// A write that may or may not have been applied (leadership changed, or no majority
+    /// answered in time). UNKNOWN, which retry policies leave alone: a blind retry could apply
+    /// it twice. A call whose writes are all safe to repeat (enqueues with idempotency keys,
+    /// settles with lease tokens) gets UNAVAILABLE instead ([`ApiError::retry_safe`]).
+    #[error("outcome unknown: {reason}; retry only with an idempotency key, or check first")]
+    OutcomeUnknown { reason: String },
     /// A follower could not forward a call to the leader: none is known, or it cannot be
     /// reached from this node (see `forward.rs`).
     #[error("cannot reach the leader: {reason}")]
@@ -102,10 +108,11 @@ pub enum Reason {
     StreamLimit,
     Shed,
     DeadlineExceeded,
+    OutcomeUnknown,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::InvalidArgument,
         Reason::NotFound,
         Reason::StaleLease,
@@ -120,6 +127,7 @@ impl Reason {
         Reason::StreamLimit,
         Reason::Shed,
         Reason::DeadlineExceeded,
+        Reason::OutcomeUnknown,
     ];
 
     /// The metric label value (see `docs/monitoring.md` and `docs/errors/`).
@@ -139,6 +147,7 @@ impl Reason {
             Reason::StreamLimit => "stream_limit",
             Reason::Shed => "shed",
             Reason::DeadlineExceeded => "deadline_exceeded",
+            Reason::OutcomeUnknown => "outcome_unknown",
         }
     }
 }
@@ -174,6 +183,22 @@ impl ApiError {
         ApiError::Internal(format!("unexpected reply to {op}: {reply:?}"))
     }
 
+    /// The same error for a call whose writes are all safe to retry (enqueues with
+    /// idempotency keys, settles with lease tokens): an unknown outcome becomes UNAVAILABLE
+    /// with a retry hint.
+    pub fn retry_safe(self) -> Self {
+        match self {
+            ApiError::OutcomeUnknown { reason } => ApiError::Unavailable {
+                reason: format!(
+                    "{reason}; its outcome is unknown, and retrying it as it was (same \
+                     idempotency keys, same lease tokens) is safe"
+                ),
+                retry_after_ms: NOT_LEADER_RETRY_MS,
+            },
+            other => other,
+        }
+    }
+
     /// The structured code used on stream frames and per-item results.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -194,6 +219,7 @@ impl ApiError {
             ApiError::Unauthenticated { .. } => ErrorCode::Unauthenticated,
             ApiError::PermissionDenied { .. } => ErrorCode::PermissionDenied,
             ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
             ApiError::Relayed(status) => match status.code() {
                 Code::InvalidArgument => ErrorCode::InvalidArgument,
                 Code::NotFound => ErrorCode::NotFound,
@@ -202,6 +228,7 @@ impl ApiError {
                 Code::ResourceExhausted => ErrorCode::Overloaded,
                 Code::Unauthenticated => ErrorCode::Unauthenticated,
                 Code::PermissionDenied => ErrorCode::PermissionDenied,
+                Code::Unknown => ErrorCode::OutcomeUnknown,
                 _ => ErrorCode::Internal,
             },
         }
@@ -225,6 +252,7 @@ impl ApiError {
                 Reason::Unavailable
             }
             ApiError::DeadlineExceeded { .. } => Reason::DeadlineExceeded,
+            ApiError::OutcomeUnknown { .. } => Reason::OutcomeUnknown,
             ApiError::Unauthenticated { .. } => Reason::Unauthenticated,
             ApiError::PermissionDenied { .. } => Reason::PermissionDenied,
             ApiError::Internal(_) | ApiError::Relayed(_) => Reason::Internal,
@@ -281,6 +309,7 @@ impl ApiError {
             ApiError::Unauthenticated { .. } => Code::Unauthenticated,
             ApiError::PermissionDenied { .. } => Code::PermissionDenied,
             ApiError::Internal(_) => Code::Internal,
+            ApiError::OutcomeUnknown { .. } => Code::Unknown,
             ApiError::Relayed(status) => status.code(),
         }
     }
@@ -355,15 +384,14 @@ impl From<ProposeError> for ApiError {
                 "request",
                 format!("{bytes} bytes of items in one call, at most {max}"),
             ),
-            ProposeError::OutcomeUnknown { .. } => ApiError::Unavailable {
-                reason:
-                    "leadership changed while the request was in flight; its outcome is unknown"
-                        .into(),
-                retry_after_ms: NOT_LEADER_RETRY_MS,
+            ProposeError::OutcomeUnknown { .. } => ApiError::OutcomeUnknown {
+                reason: "leadership changed while the request was in flight".into(),
             },
-            e @ ProposeError::CommitTimeout { .. } => ApiError::Unavailable {
-                reason: e.to_string(),
-                retry_after_ms: NOT_LEADER_RETRY_MS,
+            ProposeError::CommitTimeout { waited } => ApiError::OutcomeUnknown {
+                reason: format!(
+                    "the write was not committed within {waited:?} (this node may have lost \
+                     its majority)"
+                ),
             },
             ProposeError::Fatal(m) => ApiError::Internal(m),
         }
@@ -448,6 +476,38 @@ impl From<MembershipError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_outcome_is_unknown_unless_every_write_carried_an_idempotency_key() {
+        for e in [
+            ProposeError::OutcomeUnknown {
+                leader_id: None,
+                leader_addr: None,
+            },
+            ProposeError::CommitTimeout {
+                waited: std::time::Duration::from_secs(10),
+            },
+        ] {
+            let plain = ApiError::from(e.clone());
+            assert_eq!(plain.code(), ErrorCode::OutcomeUnknown);
+            let s: Status = plain.into();
+            assert_eq!(s.code(), Code::Unknown, "{s:?}");
+            assert!(
+                !s.metadata().contains_key("grpc-retry-pushback-ms"),
+                "no retry hint: a blind retry could apply the write twice"
+            );
+            assert!(s.message().contains("idempotency key"), "{s:?}");
+            let keyed: Status = ApiError::from(e).retry_safe().into();
+            assert_eq!(keyed.code(), Code::Unavailable, "{keyed:?}");
+            assert!(keyed.metadata().contains_key("grpc-retry-pushback-ms"));
+            assert!(keyed.message().contains("outcome is unknown"), "{keyed:?}");
+        }
+        // Other errors are what they were.
+        assert!(matches!(
+            ApiError::invalid("f", "r").retry_safe(),
+            ApiError::InvalidArgument { .. }
+        ));
+    }
 
     #[test]
     fn statuses_carry_codes_and_hints() {

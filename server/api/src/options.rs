@@ -48,11 +48,15 @@ pub struct ApiOptions {
     /// Every ack, fail and heartbeat must carry its lease token (`--require-lease-tokens`).
     /// Off by default: workers of the original contract send none.
     pub require_lease_tokens: bool,
+    /// How long an idempotency key answers for its job (`--idempotency-window`, 24 h): longer
+    /// than any client's retries, short enough that the keys held stay small.
+    pub idempotency_window_ms: u64,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
         ApiOptions {
+            idempotency_window_ms: 24 * 3_600_000,
             payload_bytes_max: 1 << 20,
             error_bytes_max: 64 << 10,
             lease_ms_default: 60_000,

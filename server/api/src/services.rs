@@ -87,8 +87,10 @@ impl WorkerService for Services {
             &r.payload_json,
             r.options.as_ref(),
         )?;
-        principal.check_queue(&cmd.queue)?;
-        match self.engine.propose_one(Command::Enqueue(cmd)).await? {
+        if let Some(e) = cmd.enqueue() {
+            principal.check_queue(&e.queue)?;
+        }
+        match self.engine.propose_one(cmd).await? {
             Reply::Enqueued {
                 job_id,
                 state,
@@ -102,6 +104,14 @@ impl WorkerService for Services {
                 },
                 unique_existing: duplicate,
                 state: convert::state_to_proto(state).into(),
+                replayed: false,
+            })),
+            Reply::Replayed { job_id, state } => Ok(Response::new(pb::EnqueueResponse {
+                job_id,
+                status: "duplicate".into(),
+                unique_existing: false,
+                state: state.map_or(pb::JobState::Unspecified, convert::state_to_proto) as i32,
+                replayed: true,
             })),
             other => Err(ApiError::unexpected("enqueue", &other).into()),
         }

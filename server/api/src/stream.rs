@@ -468,8 +468,10 @@ fn plan(
             &e.payload_json,
             e.options.as_ref(),
         )?;
-        principal.check_queue(&cmd.queue)?;
-        plan.commands.push(Command::Enqueue(cmd));
+        if let Some(e) = cmd.enqueue() {
+            principal.check_queue(&e.queue)?;
+        }
+        plan.commands.push(cmd);
         plan.enqueues += 1;
     }
     if let Some(lease) = lease {
@@ -659,6 +661,12 @@ async fn answer(
                 if duplicate {
                     r.message = "duplicate".into();
                 }
+                resp.enqueued_job_ids.push(job_id);
+                resp.enqueue_results.push(r);
+            }
+            Some(Ok(Reply::Replayed { job_id, state })) => {
+                let mut r = convert::item_ok(&job_id, state);
+                r.message = "replayed".into();
                 resp.enqueued_job_ids.push(job_id);
                 resp.enqueue_results.push(r);
             }

@@ -92,6 +92,26 @@ pub enum Command {
     StartOperation(Operation),
     /// Record a bulk operation's progress, and its end when `finished`.
     AdvanceOperation(OperationProgress),
+    /// An enqueue that carries the client's idempotency key: a retry with the same key
+    /// within the window answers the first call's job and creates nothing. A node of an
+    /// earlier release cannot decode it, so the leader proposes it only once every member
+    /// runs a release that can ([`Command::command_set`]).
+    EnqueueKeyed(EnqueueKeyed),
+}
+
+/// The commands a release can decode, by generation: a node reports its own to its peers,
+/// and the leader proposes a command only when every member knows its generation.
+/// 1: everything up to `AdvanceOperation`; 2: `EnqueueKeyed`.
+pub const COMMAND_SET: u32 = 2;
+
+/// An enqueue with an idempotency key (see [`Command::EnqueueKeyed`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnqueueKeyed {
+    pub enqueue: Enqueue,
+    /// The client's key, scoped to the enqueue's queue.
+    pub key: String,
+    /// How long the key answers for its job (the leader's `--idempotency-window`).
+    pub window_ms: u64,
 }
 
 /// One batch of a bulk operation done (or its end).
@@ -106,6 +126,22 @@ pub struct OperationProgress {
 }
 
 impl Command {
+    /// The enqueue in this command, keyed or not.
+    pub fn enqueue(&self) -> Option<&Enqueue> {
+        match self {
+            Command::Enqueue(e) | Command::EnqueueKeyed(EnqueueKeyed { enqueue: e, .. }) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The oldest command set ([`COMMAND_SET`]) that can decode this command.
+    pub fn command_set(&self) -> u32 {
+        match self {
+            Command::EnqueueKeyed(_) => 2,
+            _ => 1,
+        }
+    }
+
     /// About how many bytes the command takes in a log entry (its text fields and a margin):
     /// what the proposer's byte budgets count.
     pub fn approx_bytes(&self) -> usize {
@@ -113,15 +149,8 @@ impl Command {
         let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         FIXED
             + match self {
-                Command::Enqueue(e) => {
-                    let o = &e.options;
-                    e.id.len()
-                        + e.queue.len()
-                        + e.payload.len()
-                        + opt(&o.unique_key)
-                        + opt(&o.trace_parent)
-                        + o.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
-                }
+                Command::EnqueueKeyed(k) => k.key.len() + enqueue_bytes(&k.enqueue),
+                Command::Enqueue(e) => enqueue_bytes(e),
                 Command::Lease(l) | Command::LeaseWithin { lease: l, .. } => {
                     l.queues.iter().map(String::len).sum::<usize>()
                         + l.worker_id.len()
@@ -163,6 +192,17 @@ impl Command {
                 }
             }
     }
+}
+
+/// The variable part of an enqueue's size (see [`Command::approx_bytes`]).
+fn enqueue_bytes(e: &Enqueue) -> usize {
+    let o = &e.options;
+    e.id.len()
+        + e.queue.len()
+        + e.payload.len()
+        + o.unique_key.as_ref().map_or(0, String::len)
+        + o.trace_parent.as_ref().map_or(0, String::len)
+        + o.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
 }
 
 /// A new API key. The leader chooses the id; the API layer hashes the secret it drew.
@@ -274,6 +314,12 @@ pub enum Reply {
         job_id: String,
         state: JobState,
         duplicate: bool,
+    },
+    /// An idempotency key matched an earlier enqueue: its job (`state` is `None` once the job
+    /// is gone: deleted, or removed by retention). Nothing was created.
+    Replayed {
+        job_id: String,
+        state: Option<JobState>,
     },
     Leased(Vec<Job>),
     Acked {

@@ -40,9 +40,9 @@ mod randomized;
 
 pub use apply::apply_batch;
 pub use command::{
-    Ack, AttemptRun, Batch, BatchOutcome, Command, CreateKey, Effect, Enqueue, Fail, Heartbeat,
-    HeartbeatItem, HeartbeatReply, JobError, Lease, OperationProgress, QueueActivity, Reply,
-    StopReason,
+    Ack, AttemptRun, Batch, BatchOutcome, COMMAND_SET, Command, CreateKey, Effect, Enqueue,
+    EnqueueKeyed, Fail, Heartbeat, HeartbeatItem, HeartbeatReply, JobError, Lease,
+    OperationProgress, QueueActivity, Reply, StopReason,
 };
 pub use model::{
     Backoff, BackoffKind, EnqueueOptions, Event, EventKind, Job, JobState, LeaseInfo, Priority,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::access::ApiKey;
-use crate::keys::{self, Table, TimerKind, UniqueLock};
+use crate::keys::{self, Table, TimerKind, UniqueLock, meta};
 use crate::model::{Event, Job, JobState};
 use crate::queues::{Operation, QueueConfig};
 use crate::state::{StateRead, StoreError};
@@ -298,7 +298,53 @@ pub fn check_invariants<R: StateRead>(state: &R) -> Result<(), String> {
             return Err(format!("unique lock held by missing job {}", lock.job_id));
         }
     }
+    check_idempotency(state)?;
     check_counts(state)
+}
+
+/// Every held idempotency key has its place in the expiry order and the order names only
+/// held keys; the `Meta` count and bytes match.
+fn check_idempotency<R: StateRead>(state: &R) -> Result<(), String> {
+    let all = |t| {
+        state
+            .range(t, &[], &[0xff; 64], usize::MAX)
+            .map_err(|e| e.to_string())
+    };
+    let held = all(Table::Idempotency)?;
+    let order = all(Table::IdempotencyOrder)?;
+    let mut bytes = 0u64;
+    let mut expected = std::collections::BTreeSet::new();
+    for (k, v) in &held {
+        let record: keys::IdempotencyRecord =
+            keys::decode(Table::Idempotency, k, v).map_err(|e| e.to_string())?;
+        expected.insert(keys::idempotency_order_key(record.expires_at_ms, k));
+        bytes += keys::idempotency_held_bytes(k, v.len());
+    }
+    let found: std::collections::BTreeSet<Vec<u8>> = order.into_iter().map(|(k, _)| k).collect();
+    if found != expected {
+        return Err(format!(
+            "idempotency order ({} entries) does not match the keys held ({})",
+            found.len(),
+            expected.len()
+        ));
+    }
+    let counter = |name: &[u8]| -> Result<u64, String> {
+        match state.get(Table::Meta, name).map_err(|e| e.to_string())? {
+            Some(b) => keys::decode_u64(Table::Meta, name, &b).map_err(|e| e.to_string()),
+            None => Ok(0),
+        }
+    };
+    let (count, counted_bytes) = (
+        counter(meta::IDEMPOTENCY_KEYS)?,
+        counter(meta::IDEMPOTENCY_BYTES)?,
+    );
+    if count != held.len() as u64 || counted_bytes != bytes {
+        return Err(format!(
+            "idempotency counters say {count} keys and {counted_bytes} bytes, the tables hold {} and {bytes}",
+            held.len()
+        ));
+    }
+    Ok(())
 }
 
 /// `Counts` holds exactly the number of jobs of each (queue, state), and no zero rows.

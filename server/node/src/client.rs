@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use corvo_sdk::proto as pb;
@@ -142,25 +143,67 @@ async fn enqueue_traced(args: EnqueueArgs) -> anyhow::Result<()> {
         }),
         unique_key: args.unique_key.unwrap_or_default(),
         tags: args.tags.into_iter().collect(),
+        // A fresh key when none is given: the retries below never create the job twice.
+        idempotency_key: args
+            .idempotency_key
+            .unwrap_or_else(|| ulid::Ulid::new().to_string().to_lowercase()),
         ..Default::default()
     };
-    let mut request = tonic::Request::new(pb::EnqueueRequest {
+    let body = pb::EnqueueRequest {
         queue: args.queue,
         payload_json: args.payload,
         agent: None,
         options: Some(options),
-    });
-    telemetry::inject(&mut request);
-    let resp = client
-        .enqueue(request)
-        .await
-        .map_err(status_error)?
-        .into_inner();
+    };
+    let mut attempt = 1;
+    let resp = loop {
+        let mut request = tonic::Request::new(body.clone());
+        telemetry::inject(&mut request);
+        match client.enqueue(request).await {
+            Ok(r) => break r.into_inner(),
+            Err(e) if attempt < ENQUEUE_ATTEMPTS && retryable(&e) => {
+                let wait = retry_pushback(&e)
+                    .unwrap_or(ENQUEUE_RETRY_WAIT_DEFAULT)
+                    .min(ENQUEUE_RETRY_WAIT_MAX);
+                eprintln!(
+                    "enqueue attempt {attempt} of {ENQUEUE_ATTEMPTS}: {}: {}; retrying in {wait:?} with the same idempotency key",
+                    e.code(),
+                    e.message()
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(status_error(e)),
+        }
+    };
     match args.client.output {
-        Output::Json => println!("{}", json!({"job_id": resp.job_id, "status": resp.status})),
+        Output::Json => println!(
+            "{}",
+            json!({"job_id": resp.job_id, "status": resp.status, "replayed": resp.replayed})
+        ),
         Output::Text => println!("{} {}", resp.job_id, resp.status),
     }
     Ok(())
+}
+
+/// Attempts of `corvo enqueue` (the same idempotency key every time).
+const ENQUEUE_ATTEMPTS: u32 = 4;
+/// Wait between attempts when the server gives no hint, and the longest wait taken.
+const ENQUEUE_RETRY_WAIT_DEFAULT: Duration = Duration::from_millis(500);
+const ENQUEUE_RETRY_WAIT_MAX: Duration = Duration::from_secs(5);
+
+/// Errors worth another attempt: the server could not take the call now.
+fn retryable(e: &tonic::Status) -> bool {
+    matches!(
+        e.code(),
+        tonic::Code::Unavailable | tonic::Code::ResourceExhausted
+    )
+}
+
+/// The server's `grpc-retry-pushback-ms` hint.
+fn retry_pushback(e: &tonic::Status) -> Option<Duration> {
+    let ms = e.metadata().get("grpc-retry-pushback-ms")?.to_str().ok()?;
+    ms.parse().ok().map(Duration::from_millis)
 }
 
 pub fn priority_to_proto(p: PriorityArg) -> pb::Priority {

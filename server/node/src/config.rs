@@ -250,6 +250,11 @@ pub struct ServerArgs {
     /// How long dead jobs are kept before they are removed; queues may override it.
     #[arg(long, env = "CORVO_DEAD_RETENTION", default_value = "30d", value_parser = parse_duration)]
     pub dead_retention: std::time::Duration,
+    /// How long an enqueue's idempotency key answers for its job: a retry with the same key
+    /// within it creates nothing (at most 10 years). The keys held are bounded (1 000 000 keys,
+    /// 64 MiB): past that the oldest are forgotten first. The leader's value applies.
+    #[arg(long, env = "CORVO_IDEMPOTENCY_WINDOW", default_value = "24h", value_parser = parse_duration)]
+    pub idempotency_window: std::time::Duration,
     /// After SIGTERM, how long open worker streams may keep acknowledging in-flight jobs.
     #[arg(long, env = "CORVO_DRAIN_GRACE_MS", default_value_t = 10_000)]
     pub drain_grace_ms: u64,
@@ -478,6 +483,11 @@ pub struct EnqueueArgs {
     /// At most one job with this key per queue within the unique period.
     #[arg(long)]
     pub unique_key: Option<String>,
+    /// Makes the enqueue safe to repeat: the same key on the same queue within the server's
+    /// idempotency window (24 h) answers the first call's job and creates nothing. Without
+    /// it, a fresh key is sent, so the command's own retries never create the job twice.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
     /// Tags as key=value (repeatable).
     #[arg(long = "tag", value_parser = parse_tag)]
     pub tags: Vec<(String, String)>,

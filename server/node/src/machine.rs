@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use corvo_api::keyring::KeyRing;
 use corvo_api::{Metrics, Signals};
-use corvo_core::{Batch, BatchOutcome, Command, query};
+use corvo_core::{Batch, BatchOutcome, query};
 use corvo_raft::{AppStateMachine, ApplyListener, SnapshotWriter};
 use corvo_store::{StateStore, archive};
 use corvo_view::{JobSource, View};
@@ -198,7 +198,7 @@ fn apply_spans(entries: &[(u64, Option<Arc<Batch>>)]) -> Vec<tracing::Span> {
     for (index, batch) in entries {
         let Some(batch) = batch else { continue };
         for cmd in &batch.commands {
-            if let Command::Enqueue(e) = cmd
+            if let Some(e) = cmd.enqueue()
                 && let Some(parent) = &e.options.trace_parent
             {
                 let span = tracing::info_span!(

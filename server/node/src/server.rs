@@ -309,6 +309,9 @@ async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
         message_bytes_max: args.max_message_bytes,
         member_tls: node_tls.members.clone(),
         require_lease_tokens: args.require_lease_tokens,
+        idempotency_window_ms: u64::try_from(args.idempotency_window.as_millis())
+            .unwrap_or(u64::MAX)
+            .min(corvo_core::validate::DURATION_MS_MAX),
         ..ApiOptions::default()
     };
     let node = NodeInfo {

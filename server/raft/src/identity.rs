@@ -12,9 +12,15 @@
 //!
 //! Clusters made before this release have no id; their nodes send none and accept calls
 //! without one (and so do nodes with an id: a peer not yet upgraded sends none).
+//!
+//! Every answer to a peer call also names the command set the answering node decodes
+//! ([`corvo_core::COMMAND_SET`]): the leader proposes a command of a newer set only once every
+//! member has said it can decode it, so a rolling upgrade never sends a node an entry it
+//! cannot read ([`PeerCommandSets`]).
 
+use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tonic::Status;
 use tonic::metadata::MetadataMap;
@@ -25,6 +31,44 @@ use crate::log_store::LogMeta;
 pub const CLUSTER_ID_HEADER: &str = "x-corvo-cluster-id";
 /// The metadata entry naming the Raft node id the call is meant for.
 pub const TARGET_NODE_HEADER: &str = "x-corvo-target-node";
+
+/// The metadata entry on a peer's answers naming the command set it decodes.
+pub const COMMAND_SET_HEADER: &str = "x-corvo-command-set";
+
+/// The command set each peer decodes, as its last answer said (a peer of a release before the
+/// entry existed decodes set 1).
+#[derive(Clone, Default)]
+pub struct PeerCommandSets(Arc<Mutex<HashMap<u64, u32>>>);
+
+impl PeerCommandSets {
+    pub(crate) fn record(&self, node: u64, answer: &MetadataMap) {
+        let set = answer
+            .get(COMMAND_SET_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(node, set);
+    }
+
+    /// What `node` last said it decodes; `None` before its first answer.
+    pub fn get(&self, node: u64) -> Option<u32> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&node)
+            .copied()
+    }
+}
+
+/// Names this node's command set on an answer to a peer.
+pub(crate) fn stamp_answer(metadata: &mut MetadataMap) {
+    if let Ok(v) = corvo_core::COMMAND_SET.to_string().parse() {
+        metadata.insert(COMMAND_SET_HEADER, v);
+    }
+}
 
 /// This node's cluster id, shared by the peer client and server; `None` until known.
 #[derive(Clone, Default)]
@@ -188,5 +232,20 @@ mod tests {
         assert!(check(7, &ours, &m).is_ok());
         assert!(check(8, &ours, &m).is_err());
         assert!(check(7, &ClusterId::new(Some("c2".into())), &m).is_err());
+    }
+
+    #[test]
+    fn a_peer_answer_names_its_command_set_and_an_older_peer_counts_as_set_one() {
+        let sets = PeerCommandSets::default();
+        assert_eq!(sets.get(2), None, "unknown before the first answer");
+        let mut answer = MetadataMap::new();
+        stamp_answer(&mut answer);
+        sets.record(2, &answer);
+        assert_eq!(sets.get(2), Some(corvo_core::COMMAND_SET));
+        sets.record(3, &MetadataMap::new());
+        assert_eq!(sets.get(3), Some(1));
+        // A node downgraded (or replaced by an older release) says so on its next answer.
+        sets.record(2, &MetadataMap::new());
+        assert_eq!(sets.get(2), Some(1));
     }
 }

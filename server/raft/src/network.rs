@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::identity::ClusterId;
+use crate::identity::{ClusterId, PeerCommandSets};
 use crate::secret::{ClusterSecret, SECRET_HEADER};
 use crate::snapshot::SnapshotFile;
 use crate::types::{CorvoNode, TypeConfig};
@@ -77,6 +77,8 @@ pub struct Network {
     pub(crate) secret: Option<ClusterSecret>,
     /// Named on every call, with the target's node id (see [`crate::identity`]).
     pub(crate) cluster: ClusterId,
+    /// What each peer's answers say it decodes.
+    pub(crate) command_sets: PeerCommandSets,
     /// TLS for calls to peers (`https://`); `None`: plaintext.
     pub(crate) tls: Option<tonic::transport::ClientTlsConfig>,
     /// At most this many bytes of entries per append (see `RaftOptions::append_bytes_max`).
@@ -91,6 +93,7 @@ impl Network {
         node_id: u64,
         secret: Option<ClusterSecret>,
         cluster: ClusterId,
+        command_sets: PeerCommandSets,
         tls: Option<tonic::transport::ClientTlsConfig>,
         append_bytes_max: usize,
     ) -> Network {
@@ -98,6 +101,7 @@ impl Network {
             node_id,
             secret,
             cluster,
+            command_sets,
             tls,
             append_bytes_max,
             channels: Arc::new(Mutex::new(HashMap::new())),
@@ -145,6 +149,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             addr: node.raft_addr.clone(),
             secret: self.secret.clone(),
             cluster: self.cluster.clone(),
+            command_sets: self.command_sets.clone(),
             client,
             append_bytes_max: self.append_bytes_max,
         }
@@ -158,6 +163,7 @@ pub struct PeerClient {
     addr: String,
     secret: Option<ClusterSecret>,
     cluster: ClusterId,
+    command_sets: PeerCommandSets,
     /// `Err` when the address cannot make a channel: every call answers Unreachable.
     client: Result<RaftPeerServiceClient<Channel>, String>,
     append_bytes_max: usize,
@@ -214,7 +220,10 @@ impl PeerClient {
             Err(_) => Err(RPCError::Network(
                 self.network(rpc, format!("no answer within {ttl:?}")),
             )),
-            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Ok(response)) => {
+                self.command_sets.record(self.target, response.metadata());
+                Ok(response.into_inner())
+            }
             // Connection refused or reset, or a peer whose Raft is stopped: back off.
             Ok(Err(status)) if status.code() == tonic::Code::Unavailable => Err(
                 RPCError::Unreachable(self.unreachable(rpc, status.message())),

@@ -81,6 +81,8 @@ pub struct RaftNode {
     snapshot_timer: Option<tokio::task::JoinHandle<()>>,
     /// This node's cluster id (see [`crate::identity`]), stored in the log's metadata.
     cluster: crate::ClusterId,
+    /// What each peer decodes (see [`RaftNode::command_set_blocker`]).
+    command_sets: crate::identity::PeerCommandSets,
 }
 
 /// The role of a node in the cluster.
@@ -167,10 +169,12 @@ impl RaftNode {
             opts.apply_entries_max,
             snapshots.clone(),
         );
+        let command_sets = crate::identity::PeerCommandSets::default();
         let network = Network::new(
             opts.node_id,
             opts.cluster_secret.clone(),
             cluster.clone(),
+            command_sets.clone(),
             opts.peer_tls.as_ref().map(|t| t.client.clone()),
             opts.append_bytes_max,
         );
@@ -240,6 +244,7 @@ impl RaftNode {
             startup,
             snapshot_timer,
             cluster,
+            command_sets,
         })
     }
 
@@ -423,6 +428,47 @@ impl RaftNode {
     /// on every write): for tasks that re-check readiness when leadership changes.
     pub fn watch_role(&self) -> RoleWatch {
         RoleWatch(self.raft.server_metrics())
+    }
+
+    /// Why a command of command set `set` must not be proposed now, or `None` when it may:
+    /// no member has said it decodes less than `set` (it would stop at that entry until
+    /// upgraded), and a majority of voters, this node included, has said it decodes `set`
+    /// (so the entry commits even if every member not heard from runs an older release).
+    /// A member that has not answered since this node started (it is down, say) is not
+    /// counted either way: a node restarted in a rolling upgrade comes back upgraded.
+    pub fn command_set_blocker(&self, set: u32) -> Option<String> {
+        let membership = self
+            .raft
+            .metrics()
+            .borrow_watched()
+            .membership_config
+            .clone();
+        let membership = membership.membership();
+        let older: Vec<u64> = membership
+            .nodes()
+            .map(|(id, _)| *id)
+            .filter(|id| *id != self.node_id)
+            .filter(|id| self.command_sets.get(*id).is_some_and(|s| s < set))
+            .collect();
+        if !older.is_empty() {
+            return Some(format!(
+                "node(s) {older:?} run a release that cannot decode it (a rolling upgrade under way?)"
+            ));
+        }
+        let voters: Vec<u64> = membership.voter_ids().collect();
+        let decoding = voters
+            .iter()
+            .filter(|id| {
+                **id == self.node_id || self.command_sets.get(**id).is_some_and(|s| s >= set)
+            })
+            .count();
+        if decoding * 2 <= voters.len() {
+            return Some(format!(
+                "only {decoding} of {} voters have said they decode it so far",
+                voters.len()
+            ));
+        }
+        None
     }
 
     /// Whether this node is the leader right now (it may stop being one at any moment).

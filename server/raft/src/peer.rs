@@ -121,6 +121,13 @@ fn stopped(e: impl std::fmt::Display) -> Status {
     Status::unavailable(format!("raft on this node has stopped: {e}"))
 }
 
+/// An answer naming this node's command set (see [`crate::identity::PeerCommandSets`]).
+fn answered<T>(message: T) -> Response<T> {
+    let mut response = Response::new(message);
+    crate::identity::stamp_answer(response.metadata_mut());
+    response
+}
+
 fn encoded(value: &impl serde::Serialize) -> Result<Vec<u8>, Status> {
     encode(value).map_err(Status::internal)
 }
@@ -133,7 +140,7 @@ impl RaftPeerService for PeerService {
     ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
         let rpc = decode(&req.into_inner().payload).map_err(bad_payload)?;
         let answer = self.raft.append_entries(rpc).await.map_err(stopped)?;
-        Ok(Response::new(pb::AppendEntriesResponse {
+        Ok(answered(pb::AppendEntriesResponse {
             payload: encoded(&answer)?,
         }))
     }
@@ -145,7 +152,7 @@ impl RaftPeerService for PeerService {
         let rpc: VoteRequest<TypeConfig> =
             decode(&req.into_inner().payload).map_err(bad_payload)?;
         let answer = self.raft.vote(rpc).await.map_err(stopped)?;
-        Ok(Response::new(pb::VoteResponse {
+        Ok(answered(pb::VoteResponse {
             payload: encoded(&answer)?,
         }))
     }
@@ -157,7 +164,7 @@ impl RaftPeerService for PeerService {
         let rpc: VoteRequest<TypeConfig> =
             decode(&req.into_inner().payload).map_err(bad_payload)?;
         let answer = self.raft.pre_vote(rpc).await.map_err(stopped)?;
-        Ok(Response::new(pb::PreVoteResponse {
+        Ok(answered(pb::PreVoteResponse {
             payload: encoded(&answer)?,
         }))
     }

@@ -159,6 +159,19 @@ async fn t10_three_nodes_join_replicate_and_name_the_leader() {
         })
     );
 
+    // Every peer's answers name the command set it decodes: the leader may propose commands
+    // of this release's set, and would refuse a newer one, naming the peers.
+    assert_eq!(n1.node.command_set_blocker(1), None);
+    assert_eq!(n1.node.command_set_blocker(corvo_core::COMMAND_SET), None);
+    let newer = n1
+        .node
+        .command_set_blocker(corvo_core::COMMAND_SET + 1)
+        .expect("no peer decodes a newer set");
+    assert!(
+        newer.contains("[2, 3]") || newer.contains("[3, 2]"),
+        "{newer}"
+    );
+
     for n in [&n3, &n2, &n1] {
         n.node.shutdown().await.expect("shutdown");
     }

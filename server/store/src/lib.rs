@@ -40,8 +40,8 @@ use corvo_core::{
     Batch, BatchOutcome, JobChange, JobWrite, StateRead, StateTxn, StoreError, apply_batch,
 };
 use redb::{
-    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
-    WriteTransaction,
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition, WriteTransaction,
 };
 use sha2::{Digest, Sha256};
 
@@ -308,8 +308,11 @@ impl StateStore {
         let reader = self.read()?;
         let mut h = Sha256::new();
         for t in Table::ALL {
-            h.update(t.name().as_bytes());
             let table = reader.txn.open_table(table_def(t)).map_err(io)?;
+            if t.omitted_when_empty() && table.is_empty().map_err(io)? {
+                continue;
+            }
+            h.update(t.name().as_bytes());
             for row in table.iter().map_err(io)? {
                 let (k, v) = row.map_err(io)?;
                 h.update((k.value().len() as u64).to_be_bytes());
@@ -436,10 +439,15 @@ impl Export {
         let txn = self.txn;
         let written = (|| {
             for t in Table::ALL {
-                out.table(t.name())?;
                 let table = txn
                     .open_table(table_def(t))
                     .map_err(|e| ArchiveError::store(path, e))?;
+                if t.omitted_when_empty()
+                    && table.is_empty().map_err(|e| ArchiveError::store(path, e))?
+                {
+                    continue;
+                }
+                out.table(t.name())?;
                 for row in table.iter().map_err(|e| ArchiveError::store(path, e))? {
                     let (k, v) = row.map_err(|e| ArchiveError::store(path, e))?;
                     out.row(k.value(), v.value())?;

@@ -58,6 +58,8 @@ ITEM_TRIES_MAX = 5
 SHUTTING_DOWN = "worker shutting down"
 
 _E = worker_pb2
+#: Sent again after the hint. Not OUTCOME_UNKNOWN (a write that may have been applied): the
+#: server sends UNAVAILABLE instead when every write was safe to repeat (lease tokens).
 _TRANSIENT = (_E.ERROR_CODE_OVERLOADED, _E.ERROR_CODE_UNAVAILABLE)
 _FOR_GOOD = (_E.ERROR_CODE_STALE_LEASE, _E.ERROR_CODE_NOT_FOUND, _E.ERROR_CODE_INVALID_STATE)
 _FATAL = (_E.ERROR_CODE_UNAUTHENTICATED, _E.ERROR_CODE_PERMISSION_DENIED)
@@ -656,6 +658,7 @@ _STATUS_OF = {
     _E.ERROR_CODE_INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
     _E.ERROR_CODE_UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
     _E.ERROR_CODE_PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
+    _E.ERROR_CODE_OUTCOME_UNKNOWN: grpc.StatusCode.UNKNOWN,
 }
 
 

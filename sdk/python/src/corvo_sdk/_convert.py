@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
@@ -76,6 +77,7 @@ class EnqueueItem:
     unique_key: str | None = None
     unique_period: Duration | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    idempotency_key: str | None = None
 
 
 def encode_json(value: Any, what: str) -> str:
@@ -146,6 +148,16 @@ def timestamp(t: _dt.datetime) -> timestamp_pb2.Timestamp:
     return ts
 
 
+def idempotency_key(given: str | None) -> str:
+    """The key given (1 to 255 bytes), else a fresh one: 128 random bits in hex. Made once per
+    call, so the SDK's own retries of the call send the same key."""
+    if given is None:
+        return secrets.token_hex(16)
+    if not 1 <= len(given.encode("utf-8")) <= 255:
+        raise ValueError("idempotency_key must be 1 to 255 bytes")
+    return given
+
+
 def enqueue_options(item: EnqueueItem) -> worker_pb2.EnqueueOptions:
     o = worker_pb2.EnqueueOptions(priority=priority_value(item.priority))  # type: ignore[arg-type]
     if item.max_attempts is not None:
@@ -179,6 +191,7 @@ def enqueue_options(item: EnqueueItem) -> worker_pb2.EnqueueOptions:
         if item.unique_key is None:
             raise ValueError("unique_period needs a unique_key")
         o.unique_period_ms = millis(item.unique_period, "unique_period")
+    o.idempotency_key = idempotency_key(item.idempotency_key)
     for k, v in item.tags.items():
         o.tags[str(k)] = str(v)
     return o

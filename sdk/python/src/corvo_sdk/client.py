@@ -10,7 +10,10 @@ with Client("http://127.0.0.1:8080") as client:
 
 Every call goes to the current server URL; on a connection failure the next one is tried, and
 a leader hint (``x-corvo-leader``) or retry hint (``grpc-retry-pushback-ms``) from the server
-is followed. A call, its retries included, takes at most ``call_timeout``.
+is followed. A call, its retries included, takes at most ``call_timeout``. Every enqueue carries
+an idempotency key (a fresh one per call unless given), so a retry never creates a job twice;
+an ``ERROR_CODE_OUTCOME_UNKNOWN`` error (gRPC UNKNOWN: the write may or may not have been
+applied) is never retried.
 """
 
 from __future__ import annotations
@@ -79,10 +82,12 @@ def state_name(state: int) -> str:
 @dataclass(frozen=True)
 class EnqueueResult:
     """A new job's id and status: ``pending``, ``scheduled``, or ``duplicate`` (an existing job
-    holds the unique key; ``job_id`` is that job's)."""
+    holds the unique key, or the idempotency key matched an earlier enqueue; ``job_id`` is that
+    job's). ``replayed``: the idempotency key matched an earlier enqueue, nothing was created."""
 
     job_id: str
     status: str
+    replayed: bool = False
 
     @property
     def duplicate(self) -> bool:
@@ -221,6 +226,7 @@ class Client:
         expire_after: Duration | None = None,
         unique_key: str | None = None,
         unique_period: Duration | None = None,
+        idempotency_key: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> EnqueueResult:
         """Enqueues one job.
@@ -238,6 +244,11 @@ class Client:
             unique_key, unique_period: at most one job per (queue, key) within the period
                 (default 1 h); an enqueue with a key already held answers ``duplicate`` with
                 the existing job's id.
+            idempotency_key: the call's identity (1 to 255 bytes): another enqueue to the queue
+                with the same key within the server's window (24 h) creates nothing and answers
+                the first one's job (``replayed``). Default: a fresh random key per call, the
+                same on the SDK's own retries of it; give one to make retries across calls or
+                processes safe too.
             tags: free-form labels (strings), returned to the worker and searchable.
         """
         item = EnqueueItem(
@@ -252,20 +263,30 @@ class Client:
             unique_key=unique_key,
             unique_period=unique_period,
             tags=tags or {},
+            idempotency_key=idempotency_key,
         )
+        # Built once: every retry below sends the same idempotency key.
         resp = self._unary(
             "WorkerService", "Enqueue", enqueue_request(item), worker_pb2.EnqueueResponse, trace=True
         )
-        status = resp.status or ("duplicate" if resp.unique_existing else state_name(resp.state))
-        return EnqueueResult(resp.job_id, status)
+        duplicate = resp.unique_existing or resp.replayed
+        status = resp.status or ("duplicate" if duplicate else state_name(resp.state))
+        return EnqueueResult(resp.job_id, status, resp.replayed)
 
     def enqueue_batch(self, items: Iterable[EnqueueItem]) -> list[str]:
         """Enqueues many jobs over one ``StreamLifecycle`` stream (at most 1000 per frame) and
-        returns their ids in order (an existing job's id for a held unique key). Raises
-        :class:`CorvoError` for an item the server refuses (the message names its index; the
-        items before it are enqueued)."""
+        returns their ids in order (an existing job's id for a held unique key or a matched
+        idempotency key; each item without one gets a fresh key). Raises :class:`CorvoError`
+        for an item the server refuses (the message names its index; the items before it are
+        enqueued)."""
+        return [r.job_id for r in self.enqueue_batch_results(items)]
+
+    def enqueue_batch_results(self, items: Iterable[EnqueueItem]) -> list[EnqueueResult]:
+        """:meth:`enqueue_batch` returning each job's :class:`EnqueueResult` (status,
+        ``replayed``) instead of its id."""
+        # Built once: a frame sent again carries the same idempotency keys.
         reqs = [enqueue_request(i) for i in items]
-        ids: list[str] = [""] * len(reqs)
+        results: list[EnqueueResult | None] = [None] * len(reqs)
         frames: list[list[int]] = []
         size = 0
         for i, r in enumerate(reqs):
@@ -278,8 +299,8 @@ class Client:
         if frames:
             with _BatchStream(self) as stream:
                 for indexes in frames:
-                    stream.enqueue(reqs, indexes, ids)
-        return ids
+                    stream.enqueue(reqs, indexes, results)
+        return [r if r is not None else EnqueueResult("", "") for r in results]
 
     # --- jobs --------------------------------------------------------------------------------
 
@@ -517,7 +538,8 @@ class Client:
 
 def _retryable(err: CorvoError) -> bool:
     """UNAVAILABLE (a node down, no leader, shed) and rate limits with a hint; not a TLS
-    handshake that failed (a certificate problem does not go away)."""
+    handshake that failed (a certificate problem does not go away), nor UNKNOWN
+    (``ERROR_CODE_OUTCOME_UNKNOWN``: the write may have been applied)."""
     if err.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return err.retry_after_ms is not None
     return err.code == grpc.StatusCode.UNAVAILABLE and "handshake failed" not in err.message.lower()
@@ -618,7 +640,12 @@ class _BatchStream:
         if call is not None:
             call.cancel()
 
-    def enqueue(self, reqs: list[worker_pb2.EnqueueRequest], indexes: list[int], ids: list[str]) -> None:
+    def enqueue(
+        self,
+        reqs: list[worker_pb2.EnqueueRequest],
+        indexes: list[int],
+        out: list[EnqueueResult | None],
+    ) -> None:
         c = self.client
         deadline = time.monotonic() + c.call_timeout
         backoff = Backoff()
@@ -663,7 +690,7 @@ class _BatchStream:
             again: list[int] = []
             for i, res in zip(todo, results):
                 if res.code == worker_pb2.ERROR_CODE_UNSPECIFIED:
-                    ids[i] = res.job_id
+                    out[i] = _item_result(res)
                 elif res.code in _TRANSIENT:
                     again.append(i)
                 else:
@@ -677,3 +704,12 @@ class _BatchStream:
             if again:
                 time.sleep(backoff.next(at_least=resp.retry_after_ms / 1000.0))
             todo = again
+
+
+def _item_result(res: worker_pb2.ItemResult) -> EnqueueResult:
+    """An accepted enqueue item: its message is ``duplicate`` (a held unique key) or
+    ``replayed`` (a matched idempotency key) when no job was created."""
+    replayed = res.message == "replayed"
+    if replayed or res.message == "duplicate":
+        return EnqueueResult(res.job_id, "duplicate", replayed)
+    return EnqueueResult(res.job_id, state_name(res.state))

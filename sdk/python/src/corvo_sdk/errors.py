@@ -20,6 +20,8 @@ _CODE_FROM_STATUS = {
     grpc.StatusCode.UNAUTHENTICATED: worker_pb2.ERROR_CODE_UNAUTHENTICATED,
     grpc.StatusCode.PERMISSION_DENIED: worker_pb2.ERROR_CODE_PERMISSION_DENIED,
     grpc.StatusCode.INTERNAL: worker_pb2.ERROR_CODE_INTERNAL,
+    # A write whose outcome is unknown: never retried blindly (an idempotency key makes it safe).
+    grpc.StatusCode.UNKNOWN: worker_pb2.ERROR_CODE_OUTCOME_UNKNOWN,
 }
 
 
@@ -32,7 +34,9 @@ class CorvoError(Exception):
         message: the server's message (it names the field, job or queue concerned).
         error_code: the Corvo ``ErrorCode`` (``corvo.v1.worker_pb2.ERROR_CODE_*``): as sent on
             stream frames and items; for unary calls, derived from the gRPC status as
-            documented in docs/errors (NOT_LEADER when the server named a leader).
+            documented in docs/errors (NOT_LEADER when the server named a leader;
+            OUTCOME_UNKNOWN for UNKNOWN: a write that may or may not have been applied, which
+            the SDK never retries).
         retry_after_ms: the server's retry hint, when it gave one.
         leader: the leader's address (``host:port``) when the server named one.
     """

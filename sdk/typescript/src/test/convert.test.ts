@@ -30,6 +30,16 @@ test("enqueue options map to the proto, delay resolved against now", () => {
   assert.deepEqual(o.tags, { tenant: "a" });
 });
 
+test("the idempotency key: the caller's when given, else a fresh 128-bit hex one per build", () => {
+  assert.equal(enqueueOptions({ idempotencyKey: "order-1/charge" }).idempotencyKey, "order-1/charge");
+  assert.equal(enqueueOptions({ idempotencyKey: "" }).idempotencyKey, "", "empty sends none");
+  const a = enqueueOptions().idempotencyKey;
+  const b = enqueueOptions({ uniqueKey: "u" }).idempotencyKey;
+  assert.match(a, /^[0-9a-f]{32}$/);
+  assert.match(b, /^[0-9a-f]{32}$/);
+  assert.notEqual(a, b);
+});
+
 test("bad options are refused with the field named", () => {
   assert.throws(() => enqueueOptions({ delayMs: 1, scheduledAt: new Date() }), (e: CorvoError) => /scheduledAt and options.delayMs/.test(e.message));
   assert.throws(() => enqueueOptions({ priority: "urgent" as never }), /options.priority/);

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { CorvoError, ErrorCode, isRefusedForGood, mayHaveApplied, parsePushback, toCorvoError } from "../errors.js";
+import {
+  CorvoError,
+  ErrorCode,
+  frameError,
+  grpcCodeOf,
+  isRefusedForGood,
+  mayHaveApplied,
+  parsePushback,
+  toCorvoError,
+} from "../errors.js";
 
 test("a status with hints becomes a CorvoError with the leader, the pushback and the Corvo code", () => {
   const e = toCorvoError(
@@ -27,6 +36,20 @@ test("unary statuses map to Corvo codes as docs/errors tabulates", () => {
   assert.equal(code(Code.ResourceExhausted, "rate limit of 2 requests per second exceeded"), ErrorCode.OVERLOADED);
   assert.equal(code(Code.PermissionDenied, "permission denied: queue q"), ErrorCode.PERMISSION_DENIED);
   assert.equal(code(Code.Unauthenticated, "unauthenticated: missing API key"), ErrorCode.UNAUTHENTICATED);
+});
+
+test("OUTCOME_UNKNOWN is gRPC UNKNOWN both ways, may have been applied, and is never refused-for-good", () => {
+  const e = toCorvoError(new ConnectError("outcome unknown: leadership changed while the request was in flight", Code.Unknown));
+  assert.equal(e.errorCode, ErrorCode.OUTCOME_UNKNOWN);
+  assert.equal(e.errorCodeName, "OUTCOME_UNKNOWN");
+  assert.equal(grpcCodeOf(ErrorCode.OUTCOME_UNKNOWN), Code.Unknown);
+  const f = frameError(ErrorCode.OUTCOME_UNKNOWN, "outcome unknown: ...", 0n, "");
+  assert.equal(f.code, Code.Unknown);
+  assert.equal(f.errorCode, ErrorCode.OUTCOME_UNKNOWN);
+  assert.equal(mayHaveApplied(e), true);
+  assert.equal(mayHaveApplied(f), true);
+  assert.equal(mayHaveApplied(new CorvoError(Code.Unknown, "x", { errorCode: ErrorCode.OUTCOME_UNKNOWN, notSent: true })), true);
+  assert.ok(!isRefusedForGood(e));
 });
 
 test("pushback values: non-negative integers only", () => {

@@ -93,6 +93,17 @@ test("item results settle, drop (stale lease) or keep (transient) each outcome",
   assert.equal(again.frame.fails[0].backtrace, "at x");
 });
 
+test("an item whose outcome is unknown is not sent again (OUTCOME_UNKNOWN is not transient)", () => {
+  const l = new Ledger(1);
+  l.hold("a", 7n);
+  l.finish(ack("a"));
+  const sent = l.nextFrame(SUB, 0, false)!;
+  const a = l.answer(answer(sent.record.requestId, { ackResults: [itemError("a", ErrorCode.OUTCOME_UNKNOWN)] }))!;
+  assert.deepEqual(a.dropped.map((d) => [d.outcome.jobId, d.code]), [["a", ErrorCode.OUTCOME_UNKNOWN]]);
+  assert.equal(l.pendingOutcomes, 0);
+  assert.equal(l.nextFrame(SUB, 1, false), undefined);
+});
+
 test("a lost stream hands its unanswered outcomes to the next one, which starts without credits", () => {
   const l = new Ledger(2);
   l.nextFrame(SUB, 0, false, true);

@@ -9,6 +9,7 @@ mod admin;
 mod enqueue;
 mod events;
 mod heartbeat;
+pub mod idempotency;
 mod lease;
 mod operations;
 mod queues;
@@ -155,6 +156,7 @@ impl<T: StateTxn> Ctx<'_, T> {
             Command::Destroy { job_id } => admin::destroy(self, job_id),
             Command::StartOperation(op) => operations::start(self, op),
             Command::AdvanceOperation(p) => operations::advance(self, p),
+            Command::EnqueueKeyed(k) => idempotency::enqueue_keyed(self, k),
         }
     }
 

@@ -13,10 +13,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::apply::LEASE_COUNT_MAX;
+use crate::apply::idempotency::IDEMPOTENCY_KEY_BYTES_MAX;
 use crate::apply::testkit::is_waiting;
 use crate::command::{
-    Ack, AttemptRun, BatchOutcome, Command, Effect, Enqueue, Fail, Heartbeat, HeartbeatReply,
-    JobError, Lease, Reply, StopReason,
+    Ack, AttemptRun, BatchOutcome, Command, Effect, Enqueue, EnqueueKeyed, Fail, Heartbeat,
+    HeartbeatReply, JobError, Lease, Reply, StopReason,
 };
 use crate::keys::TimerKind;
 use crate::model::{Backoff, Job, JobState, Priority};
@@ -82,6 +83,8 @@ pub struct Model {
     retention: (u64, u64),
     /// (queue, unique key) → (holder, expires at).
     locks: BTreeMap<(String, String), (String, u64)>,
+    /// (queue, idempotency key) → (job id, expires at, payload).
+    idempotency: BTreeMap<(String, String), (String, u64, String)>,
     /// Every lease token handed out so far.
     tokens: BTreeSet<u64>,
     /// Purge timers of removed jobs: they stay in the timer index until they fire (harmless
@@ -133,6 +136,7 @@ impl Model {
     fn command(&mut self, cmd: &Command) -> Result<Answer, String> {
         Ok(match cmd {
             Command::Enqueue(e) => self.enqueue(e),
+            Command::EnqueueKeyed(k) => self.enqueue_keyed(k),
             Command::Ack(a) => self.ack(a),
             Command::Fail(f) => self.fail(f),
             Command::Heartbeat(h) => self.heartbeat(h),
@@ -156,6 +160,33 @@ impl Model {
             }
             other => return Err(format!("the model does not cover {other:?}")),
         })
+    }
+
+    /// A key holds for its window and answers its first job; a different payload is refused.
+    fn enqueue_keyed(&mut self, k: &EnqueueKeyed) -> Answer {
+        let field = "options.idempotency_key";
+        if k.key.is_empty() || k.key.len() > IDEMPOTENCY_KEY_BYTES_MAX {
+            return Err(invalid(field));
+        }
+        let slot = (k.enqueue.queue.clone(), k.key.clone());
+        if let Some((job_id, expires_at, payload)) = self.idempotency.get(&slot)
+            && *expires_at > self.now
+        {
+            if *payload != k.enqueue.payload {
+                return Err(invalid(field));
+            }
+            return Ok(Reply::Replayed {
+                job_id: job_id.clone(),
+                state: self.jobs.get(job_id).map(|j| j.state),
+            });
+        }
+        let answer = self.enqueue(&k.enqueue);
+        if let Ok(Reply::Enqueued { job_id, .. }) = &answer {
+            let expires_at = self.now.saturating_add(k.window_ms);
+            let held = (job_id.clone(), expires_at, k.enqueue.payload.clone());
+            self.idempotency.insert(slot, held);
+        }
+        answer
     }
 
     fn enqueue(&mut self, e: &Enqueue) -> Answer {

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Rng;
 use super::model::Model;
 use crate::command::{
-    Ack, Batch, BatchOutcome, Command, Enqueue, Fail, Heartbeat, HeartbeatItem, HeartbeatReply,
-    Lease, Reply,
+    Ack, Batch, BatchOutcome, Command, Enqueue, EnqueueKeyed, Fail, Heartbeat, HeartbeatItem,
+    HeartbeatReply, Lease, Reply,
 };
 use crate::keys::TimerKind;
 use crate::model::{Backoff, BackoffKind, EnqueueOptions, JobState, Priority};
@@ -19,6 +19,8 @@ use crate::queues::{QueueChange, RateLimit};
 /// Queue names of one length, so moving a job does not change its size on the wire.
 const QUEUES: [&str; 3] = ["mail", "sync", "bulk"];
 const UNIQUE_KEYS: [&str; 3] = ["k0", "k1", "k2"];
+/// Idempotency keys: few, so retries (and expired keys used again) are common.
+const IDEMPOTENCY_KEYS: [&str; 4] = ["i0", "i1", "i2", "i3"];
 const PRIORITIES: [Priority; 4] = [
     Priority::Critical,
     Priority::High,
@@ -200,7 +202,7 @@ impl Workload {
     }
 
     fn command(&mut self, model: &Model) -> Command {
-        let weights = [24, 16, 12, 6, 7, 12, 3, 3, 1, 1, 2, 1, 3, 1, 2];
+        let weights = [24, 16, 12, 6, 7, 12, 3, 3, 1, 1, 2, 1, 3, 1, 2, 6];
         match self.rng.weighted(&weights) {
             0 => self.enqueue(),
             1 => self.lease(),
@@ -237,8 +239,30 @@ impl Workload {
                 retention_ms: *self.rng.pick(&[1_000, 30_000, 600_000, 86_400_000]),
                 dead_retention_ms: *self.rng.pick(&[1_000, 60_000, 3_600_000, 86_400_000]),
             },
-            _ => self.odd_enqueue(model),
+            14 => self.odd_enqueue(model),
+            _ => self.keyed_enqueue(),
         }
+    }
+
+    /// An enqueue with an idempotency key: mostly a payload that depends on the key only (a
+    /// retry), sometimes another (refused while the key holds), rarely an empty key.
+    fn keyed_enqueue(&mut self) -> Command {
+        let Command::Enqueue(mut e) = self.enqueue() else {
+            unreachable!("enqueue() makes an enqueue");
+        };
+        let key = if self.rng.chance(3) {
+            String::new()
+        } else {
+            self.rng.pick(&IDEMPOTENCY_KEYS).to_string()
+        };
+        if !self.rng.chance(10) {
+            e.payload = format!("{{\"key\":\"{key}\"}}");
+        }
+        Command::EnqueueKeyed(EnqueueKeyed {
+            enqueue: e,
+            key,
+            window_ms: *self.rng.pick(&[500, 5_000, 60_000]),
+        })
     }
 
     fn enqueue(&mut self) -> Command {

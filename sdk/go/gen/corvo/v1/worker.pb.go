@@ -250,6 +250,9 @@ const (
 	ErrorCode_ERROR_CODE_UNAUTHENTICATED ErrorCode = 9
 	// The key's role or queue scopes do not allow this; the message names the queue.
 	ErrorCode_ERROR_CODE_PERMISSION_DENIED ErrorCode = 10
+	// A write may or may not have been applied (leadership changed, or no majority answered in
+	// time). Retry only with an idempotency key, or check first. gRPC status UNKNOWN.
+	ErrorCode_ERROR_CODE_OUTCOME_UNKNOWN ErrorCode = 11
 )
 
 // Enum value maps for ErrorCode.
@@ -266,6 +269,7 @@ var (
 		8:  "ERROR_CODE_INTERNAL",
 		9:  "ERROR_CODE_UNAUTHENTICATED",
 		10: "ERROR_CODE_PERMISSION_DENIED",
+		11: "ERROR_CODE_OUTCOME_UNKNOWN",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":       0,
@@ -279,6 +283,7 @@ var (
 		"ERROR_CODE_INTERNAL":          8,
 		"ERROR_CODE_UNAUTHENTICATED":   9,
 		"ERROR_CODE_PERMISSION_DENIED": 10,
+		"ERROR_CODE_OUTCOME_UNKNOWN":   11,
 	}
 )
 
@@ -391,9 +396,14 @@ type EnqueueOptions struct {
 	// Default 3600000 (1 h) when `unique_key` is set.
 	UniquePeriodMs int64 `protobuf:"varint,7,opt,name=unique_period_ms,json=uniquePeriodMs,proto3" json:"unique_period_ms,omitempty"`
 	// Free-form labels, returned to the worker and searchable.
-	Tags          map[string]string `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Tags map[string]string `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+	// within the server's idempotency window (default 24 h) creates nothing and answers the
+	// first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+	// At most 255 bytes; empty = none.
+	IdempotencyKey string `protobuf:"bytes,9,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *EnqueueOptions) Reset() {
@@ -482,6 +492,13 @@ func (x *EnqueueOptions) GetTags() map[string]string {
 	return nil
 }
 
+func (x *EnqueueOptions) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
 type EnqueueRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Queue string                 `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
@@ -557,10 +574,14 @@ type EnqueueResponse struct {
 	// "pending", "scheduled" or "duplicate".
 	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
 	// True when `job_id` is an existing job holding the unique key.
-	UniqueExisting bool     `protobuf:"varint,3,opt,name=unique_existing,json=uniqueExisting,proto3" json:"unique_existing,omitempty"`
-	State          JobState `protobuf:"varint,4,opt,name=state,proto3,enum=corvo.v1.JobState" json:"state,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	UniqueExisting bool `protobuf:"varint,3,opt,name=unique_existing,json=uniqueExisting,proto3" json:"unique_existing,omitempty"`
+	// The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+	State JobState `protobuf:"varint,4,opt,name=state,proto3,enum=corvo.v1.JobState" json:"state,omitempty"`
+	// True when `options.idempotency_key` matched an earlier enqueue: `job_id` is that
+	// enqueue's job and nothing was created (`status` is "duplicate").
+	Replayed      bool `protobuf:"varint,5,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EnqueueResponse) Reset() {
@@ -619,6 +640,13 @@ func (x *EnqueueResponse) GetState() JobState {
 		return x.State
 	}
 	return JobState_JOB_STATE_UNSPECIFIED
+}
+
+func (x *EnqueueResponse) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
 }
 
 type FetchRequest struct {
@@ -1973,7 +2001,7 @@ type StreamLifecycleResponse struct {
 	// One result per fail of the frame, in order.
 	FailResults []*ItemResult `protobuf:"bytes,10,rep,name=fail_results,json=failResults,proto3" json:"fail_results,omitempty"`
 	// One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-	// existing unique job).
+	// existing unique job, "replayed" for an idempotency key's earlier job).
 	EnqueueResults []*ItemResult `protobuf:"bytes,11,rep,name=enqueue_results,json=enqueueResults,proto3" json:"enqueue_results,omitempty"`
 	// Jobs the worker must stop: cancelled, reassigned, finished or unknown.
 	CancelJobIds []string `protobuf:"bytes,12,rep,name=cancel_job_ids,json=cancelJobIds,proto3" json:"cancel_job_ids,omitempty"`
@@ -2879,7 +2907,7 @@ const file_corvo_v1_worker_proto_rawDesc = "" +
 	"\rBackoffPolicy\x12)\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x15.corvo.v1.BackoffKindR\x04kind\x12\x17\n" +
 	"\abase_ms\x18\x02 \x01(\x03R\x06baseMs\x12\x15\n" +
-	"\x06cap_ms\x18\x03 \x01(\x03R\x05capMs\"\xb7\x03\n" +
+	"\x06cap_ms\x18\x03 \x01(\x03R\x05capMs\"\xe0\x03\n" +
 	"\x0eEnqueueOptions\x12.\n" +
 	"\bpriority\x18\x01 \x01(\x0e2\x12.corvo.v1.PriorityR\bpriority\x12!\n" +
 	"\fmax_attempts\x18\x02 \x01(\x05R\vmaxAttempts\x121\n" +
@@ -2889,7 +2917,8 @@ const file_corvo_v1_worker_proto_rawDesc = "" +
 	"\n" +
 	"unique_key\x18\x06 \x01(\tR\tuniqueKey\x12(\n" +
 	"\x10unique_period_ms\x18\a \x01(\x03R\x0euniquePeriodMs\x126\n" +
-	"\x04tags\x18\b \x03(\v2\".corvo.v1.EnqueueOptions.TagsEntryR\x04tags\x1a7\n" +
+	"\x04tags\x18\b \x03(\v2\".corvo.v1.EnqueueOptions.TagsEntryR\x04tags\x12'\n" +
+	"\x0fidempotency_key\x18\t \x01(\tR\x0eidempotencyKey\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaa\x01\n" +
@@ -2897,12 +2926,13 @@ const file_corvo_v1_worker_proto_rawDesc = "" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12!\n" +
 	"\fpayload_json\x18\x02 \x01(\tR\vpayloadJson\x12+\n" +
 	"\x05agent\x18\x03 \x01(\v2\x15.corvo.v1.AgentConfigR\x05agent\x122\n" +
-	"\aoptions\x18\x04 \x01(\v2\x18.corvo.v1.EnqueueOptionsR\aoptions\"\x93\x01\n" +
+	"\aoptions\x18\x04 \x01(\v2\x18.corvo.v1.EnqueueOptionsR\aoptions\"\xaf\x01\n" +
 	"\x0fEnqueueResponse\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12'\n" +
 	"\x0funique_existing\x18\x03 \x01(\bR\x0euniqueExisting\x12(\n" +
-	"\x05state\x18\x04 \x01(\x0e2\x12.corvo.v1.JobStateR\x05state\"\xbb\x01\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x12.corvo.v1.JobStateR\x05state\x12\x1a\n" +
+	"\breplayed\x18\x05 \x01(\bR\breplayed\"\xbb\x01\n" +
 	"\fFetchRequest\x12\x16\n" +
 	"\x06queues\x18\x01 \x03(\tR\x06queues\x12\x1b\n" +
 	"\tworker_id\x18\x02 \x01(\tR\bworkerId\x12\x1a\n" +
@@ -3135,7 +3165,7 @@ const file_corvo_v1_worker_proto_rawDesc = "" +
 	"\x0eJOB_STATE_HELD\x10\x05\x12\x17\n" +
 	"\x13JOB_STATE_COMPLETED\x10\x06\x12\x12\n" +
 	"\x0eJOB_STATE_DEAD\x10\a\x12\x17\n" +
-	"\x13JOB_STATE_CANCELLED\x10\b*\xc9\x02\n" +
+	"\x13JOB_STATE_CANCELLED\x10\b*\xe9\x02\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -3148,7 +3178,8 @@ const file_corvo_v1_worker_proto_rawDesc = "" +
 	"\x13ERROR_CODE_INTERNAL\x10\b\x12\x1e\n" +
 	"\x1aERROR_CODE_UNAUTHENTICATED\x10\t\x12 \n" +
 	"\x1cERROR_CODE_PERMISSION_DENIED\x10\n" +
-	"2\xbc\x05\n" +
+	"\x12\x1e\n" +
+	"\x1aERROR_CODE_OUTCOME_UNKNOWN\x10\v2\xbc\x05\n" +
 	"\rWorkerService\x12>\n" +
 	"\aEnqueue\x12\x18.corvo.v1.EnqueueRequest\x1a\x19.corvo.v1.EnqueueResponse\x128\n" +
 	"\x05Fetch\x12\x16.corvo.v1.FetchRequest\x1a\x17.corvo.v1.FetchResponse\x12G\n" +

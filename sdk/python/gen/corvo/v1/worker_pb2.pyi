@@ -48,6 +48,7 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CODE_INTERNAL: _ClassVar[ErrorCode]
     ERROR_CODE_UNAUTHENTICATED: _ClassVar[ErrorCode]
     ERROR_CODE_PERMISSION_DENIED: _ClassVar[ErrorCode]
+    ERROR_CODE_OUTCOME_UNKNOWN: _ClassVar[ErrorCode]
 PRIORITY_UNSPECIFIED: Priority
 PRIORITY_CRITICAL: Priority
 PRIORITY_HIGH: Priority
@@ -78,6 +79,7 @@ ERROR_CODE_UNAVAILABLE: ErrorCode
 ERROR_CODE_INTERNAL: ErrorCode
 ERROR_CODE_UNAUTHENTICATED: ErrorCode
 ERROR_CODE_PERMISSION_DENIED: ErrorCode
+ERROR_CODE_OUTCOME_UNKNOWN: ErrorCode
 
 class BackoffPolicy(_message.Message):
     __slots__ = ("kind", "base_ms", "cap_ms")
@@ -90,7 +92,7 @@ class BackoffPolicy(_message.Message):
     def __init__(self, kind: _Optional[_Union[BackoffKind, str]] = ..., base_ms: _Optional[int] = ..., cap_ms: _Optional[int] = ...) -> None: ...
 
 class EnqueueOptions(_message.Message):
-    __slots__ = ("priority", "max_attempts", "backoff", "scheduled_at", "expire_after_ms", "unique_key", "unique_period_ms", "tags")
+    __slots__ = ("priority", "max_attempts", "backoff", "scheduled_at", "expire_after_ms", "unique_key", "unique_period_ms", "tags", "idempotency_key")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +108,7 @@ class EnqueueOptions(_message.Message):
     UNIQUE_KEY_FIELD_NUMBER: _ClassVar[int]
     UNIQUE_PERIOD_MS_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     priority: Priority
     max_attempts: int
     backoff: BackoffPolicy
@@ -114,7 +117,8 @@ class EnqueueOptions(_message.Message):
     unique_key: str
     unique_period_ms: int
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, priority: _Optional[_Union[Priority, str]] = ..., max_attempts: _Optional[int] = ..., backoff: _Optional[_Union[BackoffPolicy, _Mapping]] = ..., scheduled_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expire_after_ms: _Optional[int] = ..., unique_key: _Optional[str] = ..., unique_period_ms: _Optional[int] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, priority: _Optional[_Union[Priority, str]] = ..., max_attempts: _Optional[int] = ..., backoff: _Optional[_Union[BackoffPolicy, _Mapping]] = ..., scheduled_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expire_after_ms: _Optional[int] = ..., unique_key: _Optional[str] = ..., unique_period_ms: _Optional[int] = ..., tags: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class EnqueueRequest(_message.Message):
     __slots__ = ("queue", "payload_json", "agent", "options")
@@ -129,16 +133,18 @@ class EnqueueRequest(_message.Message):
     def __init__(self, queue: _Optional[str] = ..., payload_json: _Optional[str] = ..., agent: _Optional[_Union[AgentConfig, _Mapping]] = ..., options: _Optional[_Union[EnqueueOptions, _Mapping]] = ...) -> None: ...
 
 class EnqueueResponse(_message.Message):
-    __slots__ = ("job_id", "status", "unique_existing", "state")
+    __slots__ = ("job_id", "status", "unique_existing", "state", "replayed")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     UNIQUE_EXISTING_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     status: str
     unique_existing: bool
     state: JobState
-    def __init__(self, job_id: _Optional[str] = ..., status: _Optional[str] = ..., unique_existing: bool = ..., state: _Optional[_Union[JobState, str]] = ...) -> None: ...
+    replayed: bool
+    def __init__(self, job_id: _Optional[str] = ..., status: _Optional[str] = ..., unique_existing: bool = ..., state: _Optional[_Union[JobState, str]] = ..., replayed: bool = ...) -> None: ...
 
 class FetchRequest(_message.Message):
     __slots__ = ("queues", "worker_id", "hostname", "lease_duration", "max_wait_ms")

@@ -40,6 +40,12 @@ pub struct EnqueueOptions {
     /// Free-form labels, returned to the worker and searchable.
     #[prost(map="string, string", tag="8")]
     pub tags: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
+    /// Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+    /// within the server's idempotency window (default 24 h) creates nothing and answers the
+    /// first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+    /// At most 255 bytes; empty = none.
+    #[prost(string, tag="9")]
+    pub idempotency_key: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct EnqueueRequest {
@@ -63,8 +69,13 @@ pub struct EnqueueResponse {
     /// True when `job_id` is an existing job holding the unique key.
     #[prost(bool, tag="3")]
     pub unique_existing: bool,
+    /// The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
     #[prost(enumeration="JobState", tag="4")]
     pub state: i32,
+    /// True when `options.idempotency_key` matched an earlier enqueue: `job_id` is that
+    /// enqueue's job and nothing was created (`status` is "duplicate").
+    #[prost(bool, tag="5")]
+    pub replayed: bool,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FetchRequest {
@@ -360,7 +371,7 @@ pub struct StreamLifecycleResponse {
     #[prost(message, repeated, tag="10")]
     pub fail_results: ::prost::alloc::vec::Vec<ItemResult>,
     /// One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-    /// existing unique job).
+    /// existing unique job, "replayed" for an idempotency key's earlier job).
     #[prost(message, repeated, tag="11")]
     pub enqueue_results: ::prost::alloc::vec::Vec<ItemResult>,
     /// Jobs the worker must stop: cancelled, reassigned, finished or unknown.
@@ -668,6 +679,9 @@ pub enum ErrorCode {
     Unauthenticated = 9,
     /// The key's role or queue scopes do not allow this; the message names the queue.
     PermissionDenied = 10,
+    /// A write may or may not have been applied (leadership changed, or no majority answered in
+    /// time). Retry only with an idempotency key, or check first. gRPC status UNKNOWN.
+    OutcomeUnknown = 11,
 }
 impl ErrorCode {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -687,6 +701,7 @@ impl ErrorCode {
             Self::Internal => "ERROR_CODE_INTERNAL",
             Self::Unauthenticated => "ERROR_CODE_UNAUTHENTICATED",
             Self::PermissionDenied => "ERROR_CODE_PERMISSION_DENIED",
+            Self::OutcomeUnknown => "ERROR_CODE_OUTCOME_UNKNOWN",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -703,6 +718,7 @@ impl ErrorCode {
             "ERROR_CODE_INTERNAL" => Some(Self::Internal),
             "ERROR_CODE_UNAUTHENTICATED" => Some(Self::Unauthenticated),
             "ERROR_CODE_PERMISSION_DENIED" => Some(Self::PermissionDenied),
+            "ERROR_CODE_OUTCOME_UNKNOWN" => Some(Self::OutcomeUnknown),
             _ => None,
         }
     }

@@ -23,6 +23,7 @@ private static final long serialVersionUID = 0L;
   private EnqueueOptions() {
     priority_ = 0;
     uniqueKey_ = "";
+    idempotencyKey_ = "";
   }
 
   @java.lang.Override
@@ -348,6 +349,59 @@ java.lang.String defaultValue) {
     return map.get(key);
   }
 
+  public static final int IDEMPOTENCY_KEY_FIELD_NUMBER = 9;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object idempotencyKey_ = "";
+  /**
+   * <pre>
+   * Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+   * within the server's idempotency window (default 24 h) creates nothing and answers the
+   * first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+   * At most 255 bytes; empty = none.
+   * </pre>
+   *
+   * <code>string idempotency_key = 9 [json_name = "idempotencyKey"];</code>
+   * @return The idempotencyKey.
+   */
+  @java.lang.Override
+  public java.lang.String getIdempotencyKey() {
+    java.lang.Object ref = idempotencyKey_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      idempotencyKey_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+   * within the server's idempotency window (default 24 h) creates nothing and answers the
+   * first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+   * At most 255 bytes; empty = none.
+   * </pre>
+   *
+   * <code>string idempotency_key = 9 [json_name = "idempotencyKey"];</code>
+   * @return The bytes for idempotencyKey.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getIdempotencyKeyBytes() {
+    java.lang.Object ref = idempotencyKey_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      idempotencyKey_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -389,6 +443,9 @@ java.lang.String defaultValue) {
         internalGetTags(),
         TagsDefaultEntryHolder.defaultEntry,
         8);
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(idempotencyKey_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 9, idempotencyKey_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -435,6 +492,9 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
           .computeMessageSize(8, tags__);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(idempotencyKey_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(9, idempotencyKey_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -471,6 +531,8 @@ java.lang.String defaultValue) {
         != other.getUniquePeriodMs()) return false;
     if (!internalGetTags().equals(
         other.internalGetTags())) return false;
+    if (!getIdempotencyKey()
+        .equals(other.getIdempotencyKey())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -506,6 +568,8 @@ java.lang.String defaultValue) {
       hash = (37 * hash) + TAGS_FIELD_NUMBER;
       hash = (53 * hash) + internalGetTags().hashCode();
     }
+    hash = (37 * hash) + IDEMPOTENCY_KEY_FIELD_NUMBER;
+    hash = (53 * hash) + getIdempotencyKey().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -686,6 +750,7 @@ java.lang.String defaultValue) {
       uniqueKey_ = "";
       uniquePeriodMs_ = 0L;
       internalGetMutableTags().clear();
+      idempotencyKey_ = "";
       return this;
     }
 
@@ -750,6 +815,9 @@ java.lang.String defaultValue) {
       if (((from_bitField0_ & 0x00000080) != 0)) {
         result.tags_ = internalGetTags();
         result.tags_.makeImmutable();
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.idempotencyKey_ = idempotencyKey_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -824,6 +892,11 @@ java.lang.String defaultValue) {
       internalGetMutableTags().mergeFrom(
           other.internalGetTags());
       bitField0_ |= 0x00000080;
+      if (!other.getIdempotencyKey().isEmpty()) {
+        idempotencyKey_ = other.idempotencyKey_;
+        bitField0_ |= 0x00000100;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -898,6 +971,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000080;
               break;
             } // case 66
+            case 74: {
+              idempotencyKey_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 74
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1681,6 +1759,113 @@ java.lang.String defaultValue) {
       internalGetMutableTags().getMutableMap()
           .putAll(values);
       bitField0_ |= 0x00000080;
+      return this;
+    }
+
+    private java.lang.Object idempotencyKey_ = "";
+    /**
+     * <pre>
+     * Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+     * within the server's idempotency window (default 24 h) creates nothing and answers the
+     * first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+     * At most 255 bytes; empty = none.
+     * </pre>
+     *
+     * <code>string idempotency_key = 9 [json_name = "idempotencyKey"];</code>
+     * @return The idempotencyKey.
+     */
+    public java.lang.String getIdempotencyKey() {
+      java.lang.Object ref = idempotencyKey_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        idempotencyKey_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+     * within the server's idempotency window (default 24 h) creates nothing and answers the
+     * first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+     * At most 255 bytes; empty = none.
+     * </pre>
+     *
+     * <code>string idempotency_key = 9 [json_name = "idempotencyKey"];</code>
+     * @return The bytes for idempotencyKey.
+     */
+    public com.google.protobuf.ByteString
+        getIdempotencyKeyBytes() {
+      java.lang.Object ref = idempotencyKey_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        idempotencyKey_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+     * within the server's idempotency window (default 24 h) creates nothing and answers the
+     * first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+     * At most 255 bytes; empty = none.
+     * </pre>
+     *
+     * <code>string idempotency_key = 9 [json_name = "idempotencyKey"];</code>
+     * @param value The idempotencyKey to set.
+     * @return This builder for chaining.
+     */
+    public Builder setIdempotencyKey(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      idempotencyKey_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+     * within the server's idempotency window (default 24 h) creates nothing and answers the
+     * first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+     * At most 255 bytes; empty = none.
+     * </pre>
+     *
+     * <code>string idempotency_key = 9 [json_name = "idempotencyKey"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearIdempotencyKey() {
+      idempotencyKey_ = getDefaultInstance().getIdempotencyKey();
+      bitField0_ = (bitField0_ & ~0x00000100);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+     * within the server's idempotency window (default 24 h) creates nothing and answers the
+     * first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+     * At most 255 bytes; empty = none.
+     * </pre>
+     *
+     * <code>string idempotency_key = 9 [json_name = "idempotencyKey"];</code>
+     * @param value The bytes for idempotencyKey to set.
+     * @return This builder for chaining.
+     */
+    public Builder setIdempotencyKeyBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      idempotencyKey_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
       return this;
     }
     @java.lang.Override

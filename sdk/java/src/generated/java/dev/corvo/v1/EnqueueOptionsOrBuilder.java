@@ -185,4 +185,30 @@ java.lang.String defaultValue);
    */
   java.lang.String getTagsOrThrow(
       java.lang.String key);
+
+  /**
+   * <pre>
+   * Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+   * within the server's idempotency window (default 24 h) creates nothing and answers the
+   * first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+   * At most 255 bytes; empty = none.
+   * </pre>
+   *
+   * <code>string idempotency_key = 9 [json_name = "idempotencyKey"];</code>
+   * @return The idempotencyKey.
+   */
+  java.lang.String getIdempotencyKey();
+  /**
+   * <pre>
+   * Makes the enqueue safe to retry: another enqueue to the same queue with the same key
+   * within the server's idempotency window (default 24 h) creates nothing and answers the
+   * first call's job (`replayed`). It must carry the same payload (else INVALID_ARGUMENT).
+   * At most 255 bytes; empty = none.
+   * </pre>
+   *
+   * <code>string idempotency_key = 9 [json_name = "idempotencyKey"];</code>
+   * @return The bytes for idempotencyKey.
+   */
+  com.google.protobuf.ByteString
+      getIdempotencyKeyBytes();
 }

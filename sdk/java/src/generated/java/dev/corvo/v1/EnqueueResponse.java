@@ -146,6 +146,10 @@ private static final long serialVersionUID = 0L;
   public static final int STATE_FIELD_NUMBER = 4;
   private int state_ = 0;
   /**
+   * <pre>
+   * The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+   * </pre>
+   *
    * <code>.corvo.v1.JobState state = 4 [json_name = "state"];</code>
    * @return The enum numeric value on the wire for state.
    */
@@ -153,12 +157,32 @@ private static final long serialVersionUID = 0L;
     return state_;
   }
   /**
+   * <pre>
+   * The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+   * </pre>
+   *
    * <code>.corvo.v1.JobState state = 4 [json_name = "state"];</code>
    * @return The state.
    */
   @java.lang.Override public dev.corvo.v1.JobState getState() {
     dev.corvo.v1.JobState result = dev.corvo.v1.JobState.forNumber(state_);
     return result == null ? dev.corvo.v1.JobState.UNRECOGNIZED : result;
+  }
+
+  public static final int REPLAYED_FIELD_NUMBER = 5;
+  private boolean replayed_ = false;
+  /**
+   * <pre>
+   * True when `options.idempotency_key` matched an earlier enqueue: `job_id` is that
+   * enqueue's job and nothing was created (`status` is "duplicate").
+   * </pre>
+   *
+   * <code>bool replayed = 5 [json_name = "replayed"];</code>
+   * @return The replayed.
+   */
+  @java.lang.Override
+  public boolean getReplayed() {
+    return replayed_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -187,6 +211,9 @@ private static final long serialVersionUID = 0L;
     if (state_ != dev.corvo.v1.JobState.JOB_STATE_UNSPECIFIED.getNumber()) {
       output.writeEnum(4, state_);
     }
+    if (replayed_ != false) {
+      output.writeBool(5, replayed_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -210,6 +237,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(4, state_);
     }
+    if (replayed_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(5, replayed_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -232,6 +263,8 @@ private static final long serialVersionUID = 0L;
     if (getUniqueExisting()
         != other.getUniqueExisting()) return false;
     if (state_ != other.state_) return false;
+    if (getReplayed()
+        != other.getReplayed()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -252,6 +285,9 @@ private static final long serialVersionUID = 0L;
         getUniqueExisting());
     hash = (37 * hash) + STATE_FIELD_NUMBER;
     hash = (53 * hash) + state_;
+    hash = (37 * hash) + REPLAYED_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getReplayed());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -387,6 +423,7 @@ private static final long serialVersionUID = 0L;
       status_ = "";
       uniqueExisting_ = false;
       state_ = 0;
+      replayed_ = false;
       return this;
     }
 
@@ -431,6 +468,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.state_ = state_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.replayed_ = replayed_;
       }
     }
 
@@ -494,6 +534,9 @@ private static final long serialVersionUID = 0L;
       if (other.state_ != 0) {
         setStateValue(other.getStateValue());
       }
+      if (other.getReplayed() != false) {
+        setReplayed(other.getReplayed());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -540,6 +583,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 32
+            case 40: {
+              replayed_ = input.readBool();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 40
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -767,6 +815,10 @@ private static final long serialVersionUID = 0L;
 
     private int state_ = 0;
     /**
+     * <pre>
+     * The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+     * </pre>
+     *
      * <code>.corvo.v1.JobState state = 4 [json_name = "state"];</code>
      * @return The enum numeric value on the wire for state.
      */
@@ -774,6 +826,10 @@ private static final long serialVersionUID = 0L;
       return state_;
     }
     /**
+     * <pre>
+     * The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+     * </pre>
+     *
      * <code>.corvo.v1.JobState state = 4 [json_name = "state"];</code>
      * @param value The enum numeric value on the wire for state to set.
      * @return This builder for chaining.
@@ -785,6 +841,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+     * </pre>
+     *
      * <code>.corvo.v1.JobState state = 4 [json_name = "state"];</code>
      * @return The state.
      */
@@ -794,6 +854,10 @@ private static final long serialVersionUID = 0L;
       return result == null ? dev.corvo.v1.JobState.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+     * </pre>
+     *
      * <code>.corvo.v1.JobState state = 4 [json_name = "state"];</code>
      * @param value The state to set.
      * @return This builder for chaining.
@@ -808,12 +872,63 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+     * </pre>
+     *
      * <code>.corvo.v1.JobState state = 4 [json_name = "state"];</code>
      * @return This builder for chaining.
      */
     public Builder clearState() {
       bitField0_ = (bitField0_ & ~0x00000008);
       state_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private boolean replayed_ ;
+    /**
+     * <pre>
+     * True when `options.idempotency_key` matched an earlier enqueue: `job_id` is that
+     * enqueue's job and nothing was created (`status` is "duplicate").
+     * </pre>
+     *
+     * <code>bool replayed = 5 [json_name = "replayed"];</code>
+     * @return The replayed.
+     */
+    @java.lang.Override
+    public boolean getReplayed() {
+      return replayed_;
+    }
+    /**
+     * <pre>
+     * True when `options.idempotency_key` matched an earlier enqueue: `job_id` is that
+     * enqueue's job and nothing was created (`status` is "duplicate").
+     * </pre>
+     *
+     * <code>bool replayed = 5 [json_name = "replayed"];</code>
+     * @param value The replayed to set.
+     * @return This builder for chaining.
+     */
+    public Builder setReplayed(boolean value) {
+
+      replayed_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * True when `options.idempotency_key` matched an earlier enqueue: `job_id` is that
+     * enqueue's job and nothing was created (`status` is "duplicate").
+     * </pre>
+     *
+     * <code>bool replayed = 5 [json_name = "replayed"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearReplayed() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      replayed_ = false;
       onChanged();
       return this;
     }

@@ -51,13 +51,32 @@ public interface EnqueueResponseOrBuilder extends
   boolean getUniqueExisting();
 
   /**
+   * <pre>
+   * The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+   * </pre>
+   *
    * <code>.corvo.v1.JobState state = 4 [json_name = "state"];</code>
    * @return The enum numeric value on the wire for state.
    */
   int getStateValue();
   /**
+   * <pre>
+   * The job's state now (JOB_STATE_UNSPECIFIED when `replayed` names a job that is gone).
+   * </pre>
+   *
    * <code>.corvo.v1.JobState state = 4 [json_name = "state"];</code>
    * @return The state.
    */
   dev.corvo.v1.JobState getState();
+
+  /**
+   * <pre>
+   * True when `options.idempotency_key` matched an earlier enqueue: `job_id` is that
+   * enqueue's job and nothing was created (`status` is "duplicate").
+   * </pre>
+   *
+   * <code>bool replayed = 5 [json_name = "replayed"];</code>
+   * @return The replayed.
+   */
+  boolean getReplayed();
 }

@@ -101,6 +101,15 @@ public enum ErrorCode
    * <code>ERROR_CODE_PERMISSION_DENIED = 10;</code>
    */
   ERROR_CODE_PERMISSION_DENIED(10),
+  /**
+   * <pre>
+   * A write may or may not have been applied (leadership changed, or no majority answered in
+   * time). Retry only with an idempotency key, or check first. gRPC status UNKNOWN.
+   * </pre>
+   *
+   * <code>ERROR_CODE_OUTCOME_UNKNOWN = 11;</code>
+   */
+  ERROR_CODE_OUTCOME_UNKNOWN(11),
   UNRECOGNIZED(-1),
   ;
 
@@ -192,6 +201,15 @@ public enum ErrorCode
    * <code>ERROR_CODE_PERMISSION_DENIED = 10;</code>
    */
   public static final int ERROR_CODE_PERMISSION_DENIED_VALUE = 10;
+  /**
+   * <pre>
+   * A write may or may not have been applied (leadership changed, or no majority answered in
+   * time). Retry only with an idempotency key, or check first. gRPC status UNKNOWN.
+   * </pre>
+   *
+   * <code>ERROR_CODE_OUTCOME_UNKNOWN = 11;</code>
+   */
+  public static final int ERROR_CODE_OUTCOME_UNKNOWN_VALUE = 11;
 
 
   public final int getNumber() {
@@ -229,6 +247,7 @@ public enum ErrorCode
       case 8: return ERROR_CODE_INTERNAL;
       case 9: return ERROR_CODE_UNAUTHENTICATED;
       case 10: return ERROR_CODE_PERMISSION_DENIED;
+      case 11: return ERROR_CODE_OUTCOME_UNKNOWN;
       default: return null;
     }
   }

@@ -414,7 +414,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -426,7 +426,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -439,7 +439,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -451,7 +451,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -463,7 +463,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -2846,7 +2846,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -2861,7 +2861,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -2876,7 +2876,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -2891,7 +2891,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -2913,7 +2913,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -2932,7 +2932,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -2953,7 +2953,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -2975,7 +2975,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -2994,7 +2994,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -3013,7 +3013,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -3033,7 +3033,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -3051,7 +3051,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -3069,7 +3069,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -3081,7 +3081,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -3096,7 +3096,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -3112,7 +3112,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -3124,7 +3124,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -3137,7 +3137,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-     * existing unique job).
+     * existing unique job, "replayed" for an idempotency key's earlier job).
      * </pre>
      *
      * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>

@@ -229,7 +229,7 @@ public interface StreamLifecycleResponseOrBuilder extends
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -239,7 +239,7 @@ public interface StreamLifecycleResponseOrBuilder extends
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -248,7 +248,7 @@ public interface StreamLifecycleResponseOrBuilder extends
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -257,7 +257,7 @@ public interface StreamLifecycleResponseOrBuilder extends
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>
@@ -267,7 +267,7 @@ public interface StreamLifecycleResponseOrBuilder extends
   /**
    * <pre>
    * One result per enqueue of the frame, in order (job_id set; message "duplicate" for an
-   * existing unique job).
+   * existing unique job, "replayed" for an idempotency key's earlier job).
    * </pre>
    *
    * <code>repeated .corvo.v1.ItemResult enqueue_results = 11 [json_name = "enqueueResults"];</code>

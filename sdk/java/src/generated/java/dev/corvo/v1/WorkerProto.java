@@ -208,7 +208,7 @@ public final class WorkerProto {
       "e/protobuf/timestamp.proto\"j\n\rBackoffPol" +
       "icy\022)\n\004kind\030\001 \001(\0162\025.corvo.v1.BackoffKind" +
       "R\004kind\022\027\n\007base_ms\030\002 \001(\003R\006baseMs\022\025\n\006cap_m" +
-      "s\030\003 \001(\003R\005capMs\"\267\003\n\016EnqueueOptions\022.\n\010pri" +
+      "s\030\003 \001(\003R\005capMs\"\340\003\n\016EnqueueOptions\022.\n\010pri" +
       "ority\030\001 \001(\0162\022.corvo.v1.PriorityR\010priorit" +
       "y\022!\n\014max_attempts\030\002 \001(\005R\013maxAttempts\0221\n\007" +
       "backoff\030\003 \001(\0132\027.corvo.v1.BackoffPolicyR\007" +
@@ -217,202 +217,205 @@ public final class WorkerProto {
       "_after_ms\030\005 \001(\003R\rexpireAfterMs\022\035\n\nunique" +
       "_key\030\006 \001(\tR\tuniqueKey\022(\n\020unique_period_m" +
       "s\030\007 \001(\003R\016uniquePeriodMs\0226\n\004tags\030\010 \003(\0132\"." +
-      "corvo.v1.EnqueueOptions.TagsEntryR\004tags\032" +
-      "7\n\tTagsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030" +
-      "\002 \001(\tR\005value:\0028\001\"\252\001\n\016EnqueueRequest\022\024\n\005q" +
-      "ueue\030\001 \001(\tR\005queue\022!\n\014payload_json\030\002 \001(\tR" +
-      "\013payloadJson\022+\n\005agent\030\003 \001(\0132\025.corvo.v1.A" +
-      "gentConfigR\005agent\0222\n\007options\030\004 \001(\0132\030.cor" +
-      "vo.v1.EnqueueOptionsR\007options\"\223\001\n\017Enqueu" +
-      "eResponse\022\025\n\006job_id\030\001 \001(\tR\005jobId\022\026\n\006stat" +
-      "us\030\002 \001(\tR\006status\022\'\n\017unique_existing\030\003 \001(" +
-      "\010R\016uniqueExisting\022(\n\005state\030\004 \001(\0162\022.corvo" +
-      ".v1.JobStateR\005state\"\273\001\n\014FetchRequest\022\026\n\006" +
-      "queues\030\001 \003(\tR\006queues\022\033\n\tworker_id\030\002 \001(\tR" +
-      "\010workerId\022\032\n\010hostname\030\003 \001(\tR\010hostname\022%\n" +
-      "\016lease_duration\030\004 \001(\005R\rleaseDuration\022#\n\013" +
-      "max_wait_ms\030\005 \001(\005H\000R\tmaxWaitMs\210\001\001B\016\n\014_ma" +
-      "x_wait_ms\"\351\003\n\rFetchResponse\022\024\n\005found\030\001 \001" +
-      "(\010R\005found\022\025\n\006job_id\030\002 \001(\tR\005jobId\022\024\n\005queu" +
-      "e\030\003 \001(\tR\005queue\022!\n\014payload_json\030\004 \001(\tR\013pa" +
-      "yloadJson\022\030\n\007attempt\030\005 \001(\005R\007attempt\022\037\n\013m" +
-      "ax_retries\030\006 \001(\005R\nmaxRetries\022%\n\016lease_du" +
-      "ration\030\007 \001(\005R\rleaseDuration\022\'\n\017checkpoin" +
-      "t_json\030\010 \001(\tR\016checkpointJson\022\033\n\ttags_jso" +
-      "n\030\t \001(\tR\010tagsJson\022*\n\005agent\030\n \001(\0132\024.corvo" +
-      ".v1.AgentStateR\005agent\022\037\n\013lease_token\030\013 \001" +
-      "(\004R\nleaseToken\022*\n\021lease_deadline_ms\030\014 \001(" +
-      "\003R\017leaseDeadlineMs\022.\n\010priority\030\r \001(\0162\022.c" +
-      "orvo.v1.PriorityR\010priority\022!\n\014trace_pare" +
-      "nt\030\016 \001(\tR\013traceParent\"\326\001\n\021FetchBatchRequ" +
-      "est\022\026\n\006queues\030\001 \003(\tR\006queues\022\033\n\tworker_id" +
-      "\030\002 \001(\tR\010workerId\022\032\n\010hostname\030\003 \001(\tR\010host" +
-      "name\022%\n\016lease_duration\030\004 \001(\005R\rleaseDurat" +
-      "ion\022\024\n\005count\030\005 \001(\005R\005count\022#\n\013max_wait_ms" +
-      "\030\006 \001(\005H\000R\tmaxWaitMs\210\001\001B\016\n\014_max_wait_ms\"\323" +
-      "\003\n\rFetchBatchJob\022\025\n\006job_id\030\001 \001(\tR\005jobId\022" +
-      "\024\n\005queue\030\002 \001(\tR\005queue\022!\n\014payload_json\030\003 " +
-      "\001(\tR\013payloadJson\022\030\n\007attempt\030\004 \001(\005R\007attem" +
-      "pt\022\037\n\013max_retries\030\005 \001(\005R\nmaxRetries\022%\n\016l" +
-      "ease_duration\030\006 \001(\005R\rleaseDuration\022\'\n\017ch" +
-      "eckpoint_json\030\007 \001(\tR\016checkpointJson\022\033\n\tt" +
-      "ags_json\030\010 \001(\tR\010tagsJson\022*\n\005agent\030\t \001(\0132" +
-      "\024.corvo.v1.AgentStateR\005agent\022\037\n\013lease_to" +
-      "ken\030\n \001(\004R\nleaseToken\022*\n\021lease_deadline_" +
-      "ms\030\013 \001(\003R\017leaseDeadlineMs\022.\n\010priority\030\014 " +
-      "\001(\0162\022.corvo.v1.PriorityR\010priority\022!\n\014tra" +
-      "ce_parent\030\r \001(\tR\013traceParent\"A\n\022FetchBat" +
-      "chResponse\022+\n\004jobs\030\001 \003(\0132\027.corvo.v1.Fetc" +
-      "hBatchJobR\004jobs\"\202\002\n\013UsageReport\022!\n\014input" +
-      "_tokens\030\001 \001(\003R\013inputTokens\022#\n\routput_tok" +
-      "ens\030\002 \001(\003R\014outputTokens\0222\n\025cache_creatio" +
-      "n_tokens\030\003 \001(\003R\023cacheCreationTokens\022*\n\021c" +
-      "ache_read_tokens\030\004 \001(\003R\017cacheReadTokens\022" +
-      "\024\n\005model\030\005 \001(\tR\005model\022\032\n\010provider\030\006 \001(\tR" +
-      "\010provider\022\031\n\010cost_usd\030\007 \001(\001R\007costUsd\"\236\002\n" +
-      "\nAckRequest\022\025\n\006job_id\030\001 \001(\tR\005jobId\022\037\n\013re" +
-      "sult_json\030\002 \001(\tR\nresultJson\022+\n\005usage\030\003 \001" +
-      "(\0132\025.corvo.v1.UsageReportR\005usage\022\'\n\017chec" +
-      "kpoint_json\030\004 \001(\tR\016checkpointJson\022!\n\014age" +
-      "nt_status\030\005 \001(\tR\013agentStatus\022\037\n\013hold_rea" +
-      "son\030\006 \001(\tR\nholdReason\022\035\n\ntrace_json\030\007 \001(" +
-      "\tR\ttraceJson\022\037\n\013lease_token\030\010 \001(\004R\nlease" +
-      "Token\"7\n\013AckResponse\022(\n\005state\030\001 \001(\0162\022.co" +
-      "rvo.v1.JobStateR\005state\"\224\001\n\014AckBatchItem\022" +
-      "\025\n\006job_id\030\001 \001(\tR\005jobId\022\037\n\013result_json\030\002 " +
-      "\001(\tR\nresultJson\022+\n\005usage\030\003 \001(\0132\025.corvo.v" +
-      "1.UsageReportR\005usage\022\037\n\013lease_token\030\004 \001(" +
-      "\004R\nleaseToken\"?\n\017AckBatchRequest\022,\n\005item" +
-      "s\030\001 \003(\0132\026.corvo.v1.AckBatchItemR\005items\"\220" +
-      "\001\n\nItemResult\022\025\n\006job_id\030\001 \001(\tR\005jobId\022\'\n\004" +
-      "code\030\002 \001(\0162\023.corvo.v1.ErrorCodeR\004code\022\030\n" +
-      "\007message\030\003 \001(\tR\007message\022(\n\005state\030\004 \001(\0162\022" +
-      ".corvo.v1.JobStateR\005state\"X\n\020AckBatchRes" +
-      "ponse\022\024\n\005acked\030\001 \001(\005R\005acked\022.\n\007results\030\002" +
-      " \003(\0132\024.corvo.v1.ItemResultR\007results\"\260\001\n\024" +
-      "LifecycleEnqueueItem\022\024\n\005queue\030\001 \001(\tR\005que" +
-      "ue\022!\n\014payload_json\030\002 \001(\tR\013payloadJson\022+\n" +
-      "\005agent\030\003 \001(\0132\025.corvo.v1.AgentConfigR\005age" +
-      "nt\0222\n\007options\030\004 \001(\0132\030.corvo.v1.EnqueueOp" +
-      "tionsR\007options\"\177\n\021LifecycleFailItem\022\025\n\006j" +
-      "ob_id\030\001 \001(\tR\005jobId\022\024\n\005error\030\002 \001(\tR\005error" +
-      "\022\034\n\tbacktrace\030\003 \001(\tR\tbacktrace\022\037\n\013lease_" +
-      "token\030\004 \001(\004R\nleaseToken\"\236\001\n\026LifecycleHea" +
-      "rtbeatItem\022\025\n\006job_id\030\001 \001(\tR\005jobId\022#\n\rpro" +
-      "gress_json\030\002 \001(\tR\014progressJson\022\'\n\017checkp" +
-      "oint_json\030\003 \001(\tR\016checkpointJson\022\037\n\013lease" +
-      "_token\030\004 \001(\004R\nleaseToken\"\335\003\n\026StreamLifec" +
-      "ycleRequest\022\035\n\nrequest_id\030\001 \001(\004R\trequest" +
-      "Id\022\026\n\006queues\030\002 \003(\tR\006queues\022\033\n\tworker_id\030" +
-      "\003 \001(\tR\010workerId\022\032\n\010hostname\030\004 \001(\tR\010hostn" +
-      "ame\022%\n\016lease_duration\030\005 \001(\005R\rleaseDurati" +
-      "on\022\037\n\013fetch_count\030\006 \001(\005R\nfetchCount\022*\n\004a" +
-      "cks\030\007 \003(\0132\026.corvo.v1.AckBatchItemR\004acks\022" +
-      ":\n\010enqueues\030\010 \003(\0132\036.corvo.v1.LifecycleEn" +
-      "queueItemR\010enqueues\022\030\n\007credits\030\t \001(\005R\007cr" +
-      "edits\0221\n\005fails\030\n \003(\0132\033.corvo.v1.Lifecycl" +
-      "eFailItemR\005fails\022@\n\nheartbeats\030\013 \003(\0132 .c" +
-      "orvo.v1.LifecycleHeartbeatItemR\nheartbea" +
-      "ts\022\024\n\005drain\030\014 \001(\010R\005drain\"\350\004\n\027StreamLifec" +
-      "ycleResponse\022\035\n\nrequest_id\030\001 \001(\004R\treques" +
-      "tId\022+\n\004jobs\030\002 \003(\0132\027.corvo.v1.FetchBatchJ" +
-      "obR\004jobs\022\024\n\005acked\030\003 \001(\005R\005acked\022\024\n\005error\030" +
-      "\004 \001(\tR\005error\022(\n\020enqueued_job_ids\030\005 \003(\tR\016" +
-      "enqueuedJobIds\022\037\n\013leader_addr\030\006 \001(\tR\nlea" +
-      "derAddr\0222\n\nerror_code\030\007 \001(\0162\023.corvo.v1.E" +
-      "rrorCodeR\terrorCode\022$\n\016retry_after_ms\030\010 " +
-      "\001(\003R\014retryAfterMs\0225\n\013ack_results\030\t \003(\0132\024" +
-      ".corvo.v1.ItemResultR\nackResults\0227\n\014fail" +
-      "_results\030\n \003(\0132\024.corvo.v1.ItemResultR\013fa" +
-      "ilResults\022=\n\017enqueue_results\030\013 \003(\0132\024.cor" +
-      "vo.v1.ItemResultR\016enqueueResults\022$\n\016canc" +
-      "el_job_ids\030\014 \003(\tR\014cancelJobIds\022A\n\021heartb" +
-      "eat_results\030\r \003(\0132\024.corvo.v1.ItemResultR" +
-      "\020heartbeatResults\022\030\n\007credits\030\016 \001(\005R\007cred" +
-      "its\"y\n\013FailRequest\022\025\n\006job_id\030\001 \001(\tR\005jobI" +
-      "d\022\024\n\005error\030\002 \001(\tR\005error\022\034\n\tbacktrace\030\003 \001" +
-      "(\tR\tbacktrace\022\037\n\013lease_token\030\004 \001(\004R\nleas" +
-      "eToken\"\231\001\n\014FailResponse\022\026\n\006status\030\001 \001(\tR" +
-      "\006status\022B\n\017next_attempt_at\030\002 \001(\0132\032.googl" +
-      "e.protobuf.TimestampR\rnextAttemptAt\022-\n\022a" +
-      "ttempts_remaining\030\003 \001(\005R\021attemptsRemaini" +
-      "ng\"\323\001\n\022HeartbeatJobUpdate\022#\n\rprogress_js" +
-      "on\030\001 \001(\tR\014progressJson\022\'\n\017checkpoint_jso" +
-      "n\030\002 \001(\tR\016checkpointJson\022+\n\005usage\030\003 \001(\0132\025" +
-      ".corvo.v1.UsageReportR\005usage\022!\n\014stream_d" +
-      "elta\030\004 \001(\tR\013streamDelta\022\037\n\013lease_token\030\005" +
-      " \001(\004R\nleaseToken\"\243\001\n\020HeartbeatRequest\0228\n" +
-      "\004jobs\030\001 \003(\0132$.corvo.v1.HeartbeatRequest." +
-      "JobsEntryR\004jobs\032U\n\tJobsEntry\022\020\n\003key\030\001 \001(" +
-      "\tR\003key\0222\n\005value\030\002 \001(\0132\034.corvo.v1.Heartbe" +
-      "atJobUpdateR\005value:\0028\001\"r\n\024HeartbeatJobRe" +
-      "sponse\022\026\n\006status\030\001 \001(\tR\006status\022\026\n\006reason" +
-      "\030\002 \001(\tR\006reason\022*\n\021lease_deadline_ms\030\003 \001(" +
-      "\003R\017leaseDeadlineMs\"\247\001\n\021HeartbeatResponse" +
-      "\0229\n\004jobs\030\001 \003(\0132%.corvo.v1.HeartbeatRespo" +
-      "nse.JobsEntryR\004jobs\032W\n\tJobsEntry\022\020\n\003key\030" +
-      "\001 \001(\tR\003key\0224\n\005value\030\002 \001(\0132\036.corvo.v1.Hea" +
-      "rtbeatJobResponseR\005value:\0028\001\"\230\001\n\020Subscri" +
-      "beRequest\022\026\n\006queues\030\001 \003(\tR\006queues\022\027\n\007job" +
-      "_ids\030\002 \003(\tR\006jobIds\022\024\n\005types\030\003 \003(\tR\005types" +
-      "\022\"\n\rlast_event_id\030\004 \001(\004R\013lastEventId\022\031\n\010" +
-      "from_now\030\005 \001(\010R\007fromNow\"\230\001\n\021SubscribeRes" +
-      "ponse\022\020\n\003seq\030\001 \001(\004R\003seq\022\022\n\004type\030\002 \001(\tR\004t" +
-      "ype\022\025\n\006job_id\030\003 \001(\tR\005jobId\022\024\n\005queue\030\004 \001(" +
-      "\tR\005queue\022\023\n\005at_ns\030\005 \001(\004R\004atNs\022\033\n\tdata_js" +
-      "on\030\006 \001(\tR\010dataJson\"\026\n\024GetServerInfoReque" +
-      "st\"_\n\025GetServerInfoResponse\022%\n\016server_ve" +
-      "rsion\030\001 \001(\tR\rserverVersion\022\037\n\013api_versio" +
-      "n\030\002 \001(\tR\napiVersion\"\203\001\n\013AgentConfig\022%\n\016m" +
-      "ax_iterations\030\001 \001(\005R\rmaxIterations\022 \n\014ma" +
-      "x_cost_usd\030\002 \001(\001R\nmaxCostUsd\022+\n\021iteratio" +
-      "n_timeout\030\003 \001(\tR\020iterationTimeout\"\306\001\n\nAg" +
-      "entState\022%\n\016max_iterations\030\001 \001(\005R\rmaxIte" +
-      "rations\022 \n\014max_cost_usd\030\002 \001(\001R\nmaxCostUs" +
-      "d\022+\n\021iteration_timeout\030\003 \001(\tR\020iterationT" +
-      "imeout\022\034\n\titeration\030\004 \001(\005R\titeration\022$\n\016" +
-      "total_cost_usd\030\005 \001(\001R\014totalCostUsd*u\n\010Pr" +
-      "iority\022\030\n\024PRIORITY_UNSPECIFIED\020\000\022\025\n\021PRIO" +
-      "RITY_CRITICAL\020\001\022\021\n\rPRIORITY_HIGH\020\002\022\023\n\017PR" +
-      "IORITY_NORMAL\020\003\022\020\n\014PRIORITY_LOW\020\004*\221\001\n\013Ba" +
-      "ckoffKind\022\034\n\030BACKOFF_KIND_UNSPECIFIED\020\000\022" +
-      "\025\n\021BACKOFF_KIND_NONE\020\001\022\026\n\022BACKOFF_KIND_F" +
-      "IXED\020\002\022\027\n\023BACKOFF_KIND_LINEAR\020\003\022\034\n\030BACKO" +
-      "FF_KIND_EXPONENTIAL\020\004*\335\001\n\010JobState\022\031\n\025JO" +
-      "B_STATE_UNSPECIFIED\020\000\022\025\n\021JOB_STATE_PENDI" +
-      "NG\020\001\022\027\n\023JOB_STATE_SCHEDULED\020\002\022\024\n\020JOB_STA" +
-      "TE_ACTIVE\020\003\022\026\n\022JOB_STATE_RETRYING\020\004\022\022\n\016J" +
-      "OB_STATE_HELD\020\005\022\027\n\023JOB_STATE_COMPLETED\020\006" +
-      "\022\022\n\016JOB_STATE_DEAD\020\007\022\027\n\023JOB_STATE_CANCEL" +
-      "LED\020\010*\311\002\n\tErrorCode\022\032\n\026ERROR_CODE_UNSPEC" +
-      "IFIED\020\000\022\037\n\033ERROR_CODE_INVALID_ARGUMENT\020\001" +
-      "\022\030\n\024ERROR_CODE_NOT_FOUND\020\002\022\032\n\026ERROR_CODE" +
-      "_STALE_LEASE\020\003\022\034\n\030ERROR_CODE_INVALID_STA" +
-      "TE\020\004\022\031\n\025ERROR_CODE_OVERLOADED\020\005\022\031\n\025ERROR" +
-      "_CODE_NOT_LEADER\020\006\022\032\n\026ERROR_CODE_UNAVAIL" +
-      "ABLE\020\007\022\027\n\023ERROR_CODE_INTERNAL\020\010\022\036\n\032ERROR" +
-      "_CODE_UNAUTHENTICATED\020\t\022 \n\034ERROR_CODE_PE" +
-      "RMISSION_DENIED\020\n2\274\005\n\rWorkerService\022>\n\007E" +
-      "nqueue\022\030.corvo.v1.EnqueueRequest\032\031.corvo" +
-      ".v1.EnqueueResponse\0228\n\005Fetch\022\026.corvo.v1." +
-      "FetchRequest\032\027.corvo.v1.FetchResponse\022G\n" +
-      "\nFetchBatch\022\033.corvo.v1.FetchBatchRequest" +
-      "\032\034.corvo.v1.FetchBatchResponse\0222\n\003Ack\022\024." +
-      "corvo.v1.AckRequest\032\025.corvo.v1.AckRespon" +
-      "se\022A\n\010AckBatch\022\031.corvo.v1.AckBatchReques" +
-      "t\032\032.corvo.v1.AckBatchResponse\022Z\n\017StreamL" +
-      "ifecycle\022 .corvo.v1.StreamLifecycleReque" +
-      "st\032!.corvo.v1.StreamLifecycleResponse(\0010" +
-      "\001\0225\n\004Fail\022\025.corvo.v1.FailRequest\032\026.corvo" +
-      ".v1.FailResponse\022D\n\tHeartbeat\022\032.corvo.v1" +
-      ".HeartbeatRequest\032\033.corvo.v1.HeartbeatRe" +
-      "sponse\022F\n\tSubscribe\022\032.corvo.v1.Subscribe" +
-      "Request\032\033.corvo.v1.SubscribeResponse0\001\022P" +
-      "\n\rGetServerInfo\022\036.corvo.v1.GetServerInfo" +
-      "Request\032\037.corvo.v1.GetServerInfoResponse" +
-      "B\\\n\014dev.corvo.v1B\013WorkerProtoP\001\242\002\003CXX\252\002\010" +
-      "Corvo.V1\312\002\010Corvo\\V1\342\002\024Corvo\\V1\\GPBMetada" +
-      "ta\352\002\tCorvo::V1b\006proto3"
+      "corvo.v1.EnqueueOptions.TagsEntryR\004tags\022" +
+      "\'\n\017idempotency_key\030\t \001(\tR\016idempotencyKey" +
+      "\0327\n\tTagsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value" +
+      "\030\002 \001(\tR\005value:\0028\001\"\252\001\n\016EnqueueRequest\022\024\n\005" +
+      "queue\030\001 \001(\tR\005queue\022!\n\014payload_json\030\002 \001(\t" +
+      "R\013payloadJson\022+\n\005agent\030\003 \001(\0132\025.corvo.v1." +
+      "AgentConfigR\005agent\0222\n\007options\030\004 \001(\0132\030.co" +
+      "rvo.v1.EnqueueOptionsR\007options\"\257\001\n\017Enque" +
+      "ueResponse\022\025\n\006job_id\030\001 \001(\tR\005jobId\022\026\n\006sta" +
+      "tus\030\002 \001(\tR\006status\022\'\n\017unique_existing\030\003 \001" +
+      "(\010R\016uniqueExisting\022(\n\005state\030\004 \001(\0162\022.corv" +
+      "o.v1.JobStateR\005state\022\032\n\010replayed\030\005 \001(\010R\010" +
+      "replayed\"\273\001\n\014FetchRequest\022\026\n\006queues\030\001 \003(" +
+      "\tR\006queues\022\033\n\tworker_id\030\002 \001(\tR\010workerId\022\032" +
+      "\n\010hostname\030\003 \001(\tR\010hostname\022%\n\016lease_dura" +
+      "tion\030\004 \001(\005R\rleaseDuration\022#\n\013max_wait_ms" +
+      "\030\005 \001(\005H\000R\tmaxWaitMs\210\001\001B\016\n\014_max_wait_ms\"\351" +
+      "\003\n\rFetchResponse\022\024\n\005found\030\001 \001(\010R\005found\022\025" +
+      "\n\006job_id\030\002 \001(\tR\005jobId\022\024\n\005queue\030\003 \001(\tR\005qu" +
+      "eue\022!\n\014payload_json\030\004 \001(\tR\013payloadJson\022\030" +
+      "\n\007attempt\030\005 \001(\005R\007attempt\022\037\n\013max_retries\030" +
+      "\006 \001(\005R\nmaxRetries\022%\n\016lease_duration\030\007 \001(" +
+      "\005R\rleaseDuration\022\'\n\017checkpoint_json\030\010 \001(" +
+      "\tR\016checkpointJson\022\033\n\ttags_json\030\t \001(\tR\010ta" +
+      "gsJson\022*\n\005agent\030\n \001(\0132\024.corvo.v1.AgentSt" +
+      "ateR\005agent\022\037\n\013lease_token\030\013 \001(\004R\nleaseTo" +
+      "ken\022*\n\021lease_deadline_ms\030\014 \001(\003R\017leaseDea" +
+      "dlineMs\022.\n\010priority\030\r \001(\0162\022.corvo.v1.Pri" +
+      "orityR\010priority\022!\n\014trace_parent\030\016 \001(\tR\013t" +
+      "raceParent\"\326\001\n\021FetchBatchRequest\022\026\n\006queu" +
+      "es\030\001 \003(\tR\006queues\022\033\n\tworker_id\030\002 \001(\tR\010wor" +
+      "kerId\022\032\n\010hostname\030\003 \001(\tR\010hostname\022%\n\016lea" +
+      "se_duration\030\004 \001(\005R\rleaseDuration\022\024\n\005coun" +
+      "t\030\005 \001(\005R\005count\022#\n\013max_wait_ms\030\006 \001(\005H\000R\tm" +
+      "axWaitMs\210\001\001B\016\n\014_max_wait_ms\"\323\003\n\rFetchBat" +
+      "chJob\022\025\n\006job_id\030\001 \001(\tR\005jobId\022\024\n\005queue\030\002 " +
+      "\001(\tR\005queue\022!\n\014payload_json\030\003 \001(\tR\013payloa" +
+      "dJson\022\030\n\007attempt\030\004 \001(\005R\007attempt\022\037\n\013max_r" +
+      "etries\030\005 \001(\005R\nmaxRetries\022%\n\016lease_durati" +
+      "on\030\006 \001(\005R\rleaseDuration\022\'\n\017checkpoint_js" +
+      "on\030\007 \001(\tR\016checkpointJson\022\033\n\ttags_json\030\010 " +
+      "\001(\tR\010tagsJson\022*\n\005agent\030\t \001(\0132\024.corvo.v1." +
+      "AgentStateR\005agent\022\037\n\013lease_token\030\n \001(\004R\n" +
+      "leaseToken\022*\n\021lease_deadline_ms\030\013 \001(\003R\017l" +
+      "easeDeadlineMs\022.\n\010priority\030\014 \001(\0162\022.corvo" +
+      ".v1.PriorityR\010priority\022!\n\014trace_parent\030\r" +
+      " \001(\tR\013traceParent\"A\n\022FetchBatchResponse\022" +
+      "+\n\004jobs\030\001 \003(\0132\027.corvo.v1.FetchBatchJobR\004" +
+      "jobs\"\202\002\n\013UsageReport\022!\n\014input_tokens\030\001 \001" +
+      "(\003R\013inputTokens\022#\n\routput_tokens\030\002 \001(\003R\014" +
+      "outputTokens\0222\n\025cache_creation_tokens\030\003 " +
+      "\001(\003R\023cacheCreationTokens\022*\n\021cache_read_t" +
+      "okens\030\004 \001(\003R\017cacheReadTokens\022\024\n\005model\030\005 " +
+      "\001(\tR\005model\022\032\n\010provider\030\006 \001(\tR\010provider\022\031" +
+      "\n\010cost_usd\030\007 \001(\001R\007costUsd\"\236\002\n\nAckRequest" +
+      "\022\025\n\006job_id\030\001 \001(\tR\005jobId\022\037\n\013result_json\030\002" +
+      " \001(\tR\nresultJson\022+\n\005usage\030\003 \001(\0132\025.corvo." +
+      "v1.UsageReportR\005usage\022\'\n\017checkpoint_json" +
+      "\030\004 \001(\tR\016checkpointJson\022!\n\014agent_status\030\005" +
+      " \001(\tR\013agentStatus\022\037\n\013hold_reason\030\006 \001(\tR\n" +
+      "holdReason\022\035\n\ntrace_json\030\007 \001(\tR\ttraceJso" +
+      "n\022\037\n\013lease_token\030\010 \001(\004R\nleaseToken\"7\n\013Ac" +
+      "kResponse\022(\n\005state\030\001 \001(\0162\022.corvo.v1.JobS" +
+      "tateR\005state\"\224\001\n\014AckBatchItem\022\025\n\006job_id\030\001" +
+      " \001(\tR\005jobId\022\037\n\013result_json\030\002 \001(\tR\nresult" +
+      "Json\022+\n\005usage\030\003 \001(\0132\025.corvo.v1.UsageRepo" +
+      "rtR\005usage\022\037\n\013lease_token\030\004 \001(\004R\nleaseTok" +
+      "en\"?\n\017AckBatchRequest\022,\n\005items\030\001 \003(\0132\026.c" +
+      "orvo.v1.AckBatchItemR\005items\"\220\001\n\nItemResu" +
+      "lt\022\025\n\006job_id\030\001 \001(\tR\005jobId\022\'\n\004code\030\002 \001(\0162" +
+      "\023.corvo.v1.ErrorCodeR\004code\022\030\n\007message\030\003 " +
+      "\001(\tR\007message\022(\n\005state\030\004 \001(\0162\022.corvo.v1.J" +
+      "obStateR\005state\"X\n\020AckBatchResponse\022\024\n\005ac" +
+      "ked\030\001 \001(\005R\005acked\022.\n\007results\030\002 \003(\0132\024.corv" +
+      "o.v1.ItemResultR\007results\"\260\001\n\024LifecycleEn" +
+      "queueItem\022\024\n\005queue\030\001 \001(\tR\005queue\022!\n\014paylo" +
+      "ad_json\030\002 \001(\tR\013payloadJson\022+\n\005agent\030\003 \001(" +
+      "\0132\025.corvo.v1.AgentConfigR\005agent\0222\n\007optio" +
+      "ns\030\004 \001(\0132\030.corvo.v1.EnqueueOptionsR\007opti" +
+      "ons\"\177\n\021LifecycleFailItem\022\025\n\006job_id\030\001 \001(\t" +
+      "R\005jobId\022\024\n\005error\030\002 \001(\tR\005error\022\034\n\tbacktra" +
+      "ce\030\003 \001(\tR\tbacktrace\022\037\n\013lease_token\030\004 \001(\004" +
+      "R\nleaseToken\"\236\001\n\026LifecycleHeartbeatItem\022" +
+      "\025\n\006job_id\030\001 \001(\tR\005jobId\022#\n\rprogress_json\030" +
+      "\002 \001(\tR\014progressJson\022\'\n\017checkpoint_json\030\003" +
+      " \001(\tR\016checkpointJson\022\037\n\013lease_token\030\004 \001(" +
+      "\004R\nleaseToken\"\335\003\n\026StreamLifecycleRequest" +
+      "\022\035\n\nrequest_id\030\001 \001(\004R\trequestId\022\026\n\006queue" +
+      "s\030\002 \003(\tR\006queues\022\033\n\tworker_id\030\003 \001(\tR\010work" +
+      "erId\022\032\n\010hostname\030\004 \001(\tR\010hostname\022%\n\016leas" +
+      "e_duration\030\005 \001(\005R\rleaseDuration\022\037\n\013fetch" +
+      "_count\030\006 \001(\005R\nfetchCount\022*\n\004acks\030\007 \003(\0132\026" +
+      ".corvo.v1.AckBatchItemR\004acks\022:\n\010enqueues" +
+      "\030\010 \003(\0132\036.corvo.v1.LifecycleEnqueueItemR\010" +
+      "enqueues\022\030\n\007credits\030\t \001(\005R\007credits\0221\n\005fa" +
+      "ils\030\n \003(\0132\033.corvo.v1.LifecycleFailItemR\005" +
+      "fails\022@\n\nheartbeats\030\013 \003(\0132 .corvo.v1.Lif" +
+      "ecycleHeartbeatItemR\nheartbeats\022\024\n\005drain" +
+      "\030\014 \001(\010R\005drain\"\350\004\n\027StreamLifecycleRespons" +
+      "e\022\035\n\nrequest_id\030\001 \001(\004R\trequestId\022+\n\004jobs" +
+      "\030\002 \003(\0132\027.corvo.v1.FetchBatchJobR\004jobs\022\024\n" +
+      "\005acked\030\003 \001(\005R\005acked\022\024\n\005error\030\004 \001(\tR\005erro" +
+      "r\022(\n\020enqueued_job_ids\030\005 \003(\tR\016enqueuedJob" +
+      "Ids\022\037\n\013leader_addr\030\006 \001(\tR\nleaderAddr\0222\n\n" +
+      "error_code\030\007 \001(\0162\023.corvo.v1.ErrorCodeR\te" +
+      "rrorCode\022$\n\016retry_after_ms\030\010 \001(\003R\014retryA" +
+      "fterMs\0225\n\013ack_results\030\t \003(\0132\024.corvo.v1.I" +
+      "temResultR\nackResults\0227\n\014fail_results\030\n " +
+      "\003(\0132\024.corvo.v1.ItemResultR\013failResults\022=" +
+      "\n\017enqueue_results\030\013 \003(\0132\024.corvo.v1.ItemR" +
+      "esultR\016enqueueResults\022$\n\016cancel_job_ids\030" +
+      "\014 \003(\tR\014cancelJobIds\022A\n\021heartbeat_results" +
+      "\030\r \003(\0132\024.corvo.v1.ItemResultR\020heartbeatR" +
+      "esults\022\030\n\007credits\030\016 \001(\005R\007credits\"y\n\013Fail" +
+      "Request\022\025\n\006job_id\030\001 \001(\tR\005jobId\022\024\n\005error\030" +
+      "\002 \001(\tR\005error\022\034\n\tbacktrace\030\003 \001(\tR\tbacktra" +
+      "ce\022\037\n\013lease_token\030\004 \001(\004R\nleaseToken\"\231\001\n\014" +
+      "FailResponse\022\026\n\006status\030\001 \001(\tR\006status\022B\n\017" +
+      "next_attempt_at\030\002 \001(\0132\032.google.protobuf." +
+      "TimestampR\rnextAttemptAt\022-\n\022attempts_rem" +
+      "aining\030\003 \001(\005R\021attemptsRemaining\"\323\001\n\022Hear" +
+      "tbeatJobUpdate\022#\n\rprogress_json\030\001 \001(\tR\014p" +
+      "rogressJson\022\'\n\017checkpoint_json\030\002 \001(\tR\016ch" +
+      "eckpointJson\022+\n\005usage\030\003 \001(\0132\025.corvo.v1.U" +
+      "sageReportR\005usage\022!\n\014stream_delta\030\004 \001(\tR" +
+      "\013streamDelta\022\037\n\013lease_token\030\005 \001(\004R\nlease" +
+      "Token\"\243\001\n\020HeartbeatRequest\0228\n\004jobs\030\001 \003(\013" +
+      "2$.corvo.v1.HeartbeatRequest.JobsEntryR\004" +
+      "jobs\032U\n\tJobsEntry\022\020\n\003key\030\001 \001(\tR\003key\0222\n\005v" +
+      "alue\030\002 \001(\0132\034.corvo.v1.HeartbeatJobUpdate" +
+      "R\005value:\0028\001\"r\n\024HeartbeatJobResponse\022\026\n\006s" +
+      "tatus\030\001 \001(\tR\006status\022\026\n\006reason\030\002 \001(\tR\006rea" +
+      "son\022*\n\021lease_deadline_ms\030\003 \001(\003R\017leaseDea" +
+      "dlineMs\"\247\001\n\021HeartbeatResponse\0229\n\004jobs\030\001 " +
+      "\003(\0132%.corvo.v1.HeartbeatResponse.JobsEnt" +
+      "ryR\004jobs\032W\n\tJobsEntry\022\020\n\003key\030\001 \001(\tR\003key\022" +
+      "4\n\005value\030\002 \001(\0132\036.corvo.v1.HeartbeatJobRe" +
+      "sponseR\005value:\0028\001\"\230\001\n\020SubscribeRequest\022\026" +
+      "\n\006queues\030\001 \003(\tR\006queues\022\027\n\007job_ids\030\002 \003(\tR" +
+      "\006jobIds\022\024\n\005types\030\003 \003(\tR\005types\022\"\n\rlast_ev" +
+      "ent_id\030\004 \001(\004R\013lastEventId\022\031\n\010from_now\030\005 " +
+      "\001(\010R\007fromNow\"\230\001\n\021SubscribeResponse\022\020\n\003se" +
+      "q\030\001 \001(\004R\003seq\022\022\n\004type\030\002 \001(\tR\004type\022\025\n\006job_" +
+      "id\030\003 \001(\tR\005jobId\022\024\n\005queue\030\004 \001(\tR\005queue\022\023\n" +
+      "\005at_ns\030\005 \001(\004R\004atNs\022\033\n\tdata_json\030\006 \001(\tR\010d" +
+      "ataJson\"\026\n\024GetServerInfoRequest\"_\n\025GetSe" +
+      "rverInfoResponse\022%\n\016server_version\030\001 \001(\t" +
+      "R\rserverVersion\022\037\n\013api_version\030\002 \001(\tR\nap" +
+      "iVersion\"\203\001\n\013AgentConfig\022%\n\016max_iteratio" +
+      "ns\030\001 \001(\005R\rmaxIterations\022 \n\014max_cost_usd\030" +
+      "\002 \001(\001R\nmaxCostUsd\022+\n\021iteration_timeout\030\003" +
+      " \001(\tR\020iterationTimeout\"\306\001\n\nAgentState\022%\n" +
+      "\016max_iterations\030\001 \001(\005R\rmaxIterations\022 \n\014" +
+      "max_cost_usd\030\002 \001(\001R\nmaxCostUsd\022+\n\021iterat" +
+      "ion_timeout\030\003 \001(\tR\020iterationTimeout\022\034\n\ti" +
+      "teration\030\004 \001(\005R\titeration\022$\n\016total_cost_" +
+      "usd\030\005 \001(\001R\014totalCostUsd*u\n\010Priority\022\030\n\024P" +
+      "RIORITY_UNSPECIFIED\020\000\022\025\n\021PRIORITY_CRITIC" +
+      "AL\020\001\022\021\n\rPRIORITY_HIGH\020\002\022\023\n\017PRIORITY_NORM" +
+      "AL\020\003\022\020\n\014PRIORITY_LOW\020\004*\221\001\n\013BackoffKind\022\034" +
+      "\n\030BACKOFF_KIND_UNSPECIFIED\020\000\022\025\n\021BACKOFF_" +
+      "KIND_NONE\020\001\022\026\n\022BACKOFF_KIND_FIXED\020\002\022\027\n\023B" +
+      "ACKOFF_KIND_LINEAR\020\003\022\034\n\030BACKOFF_KIND_EXP" +
+      "ONENTIAL\020\004*\335\001\n\010JobState\022\031\n\025JOB_STATE_UNS" +
+      "PECIFIED\020\000\022\025\n\021JOB_STATE_PENDING\020\001\022\027\n\023JOB" +
+      "_STATE_SCHEDULED\020\002\022\024\n\020JOB_STATE_ACTIVE\020\003" +
+      "\022\026\n\022JOB_STATE_RETRYING\020\004\022\022\n\016JOB_STATE_HE" +
+      "LD\020\005\022\027\n\023JOB_STATE_COMPLETED\020\006\022\022\n\016JOB_STA" +
+      "TE_DEAD\020\007\022\027\n\023JOB_STATE_CANCELLED\020\010*\351\002\n\tE" +
+      "rrorCode\022\032\n\026ERROR_CODE_UNSPECIFIED\020\000\022\037\n\033" +
+      "ERROR_CODE_INVALID_ARGUMENT\020\001\022\030\n\024ERROR_C" +
+      "ODE_NOT_FOUND\020\002\022\032\n\026ERROR_CODE_STALE_LEAS" +
+      "E\020\003\022\034\n\030ERROR_CODE_INVALID_STATE\020\004\022\031\n\025ERR" +
+      "OR_CODE_OVERLOADED\020\005\022\031\n\025ERROR_CODE_NOT_L" +
+      "EADER\020\006\022\032\n\026ERROR_CODE_UNAVAILABLE\020\007\022\027\n\023E" +
+      "RROR_CODE_INTERNAL\020\010\022\036\n\032ERROR_CODE_UNAUT" +
+      "HENTICATED\020\t\022 \n\034ERROR_CODE_PERMISSION_DE" +
+      "NIED\020\n\022\036\n\032ERROR_CODE_OUTCOME_UNKNOWN\020\0132\274" +
+      "\005\n\rWorkerService\022>\n\007Enqueue\022\030.corvo.v1.E" +
+      "nqueueRequest\032\031.corvo.v1.EnqueueResponse" +
+      "\0228\n\005Fetch\022\026.corvo.v1.FetchRequest\032\027.corv" +
+      "o.v1.FetchResponse\022G\n\nFetchBatch\022\033.corvo" +
+      ".v1.FetchBatchRequest\032\034.corvo.v1.FetchBa" +
+      "tchResponse\0222\n\003Ack\022\024.corvo.v1.AckRequest" +
+      "\032\025.corvo.v1.AckResponse\022A\n\010AckBatch\022\031.co" +
+      "rvo.v1.AckBatchRequest\032\032.corvo.v1.AckBat" +
+      "chResponse\022Z\n\017StreamLifecycle\022 .corvo.v1" +
+      ".StreamLifecycleRequest\032!.corvo.v1.Strea" +
+      "mLifecycleResponse(\0010\001\0225\n\004Fail\022\025.corvo.v" +
+      "1.FailRequest\032\026.corvo.v1.FailResponse\022D\n" +
+      "\tHeartbeat\022\032.corvo.v1.HeartbeatRequest\032\033" +
+      ".corvo.v1.HeartbeatResponse\022F\n\tSubscribe" +
+      "\022\032.corvo.v1.SubscribeRequest\032\033.corvo.v1." +
+      "SubscribeResponse0\001\022P\n\rGetServerInfo\022\036.c" +
+      "orvo.v1.GetServerInfoRequest\032\037.corvo.v1." +
+      "GetServerInfoResponseB\\\n\014dev.corvo.v1B\013W" +
+      "orkerProtoP\001\242\002\003CXX\252\002\010Corvo.V1\312\002\010Corvo\\V1" +
+      "\342\002\024Corvo\\V1\\GPBMetadata\352\002\tCorvo::V1b\006pro" +
+      "to3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -430,7 +433,7 @@ public final class WorkerProto {
     internal_static_corvo_v1_EnqueueOptions_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_corvo_v1_EnqueueOptions_descriptor,
-        new java.lang.String[] { "Priority", "MaxAttempts", "Backoff", "ScheduledAt", "ExpireAfterMs", "UniqueKey", "UniquePeriodMs", "Tags", });
+        new java.lang.String[] { "Priority", "MaxAttempts", "Backoff", "ScheduledAt", "ExpireAfterMs", "UniqueKey", "UniquePeriodMs", "Tags", "IdempotencyKey", });
     internal_static_corvo_v1_EnqueueOptions_TagsEntry_descriptor =
       internal_static_corvo_v1_EnqueueOptions_descriptor.getNestedTypes().get(0);
     internal_static_corvo_v1_EnqueueOptions_TagsEntry_fieldAccessorTable = new
@@ -448,7 +451,7 @@ public final class WorkerProto {
     internal_static_corvo_v1_EnqueueResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_corvo_v1_EnqueueResponse_descriptor,
-        new java.lang.String[] { "JobId", "Status", "UniqueExisting", "State", });
+        new java.lang.String[] { "JobId", "Status", "UniqueExisting", "State", "Replayed", });
     internal_static_corvo_v1_FetchRequest_descriptor =
       getDescriptor().getMessageTypes().get(4);
     internal_static_corvo_v1_FetchRequest_fieldAccessorTable = new

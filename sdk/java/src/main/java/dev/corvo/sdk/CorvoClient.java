@@ -10,6 +10,7 @@ import dev.corvo.v1.DeleteJobRequest;
 import dev.corvo.v1.DestroyQueueRequest;
 import dev.corvo.v1.DrainQueueRequest;
 import dev.corvo.v1.DrainQueueResponse;
+import dev.corvo.v1.EnqueueOptions;
 import dev.corvo.v1.EnqueueRequest;
 import dev.corvo.v1.EnqueueResponse;
 import dev.corvo.v1.ErrorCode;
@@ -45,9 +46,11 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -72,6 +75,7 @@ public final class CorvoClient implements AutoCloseable {
   static final int ENQUEUE_FRAME_ITEMS_MAX = 1000;
   /** Attempts of one call beyond one per server URL (hints, pushback). */
   private static final int EXTRA_ATTEMPTS = 4;
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Connections connections;
   private final Duration callTimeout;
@@ -95,14 +99,16 @@ public final class CorvoClient implements AutoCloseable {
    * Enqueues one job. With a unique key already held, answers status {@code duplicate} and
    * the existing job's id. The current OpenTelemetry context (when the API is on the
    * classpath) goes with it as {@code traceparent}.
+   *
+   * <p>The enqueue carries its options' idempotency key, or a fresh random one made once for
+   * this call, so the client's retries of it never create a second job: a retry that finds the
+   * first attempt applied answers its job, {@link EnqueueResult#replayed() replayed}. A {@link
+   * CorvoException} with status {@code UNKNOWN} ({@code ERROR_CODE_OUTCOME_UNKNOWN}) says the
+   * job may or may not exist; it is never retried.
    */
   public EnqueueResult enqueue(String queue, Object payload, JobOptions options) {
-    EnqueueRequest req =
-        EnqueueRequest.newBuilder()
-            .setQueue(Objects.requireNonNull(queue, "queue"))
-            .setPayloadJson(payloadJson(payload))
-            .setOptions((options == null ? JobOptions.DEFAULTS : options).toProto(Instant.now()))
-            .build();
+    // Built once, before the retries: each attempt sends the same idempotency key.
+    EnqueueRequest req = enqueueRequest(queue, payload, options, Instant.now());
     Metadata trace = traceHeaders();
     EnqueueResponse r =
         call(callTimeout, (ch, d) ->
@@ -110,27 +116,72 @@ public final class CorvoClient implements AutoCloseable {
                 .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(trace))
                 .withDeadline(d)
                 .enqueue(req));
-    return new EnqueueResult(r.getJobId(), r.getStatus());
+    return new EnqueueResult(r.getJobId(), r.getStatus(), r.getReplayed());
+  }
+
+  /** The request of one {@link #enqueue}, with a fresh idempotency key when none is set. */
+  static EnqueueRequest enqueueRequest(String queue, Object payload, JobOptions options, Instant now) {
+    return EnqueueRequest.newBuilder()
+        .setQueue(Objects.requireNonNull(queue, "queue"))
+        .setPayloadJson(payloadJson(payload))
+        .setOptions(keyed((options == null ? JobOptions.DEFAULTS : options).toProto(now)))
+        .build();
+  }
+
+  /** One item of {@link #enqueueBatch}, with a fresh idempotency key when none is set. */
+  static LifecycleEnqueueItem enqueueItem(EnqueueItem item, Instant now) {
+    return LifecycleEnqueueItem.newBuilder()
+        .setQueue(item.queue())
+        .setPayloadJson(payloadJson(item.payload()))
+        .setOptions(keyed(item.options().toProto(now)))
+        .build();
+  }
+
+  /** {@code options}, with a fresh idempotency key when they carry none. */
+  private static EnqueueOptions keyed(EnqueueOptions options) {
+    if (!options.getIdempotencyKey().isEmpty()) {
+      return options;
+    }
+    return options.toBuilder().setIdempotencyKey(freshIdempotencyKey()).build();
+  }
+
+  /** 128 random bits as 32 lowercase hex digits: a key no other call sends. */
+  static String freshIdempotencyKey() {
+    byte[] bytes = new byte[16];
+    RANDOM.nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes);
   }
 
   /**
    * Enqueues many jobs over one {@code StreamLifecycle} stream, at most 1000 per frame, and
-   * returns their ids in order (an existing job's id for a duplicate unique key). Frames the
-   * server refuses with a retry hint are sent again after it. On an error, the frames before
-   * the failing one are enqueued; the exception's message says how many items that was.
+   * returns their ids in order (an existing job's id for a duplicate unique key or a replayed
+   * idempotency key). Frames the server refuses with a retry hint are sent again after it. On
+   * an error, the frames before the failing one are enqueued; the exception's message says how
+   * many items that was. Each item carries its options' idempotency key, or a fresh random one
+   * made once for this call, so a frame sent again never creates a job twice.
    */
   public List<String> enqueueBatch(List<EnqueueItem> items) {
+    List<EnqueueResult> results = enqueueBatchResults(items);
+    List<String> ids = new ArrayList<>(results.size());
+    for (EnqueueResult r : results) {
+      ids.add(r.id());
+    }
+    return ids;
+  }
+
+  /**
+   * {@link #enqueueBatch}, answering each item's {@link EnqueueResult} in order: its id, status
+   * ({@code pending}, {@code scheduled} or {@code duplicate}) and whether its idempotency key
+   * was {@link EnqueueResult#replayed() replayed}.
+   */
+  public List<EnqueueResult> enqueueBatchResults(List<EnqueueItem> items) {
+    // Built once, before the retries: a frame sent again carries the same idempotency keys.
     Instant now = Instant.now();
     List<LifecycleEnqueueItem> all = new ArrayList<>(items.size());
     for (EnqueueItem item : items) {
-      all.add(
-          LifecycleEnqueueItem.newBuilder()
-              .setQueue(item.queue())
-              .setPayloadJson(payloadJson(item.payload()))
-              .setOptions(item.options().toProto(now))
-              .build());
+      all.add(enqueueItem(item, now));
     }
-    List<String> ids = new ArrayList<>(all.size());
+    List<EnqueueResult> results = new ArrayList<>(all.size());
     Metadata trace = traceHeaders();
     EnqueueStream stream = null;
     try {
@@ -177,7 +228,7 @@ public final class CorvoClient implements AutoCloseable {
               throw CorvoException.fromCode(r.getCode(), "item " + (from + i) + ": " + r.getMessage() + done, 0);
             }
           }
-          ids.addAll(resp.getEnqueuedJobIdsList());
+          results.addAll(enqueueResults(resp));
           break;
         }
       }
@@ -186,7 +237,24 @@ public final class CorvoClient implements AutoCloseable {
         stream.close();
       }
     }
-    return ids;
+    return results;
+  }
+
+  /** The results of a frame's enqueues (all accepted), in order. */
+  static List<EnqueueResult> enqueueResults(StreamLifecycleResponse resp) {
+    int n = Math.max(resp.getEnqueueResultsCount(), resp.getEnqueuedJobIdsCount());
+    List<EnqueueResult> results = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      ItemResult r = i < resp.getEnqueueResultsCount() ? resp.getEnqueueResults(i) : ItemResult.getDefaultInstance();
+      String id = i < resp.getEnqueuedJobIdsCount() ? resp.getEnqueuedJobIds(i) : r.getJobId();
+      boolean replayed = "replayed".equals(r.getMessage());
+      String status =
+          replayed || "duplicate".equals(r.getMessage())
+              ? "duplicate"
+              : r.getState() == JobState.JOB_STATE_SCHEDULED ? "scheduled" : "pending";
+      results.add(new EnqueueResult(id, status, replayed));
+    }
+    return results;
   }
 
   // ---- jobs ---------------------------------------------------------------------------------

@@ -8,6 +8,11 @@ import io.grpc.Status;
  * Every error of the SDK: the gRPC status code, the server's message and, where the server
  * sent one (stream frames and per-item results), the Corvo {@link ErrorCode}. Never a bare
  * transport exception.
+ *
+ * <p>{@code UNKNOWN} ({@code ERROR_CODE_OUTCOME_UNKNOWN}) is a write the server cannot say was
+ * applied or not (leadership changed mid-call, or it was not committed in time) and that carried
+ * no idempotency key or lease token: the SDK never retries it, since that could apply it twice.
+ * Check before sending it again.
  */
 public class CorvoException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -92,6 +97,7 @@ public class CorvoException extends RuntimeException {
       case ERROR_CODE_OVERLOADED, ERROR_CODE_NOT_LEADER, ERROR_CODE_UNAVAILABLE -> Status.Code.UNAVAILABLE;
       case ERROR_CODE_UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
       case ERROR_CODE_PERMISSION_DENIED -> Status.Code.PERMISSION_DENIED;
+      case ERROR_CODE_OUTCOME_UNKNOWN -> Status.Code.UNKNOWN;
       case ERROR_CODE_UNSPECIFIED -> Status.Code.OK;
       default -> Status.Code.INTERNAL;
     };

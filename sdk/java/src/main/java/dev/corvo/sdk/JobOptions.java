@@ -4,6 +4,7 @@ import com.google.protobuf.Timestamp;
 import dev.corvo.v1.BackoffKind;
 import dev.corvo.v1.BackoffPolicy;
 import dev.corvo.v1.Priority;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -12,7 +13,8 @@ import java.util.Objects;
 
 /**
  * Options of a new job; every one is optional and the server's default applies when unset
- * (priority normal, 3 attempts, exponential backoff from 5 s to 10 min, no unique key).
+ * (priority normal, 3 attempts, exponential backoff from 5 s to 10 min, no unique key). Without
+ * an {@link Builder#idempotencyKey idempotency key} the client sends a fresh random one per call.
  *
  * <pre>{@code
  * JobOptions.builder()
@@ -21,6 +23,7 @@ import java.util.Objects;
  *     .backoff(BackoffKind.BACKOFF_KIND_EXPONENTIAL, Duration.ofSeconds(1), Duration.ofMinutes(5))
  *     .delay(Duration.ofSeconds(30))          // or .scheduledAt(instant)
  *     .uniqueKey("welcome-" + userId)          // a second enqueue answers "duplicate"
+ *     .idempotencyKey("invoice-42")           // a retry answers the first job: replayed()
  *     .tag("tenant", "acme")
  *     .build();
  * }</pre>
@@ -28,6 +31,8 @@ import java.util.Objects;
 public final class JobOptions {
   /** No options: the server's defaults. */
   public static final JobOptions DEFAULTS = builder().build();
+  /** The longest idempotency key the server takes, in bytes. */
+  static final int IDEMPOTENCY_KEY_BYTES_MAX = 255;
 
   private final Priority priority;
   private final int maxAttempts;
@@ -39,6 +44,7 @@ public final class JobOptions {
   private final Duration expireAfter;
   private final String uniqueKey;
   private final Duration uniquePeriod;
+  private final String idempotencyKey;
   private final Map<String, String> tags;
 
   private JobOptions(Builder b) {
@@ -52,6 +58,7 @@ public final class JobOptions {
     expireAfter = b.expireAfter;
     uniqueKey = b.uniqueKey;
     uniquePeriod = b.uniquePeriod;
+    idempotencyKey = b.idempotencyKey;
     tags = Map.copyOf(b.tags);
   }
 
@@ -59,7 +66,10 @@ public final class JobOptions {
     return new Builder();
   }
 
-  /** The wire form; a delay counts from {@code now}. */
+  /**
+   * The wire form; a delay counts from {@code now}. The idempotency key is left empty when none
+   * was set: {@link CorvoClient} fills in a fresh one per call.
+   */
   dev.corvo.v1.EnqueueOptions toProto(Instant now) {
     dev.corvo.v1.EnqueueOptions.Builder o = dev.corvo.v1.EnqueueOptions.newBuilder();
     if (priority != null) {
@@ -89,6 +99,9 @@ public final class JobOptions {
     if (uniquePeriod != null) {
       o.setUniquePeriodMs(uniquePeriod.toMillis());
     }
+    if (idempotencyKey != null) {
+      o.setIdempotencyKey(idempotencyKey);
+    }
     o.putAllTags(tags);
     return o.build();
   }
@@ -104,6 +117,7 @@ public final class JobOptions {
     private Duration expireAfter;
     private String uniqueKey;
     private Duration uniquePeriod;
+    private String idempotencyKey;
     private final Map<String, String> tags = new LinkedHashMap<>();
 
     private Builder() {}
@@ -154,8 +168,8 @@ public final class JobOptions {
     }
 
     /**
-     * The idempotency key: while a job of the queue holds it (for the unique period), an
-     * enqueue with the same key answers {@code duplicate} with that job's id.
+     * The unique key: while a job of the queue holds it (for the unique period), an enqueue
+     * with the same key answers {@code duplicate} with that job's id.
      */
     public Builder uniqueKey(String key) {
       this.uniqueKey = Objects.requireNonNull(key);
@@ -165,6 +179,24 @@ public final class JobOptions {
     /** How long the unique key is held (server default 1 h). */
     public Builder uniquePeriod(Duration period) {
       this.uniquePeriod = nonNegative(period, "uniquePeriod");
+      return this;
+    }
+
+    /**
+     * The enqueue's identity (1 to 255 bytes of UTF-8), which makes retrying it safe: another
+     * enqueue to the same queue with the same key within the server's window (24 h) creates
+     * nothing and answers the first one's job ({@link EnqueueResult#replayed()}, status {@code
+     * duplicate}); one with another payload is refused ({@code INVALID_ARGUMENT}). When unset,
+     * the client sends a fresh random key per call (the same on its own retries of that call);
+     * set one to make your own retries, across calls or processes, safe too.
+     */
+    public Builder idempotencyKey(String key) {
+      int bytes = Objects.requireNonNull(key).getBytes(StandardCharsets.UTF_8).length;
+      if (bytes < 1 || bytes > IDEMPOTENCY_KEY_BYTES_MAX) {
+        throw new IllegalArgumentException(
+            "idempotencyKey must be 1 to " + IDEMPOTENCY_KEY_BYTES_MAX + " bytes, got " + bytes);
+      }
+      this.idempotencyKey = key;
       return this;
     }
 

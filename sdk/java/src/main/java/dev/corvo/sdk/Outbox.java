@@ -449,6 +449,11 @@ final class Outbox {
     }
   }
 
+  /**
+   * A refusal that is transient: the same frame may go again after the hint. Never {@code
+   * ERROR_CODE_OUTCOME_UNKNOWN}, whose write may have been applied (the server answers
+   * UNAVAILABLE instead when every write of the frame was safe to repeat).
+   */
   static boolean retryable(ErrorCode code) {
     return code == ErrorCode.ERROR_CODE_OVERLOADED || code == ErrorCode.ERROR_CODE_UNAVAILABLE;
   }

@@ -27,6 +27,7 @@ class OptionsTest {
             .expireAfter(Duration.ofHours(1))
             .uniqueKey("invoice-42")
             .uniquePeriod(Duration.ofMinutes(10))
+            .idempotencyKey("order-7")
             .tag("tenant", "acme")
             .build()
             .toProto(now);
@@ -40,6 +41,7 @@ class OptionsTest {
     assertEquals(3_600_000, o.getExpireAfterMs());
     assertEquals("invoice-42", o.getUniqueKey());
     assertEquals(600_000, o.getUniquePeriodMs());
+    assertEquals("order-7", o.getIdempotencyKey());
     assertEquals(Map.of("tenant", "acme"), o.getTagsMap());
   }
 
@@ -56,6 +58,9 @@ class OptionsTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> JobOptions.builder().delay(Duration.ofSeconds(1)).scheduledAt(Instant.now()).build());
+    assertThrows(IllegalArgumentException.class, () -> JobOptions.builder().idempotencyKey(""));
+    assertThrows(IllegalArgumentException.class, () -> JobOptions.builder().idempotencyKey("é".repeat(128)), "bytes");
+    JobOptions.builder().idempotencyKey("k".repeat(JobOptions.IDEMPOTENCY_KEY_BYTES_MAX));
   }
 
   @Test
@@ -132,5 +137,9 @@ class OptionsTest {
         CorvoException.fromCode(dev.corvo.v1.ErrorCode.ERROR_CODE_PERMISSION_DENIED, "queue q is outside the key's scopes", 0);
     assertEquals(io.grpc.Status.Code.PERMISSION_DENIED, denied.statusCode());
     assertTrue(denied.getMessage().toLowerCase().contains("permission"));
+    CorvoException unknown =
+        CorvoException.fromCode(dev.corvo.v1.ErrorCode.ERROR_CODE_OUTCOME_UNKNOWN, "outcome unknown", 0);
+    assertEquals(io.grpc.Status.Code.UNKNOWN, unknown.statusCode());
+    assertEquals(dev.corvo.v1.ErrorCode.ERROR_CODE_OUTCOME_UNKNOWN, unknown.errorCode());
   }
 }

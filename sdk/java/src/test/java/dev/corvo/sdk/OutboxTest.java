@@ -252,6 +252,30 @@ class OutboxTest {
   }
 
   @Test
+  void anUnknownOutcomeIsNotTransient() {
+    assertFalse(Outbox.retryable(ErrorCode.ERROR_CODE_OUTCOME_UNKNOWN));
+    Outbox o = new Outbox();
+    o.add(ack("a"));
+    StreamLifecycleRequest f = o.next(TEMPLATE, 0);
+    Outbox.Answer a = o.onResponse(refused(f, ErrorCode.ERROR_CODE_OUTCOME_UNKNOWN, 0), 1);
+    assertTrue(a.refusedWhole);
+    assertEquals(1, a.dropped.size(), "not put back to be sent again");
+    assertEquals(ErrorCode.ERROR_CODE_OUTCOME_UNKNOWN, a.dropped.get(0).code());
+    assertEquals(0, o.holdUntilMs(), "no retry wait: nothing is retried");
+    assertTrue(o.settled());
+    o.add(ack("b"));
+    StreamLifecycleRequest g = o.next(TEMPLATE, 2);
+    StreamLifecycleResponse r =
+        StreamLifecycleResponse.newBuilder()
+            .setRequestId(g.getRequestId())
+            .addAckResults(ItemResult.newBuilder().setJobId("b").setCode(ErrorCode.ERROR_CODE_OUTCOME_UNKNOWN))
+            .build();
+    Outbox.Answer item = o.onResponse(r, 3);
+    assertEquals(1, item.dropped.size(), "an item result too");
+    assertTrue(o.settled());
+  }
+
+  @Test
   void framesStayWithinTheItemLimit() {
     Outbox o = new Outbox();
     int n = Outbox.FRAME_ITEMS_MAX + 10;
