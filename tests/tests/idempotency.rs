@@ -81,6 +81,13 @@ async fn the_same_key_twice_makes_one_job_and_answers_its_id() {
     assert_eq!(later.job_id, first.job_id);
     assert_eq!(later.state, pb::JobState::Active as i32);
     assert_eq!(jobs_in(&mut jobs, "orders").await.len(), 1);
+
+    // Two keys are held ("order-7" on two queues); the gauge says so.
+    let held = corvo_tests::observe::scrape(&server)
+        .await
+        .value("corvo_idempotency_keys", &[])
+        .expect("corvo_idempotency_keys is exported");
+    assert_eq!(held, 2.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

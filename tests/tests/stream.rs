@@ -580,3 +580,117 @@ async fn a_frame_refused_for_the_rate_grants_nothing_and_reports_the_credits_hel
     assert!(r.error.is_empty(), "{r:?}");
     assert_eq!(r.credits, held + 2);
 }
+
+/// Credits bound what a stream holds: with 4 credits granted and nothing settled, a stream
+/// gets 4 jobs, however the enqueues arrive (many producers at once, each enqueue may carry a
+/// lease for the stream in its own log entry), and no more until it settles one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_with_four_credits_never_holds_more_than_four_unsettled_jobs() {
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let mut s = Lifecycle::open(&mut w).await;
+    let first = s.call(credit_frame(&["held"], 4)).await;
+    assert!(first.error.is_empty(), "{first:?}");
+    let producers: Vec<_> = (0..4)
+        .map(|_| {
+            let mut w = w.clone();
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    enqueue_job(&mut w, "held", "{}").await;
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.await.expect("a producer");
+    }
+    let held = s.pushed_jobs(4).await;
+    assert_eq!(held.len(), 4, "four credits, four jobs: {held:?}");
+    if let Some(extra) = s.recv_within(Duration::from_secs(1)).await {
+        panic!("a stream holding 4 unsettled jobs got more: {extra:?}");
+    }
+    // Settling one (and granting its credit back) lets exactly one more in.
+    let r = s
+        .call(pb::StreamLifecycleRequest {
+            acks: vec![ack_item(&held[0])],
+            credits: 1,
+            ..Default::default()
+        })
+        .await;
+    assert!(r.error.is_empty(), "{r:?}");
+    let next = s.pushed_jobs(1).await;
+    assert_eq!(next.len(), 1);
+    if let Some(extra) = s.recv_within(Duration::from_millis(500)).await {
+        panic!("pushed beyond the credits granted: {extra:?}");
+    }
+}
+
+/// A stream that closes hands the jobs it still holds back at once, each charged as an
+/// attempt (as an expiry would be), instead of leaving them leased for the lease's 60 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stream_hands_its_jobs_back_at_once() {
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let mut jobs = server.jobs().await;
+    let no_backoff = pb::EnqueueOptions {
+        max_attempts: 10,
+        backoff: Some(pb::BackoffPolicy {
+            kind: pb::BackoffKind::None as i32,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for i in 0..2 {
+            let req = enqueue_req_with("handback", &format!(r#"{{"i":{i}}}"#), no_backoff.clone());
+            ids.push(enqueue(&mut w, req).await.job_id);
+        }
+        ids
+    };
+    for dropped in [false, true] {
+        let mut s = Lifecycle::open(&mut w).await;
+        let r = s
+            .call(pb::StreamLifecycleRequest {
+                lease_duration: 60,
+                ..credit_frame(&["handback"], 2)
+            })
+            .await;
+        assert!(r.error.is_empty(), "{r:?}");
+        let held = s.pushed_jobs(2).await;
+        let attempt = get_job(&mut jobs, &held[0].job_id).await.attempt;
+        // The worker closes its side cleanly, or goes away altogether.
+        if dropped {
+            drop(s);
+        } else {
+            s.half_close();
+        }
+        for id in &ids {
+            let job = wait_for_job(&mut jobs, id, "handed back", |j| {
+                state_of(j) == pb::JobState::Pending && j.attempt == attempt
+            })
+            .await;
+            assert_eq!(
+                job.last_error, "worker stream closed before the job was settled",
+                "{job:?}"
+            );
+        }
+        // The handed-back jobs are ready for the next worker at once.
+        let mut next = Lifecycle::open(&mut w).await;
+        next.call(credit_frame(&["handback"], 2)).await;
+        let again = next.pushed_jobs(2).await;
+        let mut got: Vec<&str> = again.iter().map(|j| j.job_id.as_str()).collect();
+        got.sort_unstable();
+        let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        assert_eq!(got, want);
+        // Settle nothing: this stream closes too, handing them back for the next round.
+        drop(next);
+        for id in &ids {
+            wait_for_job(&mut jobs, id, "handed back again", |j| {
+                state_of(j) == pb::JobState::Pending
+            })
+            .await;
+        }
+    }
+}

@@ -128,12 +128,13 @@ impl Engine {
     /// This node now: Raft, queue counts, disk, streams, readiness. Reads the replicated
     /// counts (no job scan) and measures the data directory off the async threads.
     pub async fn node_status(&self) -> Result<NodeStatus, ApiError> {
-        let (queue_counts, queue_settings, retention_lag_ms) = {
+        let (queue_counts, queue_settings, retention_lag_ms, idempotency_keys) = {
             let reader = self.read()?;
             (
                 query::queue_counts(&reader)?,
                 query::queue_configs(&reader)?,
                 query::retention_lag_ms(&reader, wall_clock_ms())?,
+                query::idempotency_keys(&reader)?,
             )
         };
         let data_dir = self.inner.node.data_dir.clone();
@@ -169,6 +170,7 @@ impl Engine {
             throttled_totals: self.inner.signals.activity().throttled_totals(),
             purged_total: self.inner.signals.activity().purged_total(),
             retention_lag_ms,
+            idempotency_keys,
         })
     }
 

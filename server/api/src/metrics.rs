@@ -124,6 +124,7 @@ pub struct Metrics {
     queue_throttled: Family<QueueLabel, Counter>,
     jobs_purged: Counter,
     retention_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
+    idempotency_keys: Gauge,
     enqueue_to_start: HistogramFamily<QueueLabel>,
     start_to_finish: HistogramFamily<RunLabels>,
     ready_to_delivered: HistogramFamily<QueueLabel>,
@@ -185,6 +186,7 @@ impl Metrics {
             queue_throttled: Family::default(),
             jobs_purged: Counter::default(),
             retention_lag: Gauge::default(),
+            idempotency_keys: Gauge::default(),
             enqueue_to_start: Family::new_with_constructor(lifecycle_histogram),
             start_to_finish: Family::new_with_constructor(lifecycle_histogram),
             ready_to_delivered: Family::new_with_constructor(lifecycle_histogram),
@@ -266,6 +268,11 @@ impl Metrics {
             "corvo_retention_lag_seconds",
             "How long ago the oldest finished job still waiting to be purged fell due (0: purging keeps up)",
             self.retention_lag.clone(),
+        );
+        r.register(
+            "corvo_idempotency_keys",
+            "Idempotency keys the state holds (at most 1 000 000 and 64 MiB: past either, the keys nearest their end are forgotten first)",
+            self.idempotency_keys.clone(),
         );
         r.register(
             "corvo_job_enqueue_to_start_seconds",
@@ -670,6 +677,7 @@ impl Metrics {
         self.jobs_purged
             .inc_by(s.purged_total.saturating_sub(self.jobs_purged.get()));
         self.retention_lag.set(ms_to_seconds(s.retention_lag_ms));
+        self.idempotency_keys.set(clamp(s.idempotency_keys));
     }
 
     fn labelled_queues(&self) -> Vec<String> {

@@ -72,6 +72,8 @@ pub struct NodeStatus {
     pub purged_total: u64,
     /// How long ago the oldest finished job still waiting for its purge fell due.
     pub retention_lag_ms: u64,
+    /// Idempotency keys held by the state.
+    pub idempotency_keys: u64,
 }
 
 impl NodeStatus {
@@ -139,6 +141,7 @@ pub(crate) mod tests_support {
             throttled_totals: Vec::new(),
             purged_total: 0,
             retention_lag_ms: 0,
+            idempotency_keys: 0,
         }
     }
 }

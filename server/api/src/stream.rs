@@ -9,6 +9,9 @@
 //!             while idle), claim ≤ credits of the ready jobs, lease them, push them with
 //!             request_id 0; jobs piggybacked on enqueues arrive in its inbox
 //!  revoked ─▶ reader: a cancelled or reclaimed job held by this stream → cancel_job_ids
+//!  end ─────▶ the jobs the stream still holds go back to their queues at once (a failed
+//!             attempt each, as a lease expiry would be), unless the server ended the
+//!             stream to shut down: then the worker may settle them through another node
 //! ```
 //! Responses go through one bounded channel, so a slow reader of responses slows the
 //! session down instead of growing memory.
@@ -111,7 +114,7 @@ impl Session {
         let (target, inbox) = PushTarget::new();
         engine.register_push_target(&target);
         let (closed_tx, closed_rx) = watch::channel(false);
-        tokio::spawn(push(
+        let pusher = tokio::spawn(push(
             engine.clone(),
             shared.clone(),
             target.clone(),
@@ -126,8 +129,23 @@ impl Session {
         });
         let pass = engine.roster().open_stream(Some(info.clone()));
         tokio::spawn(async move {
-            read(engine, caller, inbound, shared, target, tx, (pass, info)).await;
+            let shared_at_end = shared.clone();
+            let ended = read(
+                engine.clone(),
+                caller,
+                inbound,
+                shared,
+                target,
+                tx,
+                (pass, info),
+            )
+            .await;
             let _ = closed_tx.send(true);
+            // A push under way may still lease jobs for the stream: let it finish first.
+            let _ = tokio::time::timeout(PUSH_WAIT, pusher).await;
+            if ended == Ended::ByWorker && !engine.is_draining() {
+                hand_back(&engine, &shared_at_end).await;
+            }
         });
         Ok(ReceiverStream::new(rx))
     }
@@ -145,7 +163,7 @@ async fn read(
     target: Arc<PushTarget>,
     tx: Out,
     (mut pass, info): (StreamPass, Arc<StreamInfo>),
-) {
+) -> Ended {
     let mut revoked = engine.signals().revoked();
     let mut draining = engine.draining();
     let mut drain_deadline: Option<Instant> = None;
@@ -180,17 +198,17 @@ async fn read(
             frame = next => {
                 let frame = match frame {
                     Ok(Some(f)) => f,
-                    Ok(None) => return,
+                    Ok(None) => return Ended::ByWorker,
                     Err(status) => {
                         debug!(%status, "worker stream ended");
-                        return;
+                        return Ended::ByWorker;
                     }
                 };
                 info.touch(crate::engine::wall_clock_ms());
                 let (frames, ended) = gather(frame, &mut inbound, &mut held, engine.opts().batch_items_max);
                 if let Err(e) = caller.recheck() {
                     let _ = tx.send(Err(e.into())).await;
-                    return;
+                    return Ended::ByWorker;
                 }
                 if let Some(name) = frames.iter().rev().map(|f| &f.worker_id).find(|w| !w.is_empty()) {
                     pass.name_worker(name);
@@ -205,7 +223,7 @@ async fn read(
                         invalid_frames = 0;
                     }
                     if tx.send(Ok(response)).await.is_err() {
-                        return;
+                        return Ended::ByWorker;
                     }
                     if invalid_frames >= INVALID_FRAMES_MAX {
                         let e = ApiError::invalid(
@@ -213,30 +231,30 @@ async fn read(
                             format!("closing the stream after {INVALID_FRAMES_MAX} invalid or forbidden frames in a row"),
                         );
                         let _ = tx.send(Err(e.into())).await;
-                        return;
+                        return Ended::ByWorker;
                     }
                 }
                 if ended {
-                    return;
+                    return Ended::ByWorker;
                 }
             }
             rev = revoked.recv() => {
                 let ids = match rev {
                     Ok(r) => if revoke(&shared, &r) { vec![r.job_id] } else { vec![] },
                     Err(broadcast::error::RecvError::Lagged(_)) => recheck_leases(&engine, &shared),
-                    Err(broadcast::error::RecvError::Closed) => return,
+                    Err(broadcast::error::RecvError::Closed) => return Ended::ByServer,
                 };
                 if !ids.is_empty() {
                     let resp = pb::StreamLifecycleResponse { cancel_job_ids: ids, ..Default::default() };
                     if tx.send(Ok(resp)).await.is_err() {
-                        return;
+                        return Ended::ByWorker;
                     }
                 }
             }
             _ = keys_changed => {
                 if let Err(e) = caller.recheck() {
                     let _ = tx.send(Err(e.into())).await;
-                    return;
+                    return Ended::ByWorker;
                 }
             }
             _ = draining.changed(), if drain_deadline.is_none() => {
@@ -250,7 +268,57 @@ async fn read(
                     retry_after_ms: 1_000,
                 };
                 let _ = tx.send(Err(e.into())).await;
-                return;
+                return Ended::ByServer;
+            }
+        }
+    }
+}
+
+/// Who ended a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ended {
+    /// The worker: it closed the stream, its connection broke, it stopped reading, or it
+    /// may no longer call (its key, its frames). Whatever it still holds is abandoned.
+    ByWorker,
+    /// The server, shutting down: the worker may settle what it holds through another node.
+    ByServer,
+}
+
+/// The error a job handed back by a closed stream fails with.
+pub const STREAM_CLOSED_ERROR: &str = "worker stream closed before the job was settled";
+
+/// Hands the jobs a finished stream still holds back to their queues: each fails with
+/// [`STREAM_CLOSED_ERROR`] under its lease token (an attempt, with the job's backoff, as a
+/// lease expiry would be), so it does not wait out its lease. A job settled or reclaimed
+/// meanwhile refuses the fail as stale, which changes nothing; if this node cannot write (it
+/// lost the leadership), the leases run out as before.
+async fn hand_back(engine: &Engine, shared: &Mutex<Shared>) {
+    let held: Vec<(String, u64)> = lock(shared).leased.drain().collect();
+    if held.is_empty() {
+        return;
+    }
+    for chunk in held.chunks(engine.opts().batch_items_max.max(1)) {
+        let cmds = chunk
+            .iter()
+            .map(|(job_id, token)| {
+                Command::Fail(corvo_core::Fail {
+                    job_id: job_id.clone(),
+                    lease_token: Some(*token),
+                    error: STREAM_CLOSED_ERROR.into(),
+                    backtrace: None,
+                })
+            })
+            .collect();
+        match engine.propose(cmds).await {
+            Ok(replies) => {
+                let returned = replies.iter().filter(|r| r.is_ok()).count();
+                debug!(
+                    held = chunk.len(),
+                    returned, "a closed worker stream handed its jobs back"
+                );
+            }
+            Err(e) => {
+                debug!(error = %e, held = chunk.len(), "a closed worker stream could not hand its jobs back; their leases will run out");
             }
         }
     }

@@ -214,6 +214,14 @@ const LAG_SCAN_MAX: usize = 1_024;
 /// How far behind the purge of finished jobs is at `now`: how long ago the oldest purge
 /// still waiting fell due (0 when none is overdue). Looks at the first [`LAG_SCAN_MAX`]
 /// overdue timers; when none of them is a purge, the last one's age (a lower bound).
+/// Idempotency keys held (see `apply::idempotency`): the `Meta` count.
+pub fn idempotency_keys<R: StateRead>(state: &R) -> Result<u64, StoreError> {
+    match state.get(Table::Meta, meta::IDEMPOTENCY_KEYS)? {
+        Some(b) => keys::decode_u64(Table::Meta, meta::IDEMPOTENCY_KEYS, &b),
+        None => Ok(0),
+    }
+}
+
 pub fn retention_lag_ms<R: StateRead>(state: &R, now: u64) -> Result<u64, StoreError> {
     let end = now.saturating_add(1).to_be_bytes();
     let rows = state.range(Table::Timers, &[], &end, LAG_SCAN_MAX)?;
