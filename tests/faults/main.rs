@@ -5,7 +5,8 @@
 //!  producers ──keyed enqueues──▶ any node ─┐        nemesis (seeded schedule):
 //!  workers ◀──pushes / acks──▶ any node ───┤          kill -9 + restart, SIGSTOP/SIGCONT,
 //!                                          ▼          partition (both ways, one way, flapping),
-//!        n1 ◀─proxy─▶ n2 ◀─proxy─▶ n3 (peer + client)  wipe + remove + rejoin (membership)
+//!        n1 ◀─proxy─▶ n2 ◀─proxy─▶ n3 (peer + client)  wipe + remove + rejoin (membership),
+//!                                                     clock jump, full disk
 //! ```
 //!
 //! Every node advertises TCP proxies in front of its peer and client ports
@@ -32,12 +33,15 @@
 //!
 //! The seed is printed first; `CORVO_FAULTS_SEED=<seed> tests/faults/run` replays the same
 //! schedule (which faults, on which node, for how long; the timing of the load around them is
-//! the machine's). `tests/faults/run --long` runs 40 steps instead of 10. Not covered yet: a
-//! clock jump on one node (the server has no injectable clock) and a full disk (a small
-//! filesystem needs privileges the test machine lacks; the fsync failpoint test in
-//! `tests/tests/health.rs` covers a failing disk on one node).
+//! the machine's). `tests/faults/run --long` runs 40 steps instead of 12.
+//!
+//! A clock jump moves one node's wall clock through the debug builds' skew failpoint
+//! (`CORVO_FAILPOINT_CLOCK_SKEW`, see `corvo-clock`). A full disk fills the small tmpfs
+//! that holds one node's data dir; where a tmpfs cannot be mounted (no privileges), that
+//! fault is skipped, and the run says so.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,7 +56,7 @@ use tonic::transport::{Channel, Endpoint};
 
 const QUEUE: &str = "faults";
 /// Steps of the schedule: the short run (in the test command) and `--long`.
-const STEPS_SHORT: usize = 10;
+const STEPS_SHORT: usize = 12;
 const STEPS_LONG: usize = 40;
 const PRODUCERS: usize = 2;
 /// Stream workers: even ones ack with lease tokens, odd ones without (the original contract).
@@ -104,16 +108,23 @@ enum Fault {
     /// SIGKILL, removed from the membership through another node, data dir wiped, rejoined
     /// as a new member.
     Wipe,
+    /// The node's wall clock jumps (forward or back, up to a minute), then back.
+    ClockJump,
+    /// The filesystem of the node's data dir fills up; then space is freed, and the node is
+    /// restarted if the failed writes stopped it.
+    DiskFull,
 }
 
 impl Fault {
-    const ALL: [Fault; 6] = [
+    const ALL: [Fault; 8] = [
         Fault::Kill,
         Fault::Pause,
         Fault::Partition,
         Fault::OneWay,
         Fault::Flap,
         Fault::Wipe,
+        Fault::ClockJump,
+        Fault::DiskFull,
     ];
 }
 
@@ -122,10 +133,12 @@ struct Step {
     fault: Fault,
     node: usize,
     hold: Duration,
+    /// How far a clock jump moves the clock (ms, either way).
+    skew_ms: i64,
 }
 
-/// The schedule for `seed`: every fault kind once in the first six steps (shuffled), then
-/// random ones.
+/// The schedule for `seed`: every fault kind once in the first steps (shuffled), then random
+/// ones.
 fn schedule(seed: u64, steps: usize) -> Vec<Step> {
     let mut rng = Rng(seed);
     let mut kinds = Fault::ALL.to_vec();
@@ -140,6 +153,7 @@ fn schedule(seed: u64, steps: usize) -> Vec<Step> {
                 .unwrap_or_else(|| Fault::ALL[rng.below(Fault::ALL.len() as u64) as usize]),
             node: rng.below(3) as usize,
             hold: Duration::from_millis(1_000 + rng.below(2_000)),
+            skew_ms: (5_000 + rng.below(55_000) as i64) * if rng.below(2) == 0 { 1 } else { -1 },
         })
         .collect()
 }
@@ -157,15 +171,82 @@ struct Cluster {
     nodes: Vec<TestServer>,
     proxies: Vec<Proxies>,
     urls: Urls,
+    /// Per node: the file its clock skew is read from.
+    skews: Vec<PathBuf>,
+    /// Per node: the small tmpfs its data dir is on, when one could be mounted.
+    disks: Vec<Option<Tmpfs>>,
+    /// Why there are no disks to fill, when there are none.
+    no_disks: Option<String>,
+    _dir: tempfile::TempDir,
 }
 
-async fn proxied_node(name: &str, join: Option<&str>) -> (TestServer, Proxies) {
+/// Bytes of each node's tmpfs: room for the run's data, small enough to fill at once.
+const DISK_BYTES: u64 = 256 << 20;
+/// After a fatal storage error the node exits this soon (`--fatal-exit-grace-ms`).
+const FATAL_EXIT_GRACE_MS: u64 = 1_000;
+
+/// A tmpfs mounted for the run; unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path) -> Result<Tmpfs, String> {
+        std::fs::create_dir_all(at).map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={DISK_BYTES}")])
+            .arg("tmpfs")
+            .arg(at)
+            .output()
+            .map_err(|e| format!("running mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
+        Ok(Tmpfs(at.to_owned()))
+    }
+
+    fn filler(&self) -> PathBuf {
+        self.0.join("filler")
+    }
+
+    /// Writes a file until the filesystem is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.filler()).expect("creating the filler");
+        let chunk = vec![0u8; 1 << 20];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+
+    fn free(&self) {
+        let _ = std::fs::remove_file(self.filler());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+async fn proxied_node(
+    name: &str,
+    join: Option<&str>,
+    skew: &Path,
+    disk: Option<&Tmpfs>,
+) -> (TestServer, Proxies) {
     let api = TcpProxy::start().await;
     let raft = TcpProxy::start().await;
     let mut builder = TestServer::builder()
         .node_id(name)
         .cluster_secret(SECRET)
-        .advertise(api.addr(), raft.addr());
+        .advertise(api.addr(), raft.addr())
+        .env("CORVO_FAILPOINT_CLOCK_SKEW", &skew.display().to_string())
+        .args(&["--fatal-exit-grace-ms", &FATAL_EXIT_GRACE_MS.to_string()]);
+    if let Some(disk) = disk {
+        builder = builder.data_parent(&disk.0);
+    }
     if let Some(url) = join {
         builder = builder.join(url);
     }
@@ -187,18 +268,46 @@ fn signal(pid: u32, sig: libc::c_int) {
 
 impl Cluster {
     async fn start() -> Cluster {
-        let (n1, p1) = proxied_node("n1", None).await;
-        let (n2, p2) = proxied_node("n2", Some(&n1.url())).await;
-        let (n3, p3) = proxied_node("n3", Some(&n1.url())).await;
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let skews: Vec<PathBuf> = (1..=3)
+            .map(|i| dir.path().join(format!("skew-n{i}")))
+            .collect();
+        let mut disks = Vec::new();
+        let mut no_disks = None;
+        for i in 1..=3 {
+            match Tmpfs::mount(&dir.path().join(format!("disk-n{i}"))) {
+                Ok(d) => disks.push(Some(d)),
+                Err(e) => {
+                    no_disks = Some(format!("cannot mount a tmpfs here ({e})"));
+                    disks = vec![None, None, None];
+                    break;
+                }
+            }
+        }
+        let (n1, p1) = proxied_node("n1", None, &skews[0], disks[0].as_ref()).await;
+        let (n2, p2) = proxied_node("n2", Some(&n1.url()), &skews[1], disks[1].as_ref()).await;
+        let (n3, p3) = proxied_node("n3", Some(&n1.url()), &skews[2], disks[2].as_ref()).await;
         let nodes = vec![n1, n2, n3];
         let urls = Arc::new(Mutex::new(nodes.iter().map(TestServer::url).collect()));
         let mut c = Cluster {
             nodes,
             proxies: vec![p1, p2, p3],
             urls,
+            skews,
+            disks,
+            no_disks,
+            _dir: dir,
         };
         c.recover().await;
         c
+    }
+
+    /// Restarts node `i` if it is not running (it stopped on a fatal error, say).
+    async fn revive(&mut self, i: usize) {
+        if !self.nodes[i].is_running() {
+            self.nodes[i].restart().await;
+            self.retarget(i);
+        }
     }
 
     fn heal(&self) {
@@ -229,8 +338,12 @@ impl Cluster {
         self.urls.lock().expect("urls")[i] = self.nodes[i].url();
     }
 
-    /// Waits until every node follows one leader; returns its index.
+    /// Restarts any node that stopped, then waits until every node follows one leader;
+    /// returns its index.
     async fn recover(&mut self) -> usize {
+        for i in 0..self.nodes.len() {
+            self.revive(i).await;
+        }
         leader_index(&mut self.nodes).await
     }
 
@@ -269,6 +382,23 @@ impl Cluster {
                 }
             }
             Fault::Wipe => self.wipe(i, step.hold).await,
+            Fault::ClockJump => {
+                std::fs::write(&self.skews[i], step.skew_ms.to_string()).expect("writing the skew");
+                tokio::time::sleep(step.hold).await;
+                std::fs::write(&self.skews[i], "0").expect("clearing the skew");
+            }
+            Fault::DiskFull => {
+                let Some(disk) = &self.disks[i] else {
+                    return;
+                };
+                disk.fill();
+                tokio::time::sleep(step.hold).await;
+                disk.free();
+                // A node whose writes failed stops for good and exits after the grace: bring
+                // it back, as its supervisor (Kubernetes) would.
+                tokio::time::sleep(Duration::from_millis(FATAL_EXIT_GRACE_MS + 1_000)).await;
+                self.revive(i).await;
+            }
         }
     }
 
@@ -685,7 +815,13 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
     c.recover().await;
     assert_digests_converge(&mut c.nodes, leader).await;
 
-    let faults: Vec<String> = injected.iter().map(|(f, n)| format!("{f:?} {n}")).collect();
+    let faults: Vec<String> = injected
+        .iter()
+        .map(|(f, n)| match (f, &c.no_disks) {
+            (Fault::DiskFull, Some(why)) => format!("DiskFull {n} (skipped: {why})"),
+            _ => format!("{f:?} {n}"),
+        })
+        .collect();
     eprintln!(
         "\nfault suite (seed {seed}, {} of faults):\n\
          | faults injected | enqueue calls (refused) | keys acknowledged / unknown | jobs | acks accepted (refused) | violations |\n\

@@ -300,6 +300,9 @@ pub struct ServerBuilder {
     api_key: Option<String>,
     /// How the harness reaches a server whose client port serves TLS.
     tls: Option<ClientTlsFiles>,
+    /// Where the data dir goes (`<this>/data`) instead of the server's temp dir: a
+    /// filesystem the test made (a small tmpfs, to fill it).
+    data_parent: Option<PathBuf>,
 }
 
 /// What a client needs to reach a TLS client port: the CA (PEM), and a client certificate and
@@ -322,6 +325,12 @@ impl ClientTlsFiles {
 }
 
 impl ServerBuilder {
+    /// Puts the data dir under `parent` (`<parent>/data`), e.g. on a filesystem the test made.
+    pub fn data_parent(mut self, parent: &Path) -> Self {
+        self.data_parent = Some(parent.to_owned());
+        self
+    }
+
     /// `--node-id` (default `n1`).
     pub fn node_id(mut self, name: &str) -> Self {
         self.node_id = name.to_owned();
@@ -443,9 +452,14 @@ impl ServerBuilder {
             .tempdir()
             .expect("creating a temp dir");
         let log_path = dir.path().join("corvo.log");
+        let data_dir = self
+            .data_parent
+            .clone()
+            .unwrap_or_else(|| dir.path().to_owned())
+            .join("data");
         TestServer {
             opts: self,
-            data_dir: dir.path().join("data"),
+            data_dir,
             log_path,
             dir: Some(dir),
             port: 0,
@@ -489,6 +503,7 @@ impl TestServer {
             extra_args: Vec::new(),
             api_key: None,
             tls: None,
+            data_parent: None,
         }
     }
 

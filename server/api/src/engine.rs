@@ -1,7 +1,7 @@
 //! The services' handle on the node: propose commands, read state, wait for work.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use corvo_core::{Command, JobError, Lease, Reply, model::Job, query};
 use corvo_raft::{Proposer, RaftNode};
@@ -235,7 +235,7 @@ impl Engine {
                 self.lease_bytes_max(),
             )
         };
-        let started = Instant::now();
+        let started = corvo_clock::monotonic();
         let span = if crate::trace_context::enabled() {
             tracing::info_span!(
                 "corvo.propose",
@@ -456,12 +456,10 @@ impl Engine {
 /// Unix ms by this node's clock (for latencies measured against the leader's stamps, and
 /// relative times in requests).
 pub fn wall_clock_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    corvo_clock::wall_ms()
 }
 
 /// `now + ms` as a deadline (`None` when `ms` is 0: do not wait).
 pub fn deadline_in(ms: u64) -> Option<Instant> {
-    (ms > 0).then(|| Instant::now() + Duration::from_millis(ms))
+    (ms > 0).then(|| corvo_clock::monotonic() + Duration::from_millis(ms))
 }

@@ -401,7 +401,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
-    use std::time::Instant;
 
     use corvo_sdk::proto as pb;
 
@@ -514,7 +513,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_leader_is_unavailable_naming_it_promptly() {
         let addr = closed_addr();
-        let started = Instant::now();
+        let started = corvo_clock::monotonic();
         let r = layer(Route::Leader {
             raft_id: 1,
             api_addr: addr.clone(),

@@ -134,7 +134,7 @@ where
             metrics: self.metrics.clone(),
             method: self.methods.label(req.uri().path(), grpc),
             grpc,
-            started: Instant::now(),
+            started: corvo_clock::monotonic(),
             code: None,
             ended: false,
         };

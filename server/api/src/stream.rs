@@ -259,7 +259,7 @@ async fn read(
             }
             _ = draining.changed(), if drain_deadline.is_none() => {
                 if *draining.borrow() {
-                    drain_deadline = Some(Instant::now() + engine.opts().drain_grace);
+                    drain_deadline = Some(corvo_clock::monotonic() + engine.opts().drain_grace);
                 }
             }
             _ = grace => {
@@ -747,7 +747,7 @@ async fn answer(
         }
     }
     if let Some(lease) = fetch {
-        let deadline = Some(Instant::now() + engine.opts().legacy_idle_wait);
+        let deadline = Some(corvo_clock::monotonic() + engine.opts().legacy_idle_wait);
         match engine.lease_when_ready(&lease, deadline).await {
             Ok(jobs) => deliver(shared, &mut resp, &jobs),
             Err(e) => frame_error(&mut resp, &e, "fetch"),

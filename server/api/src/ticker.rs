@@ -2,7 +2,7 @@
 //! due (scheduled jobs, retries, lease expiry, job expiry). No polling: it sleeps until the
 //! next due time and wakes early when an apply moves that time.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use corvo_core::Command;
 use tokio::sync::watch;
@@ -16,9 +16,7 @@ const TICK_RETRY: Duration = Duration::from_millis(200);
 const FOLLOWER_RECHECK: Duration = Duration::from_millis(500);
 
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    corvo_clock::wall_ms()
 }
 
 /// Runs until `shutdown` turns true.

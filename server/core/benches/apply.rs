@@ -17,7 +17,7 @@
 //! Results: docs/performance.md, "CPU floor: the state machine and the log (criterion)".
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corvo_core::apply::LEASE_COUNT_MAX;
 use corvo_core::model::EnqueueOptions;
@@ -74,7 +74,7 @@ impl Driver {
     /// A state holding `jobs` completed jobs (enqueued, leased and acked in chunks).
     fn with_finished(jobs: usize) -> Self {
         let mut d = Driver::new();
-        let started = Instant::now();
+        let started = corvo_clock::monotonic();
         let mut left = jobs;
         while left > 0 {
             let n = left.min(FILL_CHUNK);
@@ -161,7 +161,7 @@ impl Driver {
         follow: Option<fn(&BatchOutcome) -> Command>,
     ) -> (Duration, Vec<BatchOutcome>) {
         let mut outcomes = Vec::with_capacity(batches.len() * 2);
-        let started = Instant::now();
+        let started = corvo_clock::monotonic();
         for batch in batches {
             self.index += 1;
             let outcome = apply_batch(&mut self.state, black_box(batch), self.index);

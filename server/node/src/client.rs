@@ -113,9 +113,7 @@ pub fn status_error(e: tonic::Status) -> anyhow::Error {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    corvo_clock::wall_ms()
 }
 
 pub async fn enqueue(args: EnqueueArgs) -> anyhow::Result<()> {

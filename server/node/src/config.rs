@@ -588,7 +588,7 @@ pub fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
     }
     let ago = humantime::parse_duration(s)
         .map_err(|_| format!("{s:?} is neither an RFC 3339 time nor a duration like 2h"))?;
-    std::time::SystemTime::now()
+    corvo_clock::system_time()
         .checked_sub(ago)
         .ok_or_else(|| format!("{s:?} is too long ago"))
 }

@@ -8,7 +8,7 @@
 //!   client. Both require the cluster secret (`authorization: Bearer <secret>` or
 //!   `x-corvo-cluster-secret`) or an admin API key: the auth layer checks it for both.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum::Json;
@@ -57,7 +57,7 @@ pub async fn seek_cluster(
     tls: Option<tonic::transport::ClientTlsConfig>,
     wait: Duration,
 ) -> anyhow::Result<Option<String>> {
-    let started = Instant::now();
+    let started = corvo_clock::monotonic();
     loop {
         for target in targets {
             let url = join_url(target, tls.is_some());
@@ -139,7 +139,7 @@ pub async fn join_cluster(
 ) -> anyhow::Result<pb::JoinResponse> {
     let url = join_url(target, tls.is_some());
     let endpoint = endpoint(target, &url, tls).context("--join")?;
-    let started = Instant::now();
+    let started = corvo_clock::monotonic();
     loop {
         let attempt = async {
             let channel = endpoint

@@ -147,9 +147,7 @@ fn status(k: &pb::ApiKey) -> String {
     if k.revoked_at.is_some() {
         return "revoked".into();
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = (corvo_clock::wall_ms() / 1_000) as i64;
     match &k.expires_at {
         Some(t) if t.seconds <= now => "expired".into(),
         _ => "active".into(),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use corvo_api::keyring::KeyRing;
@@ -35,11 +35,9 @@ impl AppStateMachine for StoreMachine {
         raft_meta: Vec<u8>,
         quick: bool,
     ) -> std::io::Result<Vec<Option<BatchOutcome>>> {
-        let started = Instant::now();
+        let started = corvo_clock::monotonic();
         // Commit latency: from the leader's stamp on each entry to its apply starting here.
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let now_ms = corvo_clock::wall_ms();
         for (_, batch) in &entries {
             if let Some(b) = batch {
                 self.1

@@ -1,17 +1,25 @@
-//! `corvo server`: the supervisor. It owns start-up and the shutdown order.
+//! `corvo server`: the supervisor. It owns start-up, every background task, and the
+//! shutdown order, as named phases (`run_node` reads top to bottom):
 //!
-//! Shutdown (SIGTERM/SIGINT): readiness NOT_SERVING and no new work handed out → the listener
-//! stays open (liveness 200, new worker streams refused) while open worker streams finish
-//! their in-flight acks, at most the drain grace → health watchers ended, listener closed →
-//! ticker and readiness stopped → Raft stopped → peer port closed → state flushed → exit 0.
-//!
-//! Start-up: store → Raft (a one-voter cluster on first start, unless joining) → peer port
-//! (with a cluster secret) → `--join` (first start only) → a leader known → client port.
+//! 1. [`prepare`]: the configuration checked, `--seek-cluster` resolved, the data dir ready;
+//! 2. [`open_storage`]: the state, the read view, signals and metrics;
+//! 3. [`start_raft`]: a restore first (`--restore`), Raft (the log replayed; a one-voter
+//!    cluster on a first start unless joining), a check-only join before the peer port opens,
+//!    the peer port (with a cluster secret), the join, a leader known;
+//! 4. [`start_services`]: the engine, its tasks (ticker, checkpoints, TLS reload, keys, bulk
+//!    operations, retention, readiness), the client port;
+//! 5. [`Running::wait_for_stop`]: SIGTERM/SIGINT, or a fatal Raft error (then `/healthz` 503
+//!    for the grace, and a non-zero exit);
+//! 6. [`Running::shut_down`]: readiness NOT_SERVING and no new work handed out → the listener
+//!    stays open (liveness 200, new worker streams refused) while open worker streams finish
+//!    their in-flight acks, at most the drain grace → leadership handed over → tasks stopped
+//!    → health watchers ended, listener closed → Raft stopped → peer port closed → state
+//!    flushed → exit 0.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use corvo_api::auth::{AuthLayer, AuthOptions};
@@ -171,7 +179,25 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     result
 }
 
-async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
+async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
+    let setup = prepare(args).await?;
+    let storage = open_storage(&setup).await?;
+    let cluster = start_raft(&setup, &storage).await?;
+    let running = start_services(setup, storage, cluster).await?;
+    let fatal = running.wait_for_stop().await;
+    running.shut_down(fatal).await
+}
+
+/// Phase 1: the configuration checked, `--seek-cluster` resolved, the data dir ready.
+struct Setup {
+    args: ServerArgs,
+    secret: Option<ClusterSecret>,
+    advertised: Advertised,
+    node_tls: tls::NodeTls,
+    bootstrap_key: Option<String>,
+}
+
+async fn prepare(mut args: ServerArgs) -> anyhow::Result<Setup> {
     let secret = cluster_secret(&args)?;
     if (args.join.is_some() || args.no_bootstrap || !args.seek_cluster.is_empty())
         && secret.is_none()
@@ -210,13 +236,71 @@ async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
         args.bootstrap_admin_key_file.as_deref(),
     )?;
 
+    Ok(Setup {
+        args,
+        secret,
+        advertised,
+        node_tls,
+        bootstrap_key,
+    })
+}
+
+/// Phase 2: the state, the read view, and what applies feed (signals, metrics).
+struct Storage {
+    store: Arc<StateStore>,
+    signals: Signals,
+    metrics: Arc<Metrics>,
+    view: Arc<corvo_view::View>,
+    machine: Arc<StoreMachine>,
+}
+
+async fn open_storage(setup: &Setup) -> anyhow::Result<Storage> {
+    let args = &setup.args;
     let store = Arc::new(StateStore::open(&args.data_dir.join("state.redb"))?);
     let (last_event_seq, next_due) = {
         let reader = store.read()?;
         (last_event_seq(&reader)?, query::next_due(&reader)?)
     };
     let signals = Signals::new(last_event_seq, next_due);
+    let metrics = Arc::new(Metrics::new());
+    let view = open_view(&args.data_dir, &store).await?;
+    let machine = Arc::new(StoreMachine(store.clone(), metrics.clone(), view.clone()));
+    Ok(Storage {
+        store,
+        signals,
+        metrics,
+        view,
+        machine,
+    })
+}
 
+/// Phase 3: Raft started (a restore applied first, the log replayed), admitted to the
+/// cluster, its peer port open, a leader known.
+struct Cluster {
+    raft: Arc<RaftNode>,
+    keys: Arc<KeyRing>,
+    peer_close: watch::Sender<bool>,
+    peer_server: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    /// What was committed when Raft started (readiness waits until it is applied).
+    startup_committed: Option<u64>,
+    started: std::time::Instant,
+}
+
+async fn start_raft(setup: &Setup, storage: &Storage) -> anyhow::Result<Cluster> {
+    let Setup {
+        args,
+        secret,
+        advertised,
+        node_tls,
+        ..
+    } = setup;
+    let Storage {
+        store,
+        signals,
+        view,
+        machine,
+        ..
+    } = storage;
     let raft_opts = RaftOptions {
         node_id: raft_node_id(&args.node_id),
         raft_addr: advertised.raft.clone(),
@@ -241,9 +325,6 @@ async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
         election_timeout_max_ms: args.election_timeout_ms * 2,
         ..RaftOptions::default()
     };
-    let metrics = Arc::new(Metrics::new());
-    let view = open_view(&args.data_dir, &store).await?;
-    let machine = Arc::new(StoreMachine(store.clone(), metrics.clone(), view.clone()));
     if let Some(archive) = &args.restore {
         // With --join the node rejoins the cluster the backup came from; alone it becomes a
         // new one-voter cluster holding the backup's state.
@@ -258,7 +339,7 @@ async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
         info!(archive = %archive.display(), index, term, ?mode, "data dir seeded from a snapshot archive");
         view.rebuild(index);
     }
-    let started = Instant::now();
+    let started = corvo_clock::monotonic();
     // After a restore: the keys are the backup's.
     let keys = Arc::new(KeyRing::new(query::api_keys(&store.read()?)?));
     let listener = Arc::new(NodeListener {
@@ -268,7 +349,7 @@ async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
         keys: keys.clone(),
     });
     let raft = Arc::new(
-        RaftNode::start(raft_opts, machine, listener)
+        RaftNode::start(raft_opts, machine.clone(), listener)
             .await
             .context("starting raft")?,
     );
@@ -279,19 +360,19 @@ async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
     // before it answers the join. It closes last, after Raft has stopped.
     join_if_new(
         &raft,
-        &args,
-        &advertised,
+        args,
+        advertised,
         secret.as_ref(),
         node_tls.members.clone(),
         true,
     )
     .await?;
     let (peer_close_tx, peer_close_rx) = watch::channel(false);
-    let peer_server = open_peer_port(&raft, &args, secret.is_some(), peer_close_rx).await?;
+    let peer_server = open_peer_port(&raft, args, secret.is_some(), peer_close_rx).await?;
     join_if_new(
         &raft,
-        &args,
-        &advertised,
+        args,
+        advertised,
         secret.as_ref(),
         node_tls.members.clone(),
         false,
@@ -303,6 +384,64 @@ async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
     let status = raft.status();
     info!(leader, last_applied = ?status.last_applied, elapsed_ms = started.elapsed().as_millis() as u64, "raft ready (log replayed)");
 
+    Ok(Cluster {
+        raft,
+        keys,
+        peer_close: peer_close_tx,
+        peer_server,
+        startup_committed,
+        started,
+    })
+}
+
+/// A background task the supervisor stops (with the stop signal) and waits for, by name.
+type Task = (&'static str, tokio::task::JoinHandle<()>);
+
+/// Phase 4 on: everything the supervisor owns while the node serves, and stops in order.
+struct Running {
+    args: ServerArgs,
+    engine: Engine,
+    raft: Arc<RaftNode>,
+    store: Arc<StateStore>,
+    health: tonic_health::server::HealthReporter,
+    readiness: tokio::task::JoinHandle<()>,
+    /// Ticker, checkpoints, TLS reload, key and admin tasks: stopped by `stop`.
+    tasks: Vec<Task>,
+    stop: watch::Sender<bool>,
+    close: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    peer_close: watch::Sender<bool>,
+    peer_server: Option<tokio::task::JoinHandle<Result<(), String>>>,
+}
+
+/// Phase 4: the engine, its background tasks, and the client port.
+async fn start_services(
+    setup: Setup,
+    storage: Storage,
+    cluster: Cluster,
+) -> anyhow::Result<Running> {
+    let Setup {
+        args,
+        secret,
+        advertised,
+        node_tls,
+        bootstrap_key,
+    } = setup;
+    let Storage {
+        store,
+        signals,
+        metrics,
+        view,
+        ..
+    } = storage;
+    let Cluster {
+        raft,
+        keys,
+        peer_close,
+        peer_server,
+        startup_committed,
+        started,
+    } = cluster;
     let api_opts = ApiOptions {
         payload_bytes_max: args.payload_max_bytes,
         drain_grace: Duration::from_millis(args.drain_grace_ms),
@@ -470,87 +609,129 @@ async fn run_node(mut args: ServerArgs) -> anyhow::Result<()> {
         },
     );
 
-    // A fatal Raft error (a failed log write or fsync) stops Raft for good: /healthz turns
-    // 503, and after the grace the process exits non-zero so that it is restarted.
-    let fatal = tokio::select! {
-        () = shutdown_signal() => None,
-        reason = raft_stopped(&raft) => Some(reason),
-    };
-    if let Some(reason) = &fatal {
-        let grace = Duration::from_millis(args.fatal_exit_grace_ms);
-        error!(error = %reason, ?grace, "raft stopped on an error: /healthz answers 503; exiting after the grace so that the node is restarted");
-        tokio::time::sleep(grace).await;
-    }
-    info!("shutdown: draining");
-    // Stop handing out work first: whoever sees NOT_SERVING then also sees no new work.
-    probes::begin_drain(&engine, &health).await;
-    // The listener stays open while worker streams finish their in-flight acks: probes keep
-    // answering (liveness 200, readiness NOT_SERVING) and late clients get UNAVAILABLE with a
-    // retry hint instead of a refused connection. Streams end themselves at the grace.
-    let drain_grace = engine.opts().drain_grace;
-    let mut streams = engine.roster().watch_streams();
-    let gone = tokio::time::timeout(
-        drain_grace + STREAMS_GONE_GRACE,
-        streams.wait_for(|n| *n == 0),
-    )
-    .await;
-    if gone.is_err() {
-        warn!(
-            streams = engine.roster().streams(),
-            "shutdown: worker streams still open after the drain grace"
-        );
-    }
-    // A leader hands over before it stops, so the cluster has a new leader when this node
-    // goes instead of one election timeout later; remaining clients get its address.
-    match raft.hand_off_leadership(LEADERSHIP_HAND_OFF_MAX).await {
-        Ok(Some(leader)) => info!(leader, "shutdown: handed leadership over"),
-        Ok(None) => {}
-        Err(e) => {
-            warn!(error = %e, "shutdown: leadership hand-off failed; the cluster will elect a new leader")
+    let mut tasks: Vec<Task> = vec![
+        ("ticker", ticker),
+        ("checkpoints", checkpoints),
+        ("tls reload", tls_reload),
+    ];
+    tasks.extend(key_tasks.into_iter().map(|t| ("keys", t)));
+    tasks.extend(admin_tasks.into_iter().map(|t| ("admin", t)));
+    Ok(Running {
+        args,
+        engine,
+        raft,
+        store,
+        health,
+        readiness,
+        tasks,
+        stop: stop_tx,
+        close: close_tx,
+        server,
+        peer_close,
+        peer_server,
+    })
+}
+
+impl Running {
+    /// Phase 5: serves until SIGTERM/SIGINT, or until Raft stops on a fatal error (a failed
+    /// log write or fsync): then `/healthz` answers 503 for the grace and the process exits
+    /// non-zero, so that it is restarted. Returns the fatal error, if that is what stopped it.
+    async fn wait_for_stop(&self) -> Option<String> {
+        let fatal = tokio::select! {
+            () = shutdown_signal() => None,
+            reason = raft_stopped(&self.raft) => Some(reason),
+        };
+        if let Some(reason) = &fatal {
+            let grace = Duration::from_millis(self.args.fatal_exit_grace_ms);
+            error!(error = %reason, ?grace, "raft stopped on an error: /healthz answers 503; exiting after the grace so that the node is restarted");
+            tokio::time::sleep(grace).await;
         }
+        fatal
     }
-    let _ = stop_tx.send(true);
-    let _ = readiness.await;
-    // Health watchers saw NOT_SERVING for the drain; ending their streams now means an open
-    // Watch never holds the listener open.
-    let mut health = health;
-    probes::clear(&mut health).await;
-    info!("shutdown: closing the listener");
-    let _ = close_tx.send(true);
-    match tokio::time::timeout(CLOSE_GRACE, server).await {
-        Ok(Ok(Ok(()))) => info!("shutdown: listener closed"),
-        Ok(Ok(Err(e))) => error!(error = %e, "shutdown: listener failed"),
-        Ok(Err(e)) => error!(error = %e, "shutdown: listener task failed"),
-        Err(_) => warn!(
-            grace = ?CLOSE_GRACE,
-            "shutdown: connections still open after the grace period; closing anyway"
-        ),
-    }
-    let _ = ticker.await;
-    let _ = checkpoints.await;
-    let _ = tls_reload.await;
-    for task in key_tasks {
-        let _ = task.await;
-    }
-    for task in admin_tasks {
-        let _ = task.await;
-    }
-    raft.shutdown().await.context("stopping raft")?;
-    let _ = peer_close_tx.send(true);
-    if let Some(peer_server) = peer_server {
-        match tokio::time::timeout(CLOSE_GRACE, peer_server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => error!(error = %e, "shutdown: peer server failed"),
-            Ok(Err(e)) => error!(error = %e, "shutdown: peer server task failed"),
-            Err(_) => warn!("shutdown: peer connections still open after the grace period"),
+
+    /// Phase 6: the shutdown order (see the module doc).
+    async fn shut_down(self, fatal: Option<String>) -> anyhow::Result<()> {
+        let Running {
+            engine,
+            raft,
+            store,
+            health,
+            readiness,
+            tasks,
+            stop,
+            close,
+            server,
+            peer_close,
+            peer_server,
+            ..
+        } = self;
+        info!("shutdown: draining");
+        // Stop handing out work first: whoever sees NOT_SERVING then also sees no new work.
+        probes::begin_drain(&engine, &health).await;
+        // The listener stays open while worker streams finish their in-flight acks: probes keep
+        // answering (liveness 200, readiness NOT_SERVING) and late clients get UNAVAILABLE with a
+        // retry hint instead of a refused connection. Streams end themselves at the grace.
+        let drain_grace = engine.opts().drain_grace;
+        let mut streams = engine.roster().watch_streams();
+        let gone = tokio::time::timeout(
+            drain_grace + STREAMS_GONE_GRACE,
+            streams.wait_for(|n| *n == 0),
+        )
+        .await;
+        if gone.is_err() {
+            warn!(
+                streams = engine.roster().streams(),
+                "shutdown: worker streams still open after the drain grace"
+            );
         }
+        // A leader hands over before it stops, so the cluster has a new leader when this node
+        // goes instead of one election timeout later; remaining clients get its address.
+        match raft.hand_off_leadership(LEADERSHIP_HAND_OFF_MAX).await {
+            Ok(Some(leader)) => info!(leader, "shutdown: handed leadership over"),
+            Ok(None) => {}
+            Err(e) => {
+                warn!(error = %e, "shutdown: leadership hand-off failed; the cluster will elect a new leader")
+            }
+        }
+        let _ = stop.send(true);
+        let _ = readiness.await;
+        // Health watchers saw NOT_SERVING for the drain; ending their streams now means an open
+        // Watch never holds the listener open.
+        let mut health = health;
+        probes::clear(&mut health).await;
+        info!("shutdown: closing the listener");
+        let _ = close.send(true);
+        match tokio::time::timeout(CLOSE_GRACE, server).await {
+            Ok(Ok(Ok(()))) => info!("shutdown: listener closed"),
+            Ok(Ok(Err(e))) => error!(error = %e, "shutdown: listener failed"),
+            Ok(Err(e)) => error!(error = %e, "shutdown: listener task failed"),
+            Err(_) => warn!(
+                grace = ?CLOSE_GRACE,
+                "shutdown: connections still open after the grace period; closing anyway"
+            ),
+        }
+        for (name, task) in tasks {
+            if let Err(e) = task.await {
+                warn!(task = name, error = %e, "shutdown: a background task failed");
+            }
+        }
+        raft.shutdown().await.context("stopping raft")?;
+        let _ = peer_close.send(true);
+        if let Some(peer_server) = peer_server {
+            match tokio::time::timeout(CLOSE_GRACE, peer_server).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => error!(error = %e, "shutdown: peer server failed"),
+                Ok(Err(e)) => error!(error = %e, "shutdown: peer server task failed"),
+                Err(_) => warn!("shutdown: peer connections still open after the grace period"),
+            }
+        }
+        store.flush().context("flushing state")?;
+        if let Some(reason) = fatal {
+            anyhow::bail!("raft stopped on an error: {reason}");
+        }
+        info!("shutdown: done");
+        Ok(())
     }
-    store.flush().context("flushing state")?;
-    if let Some(reason) = fatal {
-        anyhow::bail!("raft stopped on an error: {reason}");
-    }
-    info!("shutdown: done");
-    Ok(())
 }
 
 /// How often the supervisor looks whether Raft has stopped on an error.

@@ -23,7 +23,7 @@
 //! Results: docs/performance.md, "CPU floor: the state machine and the log (criterion)".
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corvo_core::model::EnqueueOptions;
 use corvo_core::{Batch, Command, Enqueue};
@@ -158,7 +158,7 @@ async fn measure(log: &mut Log, shape: Shape, iters: u64) -> Duration {
             Shape::OneAppend(n) => {
                 let data = log.one.clone();
                 let entries = log.entries(n, &data);
-                let started = Instant::now();
+                let started = corvo_clock::monotonic();
                 log.append(entries).await.await;
                 total += started.elapsed();
             }
@@ -166,7 +166,7 @@ async fn measure(log: &mut Log, shape: Shape, iters: u64) -> Duration {
                 let data = log.one.clone();
                 let mut entries: Vec<_> = log.entries(n, &data).into_iter().rev().collect();
                 let mut waits = Vec::with_capacity(n);
-                let started = Instant::now();
+                let started = corvo_clock::monotonic();
                 while let Some(entry) = entries.pop() {
                     waits.push(log.append(vec![entry]).await);
                 }
@@ -176,7 +176,7 @@ async fn measure(log: &mut Log, shape: Shape, iters: u64) -> Duration {
             Shape::GroupEntry => {
                 let data = log.group.clone();
                 let entries = log.entries(1, &data);
-                let started = Instant::now();
+                let started = corvo_clock::monotonic();
                 log.append(entries).await.await;
                 total += started.elapsed();
             }

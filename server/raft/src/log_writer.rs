@@ -219,13 +219,14 @@ impl Thread {
                 let next = match dirty_since {
                     None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                     Some(since) => rx.recv_timeout(
-                        (since + self.flush_interval).saturating_duration_since(Instant::now()),
+                        (since + self.flush_interval)
+                            .saturating_duration_since(corvo_clock::monotonic()),
                     ),
                 };
                 match next {
                     Ok(write) => {
                         self.add(&mut round, write);
-                        dirty_since.get_or_insert_with(Instant::now);
+                        dirty_since.get_or_insert_with(corvo_clock::monotonic);
                         if round.urgent {
                             break false;
                         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use openraft::alias::WatchReceiverOf;
 use openraft::async_runtime::watch::WatchReceiver;
@@ -178,7 +178,7 @@ impl RaftNode {
             opts.peer_tls.as_ref().map(|t| t.client.clone()),
             opts.append_bytes_max,
         );
-        let started = Instant::now();
+        let started = corvo_clock::monotonic();
         let raft = openraft::Raft::new(opts.node_id, config, network, log, state_machine)
             .await
             .map_err(fatal_error)?;
@@ -631,7 +631,7 @@ impl SnapshotTriggers {
         // (snapshot log id, when it changed, log bytes appended then)
         let mut last = (
             raft.metrics().borrow_watched().snapshot,
-            Instant::now(),
+            corvo_clock::monotonic(),
             appended(),
         );
         let mut last_size = self.newest_size();
@@ -642,7 +642,7 @@ impl SnapshotTriggers {
                 return;
             }
             if m.snapshot != last.0 {
-                last = (m.snapshot, Instant::now(), appended());
+                last = (m.snapshot, corvo_clock::monotonic(), appended());
                 last_size = self.newest_size();
                 continue;
             }
@@ -661,7 +661,7 @@ impl SnapshotTriggers {
                     return;
                 }
                 // Wait for it to show before asking again.
-                last.1 = Instant::now();
+                last.1 = corvo_clock::monotonic();
                 last.2 = appended();
             }
         }

@@ -18,7 +18,6 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use corvo_core::{Batch, BatchOutcome};
 use futures::{Stream, StreamExt};
@@ -294,7 +293,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let app = self.app.clone();
         let dir = self.snapshots.clone();
         let path = snapshot.path;
-        let started = std::time::Instant::now();
+        let started = corvo_clock::monotonic();
         let installed = tokio::task::spawn_blocking(move || {
             app.install_snapshot(&path, None)?;
             // Received archives arrive under a temporary name; the one being restored at
@@ -392,7 +391,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             .last_applied
             .ok_or_else(|| io::Error::other("cannot snapshot: no applied log id"))?;
         let dir = self.snapshots.clone();
-        let started = std::time::Instant::now();
+        let started = corvo_clock::monotonic();
         let path = tokio::task::spawn_blocking(move || {
             let temp = dir.temp_path("build");
             let written = writer.write(&temp, unix_ms());
@@ -422,8 +421,5 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
 }
 
 pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    corvo_clock::wall_ms()
 }

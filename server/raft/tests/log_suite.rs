@@ -257,11 +257,11 @@ fn big_entry(
 /// Opens the file once the last handle's writer thread has let go of it (it exits by itself
 /// shortly after its store is dropped).
 fn reopen<T, E: std::fmt::Debug>(open: impl Fn() -> Result<T, E>) -> T {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = corvo_clock::monotonic() + Duration::from_secs(30);
     loop {
         match open() {
             Ok(v) => return v,
-            Err(e) if std::time::Instant::now() > deadline => panic!("still open: {e:?}"),
+            Err(e) if corvo_clock::monotonic() > deadline => panic!("still open: {e:?}"),
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }

@@ -10,7 +10,7 @@
 //! Run: `cargo bench -p corvo-store --bench purge` (release build; `CORVO_PURGE_JOBS=200000`
 //! for a shorter run). Results: docs/performance.md, "Retention purge".
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corvo_core::model::EnqueueOptions;
 use corvo_core::{Ack, Batch, Command, Enqueue, Lease, Reply};
@@ -31,7 +31,7 @@ fn main() {
     let mut apply = |now_ms: u64, commands: Vec<Command>| {
         index += 1;
         let batch = Batch { now_ms, commands };
-        let started = Instant::now();
+        let started = corvo_clock::monotonic();
         let outcome = store
             .apply(&[(index, Some(&batch))], b"meta")
             .expect("apply")
@@ -49,7 +49,7 @@ fn main() {
             dead_retention_ms: RETENTION_MS,
         }],
     );
-    let fill = Instant::now();
+    let fill = corvo_clock::monotonic();
     for chunk in 0..jobs.div_ceil(CHUNK) {
         let n = CHUNK.min(jobs - chunk * CHUNK);
         now += 1;
@@ -99,7 +99,7 @@ fn main() {
 
     // Every job's retention ends at once: the backlog a leader meets after a long outage.
     now += RETENTION_MS + 1;
-    let purge = Instant::now();
+    let purge = corvo_clock::monotonic();
     let mut pauses: Vec<Duration> = Vec::new();
     let mut purged = 0usize;
     while purged < jobs {

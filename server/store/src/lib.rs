@@ -206,8 +206,8 @@ impl StateStore {
             db,
             checkpoint: Mutex::new(Checkpoint {
                 applies_since: 0,
-                last: Instant::now(),
-                last_apply: Instant::now(),
+                last: corvo_clock::monotonic(),
+                last_apply: corvo_clock::monotonic(),
             }),
         })
     }
@@ -406,13 +406,13 @@ impl StateStore {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         c.applies_since += 1;
-        c.last_apply = Instant::now();
+        c.last_apply = corvo_clock::monotonic();
     }
 
     fn checkpoint_done(&self) {
         let mut c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         c.applies_since = 0;
-        c.last = Instant::now();
+        c.last = corvo_clock::monotonic();
         c.last_apply = c.last;
     }
 }

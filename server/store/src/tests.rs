@@ -301,10 +301,10 @@ fn an_idle_state_with_applies_not_yet_durable_is_checkpointed_once() {
         c.last_apply = last_apply;
     };
     // Applies not yet durable, the last one just now (an instant ahead): not idle.
-    set(3, Instant::now() + Duration::from_secs(10));
+    set(3, corvo_clock::monotonic() + Duration::from_secs(10));
     assert!(!store.checkpoint_if_idle().unwrap());
     // Idle long enough: checkpointed once.
-    set(3, Instant::now() - CHECKPOINT_IDLE);
+    set(3, corvo_clock::monotonic() - CHECKPOINT_IDLE);
     assert!(store.checkpoint_if_idle().unwrap());
     assert_eq!(store.checkpoint.lock().unwrap().applies_since, 0);
     assert!(!store.checkpoint_if_idle().unwrap());

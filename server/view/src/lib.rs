@@ -708,7 +708,7 @@ fn rebuild(
     source: &dyn JobSource,
     index: u64,
 ) -> Result<(), ViewError> {
-    let started = std::time::Instant::now();
+    let started = corvo_clock::monotonic();
     let tx = conn.transaction().map_err(sqlite(path))?;
     tx.execute_batch("DELETE FROM jobs; DELETE FROM job_tags; DELETE FROM meta;")
         .map_err(sqlite(path))?;
@@ -759,7 +759,7 @@ impl Projector {
             };
             // Gather what else arrives within BATCH_WAIT into one transaction: every SQLite
             // transaction rewrites the hot index pages, so fewer, larger ones cost less.
-            let gather_until = std::time::Instant::now() + BATCH_WAIT;
+            let gather_until = corvo_clock::monotonic() + BATCH_WAIT;
             let mut index = 0;
             // The latest write of each job, in first-seen order.
             let mut writes: Vec<JobWrite> = Vec::new();
@@ -789,7 +789,7 @@ impl Projector {
                     Msg::Rebuild { index: i } => rebuild_at = Some(i.max(rebuild_at.unwrap_or(0))),
                 }
                 if writes.len() < BATCH_JOBS_MAX {
-                    let left = gather_until.saturating_duration_since(std::time::Instant::now());
+                    let left = gather_until.saturating_duration_since(corvo_clock::monotonic());
                     next = rx.recv_timeout(left).ok();
                 }
             }

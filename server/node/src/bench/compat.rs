@@ -112,7 +112,7 @@ pub(super) async fn compat_enqueue(channel: &Conn, args: &BenchArgs) -> anyhow::
     let body = payload(args.payload_bytes);
     let batch = args.batch.unwrap_or(COMPAT_BATCH_DEFAULT).max(1) as u64;
     let tally = Arc::new(ErrorTally::default());
-    let start = Instant::now();
+    let start = corvo_clock::monotonic();
     let mut tasks = Vec::new();
     for p in 0..args.producers {
         let jobs = share(args.jobs, args.producers, p);
@@ -143,7 +143,7 @@ pub(super) async fn compat_enqueue(channel: &Conn, args: &BenchArgs) -> anyhow::
                         .collect(),
                     ..Default::default()
                 };
-                let t = Instant::now();
+                let t = corvo_clock::monotonic();
                 let resp = match stream.call(frame).await {
                     Ok(resp) => resp,
                     Err(e) => {
@@ -234,7 +234,7 @@ pub(super) async fn compat_lifecycle(
         queue,
         total: args.jobs,
         fetch_count: i32::try_from(fetch_count).unwrap_or(i32::MAX),
-        start: Instant::now(),
+        start: corvo_clock::monotonic(),
         leased: AtomicU64::new(0),
         acked: AtomicU64::new(0),
         progressed_ms: AtomicU64::new(0),
@@ -298,7 +298,7 @@ async fn compat_worker(channel: &Conn, run: &LifecycleRun, w: usize) -> Histogra
                 .collect(),
             ..Default::default()
         };
-        let t = Instant::now();
+        let t = corvo_clock::monotonic();
         let resp = match stream.call(frame).await {
             Ok(resp) => resp,
             Err(e) => {

@@ -312,7 +312,7 @@ pub(super) struct EnqueueClock {
 impl EnqueueClock {
     pub fn new(jobs: u64) -> EnqueueClock {
         EnqueueClock {
-            base: Instant::now(),
+            base: corvo_clock::monotonic(),
             started: (0..jobs).map(|_| AtomicU64::new(0)).collect(),
             latency: Mutex::new(histogram()),
             unmatched: AtomicU64::new(0),
@@ -388,7 +388,7 @@ mod tests {
             payload_json: sequenced_payload(seq, "x"),
             ..Default::default()
         };
-        let t = Instant::now();
+        let t = corvo_clock::monotonic();
         clock.enqueue_started(0, t);
         clock.received(&job(0), t + Duration::from_millis(3));
         clock.received(&job(0), t + Duration::from_millis(4)); // delivered twice

@@ -223,7 +223,7 @@ async fn prefill(channel: &Conn, args: &BenchArgs) -> anyhow::Result<Option<Valu
     if args.prefill_pending == 0 && args.prefill_finished == 0 {
         return Ok(None);
     }
-    let start = std::time::Instant::now();
+    let start = corvo_clock::monotonic();
     let rss = measure::RssSampler::start(&args.client.server);
     let batch = args.batch.unwrap_or(STREAM_BATCH_DEFAULT);
     if args.prefill_pending > 0 {

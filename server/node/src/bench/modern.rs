@@ -31,7 +31,7 @@ pub(super) fn payload(bytes: usize) -> String {
 pub(super) async fn enqueue_unary(channel: &Conn, args: &BenchArgs) -> anyhow::Result<RunResult> {
     let queue = unique_queue("eu");
     let body = payload(args.payload_bytes);
-    let start = Instant::now();
+    let start = corvo_clock::monotonic();
     let mut tasks = Vec::new();
     for c in 0..args.concurrency {
         let mut client = WorkerServiceClient::new(channel.clone());
@@ -40,7 +40,7 @@ pub(super) async fn enqueue_unary(channel: &Conn, args: &BenchArgs) -> anyhow::R
         tasks.push(tokio::spawn(async move {
             let mut h = histogram();
             for _ in 0..calls {
-                let t = Instant::now();
+                let t = corvo_clock::monotonic();
                 let req = pb::EnqueueRequest {
                     queue: queue.clone(),
                     payload_json: body.clone(),
@@ -70,7 +70,7 @@ pub(super) async fn enqueue_stream(
 ) -> anyhow::Result<RunResult> {
     let body = payload(args.payload_bytes);
     let batch = batch.max(1) as u64;
-    let start = Instant::now();
+    let start = corvo_clock::monotonic();
     let mut tasks = Vec::new();
     for s in 0..args.concurrency {
         let mut client = WorkerServiceClient::new(channel.clone());
@@ -96,7 +96,7 @@ pub(super) async fn enqueue_stream(
             };
             let n = batch.min(per_stream - sent);
             tx.send(frame(1, n)).await?;
-            let mut t = Instant::now();
+            let mut t = corvo_clock::monotonic();
             let mut responses = client
                 .stream_lifecycle(ReceiverStream::new(rx))
                 .await?
@@ -111,7 +111,7 @@ pub(super) async fn enqueue_stream(
                 sent += resp.enqueued_job_ids.len() as u64;
                 if sent < per_stream {
                     id += 1;
-                    t = Instant::now();
+                    t = corvo_clock::monotonic();
                     tx.send(frame(id, batch.min(per_stream - sent))).await?;
                 }
             }
@@ -139,7 +139,7 @@ pub(super) async fn work(
     let done = Arc::new(AtomicU64::new(0));
     // Acks the server refused, and the first refusal: a stall names them.
     let refused = Arc::new(std::sync::Mutex::new((0u64, None::<String>)));
-    let start = Instant::now();
+    let start = corvo_clock::monotonic();
     // When `done` last grew, in ms since `start` (for the stall check).
     let progressed_ms = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -211,7 +211,7 @@ pub(super) async fn work(
                     continue;
                 }
                 if let Some(probe) = &probe {
-                    let now = Instant::now();
+                    let now = corvo_clock::monotonic();
                     for j in &resp.jobs {
                         probe.received(j, now);
                     }
@@ -227,7 +227,7 @@ pub(super) async fn work(
                     })
                     .collect();
                 let n = i32::try_from(acks.len()).unwrap_or(i32::MAX);
-                pending.insert(id, Instant::now());
+                pending.insert(id, corvo_clock::monotonic());
                 tx.send(pb::StreamLifecycleRequest {
                     request_id: id,
                     acks,
@@ -255,7 +255,7 @@ pub(super) async fn lifecycle(channel: &Conn, args: &BenchArgs) -> anyhow::Resul
     let cpu_before = server_cpu_seconds(&args.client.server).await;
     enqueue_stream(channel, args, &queue, args.jobs, batch).await?;
     let cpu_after = server_cpu_seconds(&args.client.server).await;
-    let start = Instant::now();
+    let start = corvo_clock::monotonic();
     let latency = work(channel, args, &queue, args.jobs, args.concurrency, None).await?;
     let mut r = RunResult::new(args.jobs, start.elapsed(), latency);
     r.setup_cpu_s = cpu_after.zip(cpu_before).map(|(a, b)| (a - b).max(0.0));
@@ -265,7 +265,7 @@ pub(super) async fn lifecycle(channel: &Conn, args: &BenchArgs) -> anyhow::Resul
 pub(super) async fn combined(channel: &Conn, args: &BenchArgs) -> anyhow::Result<RunResult> {
     let queue = unique_queue("cb");
     let batch = args.batch.unwrap_or(STREAM_BATCH_DEFAULT);
-    let start = Instant::now();
+    let start = corvo_clock::monotonic();
     let (produced, worked) = tokio::join!(
         enqueue_stream(channel, args, &queue, args.jobs, batch),
         work(channel, args, &queue, args.jobs, args.concurrency, None)

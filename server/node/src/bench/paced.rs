@@ -8,7 +8,7 @@
 //!   has answered).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use corvo_sdk::proto as pb;
@@ -52,7 +52,7 @@ pub(super) async fn run(
         _ => ("dp", Arc::new(DeliveryClock::default()), args.concurrency),
     };
     let queue = unique_queue(tag);
-    let start = Instant::now();
+    let start = corvo_clock::monotonic();
     let (p, w) = tokio::join!(
         produce(
             channel,
@@ -92,7 +92,7 @@ async fn produce(
     let in_flight = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_MAX));
     let interval = rate.map(|r| Duration::from_secs_f64(1.0 / r.max(1) as f64));
     let filler = payload_filler(payload_bytes);
-    let t0 = Instant::now();
+    let t0 = corvo_clock::monotonic();
     let mut tasks = Vec::with_capacity(jobs as usize);
     for seq in 0..jobs {
         if let Some(interval) = interval {
@@ -107,9 +107,9 @@ async fn produce(
         };
         let probe = probe.clone();
         tasks.push(tokio::spawn(async move {
-            probe.enqueue_started(seq, Instant::now());
+            probe.enqueue_started(seq, corvo_clock::monotonic());
             let resp = client.enqueue(req).await.context("enqueue")?.into_inner();
-            probe.enqueue_answered(resp.job_id, Instant::now());
+            probe.enqueue_answered(resp.job_id, corvo_clock::monotonic());
             drop(permit);
             anyhow::Ok(())
         }));
