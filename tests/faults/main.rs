@@ -25,7 +25,10 @@
 //!
 //! - no acknowledged enqueue is lost (each acknowledged job exists and is completed);
 //! - no key made two jobs, and every answer for a key named the same job;
-//! - no job was completed by two accepted acks (a stale token or a non-holder was refused);
+//! - no job was completed by two accepted acks, and every accepted ack came from the stream
+//!   holding the job's newest lease (a stale token or a non-holder was refused);
+//! - the queue's concurrency limit (3, below the workers' 8 credits) held on every node at
+//!   every read (each node's count of active jobs, read every 100 ms);
 //! - every job ends terminal (completed, or dead after 20 attempts) once the workers have
 //!   drained the queue;
 //! - the replicas' state digests are equal;
@@ -47,7 +50,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use corvo_tests::cluster::*;
-use corvo_tests::proxy::TcpProxy;
+use corvo_tests::proxy::{Proxies, heal_all, isolate, proxied_node};
 use corvo_tests::*;
 use pb::worker_service_client::WorkerServiceClient;
 use tokio::sync::mpsc;
@@ -71,6 +74,10 @@ const PRODUCER_PAUSE: Duration = Duration::from_millis(30);
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 /// One in this many enqueues sends an acknowledged key again on purpose.
 const RESEND_ONE_IN: u64 = 5;
+/// The queue's concurrency limit: fewer than the workers' credits (2 × 4), so it binds.
+const CONCURRENCY_LIMIT: u32 = 3;
+/// How often every node's count of active jobs is read.
+const MONITOR_EVERY: Duration = Duration::from_millis(100);
 /// Attempts per job: every lease a fault takes away costs one.
 const MAX_ATTEMPTS: i32 = 20;
 /// How long the jobs may take to be worked off after the schedule.
@@ -158,12 +165,6 @@ fn schedule(seed: u64, steps: usize) -> Vec<Step> {
         .collect()
 }
 
-/// The proxies a node advertises: its client port's and its peer port's.
-struct Proxies {
-    api: TcpProxy,
-    raft: TcpProxy,
-}
-
 /// The nodes' client URLs, as the load sees them (a node restarted may get new ports).
 type Urls = Arc<Mutex<Vec<String>>>;
 
@@ -230,31 +231,23 @@ impl Drop for Tmpfs {
     }
 }
 
-async fn proxied_node(
+/// A node of the run: its skew file, its data dir on `disk` when there is one.
+async fn fault_node(
     name: &str,
     join: Option<&str>,
     skew: &Path,
     disk: Option<&Tmpfs>,
 ) -> (TestServer, Proxies) {
-    let api = TcpProxy::start().await;
-    let raft = TcpProxy::start().await;
-    let mut builder = TestServer::builder()
-        .node_id(name)
-        .cluster_secret(SECRET)
-        .advertise(api.addr(), raft.addr())
-        .env("CORVO_FAILPOINT_CLOCK_SKEW", &skew.display().to_string())
-        .args(&["--fatal-exit-grace-ms", &FATAL_EXIT_GRACE_MS.to_string()]);
-    if let Some(disk) = disk {
-        builder = builder.data_parent(&disk.0);
-    }
-    if let Some(url) = join {
-        builder = builder.join(url);
-    }
-    let mut node = builder.spawn();
-    api.set_target(node.addr());
-    raft.set_target(node.raft_addr());
-    node.wait_ready().await;
-    (node, Proxies { api, raft })
+    proxied_node(name, join, |b| {
+        let b = b
+            .env("CORVO_FAILPOINT_CLOCK_SKEW", &skew.display().to_string())
+            .args(&["--fatal-exit-grace-ms", &FATAL_EXIT_GRACE_MS.to_string()]);
+        match disk {
+            Some(disk) => b.data_parent(&disk.0),
+            None => b,
+        }
+    })
+    .await
 }
 
 fn signal(pid: u32, sig: libc::c_int) {
@@ -284,9 +277,9 @@ impl Cluster {
                 }
             }
         }
-        let (n1, p1) = proxied_node("n1", None, &skews[0], disks[0].as_ref()).await;
-        let (n2, p2) = proxied_node("n2", Some(&n1.url()), &skews[1], disks[1].as_ref()).await;
-        let (n3, p3) = proxied_node("n3", Some(&n1.url()), &skews[2], disks[2].as_ref()).await;
+        let (n1, p1) = fault_node("n1", None, &skews[0], disks[0].as_ref()).await;
+        let (n2, p2) = fault_node("n2", Some(&n1.url()), &skews[1], disks[1].as_ref()).await;
+        let (n3, p3) = fault_node("n3", Some(&n1.url()), &skews[2], disks[2].as_ref()).await;
         let nodes = vec![n1, n2, n3];
         let urls = Arc::new(Mutex::new(nodes.iter().map(TestServer::url).collect()));
         let mut c = Cluster {
@@ -311,24 +304,12 @@ impl Cluster {
     }
 
     fn heal(&self) {
-        for p in &self.proxies {
-            p.api.heal();
-            p.raft.heal();
-        }
+        heal_all(&self.proxies);
     }
 
     /// Cuts node `cut` off both ways.
     fn isolate(&self, cut: usize) {
-        let pid = self.nodes[cut].pid();
-        for (i, p) in self.proxies.iter().enumerate() {
-            if i == cut {
-                p.api.isolate();
-                p.raft.isolate();
-            } else {
-                p.api.block_process(pid);
-                p.raft.block_process(pid);
-            }
-        }
+        isolate(&self.proxies, cut, self.nodes[cut].pid());
     }
 
     /// After a restart: the proxies and the load follow the node's (maybe new) ports.
@@ -394,9 +375,17 @@ impl Cluster {
                 disk.fill();
                 tokio::time::sleep(step.hold).await;
                 disk.free();
-                // A node whose writes failed stops for good and exits after the grace: bring
-                // it back, as its supervisor (Kubernetes) would.
-                tokio::time::sleep(Duration::from_millis(FATAL_EXIT_GRACE_MS + 1_000)).await;
+                // A node whose writes failed has stopped Raft for good (`/healthz` 503) and
+                // exits after the grace and its shutdown: wait for that, then bring it back,
+                // as its supervisor (Kubernetes) would.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let fatal = matches!(
+                    http_get(self.nodes[i].addr(), "/healthz").await,
+                    Ok((503, _))
+                );
+                if fatal {
+                    self.nodes[i].wait_exit(WAIT).await;
+                }
                 self.revive(i).await;
             }
         }
@@ -454,6 +443,12 @@ struct Oracle {
     conflicts: Vec<String>,
     /// Accepted acks (completed) per job id.
     completions: HashMap<String, u32>,
+    /// Per job, the newest lease token pushed to any worker.
+    newest_token: HashMap<String, u64>,
+    /// Accepted acks, with the token of the lease the acking stream held.
+    accepted: Vec<(String, u64)>,
+    /// The most active jobs of the queue any node's state showed.
+    max_active: u64,
     /// Enqueue calls answered, refused, and acks accepted, for the table.
     enqueue_calls: u64,
     enqueue_refusals: u64,
@@ -620,6 +615,8 @@ async fn session(
         .map_err(|_| "opening the stream timed out".to_owned())?
         .map_err(|s| s.to_string())?
         .into_inner();
+    // The lease token each job was pushed to this stream with.
+    let mut held: HashMap<String, u64> = HashMap::new();
     while !stop.load(Ordering::SeqCst) {
         let r = match tokio::time::timeout(Duration::from_secs(1), inbound.message()).await {
             Err(_) => continue,
@@ -629,12 +626,19 @@ async fn session(
         };
         {
             let mut o = oracle.lock().expect("oracle");
+            for job in &r.jobs {
+                held.insert(job.job_id.clone(), job.lease_token);
+                let newest = o.newest_token.entry(job.job_id.clone()).or_default();
+                *newest = (*newest).max(job.lease_token);
+            }
             for res in &r.ack_results {
                 if res.code == pb::ErrorCode::Unspecified as i32
                     && res.state == pb::JobState::Completed as i32
                 {
                     o.acks_accepted += 1;
                     *o.completions.entry(res.job_id.clone()).or_default() += 1;
+                    let token = held.get(&res.job_id).copied().unwrap_or(0);
+                    o.accepted.push((res.job_id.clone(), token));
                 } else {
                     o.acks_refused += 1;
                 }
@@ -654,6 +658,64 @@ async fn session(
         }
     }
     Ok(())
+}
+
+/// Sets the queue's concurrency limit through whichever node leads.
+async fn limit_concurrency(c: &Cluster) {
+    let urls: Vec<String> = c.nodes.iter().map(TestServer::url).collect();
+    eventually("setting the queue's concurrency limit", || {
+        let urls = urls.clone();
+        async move {
+            for url in urls {
+                let mut q = QueueClient::new(lazy_channel(&url));
+                let req = pb::SetQueueLimitsRequest {
+                    queue: QUEUE.into(),
+                    concurrency: CONCURRENCY_LIMIT,
+                    ..Default::default()
+                };
+                if let Ok(Ok(_)) = tokio::time::timeout(CALL_BOUND, q.set_queue_limits(req)).await {
+                    return Some(());
+                }
+            }
+            None
+        }
+    })
+    .await;
+}
+
+/// Reads every node's count of active jobs of the queue until `stop`, keeping the largest.
+async fn monitor(urls: Urls, stop: Arc<AtomicBool>, oracle: Shared) {
+    let mut channels: HashMap<String, Channel> = HashMap::new();
+    while !stop.load(Ordering::SeqCst) {
+        let urls = urls.lock().expect("urls").clone();
+        for url in urls {
+            let channel = channels
+                .entry(url.clone())
+                .or_insert_with(|| lazy_channel(&url))
+                .clone();
+            let mut q = QueueClient::new(channel);
+            let req = pb::GetQueueRequest {
+                queue: QUEUE.into(),
+            };
+            let Ok(Ok(r)) = tokio::time::timeout(CALL_BOUND, q.get_queue(req)).await else {
+                continue;
+            };
+            let active = r
+                .into_inner()
+                .queue
+                .map(|q| {
+                    q.counts
+                        .iter()
+                        .filter(|c| c.state == pb::JobState::Active as i32)
+                        .map(|c| c.count)
+                        .sum::<u64>()
+                })
+                .unwrap_or(0);
+            let mut o = oracle.lock().expect("oracle");
+            o.max_active = o.max_active.max(active);
+        }
+        tokio::time::sleep(MONITOR_EVERY).await;
+    }
 }
 
 /// Every job of the queue, from the read view (consistent: read-your-writes on that node).
@@ -708,6 +770,7 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
     let plan = schedule(seed, steps);
 
     let mut c = Cluster::start().await;
+    limit_concurrency(&c).await;
     let oracle: Shared = Arc::default();
     let stop_load = Arc::new(AtomicBool::new(false));
     let stop_work = Arc::new(AtomicBool::new(false));
@@ -725,6 +788,7 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
     let workers: Vec<_> = (0..WORKERS)
         .map(|k| tokio::spawn(work(k, c.urls.clone(), stop_work.clone(), oracle.clone())))
         .collect();
+    let monitor = tokio::spawn(monitor(c.urls.clone(), stop_work.clone(), oracle.clone()));
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let started = Instant::now();
@@ -772,6 +836,7 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
     for w in workers {
         w.await.expect("a worker task");
     }
+    monitor.await.expect("the monitor task");
 
     let o = std::mem::take(&mut *oracle.lock().expect("oracle"));
     let mut violations: Vec<String> = o.conflicts.clone();
@@ -792,11 +857,27 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
             _ => violations.push(format!("acknowledged job {id} (key {key}) is lost")),
         }
     }
-    // No job completed by two accepted acks.
+    // No job completed by two accepted acks; no ack accepted from a stream that did not
+    // hold the job's newest lease (a stale token, or a token-less ack from a non-holder).
     for (id, n) in &o.completions {
         if *n > 1 {
             violations.push(format!("job {id} was completed by {n} accepted acks"));
         }
+    }
+    for (id, token) in &o.accepted {
+        let newest = o.newest_token.get(id).copied().unwrap_or(0);
+        if *token != newest {
+            violations.push(format!(
+                "job {id}: an ack was accepted from the stream holding lease {token}, the newest lease was {newest}"
+            ));
+        }
+    }
+    // The queue's concurrency limit held on every node, at every read.
+    if o.max_active > u64::from(CONCURRENCY_LIMIT) {
+        violations.push(format!(
+            "{} jobs active at once, the limit is {CONCURRENCY_LIMIT}",
+            o.max_active
+        ));
     }
     // The view equals the state, job by job.
     for job in &listed {
@@ -824,9 +905,9 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
         .collect();
     eprintln!(
         "\nfault suite (seed {seed}, {} of faults):\n\
-         | faults injected | enqueue calls (refused) | keys acknowledged / unknown | jobs | acks accepted (refused) | violations |\n\
-         |---|---|---|---|---|---|\n\
-         | {} | {} ({}) | {} / {} | {} | {} ({}) | {} |",
+         | faults injected | enqueue calls (refused) | keys acknowledged / unknown | jobs | acks accepted (refused) | most active (limit) | violations |\n\
+         |---|---|---|---|---|---|---|\n\
+         | {} | {} ({}) | {} / {} | {} | {} ({}) | {} ({CONCURRENCY_LIMIT}) | {} |",
         format_args!("{:.0?}", faulted),
         faults.join(", "),
         o.enqueue_calls,
@@ -836,6 +917,7 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
         listed.len(),
         o.acks_accepted,
         o.acks_refused,
+        o.max_active,
         violations.len()
     );
     assert!(

@@ -179,6 +179,57 @@ pub fn socket_owned_by(_pid: u32, _local: SocketAddr) -> bool {
     false
 }
 
+/// The proxies a node advertises: its client port's and its peer port's.
+pub struct Proxies {
+    pub api: TcpProxy,
+    pub raft: TcpProxy,
+}
+
+/// Spawns a node of the test cluster (`SECRET`) advertising two new proxies, points them at
+/// its real ports, waits until it is ready. `configure` adds options first.
+pub async fn proxied_node(
+    name: &str,
+    join: Option<&str>,
+    configure: impl FnOnce(crate::ServerBuilder) -> crate::ServerBuilder,
+) -> (crate::TestServer, Proxies) {
+    let api = TcpProxy::start().await;
+    let raft = TcpProxy::start().await;
+    let mut builder = configure(crate::TestServer::builder())
+        .node_id(name)
+        .cluster_secret(crate::cluster::SECRET)
+        .advertise(api.addr(), raft.addr());
+    if let Some(url) = join {
+        builder = builder.join(url);
+    }
+    let mut node = builder.spawn();
+    api.set_target(node.addr());
+    raft.set_target(node.raft_addr());
+    node.wait_ready().await;
+    (node, Proxies { api, raft })
+}
+
+/// Cuts node `cut` (process `cut_pid`) off, both ways: its own proxies drop everything, and
+/// the others' proxies refuse its connections.
+pub fn isolate(proxied: &[Proxies], cut: usize, cut_pid: u32) {
+    for (i, p) in proxied.iter().enumerate() {
+        if i == cut {
+            p.api.isolate();
+            p.raft.isolate();
+        } else {
+            p.api.block_process(cut_pid);
+            p.raft.block_process(cut_pid);
+        }
+    }
+}
+
+/// Relays everything again, on every node's proxies.
+pub fn heal_all(proxied: &[Proxies]) {
+    for p in proxied {
+        p.api.heal();
+        p.raft.heal();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

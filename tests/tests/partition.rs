@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use corvo_tests::cluster::*;
-use corvo_tests::proxy::TcpProxy;
+use corvo_tests::proxy::{heal_all, isolate, proxied_node};
 use corvo_tests::*;
 use tonic::Code;
 
@@ -22,44 +22,6 @@ const REFUSAL_BOUND: Duration = Duration::from_secs(10);
 /// How long writes are sent to the isolated node: past an election timeout, so both of its
 /// views are covered (the old leader unreachable, then no leader).
 const ISOLATION_PROBE: Duration = Duration::from_secs(4);
-
-/// The proxies a node advertises: its client port's and its peer port's.
-struct Proxies {
-    api: TcpProxy,
-    raft: TcpProxy,
-}
-
-/// Spawns a node advertising two new proxies, points them at its real ports, waits for it.
-async fn proxied_node(name: &str, join: Option<&str>) -> (TestServer, Proxies) {
-    let api = TcpProxy::start().await;
-    let raft = TcpProxy::start().await;
-    let mut builder = TestServer::builder()
-        .node_id(name)
-        .cluster_secret(SECRET)
-        .advertise(api.addr(), raft.addr());
-    if let Some(url) = join {
-        builder = builder.join(url);
-    }
-    let mut node = builder.spawn();
-    api.set_target(node.addr());
-    raft.set_target(node.raft_addr());
-    node.wait_ready().await;
-    (node, Proxies { api, raft })
-}
-
-/// Cuts node `cut` (process `cut_pid`) off, both ways: its own proxies drop everything, and
-/// the others' proxies refuse its connections.
-fn isolate(proxied: &[Proxies], cut: usize, cut_pid: u32) {
-    for (i, p) in proxied.iter().enumerate() {
-        if i == cut {
-            p.api.isolate();
-            p.raft.isolate();
-        } else {
-            p.api.block_process(cut_pid);
-            p.raft.block_process(cut_pid);
-        }
-    }
-}
 
 /// Enqueues `n` jobs on `node`, retrying a call answered UNAVAILABLE (on a slow machine
 /// the majority may elect a new leader meanwhile); returns the acknowledged ids.
@@ -86,9 +48,9 @@ async fn enqueue_ids(node: &TestServer, queue: &str, n: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t50_an_isolated_follower_refuses_writes_and_converges_after_healing() {
-    let (n1, p1) = proxied_node("n1", None).await;
-    let (n2, p2) = proxied_node("n2", Some(&n1.url())).await;
-    let (n3, p3) = proxied_node("n3", Some(&n1.url())).await;
+    let (n1, p1) = proxied_node("n1", None, |b| b).await;
+    let (n2, p2) = proxied_node("n2", Some(&n1.url()), |b| b).await;
+    let (n3, p3) = proxied_node("n3", Some(&n1.url()), |b| b).await;
     let mut nodes = vec![n1, n2, n3];
     let proxied = [p1, p2, p3];
     let leader = leader_index(&mut nodes).await;
@@ -160,10 +122,7 @@ async fn t50_an_isolated_follower_refuses_writes_and_converges_after_healing() {
     );
 
     // Heal: every node follows one leader again and all states are equal.
-    for p in &proxied {
-        p.api.heal();
-        p.raft.heal();
-    }
+    heal_all(&proxied);
     let leader = leader_index(&mut nodes).await;
     written.extend(enqueue_ids(&nodes[leader], "pq", 1).await);
     assert_digests_converge(&mut nodes, leader).await;
@@ -179,9 +138,9 @@ async fn t50_an_isolated_follower_refuses_writes_and_converges_after_healing() {
 /// leader, alone, refuses writes (no hang) instead of acknowledging what it cannot commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t60_an_isolated_leader_stops_taking_writes_and_the_majority_goes_on() {
-    let (n1, p1) = proxied_node("n1", None).await;
-    let (n2, p2) = proxied_node("n2", Some(&n1.url())).await;
-    let (n3, p3) = proxied_node("n3", Some(&n1.url())).await;
+    let (n1, p1) = proxied_node("n1", None, |b| b).await;
+    let (n2, p2) = proxied_node("n2", Some(&n1.url()), |b| b).await;
+    let (n3, p3) = proxied_node("n3", Some(&n1.url()), |b| b).await;
     let mut nodes = vec![n1, n2, n3];
     let proxied = [p1, p2, p3];
     let old = leader_index(&mut nodes).await;
@@ -256,10 +215,7 @@ async fn t60_an_isolated_leader_stops_taking_writes_and_the_majority_goes_on() {
         "{err:?}"
     );
 
-    for p in &proxied {
-        p.api.heal();
-        p.raft.heal();
-    }
+    heal_all(&proxied);
     let leader = leader_index(&mut nodes).await;
     assert_digests_converge(&mut nodes, leader).await;
     let mut jobs = nodes[old].jobs().await;
@@ -273,9 +229,9 @@ async fn t60_an_isolated_leader_stops_taking_writes_and_the_majority_goes_on() {
 /// UNAVAILABLE instead of answering from a state the majority has moved past.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t70_a_deposed_leader_cut_off_from_the_majority_refuses_consistent_reads() {
-    let (n1, p1) = proxied_node("n1", None).await;
-    let (n2, p2) = proxied_node("n2", Some(&n1.url())).await;
-    let (n3, p3) = proxied_node("n3", Some(&n1.url())).await;
+    let (n1, p1) = proxied_node("n1", None, |b| b).await;
+    let (n2, p2) = proxied_node("n2", Some(&n1.url()), |b| b).await;
+    let (n3, p3) = proxied_node("n3", Some(&n1.url()), |b| b).await;
     let mut nodes = vec![n1, n2, n3];
     let proxied = [p1, p2, p3];
     let old = leader_index(&mut nodes).await;
@@ -333,10 +289,7 @@ async fn t70_a_deposed_leader_cut_off_from_the_majority_refuses_consistent_reads
     .expect_err("the isolated old leader served stale queue counts");
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
 
-    for p in &proxied {
-        p.api.heal();
-        p.raft.heal();
-    }
+    heal_all(&proxied);
     let leader = leader_index(&mut nodes).await;
     assert_digests_converge(&mut nodes, leader).await;
     let job = eventually("the healed node to answer", || {
