@@ -296,3 +296,36 @@ async fn prefill_loads_pending_and_finished_jobs_before_the_runs_and_rss_is_repo
     assert_eq!(jobs["pending"], 300 + 100, "{jobs}");
     assert_eq!(jobs["completed"], 250, "{jobs}");
 }
+
+/// `--idempotency-keys`: every enqueue carries a key of its own, so each still makes a job
+/// (no two share a key), and the state holds the keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_enqueues_each_make_a_job_and_hold_a_key() {
+    let server = TestServer::start().await;
+    for scenario in ["enqueue", "enqueue-stream"] {
+        bench_json(
+            &server,
+            &[
+                "--scenario",
+                scenario,
+                "--idempotency-keys",
+                "--jobs",
+                "120",
+                "--concurrency",
+                "3",
+                "--batch",
+                "16",
+                "--runs",
+                "1",
+            ],
+        )
+        .await;
+    }
+    let jobs = job_counts(&server).await;
+    assert_eq!(jobs["pending"], 240, "{jobs}");
+    let held = corvo_tests::observe::scrape(&server)
+        .await
+        .value("corvo_idempotency_keys", &[])
+        .expect("corvo_idempotency_keys");
+    assert_eq!(held, 240.0);
+}

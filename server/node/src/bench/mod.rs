@@ -150,6 +150,10 @@ pub struct BenchArgs {
     /// the state holds that many finished jobs (until retention removes them).
     #[arg(long, default_value_t = 0)]
     pub prefill_finished: u64,
+    /// Every enqueue of enqueue and enqueue-stream carries its own idempotency key, as the
+    /// SDKs send (what the keys cost).
+    #[arg(long)]
+    pub idempotency_keys: bool,
 }
 
 impl BenchArgs {

@@ -28,6 +28,14 @@ pub(super) fn payload(bytes: usize) -> String {
     format!("{{\"data\":\"{filler}\"}}")
 }
 
+/// Enqueue options carrying a key no other enqueue of the run sends.
+fn idempotency(queue: &str, client: usize, n: u64) -> pb::EnqueueOptions {
+    pb::EnqueueOptions {
+        idempotency_key: format!("{queue}-{client}-{n}"),
+        ..Default::default()
+    }
+}
+
 pub(super) async fn enqueue_unary(channel: &Conn, args: &BenchArgs) -> anyhow::Result<RunResult> {
     let queue = unique_queue("eu");
     let body = payload(args.payload_bytes);
@@ -37,13 +45,15 @@ pub(super) async fn enqueue_unary(channel: &Conn, args: &BenchArgs) -> anyhow::R
         let mut client = WorkerServiceClient::new(channel.clone());
         let (queue, body) = (queue.clone(), body.clone());
         let calls = share(args.jobs, args.concurrency, c);
+        let keyed = args.idempotency_keys;
         tasks.push(tokio::spawn(async move {
             let mut h = histogram();
-            for _ in 0..calls {
+            for i in 0..calls {
                 let t = corvo_clock::monotonic();
                 let req = pb::EnqueueRequest {
                     queue: queue.clone(),
                     payload_json: body.clone(),
+                    options: keyed.then(|| idempotency(&queue, c, i)),
                     ..Default::default()
                 };
                 client.enqueue(req).await.context("enqueue")?;
@@ -79,6 +89,7 @@ pub(super) async fn enqueue_stream(
         if per_stream == 0 {
             continue;
         }
+        let keyed = args.idempotency_keys;
         tasks.push(tokio::spawn(async move {
             let (tx, rx) = mpsc::channel(4);
             let mut h = histogram();
@@ -86,9 +97,10 @@ pub(super) async fn enqueue_stream(
             let frame = |id: u64, n: u64| pb::StreamLifecycleRequest {
                 request_id: id,
                 enqueues: (0..n)
-                    .map(|_| pb::LifecycleEnqueueItem {
+                    .map(|k| pb::LifecycleEnqueueItem {
                         queue: queue.clone(),
                         payload_json: body.clone(),
+                        options: keyed.then(|| idempotency(&queue, s, id * batch + k)),
                         ..Default::default()
                     })
                     .collect(),
