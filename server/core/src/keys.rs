@@ -116,6 +116,9 @@ pub mod meta {
     /// Idempotency keys held, and their bytes (key and value of both tables).
     pub const IDEMPOTENCY_KEYS: &[u8] = b"idempotency_keys";
     pub const IDEMPOTENCY_BYTES: &[u8] = b"idempotency_bytes";
+    /// No held idempotency key expires before this (Unix ms; 0: not known, look): lets a
+    /// keyed enqueue skip looking for expired keys while none can be.
+    pub const IDEMPOTENCY_EXPIRES_FROM: &[u8] = b"idempotency_expires_from";
 }
 
 /// What a timer does when it fires.

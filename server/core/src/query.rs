@@ -328,6 +328,11 @@ fn check_idempotency<R: StateRead>(state: &R) -> Result<(), String> {
         expected.insert(keys::idempotency_order_key(record.expires_at_ms, k));
         bytes += keys::idempotency_held_bytes(k, v.len());
     }
+    let earliest = order
+        .first()
+        .and_then(|(k, _)| k.get(..8))
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes);
     let found: std::collections::BTreeSet<Vec<u8>> = order.into_iter().map(|(k, _)| k).collect();
     if found != expected {
         return Err(format!(
@@ -346,6 +351,14 @@ fn check_idempotency<R: StateRead>(state: &R) -> Result<(), String> {
         counter(meta::IDEMPOTENCY_KEYS)?,
         counter(meta::IDEMPOTENCY_BYTES)?,
     );
+    let from = counter(meta::IDEMPOTENCY_EXPIRES_FROM)?;
+    if let Some(earliest) = earliest
+        && from > earliest
+    {
+        return Err(format!(
+            "idempotency keys expire from {earliest}, the bound says none before {from}"
+        ));
+    }
     if count != held.len() as u64 || counted_bytes != bytes {
         return Err(format!(
             "idempotency counters say {count} keys and {counted_bytes} bytes, the tables hold {} and {bytes}",

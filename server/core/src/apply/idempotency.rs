@@ -80,6 +80,11 @@ pub(super) fn enqueue_keyed<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &EnqueueKeye
         meta::IDEMPOTENCY_BYTES,
         keys::idempotency_held_bytes(&lookup, value.len()),
     )?;
+    let from = ctx.counter(meta::IDEMPOTENCY_EXPIRES_FROM)?;
+    ctx.set_counter(
+        meta::IDEMPOTENCY_EXPIRES_FROM,
+        from.min(record.expires_at_ms),
+    )?;
     sweep(ctx)?;
     Ok(reply)
 }
@@ -106,13 +111,19 @@ fn forget<T: StateTxn>(
 }
 
 /// Removes up to [`SWEEP_PER_ENQUEUE`] expired keys, then the keys nearest their end while
-/// the bounds are exceeded.
+/// the bounds are exceeded. Looks at the order only when a key may have expired (the
+/// `IDEMPOTENCY_EXPIRES_FROM` bound has passed) or a bound is exceeded, and moves that bound
+/// up to the first key it leaves: with a long window, most keyed enqueues read nothing here.
 fn sweep<T: StateTxn>(ctx: &mut Ctx<'_, T>) -> Result<(), StoreError> {
     let mut swept = 0;
     loop {
         let over = ctx.counter(meta::IDEMPOTENCY_KEYS)? > IDEMPOTENCY_KEYS_MAX
             || ctx.counter(meta::IDEMPOTENCY_BYTES)? > IDEMPOTENCY_BYTES_MAX;
+        if !over && ctx.counter(meta::IDEMPOTENCY_EXPIRES_FROM)? > ctx.now {
+            return Ok(());
+        }
         let Some((order, _)) = ctx.txn.first(Table::IdempotencyOrder, &[], &[0xff; 9])? else {
+            ctx.set_counter(meta::IDEMPOTENCY_EXPIRES_FROM, u64::MAX)?;
             return Ok(());
         };
         let expires_at_ms = order
@@ -126,6 +137,7 @@ fn sweep<T: StateTxn>(ctx: &mut Ctx<'_, T>) -> Result<(), StoreError> {
             })?;
         let expired = expires_at_ms <= ctx.now && swept < SWEEP_PER_ENQUEUE;
         if !(over || expired) {
+            ctx.set_counter(meta::IDEMPOTENCY_EXPIRES_FROM, expires_at_ms)?;
             return Ok(());
         }
         let lookup = &order[8..];
