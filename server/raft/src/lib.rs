@@ -1,6 +1,6 @@
 //! Corvo's openraft glue: no business logic.
 //!
-//! This crate owns the Raft log (its own redb file), the adapter that feeds committed entries
+//! This crate owns the Raft log (segment files and a small redb file of metadata), the adapter that feeds committed entries
 //! to the replicated state machine (implemented elsewhere, behind [`AppStateMachine`]), the
 //! group-commit [`Proposer`], the peer network (client and server of
 //! `corvo.v1.RaftPeerService`), membership changes, and the [`RaftNode`] that starts and stops
@@ -11,7 +11,7 @@
 //!  callers ──propose(cmds)──▶ Proposer ──Batch{now_ms, commands}──▶ openraft (leader)
 //!                                ▲                                    │ append
 //!                                │                                    ▼
-//!                                │                     LogStore (redb, group fsync)
+//!                                │                 LogStore (segments, group fsync)
 //!                                │                                    │ committed
 //!        replies split per caller│                                    ▼
 //!                                └──── BatchOutcome ◀── StateMachineStore::apply
@@ -41,11 +41,13 @@
 //! only a little behind) and streams the archive (`SendSnapshot`) to a node too far behind.
 //! [`restore`] seeds an empty data dir from an archive.
 //!
-//! Layout: [`types`] (the openraft type config, [`CorvoNode`]), [`log_store`] + `log_writer`
-//! (the log on redb), [`state_machine`] (the adapter and the application traits),
-//! [`network`] (peer RPC client) + `peer` (peer RPC server), [`secret`] (the cluster
-//! secret), [`identity`] (the cluster id and target node on peer RPCs), [`membership`] (join, remove, transfer leader), [`proposer`] (group commit),
-//! [`node`] (life cycle), [`restore`], [`options`], [`error`], [`clock`].
+//! Layout: [`types`] (the openraft type config, [`CorvoNode`]); [`log_store`], `log_writer`
+//! and [`segments`] (the log: entries in segment files, metadata in redb);
+//! [`state_machine`] (the adapter and the application traits); [`network`] (peer RPC
+//! client) and `peer` (peer RPC server); [`secret`] (the cluster secret); [`identity`] (the
+//! cluster id and target node on peer RPCs); [`membership`] (join, remove, transfer
+//! leader); [`proposer`] (group commit); [`node`] (life cycle); [`restore`], [`options`],
+//! [`error`], [`clock`].
 
 pub mod clock;
 pub mod error;
@@ -61,6 +63,7 @@ pub mod peer_pb;
 pub mod proposer;
 pub mod restore;
 pub mod secret;
+pub mod segments;
 pub mod snapshot;
 pub mod state_machine;
 pub mod types;

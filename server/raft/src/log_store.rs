@@ -1,28 +1,32 @@
-//! The Raft log on redb: its own file, two tables.
+//! The Raft log: entries in segment files, metadata in a small redb file.
 //!
-//! - `raft_entries`: log index (u64, ordered) -> format byte + postcard-encoded entry + CRC-32.
-//! - `raft_entry_parts`: (log index, part number) -> the rest of an entry larger than one
-//!   page (see [`PART_BYTES`]).
-//! - `raft_meta`: `"vote"`, `"committed"`, `"last_purged"`, `"node_id"` -> the same layout.
+//! - Entries: append-only segment files in `<log>.segments/` beside the redb file
+//!   ([`crate::segments`], ADR 0033), each entry the format byte + postcard + CRC-32 that
+//!   [`encode`] writes.
+//! - `raft_meta` (redb): `"vote"`, `"committed"`, `"last_purged"`, `"node_id"`,
+//!   `"cluster_id"` -> the same layout.
+//! - `raft_entries` / `raft_entry_parts` (redb): where releases before ADR 0033 kept the
+//!   entries. [`LogStore::open`] moves them into segments once and drops the tables.
 //!
-//! Every value carries a checksum: a value damaged on disk is refused with an error naming
-//! the file, the table and the index, and the node stops rather than serve from it.
+//! Every value and record carries a checksum: one damaged on disk is refused with an error
+//! naming the file and the index (or offset), and the node stops rather than serve from it.
 //!
-//! Writes go to the log's writer thread (`log_writer`), which commits everything queued in one
-//! transaction per round. Durability: `save_vote` returns once its round has fsynced. `append`
+//! Writes go to the log's writer thread (`log_writer`), which writes everything queued in one
+//! round: one `pwrite` of the entries, at most one `fdatasync`, and a redb commit only when
+//! metadata changed. Durability: `save_vote` returns once its round has fsynced. `append`
 //! returns at once and its completion callback fires once the entries are durable (under
-//! `Durability::Fsync`; at once under `Relaxed`). `truncate_after` and `purge` wait for their round's commit but need
-//! not be durable (openraft's contract), and `save_committed` does not wait at all: the next
-//! round carries it (a stale `committed` after a crash only means openraft re-applies less at
-//! start-up; the leader re-commits the rest after its election).
+//! `Durability::Fsync`; at once under `Relaxed`). `truncate_after` and `purge` wait for their
+//! round, and `save_committed` does not wait at all: the next round carries it (a stale
+//! `committed` after a crash only means openraft re-applies less at start-up; the leader
+//! re-commits the rest after its election).
 //!
 //! Reads run inline. The entries appended last are kept decoded in memory
 //! ([`RecentEntries`], bounded by [`RECENT_ENTRIES_BYTES_MAX`]) from the moment `append` is
-//! called: they are the log's tail as openraft sees it, while the file may still lag behind
+//! called: they are the log's tail as openraft sees it, while the files may still lag behind
 //! the writer's queue, so a read takes the tail from memory and only older entries (written
-//! by then) from the file. The state machine and the replication streams read an entry right
-//! after it is appended, and on the leader they get the very batch that was proposed (an
-//! `Arc`) instead of decoding a megabyte of it again.
+//! by then) from the segments. The state machine and the replication streams read an entry
+//! right after it is appended, and on the leader they get the very batch that was proposed
+//! (an `Arc`) instead of decoding a megabyte of it again.
 
 use std::fmt::{Debug, Display};
 use std::io;
@@ -30,22 +34,28 @@ use std::ops::{Bound, RangeBounds};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use std::sync::RwLock;
+
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::log_writer::{MetaKind, RELAXED_BACKLOG_BYTES_MAX, Write, Writer};
 use crate::options::Durability;
+use crate::segments::{SegmentIndex, Segments, sync_dir};
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
-/// Table of log entries, by index.
+/// Table of log entries, by index, in releases before segments (ADR 0033).
 pub const ENTRIES_TABLE: &str = "raft_entries";
 /// Table of the log's metadata.
 pub const META_TABLE: &str = "raft_meta";
 
-/// Table of the parts of entries larger than [`PART_BYTES`], by (index, part number ≥ 1).
+/// Table of the parts of entries larger than [`PART_BYTES`], by (index, part number ≥ 1), in
+/// releases before segments.
 pub const PARTS_TABLE: &str = "raft_entry_parts";
 
 pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new(ENTRIES_TABLE);
@@ -76,6 +86,7 @@ const FORMAT_V4_PARTS: u8 = 4;
 /// header, key and length) waste at most the rounding of an entry's last part. (4 KiB parts
 /// saved as many bytes but cost throughput: redb writes and allocates page by page.)
 pub const PART_BYTES: usize = 65_472;
+#[cfg(test)]
 const PARTS_HEADER_BYTES: usize = 5;
 const FORMAT_V2: u8 = 2;
 const FORMAT_V1_SINGLE_NODE: u8 = 1;
@@ -140,9 +151,10 @@ fn db_err(what: &str, e: impl Into<redb::Error>) -> io::Error {
 /// Writer side of the log, owned by openraft's core task.
 pub struct LogStore {
     db: Arc<Database>,
+    segments: Arc<RwLock<SegmentIndex>>,
     durability: Durability,
     writer: Writer,
-    /// The log file, named in read errors.
+    /// The metadata file, named in read errors.
     path: Arc<Path>,
     /// Bytes of entries appended since the process started (the size trigger of snapshots).
     appended_bytes: Arc<std::sync::atomic::AtomicU64>,
@@ -151,7 +163,7 @@ pub struct LogStore {
 
 /// Encoded bytes of the appended entries [`RecentEntries`] keeps in memory (32 MiB): a few
 /// dozen full group-commit entries, enough for the state machine and replication streams
-/// that keep up; one that falls further behind reads from redb.
+/// that keep up; one that falls further behind reads from the segments.
 pub const RECENT_ENTRIES_BYTES_MAX: usize = 32 << 20;
 
 /// The last appended entries, contiguous by index: the tail of the log as openraft sees it.
@@ -258,18 +270,21 @@ impl RecentEntries {
     }
 }
 
-/// Page cache of the log file (16 MiB). Entries are read back right after they are written
-/// (apply, replication), and those reads are served by the in-memory tail
-/// ([`RecentEntries`]), so the cache mostly holds the tree's inner pages; redb's default
-/// (1 GiB) would make the log alone exceed the guide's 2 GB minimum machine. 64 MiB cost
-/// about 100 MiB of resident memory under load for no measurable throughput
-/// (docs/performance.md, "Throughput as data grows").
-pub const LOG_CACHE_BYTES: usize = 16 << 20;
+/// Page cache of the metadata file (1 MiB): it holds a handful of small values (redb's
+/// default of 1 GiB would be wasted memory).
+pub const LOG_CACHE_BYTES: usize = 1 << 20;
+
+/// Where the segments of the log whose metadata is at `path` live: `raft-log.redb` ->
+/// `raft-log.segments/`.
+pub fn segments_dir(path: &Path) -> std::path::PathBuf {
+    path.with_extension("segments")
+}
 
 /// Reader side of the log, one per replication task; a cheap clone.
 #[derive(Clone)]
 pub struct LogReader {
     db: Arc<Database>,
+    segments: Arc<RwLock<SegmentIndex>>,
     path: Arc<Path>,
     recent: Arc<Mutex<RecentEntries>>,
 }
@@ -280,7 +295,8 @@ fn in_file(path: &Path) -> impl Fn(io::Error) -> io::Error + '_ {
 }
 
 impl LogStore {
-    /// Opens (or creates) the log file and starts its writer thread.
+    /// Opens (or creates) the log's metadata file at `path` and its segments beside it, moves
+    /// the entries of an older release's log into segments, and starts the writer thread.
     ///
     /// Fails with `redb::DatabaseError::DatabaseAlreadyOpen` inside the `io::Error` while
     /// another handle, e.g. one still being dropped after a shutdown, holds the file.
@@ -303,22 +319,26 @@ impl LogStore {
                 e => db_err(&format!("open {}", path.display()), e),
             })?;
         let db = Arc::new(db);
-        // Create both tables up front, durably, so readers never meet a missing table.
+        // Create the table up front, durably, so readers never meet a missing table.
         let txn = db.begin_write().map_err(|e| db_err("begin", e))?;
-        txn.open_table(ENTRIES)
-            .map_err(|e| db_err(ENTRIES_TABLE, e))?;
-        txn.open_table(PARTS).map_err(|e| db_err(PARTS_TABLE, e))?;
         txn.open_table(META).map_err(|e| db_err(META_TABLE, e))?;
         txn.commit().map_err(|e| db_err("commit", e))?;
+        let dir = segments_dir(path);
+        migrate_legacy(&db, &dir).map_err(in_file(path))?;
+        let last_purged: Option<LogId> = read_meta(&db, KEY_LAST_PURGED).map_err(in_file(path))?;
+        let segments = Segments::open(&dir, last_purged.map(|id| id.index()))?;
+        let index = segments.index();
         let recent = Arc::<Mutex<RecentEntries>>::default();
         let writer = Writer::spawn(
             db.clone(),
+            segments,
             recent.clone(),
             durability,
             relaxed_flush_interval,
         )?;
         Ok(Self {
             db,
+            segments: index,
             durability,
             writer,
             path: Arc::from(path),
@@ -362,6 +382,7 @@ impl LogStore {
     fn reader(&self) -> LogReader {
         LogReader {
             db: self.db.clone(),
+            segments: self.segments.clone(),
             path: self.path.clone(),
             recent: self.recent.clone(),
         }
@@ -407,7 +428,7 @@ impl RaftLogReader<TypeConfig> for LogReader {
         &mut self,
         range: RB,
     ) -> io::Result<Vec<Entry>> {
-        read_entries(&self.db, &self.recent, range).map_err(in_file(&self.path))
+        read_entries(&self.segments, &self.recent, range)
     }
 
     async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
@@ -420,7 +441,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> io::Result<Vec<Entry>> {
-        read_entries(&self.db, &self.recent, range).map_err(in_file(&self.path))
+        read_entries(&self.segments, &self.recent, range)
     }
 
     async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
@@ -430,19 +451,20 @@ impl RaftLogReader<TypeConfig> for LogStore {
 
 impl LogStore {
     fn log_state(&self) -> io::Result<LogState<TypeConfig>> {
-        let last_purged_log_id: Option<LogId> = read_meta(&self.db, KEY_LAST_PURGED)?;
-        let txn = self.db.begin_read().map_err(|e| db_err("begin read", e))?;
-        let table = txn
-            .open_table(ENTRIES)
-            .map_err(|e| db_err(ENTRIES_TABLE, e))?;
-        let parts = txn.open_table(PARTS).map_err(|e| db_err(PARTS_TABLE, e))?;
-        let last = table.last().map_err(|e| db_err(ENTRIES_TABLE, e))?;
+        let last_purged_log_id: Option<LogId> =
+            read_meta(&self.db, KEY_LAST_PURGED).map_err(in_file(&self.path))?;
+        let last = self
+            .segments
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_index();
         let last_log_id = match last {
-            Some((index, bytes)) => {
-                Some(decode_entry(&parts, index.value(), bytes.value())?.log_id())
-            }
-            None => last_purged_log_id,
-        };
+            Some(index) => read_entries(&self.segments, &Mutex::default(), index..=index)?
+                .pop()
+                .map(|e| e.log_id()),
+            None => None,
+        }
+        .max(last_purged_log_id);
         Ok(LogState {
             last_purged_log_id,
             last_log_id,
@@ -456,7 +478,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn get_log_state(&mut self) -> io::Result<LogState<TypeConfig>> {
         // The file must hold every write sent so far.
         self.writer.call(Write::Barrier).await?;
-        self.log_state().map_err(in_file(&self.path))
+        self.log_state()
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -617,7 +639,7 @@ fn read_meta<T: DeserializeOwned>(db: &Database, key: &str) -> io::Result<Option
 }
 
 fn read_entries(
-    db: &Database,
+    segments: &RwLock<SegmentIndex>,
     recent: &Mutex<RecentEntries>,
     range: impl RangeBounds<u64>,
 ) -> io::Result<Vec<Entry>> {
@@ -654,24 +676,102 @@ fn read_entries(
             _ => (end, Vec::new()),
         }
     };
-    let txn = db.begin_read().map_err(|e| db_err("begin read", e))?;
-    let table = txn
-        .open_table(ENTRIES)
-        .map_err(|e| db_err(ENTRIES_TABLE, e))?;
-    let parts = txn.open_table(PARTS).map_err(|e| db_err(PARTS_TABLE, e))?;
     let mut entries = Vec::new();
-    for row in table
-        .range(start..file_end)
-        .map_err(|e| db_err(ENTRIES_TABLE, e))?
-    {
-        let (index, bytes) = row.map_err(|e| db_err(ENTRIES_TABLE, e))?;
-        entries.push(decode_entry(&parts, index.value(), bytes.value())?);
+    for (index, bytes, path) in SegmentIndex::read(segments, start, file_end)? {
+        let entry: Entry = decode(
+            &bytes,
+            &format_args!("raft log segment {} index {index}", path.display()),
+        )?;
+        if entry.index() != index {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "corrupt raft log segment {} index {index}: holds the entry of index {}",
+                    path.display(),
+                    entry.index()
+                ),
+            ));
+        }
+        entries.push(entry);
     }
     entries.extend(tail);
     Ok(entries)
 }
 
-/// Stores one encoded entry: whole when it fits one part, else cut into parts.
+/// Moves the entries that a release before segments (ADR 0033) kept in the redb file into
+/// segments, once: they are written to `<dir>.tmp`, fsynced, renamed to `dir`, and only then
+/// are the redb tables dropped. A crash before the rename redoes the move; one after it finds
+/// `dir` complete and only drops the tables.
+fn migrate_legacy(db: &Database, dir: &Path) -> io::Result<()> {
+    /// Encoded bytes handed to the segments per append while moving.
+    const MOVE_BYTES: usize = 8 << 20;
+    let has_legacy = db
+        .begin_read()
+        .and_then(|r| {
+            Ok(r.list_tables()?
+                .any(|t| t.name() == ENTRIES_TABLE || t.name() == PARTS_TABLE))
+        })
+        .map_err(|e| db_err("list tables", e))?;
+    if !has_legacy {
+        return Ok(());
+    }
+    let txn = db.begin_write().map_err(|e| db_err("begin write", e))?;
+    let legacy = match txn.open_table(ENTRIES) {
+        Ok(table) => table.len().map_err(|e| db_err(ENTRIES_TABLE, e))?,
+        Err(e) => return Err(db_err(ENTRIES_TABLE, e)),
+    };
+    if legacy > 0 && !dir.exists() {
+        let tmp = dir.with_extension("segments.tmp");
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        let started = corvo_clock::monotonic();
+        let mut segments = Segments::open(&tmp, None)?;
+        {
+            let table = txn
+                .open_table(ENTRIES)
+                .map_err(|e| db_err(ENTRIES_TABLE, e))?;
+            let parts = txn.open_table(PARTS).map_err(|e| db_err(PARTS_TABLE, e))?;
+            let mut batch = Vec::new();
+            let mut bytes = 0;
+            for row in table.range(0..).map_err(|e| db_err(ENTRIES_TABLE, e))? {
+                let (index, value) = row.map_err(|e| db_err(ENTRIES_TABLE, e))?;
+                let index = index.value();
+                let entry = decode_entry(&parts, index, value.value())?;
+                let encoded = encode(&entry, &format_args!("raft log entry {index}"))?;
+                bytes += encoded.len();
+                batch.push((index, encoded));
+                if bytes >= MOVE_BYTES {
+                    segments.append(&std::mem::take(&mut batch))?;
+                    bytes = 0;
+                }
+            }
+            segments.append(&batch)?;
+            segments.sync()?;
+        }
+        drop(segments);
+        sync_dir(&tmp)?;
+        std::fs::rename(&tmp, dir)?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        tracing::info!(
+            entries = legacy,
+            segments = %dir.display(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "raft log: moved the entries of an older release's log into segments"
+        );
+    }
+    txn.delete_table(ENTRIES)
+        .map_err(|e| db_err(ENTRIES_TABLE, e))?;
+    txn.delete_table(PARTS)
+        .map_err(|e| db_err(PARTS_TABLE, e))?;
+    txn.commit().map_err(|e| db_err("commit", e))
+}
+
+/// Stores one encoded entry as releases before segments did: whole when it fits one part,
+/// else cut into parts. Tests write old logs with it.
+#[cfg(test)]
 pub(crate) fn insert_entry(
     table: &mut redb::Table<'_, u64, &'static [u8]>,
     parts: &mut redb::Table<'_, (u64, u32), &'static [u8]>,
@@ -870,5 +970,185 @@ mod tests {
                 openraft::raft::VoteRequest<crate::types::TypeConfig>,
             >(&body);
         }
+    }
+
+    /// An entry of `commands` enqueues of `payload_bytes` each.
+    fn big_entry(index: u64, commands: usize, payload_bytes: usize) -> Entry {
+        use corvo_core::model::EnqueueOptions;
+        use corvo_core::{Batch, Command, Enqueue};
+        let commands = (0..commands)
+            .map(|i| {
+                Command::Enqueue(Enqueue {
+                    id: format!("job-{index}-{i}"),
+                    queue: "q".into(),
+                    payload: format!("\"{}\"", "x".repeat(payload_bytes)),
+                    options: EnqueueOptions::default(),
+                })
+            })
+            .collect();
+        let batch = crate::types::BatchData(Arc::new(Batch {
+            now_ms: index,
+            commands,
+        }));
+        Entry::new_normal(openraft::testing::log_id::<TypeConfig>(1, 1, index), batch)
+    }
+
+    /// Writes a log the way releases before segments did: entries (in parts when large) and
+    /// `last_purged` in the redb file.
+    fn write_legacy(path: &Path, entries: &[Entry], last_purged: Option<LogId>) {
+        let db = Database::create(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(ENTRIES).unwrap();
+            let mut parts = txn.open_table(PARTS).unwrap();
+            for e in entries {
+                let bytes = encode(e, &"entry").unwrap();
+                insert_entry(&mut table, &mut parts, e.index(), &bytes).unwrap();
+            }
+            let mut meta = txn.open_table(META).unwrap();
+            if let Some(id) = last_purged {
+                meta.insert(KEY_LAST_PURGED, encode(&id, &"id").unwrap().as_slice())
+                    .unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+
+    fn has_legacy_tables(path: &Path) -> bool {
+        let db = open_legacy_again(path);
+        let txn = db.begin_read().unwrap();
+        txn.list_tables()
+            .unwrap()
+            .any(|t| t.name() == ENTRIES_TABLE || t.name() == PARTS_TABLE)
+    }
+
+    fn open(path: &Path) -> LogStore {
+        // The writer thread of a dropped store lets go of the file shortly after.
+        let deadline = corvo_clock::monotonic() + std::time::Duration::from_secs(30);
+        loop {
+            match LogStore::open(
+                path,
+                Durability::Fsync,
+                std::time::Duration::from_millis(50),
+            ) {
+                Ok(store) => return store,
+                Err(e)
+                    if e.kind() == io::ErrorKind::ResourceBusy
+                        && corvo_clock::monotonic() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => panic!("open {}: {e}", path.display()),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_older_releases_log_moves_into_segments_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raft-log.redb");
+        let written = vec![
+            big_entry(3, 1, 10),             // small: one value
+            big_entry(4, 64, 1024),          // ~70 KiB: parts
+            big_entry(5, 3, PART_BYTES / 3), // about one part
+            big_entry(6, 300, 1024),         // ~320 KiB: parts
+        ];
+        let purged = openraft::testing::log_id::<TypeConfig>(1, 1, 2);
+        write_legacy(&path, &written, Some(purged));
+        for _ in 0..2 {
+            let mut store = open(&path);
+            assert_eq!(store.try_get_log_entries(0..100).await.unwrap(), written);
+            let state = store.get_log_state().await.unwrap();
+            assert_eq!(state.last_log_id, Some(written[3].log_id()));
+            assert_eq!(state.last_purged_log_id, Some(purged));
+            drop(store);
+            assert!(segments_dir(&path).is_dir());
+            assert!(!segments_dir(&path).with_extension("segments.tmp").exists());
+        }
+        assert!(!has_legacy_tables(&path), "the old tables are dropped");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_move_cut_short_by_a_crash_is_redone_or_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raft-log.redb");
+        let written: Vec<Entry> = (1..=3).map(|i| big_entry(i, 2, 100)).collect();
+        write_legacy(&path, &written, None);
+        // Before the rename: a half-written temporary directory is thrown away.
+        let tmp = segments_dir(&path).with_extension("segments.tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::write(tmp.join(format!("{:020}.seg", 1)), b"half").unwrap();
+        let mut store = open(&path);
+        assert_eq!(store.try_get_log_entries(0..10).await.unwrap(), written);
+        drop(store);
+
+        // After the rename, before the tables were dropped: the segments are complete and
+        // win over the old tables (written here with different entries).
+        let other: Vec<Entry> = (1..=3).map(|i| big_entry(i, 1, 7)).collect();
+        let db = open_legacy_again(&path);
+        write_legacy_into(&db, &other);
+        drop(db);
+        let mut store = open(&path);
+        assert_eq!(store.try_get_log_entries(0..10).await.unwrap(), written);
+        drop(store);
+        assert!(!has_legacy_tables(&path));
+    }
+
+    fn open_legacy_again(path: &Path) -> Database {
+        let deadline = corvo_clock::monotonic() + std::time::Duration::from_secs(30);
+        loop {
+            match Database::open(path) {
+                Ok(db) => return db,
+                Err(_) if corvo_clock::monotonic() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    fn write_legacy_into(db: &Database, entries: &[Entry]) {
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(ENTRIES).unwrap();
+            let mut parts = txn.open_table(PARTS).unwrap();
+            for e in entries {
+                let bytes = encode(e, &"entry").unwrap();
+                insert_entry(&mut table, &mut parts, e.index(), &bytes).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn an_older_log_that_does_not_read_refuses_to_open_and_names_what() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raft-log.redb");
+        write_legacy(&path, &[big_entry(5, 64, 1024)], None);
+        {
+            let db = open_legacy_again(&path);
+            let txn = db.begin_write().unwrap();
+            txn.open_table(PARTS).unwrap().remove((5, 1)).unwrap();
+            txn.commit().unwrap();
+        }
+        let err = LogStore::open(
+            &path,
+            Durability::Fsync,
+            std::time::Duration::from_millis(50),
+        )
+        .err()
+        .expect("an entry without all its parts must not move");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(PARTS_TABLE)
+                && msg.contains("index 5")
+                && msg.contains("part 1 of 2 is missing")
+                && msg.contains(&path.display().to_string()),
+            "unhelpful error: {msg}"
+        );
+        // Nothing was moved, and the old log is still there to repair.
+        assert!(!segments_dir(&path).exists());
+        assert!(has_legacy_tables(&path));
     }
 }

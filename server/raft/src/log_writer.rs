@@ -1,29 +1,30 @@
-//! The Raft log's writer thread: one redb transaction per round of writes.
+//! The Raft log's writer thread: one write and at most one fsync per round of writes.
 //!
 //! Every write to the log (`append`, `truncate_after`, `purge`, `save_vote`,
-//! `save_committed`) is sent here as a [`Write`] instead of committing a transaction of its
-//! own. The thread takes every write queued so far, applies them in order inside ONE write
-//! transaction and commits it, then completes them all:
+//! `save_committed`) is sent here as a [`Write`]. The thread takes every write queued so far,
+//! applies them in order (entries to the segments, metadata into ONE redb transaction),
+//! makes the round durable if it must, then completes them all:
 //!
 //! ```text
-//!  LogStore ──Write──▶ channel ──▶ writer thread: take all queued ─▶ one txn ─▶ commit
+//!  LogStore ──Write──▶ channel ──▶ writer thread: take all queued ─▶ segments: one pwrite
+//!                                                                   meta: one redb txn
 //!                                                                     │ (fsync if any write
 //!                                                                     ▼  needs it)
 //!                                            callbacks / replies ◀── round done
 //! ```
 //!
-//! A round is durable (redb fsyncs) when it holds an append under `Durability::Fsync` or a
-//! vote; otherwise it commits without an fsync and the next durable round carries it. While
-//! one round commits, new writes queue up and share the next one, so the log costs one commit
-//! and at most one fsync per round: at one client, one per entry, where an append used to
-//! cost three commits (its write, the fsync, the committed index) and two trips through
-//! tokio's blocking pool.
+//! A round is durable (segments fdatasync'd, redb commits `Immediate`) when it holds an
+//! append under `Durability::Fsync` or a vote; otherwise it is written without an fsync and
+//! the next durable round carries it. While one round is written, new writes queue up and
+//! share the next one, so the log costs one `pwrite` and at most one fsync per round: at one
+//! client, one per entry (ADR 0028, ADR 0033).
 //!
 //! The committed index is lazy: it rides on the next round, or is written on its own when the
 //! log has been idle for the flush interval. Under `Durability::Relaxed` an append completes
-//! at once (redb holds a non-durable commit in memory until the next durable one, so a crash
-//! would lose it either way); its round commits without an fsync and a durable commit follows
-//! within the interval. The thread exits once the log store (the only sender) is dropped, after a last
+//! at once; its round is written without an fsync and a durable round follows within the
+//! interval. Metadata is only ever made durable after the entries before it (a durable redb
+//! commit fsyncs the segments first), so a `committed` that survives a crash never points
+//! past the entries that did. The thread exits once the log store (the only sender) is dropped, after a last
 //! durable round.
 //!
 //! A dedicated thread rather than a tokio task: commits block for milliseconds.
@@ -38,8 +39,9 @@ use openraft::storage::IOFlushed;
 use redb::Database;
 use tokio::sync::oneshot;
 
-use crate::log_store::{ENTRIES, META, PARTS, RecentEntries, insert_entry};
+use crate::log_store::{KEY_LAST_PURGED, META, RecentEntries};
 use crate::options::Durability;
+use crate::segments::Segments;
 use crate::types::TypeConfig;
 
 /// Where a write's outcome goes once its round is committed.
@@ -105,6 +107,7 @@ pub(crate) struct Writer {
 impl Writer {
     pub(crate) fn spawn(
         db: Arc<Database>,
+        segments: Segments,
         recent: Arc<Mutex<RecentEntries>>,
         durability: Durability,
         flush_interval: Duration,
@@ -116,8 +119,11 @@ impl Writer {
         // and the lazy committed index follows commits (one per round of appends at most).
         let (tx, rx) = mpsc::channel();
         let backlog = Arc::new(AtomicUsize::new(0));
-        let thread = Thread {
+        let mut thread = Thread {
             db,
+            segments,
+            meta: std::collections::BTreeMap::new(),
+            meta_dirty_since: None,
             recent,
             backlog: backlog.clone(),
             durability,
@@ -190,6 +196,13 @@ impl FsyncFailpoint {
 
 struct Thread {
     db: Arc<Database>,
+    segments: Segments,
+    /// Metadata written since the last commit of the metadata file, the newest value per key.
+    meta: std::collections::BTreeMap<&'static str, Option<Vec<u8>>>,
+    /// Since when metadata is not durable (held in `meta`, or committed without an fsync).
+    /// It is made durable with a vote, a purge, at a stop, and once the flush interval has
+    /// passed: the committed index, the only lazy value, costs no fsync of its own per entry.
+    meta_dirty_since: Option<Instant>,
     recent: Arc<Mutex<RecentEntries>>,
     backlog: Arc<AtomicUsize>,
     durability: Durability,
@@ -205,10 +218,14 @@ struct Round {
     durable: bool,
     /// A write other than a lazy one: the round is worth a commit now.
     urgent: bool,
+    /// The metadata must be durable at the end of the round (a vote, a stop, the flush
+    /// interval), or at least readable (a barrier).
+    flush_meta: bool,
+    barrier: bool,
 }
 
 impl Thread {
-    fn run(&self, rx: &Receiver<Write>) {
+    fn run(&mut self, rx: &Receiver<Write>) {
         let mut round = Round::default();
         // Since when something is not durable yet: a non-durable commit, or a lazy write
         // held in `round`. A durable round follows within the flush interval.
@@ -216,7 +233,11 @@ impl Thread {
         loop {
             // Wait for an urgent write; lazy ones gather meanwhile.
             let stopping = loop {
-                let next = match dirty_since {
+                let deadline = match (dirty_since, self.meta_dirty_since) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let next = match deadline {
                     None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                     Some(since) => rx.recv_timeout(
                         (since + self.flush_interval)
@@ -233,6 +254,7 @@ impl Thread {
                     }
                     Err(RecvTimeoutError::Timeout) => {
                         round.durable = true;
+                        round.flush_meta = true;
                         break false;
                     }
                     Err(RecvTimeoutError::Disconnected) => break true,
@@ -242,6 +264,7 @@ impl Thread {
             while let Ok(write) = rx.try_recv() {
                 self.add(&mut round, write);
             }
+            round.flush_meta |= stopping;
             let durable = stopping
                 || round.durable
                 || dirty_since.is_some_and(|since| since.elapsed() >= self.flush_interval);
@@ -267,12 +290,17 @@ impl Thread {
             } => {
                 round.urgent = true;
                 round.durable = true;
+                round.flush_meta = true;
             }
             Write::Meta {
                 kind: MetaKind::Lazy,
                 ..
             } => {}
-            Write::TruncateFrom { .. } | Write::Purge { .. } | Write::Barrier(_) => {
+            Write::Barrier(_) => {
+                round.urgent = true;
+                round.barrier = true;
+            }
+            Write::TruncateFrom { .. } | Write::Purge { .. } => {
                 round.urgent = true;
             }
         }
@@ -281,8 +309,8 @@ impl Thread {
 
     /// Applies the round's writes in one transaction, commits it and completes them all with
     /// the outcome.
-    fn commit(&self, round: Round, durable: bool) {
-        let result = self.write(&round.writes, durable);
+    fn commit(&mut self, round: Round, durable: bool) {
+        let result = self.write(&round, durable);
         let bytes: usize = round.writes.iter().map(Write::entry_bytes).sum();
         self.backlog.fetch_sub(bytes, Ordering::AcqRel);
         let mut written_seq = None;
@@ -324,56 +352,82 @@ impl Thread {
         }
     }
 
-    fn write(&self, writes: &[Write], durable: bool) -> io::Result<()> {
+    /// Writes the round: entries to the segments (durable if `durable`), metadata into
+    /// `meta`, committed to the metadata file when the round asks for it or it is due.
+    fn write(&mut self, round: &Round, durable: bool) -> io::Result<()> {
+        for write in &round.writes {
+            match write {
+                Write::Append { entries, .. } => self.segments.append(entries)?,
+                Write::TruncateFrom { from, .. } => self.segments.truncate_from(*from)?,
+                Write::Purge {
+                    upto, last_purged, ..
+                } => {
+                    // `last_purged` is durable before any file goes, so a removal lost in a
+                    // crash is redone at the next open and never leaves a hole.
+                    self.set_meta(KEY_LAST_PURGED, Some(last_purged.clone()));
+                    self.commit_meta(true)?;
+                    self.segments.purge_upto(*upto)?;
+                }
+                Write::Meta { key, value, .. } => self.set_meta(key, value.clone()),
+                Write::Barrier(_) => {}
+            }
+        }
+        if durable {
+            self.sync_entries()?;
+        }
+        let due = self
+            .meta_dirty_since
+            .is_some_and(|since| since.elapsed() >= self.flush_interval);
+        if self.meta_dirty_since.is_some() && (round.flush_meta || due) {
+            self.commit_meta(true)?;
+        } else if round.barrier && !self.meta.is_empty() {
+            self.commit_meta(false)?;
+        }
+        Ok(())
+    }
+
+    fn set_meta(&mut self, key: &'static str, value: Option<Vec<u8>>) {
+        self.meta.insert(key, value);
+        self.meta_dirty_since
+            .get_or_insert_with(corvo_clock::monotonic);
+    }
+
+    fn sync_entries(&mut self) -> io::Result<()> {
+        self.failpoint.check()?;
+        self.segments.sync()
+    }
+
+    /// Commits the metadata writes in one transaction. A durable commit fsyncs the entries
+    /// first: metadata never becomes durable ahead of the entries it may refer to.
+    fn commit_meta(&mut self, durable: bool) -> io::Result<()> {
         let fail = |what: &str, e: redb::Error| io::Error::other(format!("raft log: {what}: {e}"));
+        if durable {
+            self.sync_entries()?;
+        }
         let mut txn = self
             .db
             .begin_write()
             .map_err(|e| fail("begin write", e.into()))?;
-        let durability = if durable {
+        txn.set_durability(if durable {
             redb::Durability::Immediate
         } else {
             redb::Durability::None
-        };
-        txn.set_durability(durability)
-            .map_err(|e| fail("set durability", e.into()))?;
-        let body = || -> Result<(), redb::Error> {
-            let mut entries = txn.open_table(ENTRIES)?;
-            let mut parts = txn.open_table(PARTS)?;
-            let mut meta = txn.open_table(META)?;
-            for write in writes {
-                match write {
-                    Write::Append { entries: new, .. } => {
-                        for (index, bytes) in new {
-                            insert_entry(&mut entries, &mut parts, *index, bytes)?;
-                        }
-                    }
-                    Write::TruncateFrom { from, .. } => {
-                        entries.retain_in(*from.., |_, _| false)?;
-                        parts.retain_in((*from, 0).., |_, _| false)?;
-                    }
-                    Write::Purge {
-                        upto, last_purged, ..
-                    } => {
-                        meta.insert(crate::log_store::KEY_LAST_PURGED, last_purged.as_slice())?;
-                        entries.retain_in(..=*upto, |_, _| false)?;
-                        parts.retain_in(..=(*upto, u32::MAX), |_, _| false)?;
-                    }
-                    Write::Meta { key, value, .. } => {
-                        match value {
-                            Some(bytes) => meta.insert(*key, bytes.as_slice())?,
-                            None => meta.remove(*key)?,
-                        };
-                    }
-                    Write::Barrier(_) => {}
+        })
+        .map_err(|e| fail("set durability", e.into()))?;
+        {
+            let mut table = txn.open_table(META).map_err(|e| fail("open", e.into()))?;
+            for (key, value) in std::mem::take(&mut self.meta) {
+                match value {
+                    Some(bytes) => table.insert(key, bytes.as_slice()),
+                    None => table.remove(key),
                 }
+                .map_err(|e| fail("write", e.into()))?;
             }
-            Ok(())
-        };
-        body().map_err(|e| fail("write", e))?;
-        if durable {
-            self.failpoint.check()?;
         }
-        txn.commit().map_err(|e| fail("commit", e.into()))
+        txn.commit().map_err(|e| fail("commit", e.into()))?;
+        if durable {
+            self.meta_dirty_since = None;
+        }
+        Ok(())
     }
 }
