@@ -997,21 +997,15 @@ mod tests {
     /// `last_purged` in the redb file.
     fn write_legacy(path: &Path, entries: &[Entry], last_purged: Option<LogId>) {
         let db = Database::create(path).unwrap();
-        let txn = db.begin_write().unwrap();
-        {
-            let mut table = txn.open_table(ENTRIES).unwrap();
-            let mut parts = txn.open_table(PARTS).unwrap();
-            for e in entries {
-                let bytes = encode(e, &"entry").unwrap();
-                insert_entry(&mut table, &mut parts, e.index(), &bytes).unwrap();
-            }
-            let mut meta = txn.open_table(META).unwrap();
-            if let Some(id) = last_purged {
-                meta.insert(KEY_LAST_PURGED, encode(&id, &"id").unwrap().as_slice())
-                    .unwrap();
-            }
+        write_legacy_into(&db, entries);
+        if let Some(id) = last_purged {
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(KEY_LAST_PURGED, encode(&id, &"id").unwrap().as_slice())
+                .unwrap();
+            txn.commit().unwrap();
         }
-        txn.commit().unwrap();
     }
 
     fn has_legacy_tables(path: &Path) -> bool {

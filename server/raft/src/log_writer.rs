@@ -24,10 +24,10 @@
 //! at once; its round is written without an fsync and a durable round follows within the
 //! interval. Metadata is only ever made durable after the entries before it (a durable redb
 //! commit fsyncs the segments first), so a `committed` that survives a crash never points
-//! past the entries that did. The thread exits once the log store (the only sender) is dropped, after a last
-//! durable round.
+//! past the entries that did. The thread exits once the log store (the only sender) is
+//! dropped, after a last durable round.
 //!
-//! A dedicated thread rather than a tokio task: commits block for milliseconds.
+//! A dedicated thread rather than a tokio task: writes and fsyncs block for milliseconds.
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -307,8 +307,7 @@ impl Thread {
         round.writes.push(write);
     }
 
-    /// Applies the round's writes in one transaction, commits it and completes them all with
-    /// the outcome.
+    /// Writes the round and completes its writes with the outcome.
     fn commit(&mut self, round: Round, durable: bool) {
         let result = self.write(&round, durable);
         let bytes: usize = round.writes.iter().map(Write::entry_bytes).sum();
