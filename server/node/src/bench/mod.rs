@@ -235,11 +235,14 @@ async fn prefill(channel: &Conn, args: &BenchArgs) -> anyhow::Result<Option<Valu
         modern::enqueue_stream(channel, args, &queue, args.prefill_pending, batch).await?;
     }
     if args.prefill_finished > 0 {
-        // In slices, so the pending backlog stays small while the finished jobs pile up.
-        let queue = unique_queue("prefill-finished");
+        // In slices, so the pending backlog stays small while the finished jobs pile up. Each
+        // slice has a queue of its own: the previous slice's worker streams may still hold
+        // credits on the server while they close, and jobs pushed to them would be handed
+        // back as failed (ADR 0031) and wait out a retry backoff.
         let mut left = args.prefill_finished;
         while left > 0 {
             let n = left.min(PREFILL_SLICE);
+            let queue = unique_queue("prefill-finished");
             modern::enqueue_stream(channel, args, &queue, n, batch).await?;
             modern::work(channel, args, &queue, n, args.concurrency, None).await?;
             left -= n;
