@@ -221,11 +221,10 @@ async fn t20_backup_and_restore_into_a_fresh_node() {
     );
 }
 
-/// A node whose newest snapshot file was damaged on disk refuses to start and names the file.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t30_a_corrupted_snapshot_file_stops_the_node_with_its_name() {
+/// A node with a snapshot, stopped, whose newest snapshot file is then damaged on disk.
+async fn node_with_a_damaged_snapshot() -> (TestServer, Vec<String>, PathBuf) {
     let mut node = compacting(TestServer::builder()).start().await;
-    enqueue_n(&node, "corrupt", 30).await;
+    let ids = enqueue_n(&node, "corrupt", 30).await;
     eventually("a snapshot", || async {
         list(&node).await.first().cloned()
     })
@@ -239,7 +238,37 @@ async fn t30_a_corrupted_snapshot_file_stops_the_node_with_its_name() {
     let at = bytes.len() - 40;
     bytes[at] ^= 0x01;
     std::fs::write(&newest, bytes).unwrap();
+    (node, ids, newest)
+}
 
+/// A damaged newest snapshot that the state does not need (the state file is newer) is
+/// checked in the background: the node starts and serves, and logs an error naming the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t30_a_corrupted_snapshot_the_state_does_not_need_is_reported_not_fatal() {
+    let (mut node, ids, newest) = node_with_a_damaged_snapshot().await;
+    node.respawn();
+    node.wait_ready().await;
+    let mut jobs = node.jobs().await;
+    for id in &ids {
+        assert_eq!(get_job(&mut jobs, id).await.id, *id);
+    }
+    let log = eventually("the error naming the damaged file", || async {
+        let log = node.log_since_start();
+        (log.contains("ERROR") && log.contains(&newest.display().to_string())).then_some(log)
+    })
+    .await;
+    assert!(
+        log.contains("corrupt") && log.contains("the next snapshot replaces it"),
+        "the error names the cause and what follows: {log}"
+    );
+}
+
+/// The same damage when the state needs the archive to recover (its file is gone): the node
+/// refuses to start and names the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t31_a_corrupted_snapshot_the_state_needs_stops_the_node_with_its_name() {
+    let (mut node, _, newest) = node_with_a_damaged_snapshot().await;
+    std::fs::remove_file(node.data_dir().join("state.redb")).unwrap();
     node.respawn();
     let exit = node.wait_exit(WAIT).await;
     assert!(

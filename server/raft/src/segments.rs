@@ -13,12 +13,14 @@
 //! for every entry. A segment is sealed (fsynced) once it passes [`SEGMENT_BYTES_MAX`] and
 //! the next round starts a new one.
 //!
-//! Recovery ([`Segments::open`]) reads every segment and checks every record. A record cut
-//! short at the end of the last segment, or the last record of the last segment failing its
-//! checksum, is a write torn by a crash: it was never acknowledged (its round had not
-//! fsynced), so the file is cut back to the record before it. Anything else that does not
-//! read (a bad record with more after it, a damaged sealed segment, a gap between segments)
-//! is damage, and the log refuses to open with an error naming the file and the offset.
+//! Recovery ([`Segments::open`]) reads the last segment whole and checks every record in
+//! it. A record cut short at its end, or its last record failing its checksum, is a write torn
+//! by a crash: it was never acknowledged (its round had not fsynced), so the file is cut back
+//! to the record before it. Sealed segments (fsynced before the next one was started) only
+//! have their record headers walked; a record's checksum is checked whenever it is read.
+//! Anything that does not read (a bad record with more after it, a sealed segment cut short,
+//! a gap between segments) is damage: the log refuses to open, or the read fails, with an
+//! error naming the file and the offset.
 //!
 //! Only the writer thread changes the segments; readers share the [`SegmentIndex`] (where
 //! each record ends) and read with `pread` on the same files.
@@ -270,6 +272,7 @@ impl Segments {
     /// Opens the segments in `dir` (created if missing), repairs a torn tail and removes the
     /// segments wholly at or below `last_purged`.
     pub(crate) fn open(dir: &Path, last_purged: Option<u64>) -> io::Result<Self> {
+        let started = corvo_clock::monotonic();
         std::fs::create_dir_all(dir).map_err(with_path(dir, "create"))?;
         let mut names = Vec::new();
         for item in std::fs::read_dir(dir).map_err(with_path(dir, "list"))? {
@@ -312,6 +315,16 @@ impl Segments {
         }
         if removed {
             sync_dir(dir)?;
+        }
+        if let (Some(first), Some(last)) = (segments.front(), segments.back()) {
+            tracing::info!(
+                segments = segments.len(),
+                first_index = first.first,
+                last_index = last.last().unwrap_or_default(),
+                bytes = segments.iter().map(Segment::len).sum::<u64>(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "raft log: segments opened"
+            );
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -505,14 +518,24 @@ impl Segments {
     }
 }
 
-/// Reads one segment file and checks every record; `last` says whether it is the last
-/// segment, the only one a crash can leave torn.
+/// Reads one segment file. The last segment, the only one a crash can leave torn, is read
+/// whole and every record checked; a sealed one (fsynced before the next was started) only
+/// has its record headers walked, and its records are checked when they are read.
 fn load(path: &Path, first: u64, last: bool) -> io::Result<Segment> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .map_err(with_path(path, "open"))?;
+    if !last {
+        let ends = walk_sealed(path, &file, first)?;
+        return Ok(Segment {
+            first,
+            path: Arc::from(path),
+            file: Arc::new(file),
+            ends,
+        });
+    }
     let bytes = std::fs::read(path).map_err(with_path(path, "read"))?;
     let mut segment = Segment {
         first,
@@ -522,22 +545,9 @@ fn load(path: &Path, first: u64, last: bool) -> io::Result<Segment> {
     };
     if bytes.len() < HEADER_BYTES as usize {
         // A segment created but cut short before its header was fsynced holds nothing.
-        if last {
-            return Ok(segment);
-        }
-        return Err(damaged(path, 0, "shorter than its header"));
+        return Ok(segment);
     }
-    if &bytes[..8] != MAGIC {
-        return Err(damaged(path, 0, "not a Corvo log segment (bad magic)"));
-    }
-    let format = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if format != FORMAT {
-        return Err(damaged(
-            path,
-            8,
-            &format!("segment format {format}, which this release cannot read"),
-        ));
-    }
+    check_header(path, &bytes)?;
     let mut at = HEADER_BYTES as usize;
     while at < bytes.len() {
         let expected = first + segment.ends.len() as u64;
@@ -555,7 +565,7 @@ fn load(path: &Path, first: u64, last: bool) -> io::Result<Segment> {
                 ));
             }
             Parsed::Short => {
-                cut_torn(&segment, at, last, "record cut short")?;
+                cut_torn(&segment, at, "record cut short")?;
                 break;
             }
             Parsed::Bad(why) => {
@@ -563,7 +573,7 @@ fn load(path: &Path, first: u64, last: bool) -> io::Result<Segment> {
                 // with more after it is damage.
                 let whole = record_len(record);
                 if whole.is_some_and(|l| at + l == bytes.len()) {
-                    cut_torn(&segment, at, last, &why)?;
+                    cut_torn(&segment, at, &why)?;
                     break;
                 }
                 return Err(damaged(path, at as u64, &why));
@@ -573,12 +583,86 @@ fn load(path: &Path, first: u64, last: bool) -> io::Result<Segment> {
     Ok(segment)
 }
 
-/// Cuts a write torn by a crash off the end of the last segment; anywhere else it is damage.
-fn cut_torn(segment: &Segment, at: usize, last: bool, why: &str) -> io::Result<()> {
-    let path = &segment.path;
-    if !last {
-        return Err(damaged(path, at as u64, why));
+/// Checks a segment's header (the first [`HEADER_BYTES`] of `bytes`).
+fn check_header(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if bytes.get(..8) != Some(MAGIC.as_slice()) {
+        return Err(damaged(path, 0, "not a Corvo log segment (bad magic)"));
     }
+    let format = bytes
+        .get(8..12)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_le_bytes);
+    if format != FORMAT {
+        return Err(damaged(
+            path,
+            8,
+            &format!("segment format {format}, which this release cannot read"),
+        ));
+    }
+    Ok(())
+}
+
+/// Buffer of the walk over a sealed segment: small records are read through it, the bodies
+/// of large ones are skipped.
+const WALK_BUFFER_BYTES: usize = 256 << 10;
+
+/// Where each record of a sealed segment ends, from the record headers alone.
+fn walk_sealed(path: &Path, file: &File, first: u64) -> io::Result<Vec<u64>> {
+    use std::io::{BufReader, Read};
+    let len = file.metadata().map_err(with_path(path, "stat"))?.len();
+    if len < HEADER_BYTES {
+        return Err(damaged(path, 0, "shorter than its header"));
+    }
+    let mut reader = BufReader::with_capacity(WALK_BUFFER_BYTES, file);
+    let mut header = [0u8; HEADER_BYTES as usize];
+    reader
+        .read_exact(&mut header)
+        .map_err(with_path(path, "read"))?;
+    check_header(path, &header)?;
+    let mut at = HEADER_BYTES;
+    let mut ends = Vec::new();
+    while at < len {
+        let expected = first + ends.len() as u64;
+        if len - at < RECORD_HEADER_BYTES as u64 {
+            return Err(damaged(path, at, "record cut short"));
+        }
+        let mut record = [0u8; RECORD_HEADER_BYTES];
+        reader
+            .read_exact(&mut record)
+            .map_err(with_path(path, "read"))?;
+        let [l0, l1, l2, l3, _, _, _, _, index @ ..] = record;
+        let body = u32::from_le_bytes([l0, l1, l2, l3]);
+        if body > RECORD_BODY_BYTES_MAX {
+            return Err(damaged(
+                path,
+                at,
+                &format!("record length {body} is out of range"),
+            ));
+        }
+        let index = u64::from_le_bytes(index);
+        if index != expected {
+            return Err(damaged(
+                path,
+                at,
+                &format!("holds index {index} where {expected} belongs"),
+            ));
+        }
+        let end = at + RECORD_HEADER_BYTES as u64 + u64::from(body);
+        if end > len {
+            return Err(damaged(path, at, "record cut short"));
+        }
+        reader
+            .seek_relative(i64::from(body))
+            .map_err(with_path(path, "read"))?;
+        at = end;
+        ends.push(at);
+    }
+    Ok(ends)
+}
+
+/// Cuts a write torn by a crash off the end of the last segment.
+fn cut_torn(segment: &Segment, at: usize, why: &str) -> io::Result<()> {
+    let path = &segment.path;
     tracing::warn!(
         segment = %path.display(),
         offset = at,
@@ -755,6 +839,29 @@ mod tests {
         std::fs::write(&path, b"something else entirely").unwrap();
         let err = Segments::open(dir.path(), None).err().expect("bad magic");
         assert!(err.to_string().contains("bad magic"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_record_in_a_sealed_segment_fails_its_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut segments = Segments::open(dir.path(), None).unwrap();
+        append(&mut segments, 1..=70, 1 << 20);
+        drop(segments);
+        let sealed = dir.path().join(format!("{:020}.seg", 1));
+        let file = OpenOptions::new().write(true).open(&sealed).unwrap();
+        // A flipped byte in the body of entry 3: the walk over the headers does not see it.
+        let at = HEADER_BYTES + 2 * (RECORD_HEADER_BYTES as u64 + (1 << 20)) + 100;
+        file.write_all_at(&[0xAB], at + RECORD_HEADER_BYTES as u64)
+            .unwrap();
+        let segments = Segments::open(dir.path(), None).unwrap();
+        assert_eq!(indexes(&segments, 1, 3), vec![1, 2]);
+        let err = SegmentIndex::read(&segments.index, 1, 10).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&sealed.display().to_string()) && msg.contains("checksum"),
+            "{msg}"
+        );
     }
 
     #[test]
