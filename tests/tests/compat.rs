@@ -176,3 +176,66 @@ async fn old_client_legacy_stream_frames_get_one_prompt_response_each() {
         panic!("a legacy stream got an unsolicited response: {extra:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_client_acks_and_next_fetch_share_one_log_entry_when_work_is_ready() {
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let mut jobs = server.jobs().await;
+    let mut s = Lifecycle::open(&mut w).await;
+    let legacy_fetch = |fetch_count: i32| pb::StreamLifecycleRequest {
+        queues: vec!["one-round".into()],
+        worker_id: "old-worker".into(),
+        hostname: "old-host".into(),
+        lease_duration: 30,
+        fetch_count,
+        ..Default::default()
+    };
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(enqueue_job(&mut w, "one-round", &format!(r#"{{"i":{i}}}"#)).await);
+    }
+    let r = s.call(legacy_fetch(1)).await;
+    assert_eq!(r.jobs.len(), 1, "{r:?}");
+    assert_eq!(r.jobs[0].job_id, ids[0]);
+
+    let entries =
+        |m: &corvo_tests::observe::Metrics| m.count("corvo_raft_batch_commands_count", &[]);
+    let before = entries(&corvo_tests::observe::scrape(&server).await);
+    let r = s
+        .call(pb::StreamLifecycleRequest {
+            acks: vec![pb::AckBatchItem {
+                job_id: ids[0].clone(),
+                result_json: "{}".into(),
+                ..Default::default()
+            }],
+            ..legacy_fetch(1)
+        })
+        .await;
+    let after = entries(&corvo_tests::observe::scrape(&server).await);
+    assert!(r.error.is_empty(), "{r:?}");
+    assert_eq!(r.acked, 1);
+    let got: Vec<&str> = r.jobs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(
+        got,
+        vec![ids[1].as_str()],
+        "the next job, in the same answer"
+    );
+    assert_eq!(
+        after - before,
+        1.0,
+        "the ack and the fetch are applied in one log entry (one Raft round per frame)"
+    );
+    assert_eq!(
+        state_of(&get_job(&mut jobs, &ids[0]).await),
+        pb::JobState::Completed
+    );
+    assert_eq!(
+        state_of(&get_job(&mut jobs, &ids[1]).await),
+        pb::JobState::Active
+    );
+    assert_eq!(
+        state_of(&get_job(&mut jobs, &ids[2]).await),
+        pb::JobState::Pending
+    );
+}

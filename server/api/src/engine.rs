@@ -436,11 +436,21 @@ impl Engine {
 
     /// Leases now (one proposal), whether or not work is ready.
     pub async fn lease_now(&self, lease: &Lease) -> Result<Vec<Job>, ApiError> {
-        let cmd = Command::LeaseWithin {
+        let reply = self.propose_one(self.lease_command(lease)).await?;
+        self.leased(reply)
+    }
+
+    /// The command that leases for `lease`, bounded to what fits one response.
+    pub fn lease_command(&self, lease: &Lease) -> Command {
+        Command::LeaseWithin {
             lease: lease.clone(),
             bytes_max: self.lease_bytes_max(),
-        };
-        match self.propose_one(cmd).await? {
+        }
+    }
+
+    /// The jobs a [`Engine::lease_command`]'s reply hands out, counted as delivered.
+    pub fn leased(&self, reply: Reply) -> Result<Vec<Job>, ApiError> {
+        match reply {
             Reply::Leased(jobs) => {
                 let now = wall_clock_ms();
                 for job in &jobs {

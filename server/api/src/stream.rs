@@ -399,6 +399,8 @@ struct Plan {
     enqueues: usize,
     commands: Vec<Command>,
     fetch: Option<Lease>,
+    /// The fetch's lease is the last of `commands` (see [`handle_frames`]).
+    fetch_inline: bool,
     /// Credits the frame grants: granted once its commands are applied, so a frame refused
     /// whole (and sent again, as workers do) never grants them twice.
     credits: u32,
@@ -476,6 +478,7 @@ fn plan(
         enqueues: 0,
         commands: vec![],
         fetch: None,
+        fetch_inline: false,
         credits: 0,
         drain: f.drain,
     };
@@ -597,6 +600,16 @@ async fn handle_frames(
         .and_then(|()| plan(engine, &caller.principal, shared, target, f));
         match planned_frame {
             Ok(mut p) => {
+                // A legacy fetch with work ready rides in the same entry as the frame's acks
+                // (applied before it): one Raft round per frame instead of two. Otherwise,
+                // or if the lease comes back empty, `answer` waits for work as before.
+                if let Some(lease) = &p.fetch
+                    && !engine.is_draining()
+                    && engine.has_ready(&lease.queues).unwrap_or(false)
+                {
+                    p.commands.push(engine.lease_command(lease));
+                    p.fetch_inline = true;
+                }
                 let n = p.commands.len();
                 commands.append(&mut p.commands);
                 planned.push((resp, Some((p, n))));
@@ -658,6 +671,7 @@ async fn answer(
         enqueues,
         commands: _,
         fetch,
+        fetch_inline,
         credits: _,
         drain: _,
     } = plan;
@@ -747,8 +761,22 @@ async fn answer(
         }
     }
     if let Some(lease) = fetch {
-        let deadline = Some(corvo_clock::monotonic() + engine.opts().legacy_idle_wait);
-        match engine.lease_when_ready(&lease, deadline).await {
+        let inline = if fetch_inline {
+            match replies.next() {
+                Some(Ok(reply)) => engine.leased(reply),
+                other => Err(item_error(other)),
+            }
+        } else {
+            Ok(Vec::new())
+        };
+        let fetched = match inline {
+            Ok(jobs) if jobs.is_empty() => {
+                let deadline = Some(corvo_clock::monotonic() + engine.opts().legacy_idle_wait);
+                engine.lease_when_ready(&lease, deadline).await
+            }
+            done => done,
+        };
+        match fetched {
             Ok(jobs) => deliver(shared, &mut resp, &jobs),
             Err(e) => frame_error(&mut resp, &e, "fetch"),
         }

@@ -253,7 +253,7 @@ impl StateStore {
         .map_err(io)?;
         let mut outcomes = Vec::with_capacity(entries.len());
         let touched = {
-            let mut tables = WriteTables::open(&txn)?;
+            let mut tables = WriteTables::open(&txn);
             tables.touched = Some(Default::default());
             for (index, batch) in entries {
                 outcomes.push(match batch {
@@ -355,10 +355,13 @@ impl StateStore {
         txn.set_durability(Durability::Immediate)
             .map_err(|e| fail(e.into()))?;
         {
+            // Every table is emptied and made again, whether or not the archive has rows for it
+            // (tables open lazily, and readers expect all of them).
             for t in Table::ALL {
                 txn.delete_table(table_def(t)).map_err(|e| fail(e.into()))?;
+                txn.open_table(table_def(t)).map_err(|e| fail(e.into()))?;
             }
-            let mut tables = WriteTables::open(&txn).map_err(|e| ArchiveError::store(path, e))?;
+            let mut tables = WriteTables::open(&txn);
             let mut current: Option<Table> = None;
             while let Some(record) = reader.next()? {
                 match record {
@@ -472,8 +475,12 @@ impl Export {
 /// the tree per row and leave every split leaf half full. Reads and deletes see the tails, so
 /// the state machine cannot tell the difference. [`WriteTables::finish`] must be called before
 /// the transaction commits.
+///
+/// A table is opened on first use: an entry of one small command touches four or five of the
+/// fourteen, and every table opened costs its root's bookkeeping at the commit.
 struct WriteTables<'txn> {
-    tables: Vec<redb::Table<'txn, Bytes, Bytes>>,
+    txn: &'txn WriteTransaction,
+    tables: Vec<std::cell::OnceCell<redb::Table<'txn, Bytes, Bytes>>>,
     tails: Vec<Tail>,
     /// Jobs written or deleted, when someone wants to know.
     touched: Option<Touched>,
@@ -591,20 +598,33 @@ impl Touched {
 }
 
 impl<'txn> WriteTables<'txn> {
-    fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
-        let tables = Table::ALL
-            .iter()
-            .map(|t| txn.open_table(table_def(*t)).map_err(io))
-            .collect::<Result<_, _>>()?;
-        Ok(WriteTables {
-            tables,
+    fn open(txn: &'txn WriteTransaction) -> Self {
+        WriteTables {
+            txn,
+            tables: Table::ALL
+                .iter()
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
             tails: Table::ALL.iter().map(|_| Tail::default()).collect(),
             touched: None,
-        })
+        }
     }
 
-    fn table(&self, t: Table) -> &redb::Table<'txn, Bytes, Bytes> {
-        &self.tables[t as usize]
+    /// The table, opened on first use.
+    fn table(&self, t: Table) -> Result<&redb::Table<'txn, Bytes, Bytes>, StoreError> {
+        let cell = &self.tables[t as usize];
+        if let Some(table) = cell.get() {
+            return Ok(table);
+        }
+        let table = self.txn.open_table(table_def(t)).map_err(io)?;
+        Ok(cell.get_or_init(|| table))
+    }
+
+    fn table_mut(&mut self, t: Table) -> Result<&mut redb::Table<'txn, Bytes, Bytes>, StoreError> {
+        self.table(t)?;
+        self.tables[t as usize]
+            .get_mut()
+            .ok_or_else(|| StoreError::Io(format!("table {} did not open", t.name())))
     }
 
     /// Whether `key` belongs in the table's tail: it sorts after every key in redb.
@@ -614,7 +634,7 @@ impl<'txn> WriteTables<'txn> {
             return Ok(true);
         }
         if self.tails[i].floor.is_none() {
-            let last = self.tables[i].last().map_err(io)?;
+            let last = self.table(t)?.last().map_err(io)?;
             self.tails[i].floor = Some(last.map(|(k, _)| k.value().to_vec()));
         }
         Ok(match &self.tails[i].floor {
@@ -632,7 +652,8 @@ impl<'txn> WriteTables<'txn> {
             return Ok(());
         };
         let floor = last.clone();
-        let mut cursor = self.tables[i]
+        let mut cursor = self
+            .table_mut(t)?
             .upper_bound_mut(std::ops::Bound::<&[u8]>::Unbounded)
             .map_err(io)?;
         for (k, v) in &rows {
@@ -708,7 +729,7 @@ impl StateRead for WriteTables<'_> {
             return Ok(at.ok().map(|i| tail.rows[i].1.clone()));
         }
         Ok(self
-            .table(t)
+            .table(t)?
             .get(key)
             .map_err(io)?
             .map(|v| v.value().to_vec()))
@@ -722,7 +743,7 @@ impl StateRead for WriteTables<'_> {
         limit: usize,
     ) -> Result<Vec<Row>, StoreError> {
         // Every key in redb sorts before the tail's.
-        let mut rows = collect_range(self.table(t), start, end, limit)?;
+        let mut rows = collect_range(self.table(t)?, start, end, limit)?;
         if start < end {
             let more = limit.saturating_sub(rows.len());
             rows.extend(
@@ -737,7 +758,7 @@ impl StateRead for WriteTables<'_> {
     }
 
     fn count(&self, t: Table, start: &[u8], end: &[u8], limit: usize) -> Result<usize, StoreError> {
-        let n = count_range(self.table(t), start, end, limit)?;
+        let n = count_range(self.table(t)?, start, end, limit)?;
         if start >= end {
             return Ok(n);
         }
@@ -749,7 +770,7 @@ impl StateTxn for WriteTables<'_> {
     fn put(&mut self, t: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let in_tail = self.past_the_end(t, key)?;
         if !in_tail {
-            self.tables[t as usize].insert(key, value).map_err(io)?;
+            self.table_mut(t)?.insert(key, value).map_err(io)?;
         }
         if t == Table::Jobs
             && let Some(touched) = &mut self.touched
@@ -777,7 +798,8 @@ impl StateTxn for WriteTables<'_> {
             }
             // In the tail's span but not there: not in redb either.
             Some(Err(_)) => None,
-            None => self.tables[t as usize]
+            None => self
+                .table_mut(t)?
                 .remove(key)
                 .map_err(io)?
                 .map(|old| old.value().to_vec()),
@@ -800,7 +822,7 @@ impl StateTxn for WriteTables<'_> {
             return Ok(());
         }
         self.tails[t as usize].remove_span(start, end);
-        self.tables[t as usize]
+        self.table_mut(t)?
             .retain_in::<&[u8], _>(start..end, |_, _| false)
             .map_err(io)
     }

@@ -332,7 +332,7 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
     for round in 0..8 {
         let mut txn = store.db.begin_write().unwrap();
         txn.set_durability(Durability::None).unwrap();
-        let mut tables = WriteTables::open(&txn).unwrap();
+        let mut tables = WriteTables::open(&txn);
         tables.touched = Some(Default::default());
         for _ in 0..500 {
             let which = (next(&mut rng) % 2) as usize;

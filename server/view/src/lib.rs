@@ -749,6 +749,24 @@ struct Projector {
     queued: Arc<AtomicUsize>,
 }
 
+/// While the projector gathers, it sleeps this long at a time, then takes what was queued.
+const GATHER_NAP: Duration = Duration::from_millis(5);
+
+/// Sleeps in naps of [`GATHER_NAP`] until something is queued (`Some`) or the gathering
+/// window, which ends at `until`, is over (`None`).
+fn gather_pause(until: std::time::Instant, queued: &AtomicUsize) -> Option<()> {
+    loop {
+        let left = until.saturating_duration_since(corvo_clock::monotonic());
+        if left.is_zero() {
+            return None;
+        }
+        std::thread::sleep(left.min(GATHER_NAP));
+        if queued.load(Ordering::Acquire) > 0 {
+            return Some(());
+        }
+    }
+}
+
 impl Projector {
     fn run(&mut self, rx: Receiver<Msg>) -> Result<(), ViewError> {
         loop {
@@ -789,8 +807,13 @@ impl Projector {
                     Msg::Rebuild { index: i } => rebuild_at = Some(i.max(rebuild_at.unwrap_or(0))),
                 }
                 if writes.len() < BATCH_JOBS_MAX {
-                    let left = gather_until.saturating_duration_since(corvo_clock::monotonic());
-                    next = rx.recv_timeout(left).ok();
+                    next = match rx.try_recv() {
+                        Ok(msg) => Some(msg),
+                        // Sleep rather than wait on the queue: a waiting receiver costs every
+                        // apply a wake-up of this thread, one per entry at one client.
+                        Err(_) => gather_pause(gather_until, &self.queued)
+                            .and_then(|()| rx.try_recv().ok()),
+                    };
                 }
             }
             if let Some(at) = rebuild_at {

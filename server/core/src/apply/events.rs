@@ -77,6 +77,20 @@ impl<T: StateTxn> Ctx<'_, T> {
     /// that mark goes.
     fn trim_by_bytes(&mut self) -> Result<(), StoreError> {
         let written = self.counter(meta::EVENT_BYTES)?;
+        // Most batches: the oldest mark is within the bound, and one row read says so.
+        let within = |at: u64| written.saturating_sub(at) <= EVENTS_BYTES_MAX;
+        let oldest = self.txn.first(
+            Table::EventMarks,
+            &keys::event_key(0),
+            &keys::event_key(u64::MAX),
+        )?;
+        match oldest {
+            None => return Ok(()),
+            Some((key, value)) if within(keys::decode_u64(Table::EventMarks, &key, &value)?) => {
+                return Ok(());
+            }
+            Some(_) => {}
+        }
         let marks = self.txn.range(
             Table::EventMarks,
             &keys::event_key(0),
@@ -86,7 +100,7 @@ impl<T: StateTxn> Ctx<'_, T> {
         let mut drop_through = None;
         for (key, value) in marks {
             let at = keys::decode_u64(Table::EventMarks, &key, &value)?;
-            if written.saturating_sub(at) <= EVENTS_BYTES_MAX {
+            if within(at) {
                 break;
             }
             drop_through = Some(keys::decode_u64(Table::EventMarks, &key, &key)?);
