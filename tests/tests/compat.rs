@@ -113,14 +113,7 @@ async fn old_client_legacy_stream_frames_get_one_prompt_response_each() {
     let mut w = server.worker().await;
     let mut jobs = server.jobs().await;
     let mut s = Lifecycle::open(&mut w).await;
-    let legacy_fetch = |fetch_count: i32| pb::StreamLifecycleRequest {
-        queues: vec!["legacy".into()],
-        worker_id: "old-worker".into(),
-        hostname: "old-host".into(),
-        lease_duration: 30,
-        fetch_count,
-        ..Default::default()
-    };
+    let legacy_fetch = |fetch_count| legacy_fetch("legacy", fetch_count);
 
     // Nothing ready: the answer still comes at once (≈100 ms), empty. The bound here is loose
     // on purpose; it only has to be far below the 30 s a unary long-poll would wait.
@@ -183,14 +176,7 @@ async fn old_client_acks_and_next_fetch_share_one_log_entry_when_work_is_ready()
     let mut w = server.worker().await;
     let mut jobs = server.jobs().await;
     let mut s = Lifecycle::open(&mut w).await;
-    let legacy_fetch = |fetch_count: i32| pb::StreamLifecycleRequest {
-        queues: vec!["one-round".into()],
-        worker_id: "old-worker".into(),
-        hostname: "old-host".into(),
-        lease_duration: 30,
-        fetch_count,
-        ..Default::default()
-    };
+    let legacy_fetch = |fetch_count| legacy_fetch("one-round", fetch_count);
     let mut ids = Vec::new();
     for i in 0..3 {
         ids.push(enqueue_job(&mut w, "one-round", &format!(r#"{{"i":{i}}}"#)).await);
@@ -238,4 +224,16 @@ async fn old_client_acks_and_next_fetch_share_one_log_entry_when_work_is_ready()
         state_of(&get_job(&mut jobs, &ids[2]).await),
         pb::JobState::Pending
     );
+}
+
+/// A frame of the original contract that fetches up to `fetch_count` jobs of `queue`.
+fn legacy_fetch(queue: &str, fetch_count: i32) -> pb::StreamLifecycleRequest {
+    pb::StreamLifecycleRequest {
+        queues: vec![queue.into()],
+        worker_id: "old-worker".into(),
+        hostname: "old-host".into(),
+        lease_duration: 30,
+        fetch_count,
+        ..Default::default()
+    }
 }
