@@ -849,10 +849,11 @@ impl TestServer {
         self.log_of_this_start()
     }
 
-    /// The last `lines` lines of the server's log (every start appends to it).
+    /// The last `lines` lines of the server's log (every start appends to it), without the
+    /// frames of a panic's backtrace: its message and what came before it stay in view.
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
+        let all: Vec<&str> = text.lines().filter(|l| !is_backtrace_frame(l)).collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
@@ -864,6 +865,19 @@ impl TestServer {
             self.log_tail(60)
         );
     }
+}
+
+/// `  12: tokio::runtime::...` or `             at /path/file.rs:3:9`: one frame of a printed
+/// backtrace.
+fn is_backtrace_frame(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    if trimmed.len() == line.len() {
+        return false;
+    }
+    trimmed.starts_with("at ")
+        || trimmed
+            .split_once(": ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl Drop for TestServer {
@@ -1296,5 +1310,24 @@ mod tests {
         assert!(!owns_listener(1, port));
         drop(listener);
         assert!(!owns_listener(std::process::id(), port));
+    }
+
+    #[test]
+    fn a_log_tail_leaves_out_backtrace_frames_only() {
+        let frames = [
+            "   0: __rustc::rust_begin_unwind",
+            "  11: with_mut<tokio::runtime::task::core::Stage<..>>",
+            "             at /rustc/5980/library/std/src/panicking.rs:689:5",
+        ];
+        assert!(frames.iter().all(|l| is_backtrace_frame(l)));
+        let kept = [
+            "thread 'tokio-rt-worker' (13072) panicked at /x/valid.rs:96:13:",
+            "invalid state: expect: purge_upto <= snapshot_last_log_id",
+            "2026-12-06T14:39:40.480684Z  INFO corvo_raft::node: raft started",
+            "stack backtrace:",
+            "  note: 3 frames omitted",
+            "12: not indented",
+        ];
+        assert!(kept.iter().all(|l| !is_backtrace_frame(l)));
     }
 }

@@ -11,6 +11,7 @@ use openraft::alias::WatchReceiverOf;
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::errors::{Fatal, InitializeError, RaftError as OpenraftError};
 use openraft::metrics::{RaftServerMetrics, WaitError};
+use openraft::storage::{RaftLogStorage, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{ServerState, SnapshotPolicy};
 
 use crate::clock::{Clock, SystemClock};
@@ -21,7 +22,7 @@ use crate::options::{Durability, RaftOptions};
 use crate::proposer::{self, Proposer, ProposerControl};
 use crate::snapshot::SnapshotDir;
 use crate::state_machine::{AppStateMachine, ApplyListener, RaftMeta, StateMachineStore};
-use crate::types::{CorvoNode, RaftHandle, TypeConfig};
+use crate::types::{CorvoNode, LogId, RaftHandle, TypeConfig};
 
 /// After a shutdown in the same process, the previous handle's threads may hold the log file
 /// for a few ms more (redb answers "Database already open"); retry that long at most.
@@ -138,7 +139,7 @@ impl RaftNode {
     ) -> Result<RaftNode, RaftError> {
         opts.validate().map_err(RaftError::InvalidOptions)?;
         let config = Arc::new(raft_config(&opts)?);
-        let log = open_log(&opts).await?;
+        let mut log = open_log(&opts).await?;
         let cluster = crate::ClusterId::stored(log.meta()).map_err(RaftError::Storage)?;
         let appended_bytes = log.appended_bytes();
         let dir = opts.snapshot_dir.clone();
@@ -149,10 +150,11 @@ impl RaftNode {
                 .map_err(RaftError::Storage)?,
         );
         let applied_before = match sm.raft_meta().map_err(RaftError::Storage)? {
-            Some(bytes) => RaftMeta::decode(&bytes, &"state machine raft_meta")
-                .map_err(RaftError::Storage)?
-                .last_applied
-                .map(|id| id.index),
+            Some(bytes) => {
+                RaftMeta::decode(&bytes, &"state machine raft_meta")
+                    .map_err(RaftError::Storage)?
+                    .last_applied
+            }
             None => None,
         };
         let newest_snapshot = snapshots
@@ -162,13 +164,21 @@ impl RaftNode {
             .map(|e| e.last_index);
 
         let applied_now_ms = Arc::new(AtomicU64::new(0));
-        let state_machine = StateMachineStore::new(
+        let mut state_machine = StateMachineStore::new(
             sm.clone(),
             listener,
             applied_now_ms.clone(),
             opts.apply_entries_max,
             snapshots.clone(),
         );
+        snapshot_a_state_ahead_of_the_log(
+            &mut log,
+            &mut state_machine,
+            applied_before,
+            newest_snapshot,
+        )
+        .await?;
+        let applied_before = applied_before.map(|id| id.index);
         let command_sets = crate::identity::PeerCommandSets::default();
         let network = Network::new(
             opts.node_id,
@@ -558,6 +568,45 @@ fn raft_config(opts: &RaftOptions) -> Result<openraft::Config, RaftError> {
     config
         .validate()
         .map_err(|e| RaftError::InvalidOptions(e.to_string()))
+}
+
+/// A follower applies entries the leader reports committed even when its own write of them
+/// failed (they are durable on a quorum). If the state was checkpointed past the log and the
+/// node then stopped (a full disk), the state is ahead of this node's log at the next start.
+/// openraft then purges the log up to the state and needs a snapshot at least that far, else
+/// it stops on its invariant `purged <= snapshot`. This writes that snapshot of the state
+/// when the newest one is older; the log then starts after it and the leader sends the rest.
+async fn snapshot_a_state_ahead_of_the_log(
+    log: &mut LogStore,
+    state_machine: &mut StateMachineStore,
+    applied: Option<LogId>,
+    newest_snapshot: Option<u64>,
+) -> Result<(), RaftError> {
+    let Some(applied) = applied else {
+        return Ok(());
+    };
+    let log_last = log
+        .get_log_state()
+        .await
+        .map_err(RaftError::Storage)?
+        .last_log_id
+        .map(|id| id.index);
+    if log_last >= Some(applied.index) || newest_snapshot >= Some(applied.index) {
+        return Ok(());
+    }
+    tracing::warn!(
+        applied_index = applied.index,
+        log_last_index = ?log_last,
+        newest_snapshot_index = ?newest_snapshot,
+        "the state is ahead of this node's log (a log write failed after its entries were applied): writing a snapshot of the state for the log to start after"
+    );
+    state_machine
+        .get_snapshot_builder()
+        .await
+        .build_snapshot()
+        .await
+        .map_err(RaftError::Storage)?;
+    Ok(())
 }
 
 /// Opens the log and checks it is this node's, retrying briefly while a previous handle in
