@@ -24,8 +24,10 @@
 //! at once; its round is written without an fsync and a durable round follows within the
 //! interval. Metadata is only ever made durable after the entries before it (a durable redb
 //! commit fsyncs the segments first), so a `committed` that survives a crash never points
-//! past the entries that did. The thread exits once the log store (the only sender) is
-//! dropped, after a last durable round.
+//! past the entries that did. After a write fails, nothing more is written and every later
+//! write fails with the first error: a lazy `committed` saved after a failed append would
+//! otherwise point past the entries the file has. The thread exits once the log store (the
+//! only sender) is dropped, after a last durable round.
 //!
 //! A dedicated thread rather than a tokio task: writes and fsyncs block for milliseconds.
 
@@ -129,6 +131,7 @@ impl Writer {
             durability,
             flush_interval,
             failpoint: FsyncFailpoint::from_env(),
+            failed: None,
         };
         std::thread::Builder::new()
             .name("raft-log-writer".to_string())
@@ -208,6 +211,10 @@ struct Thread {
     durability: Durability,
     flush_interval: Duration,
     failpoint: FsyncFailpoint,
+    /// The first write that failed (its kind and message). Nothing is written after it: a
+    /// later round could make a `committed` index durable that names entries the failed
+    /// round never wrote, and the next start would fail to re-apply them.
+    failed: Option<(io::ErrorKind, String)>,
 }
 
 /// What one round owes its writers once committed.
@@ -309,7 +316,18 @@ impl Thread {
 
     /// Writes the round and completes its writes with the outcome.
     fn commit(&mut self, round: Round, durable: bool) {
-        let result = self.write(&round, durable);
+        let result = match &self.failed {
+            Some((kind, first)) => Err(io::Error::new(
+                *kind,
+                format!("raft log: an earlier write failed, so nothing more is written: {first}"),
+            )),
+            None => self.write(&round, durable),
+        };
+        if let Err(e) = &result
+            && self.failed.is_none()
+        {
+            self.failed = Some((e.kind(), e.to_string()));
+        }
         let bytes: usize = round.writes.iter().map(Write::entry_bytes).sum();
         self.backlog.fetch_sub(bytes, Ordering::AcqRel);
         let mut written_seq = None;

@@ -171,7 +171,7 @@ impl RaftNode {
             opts.apply_entries_max,
             snapshots.clone(),
         );
-        snapshot_a_state_ahead_of_the_log(
+        repair_a_log_behind_its_state(
             &mut log,
             &mut state_machine,
             applied_before,
@@ -570,33 +570,51 @@ fn raft_config(opts: &RaftOptions) -> Result<openraft::Config, RaftError> {
         .map_err(|e| RaftError::InvalidOptions(e.to_string()))
 }
 
+/// Brings a log that is behind its state into the shape openraft starts from.
+///
 /// A follower applies entries the leader reports committed even when its own write of them
 /// failed (they are durable on a quorum). If the state was checkpointed past the log and the
-/// node then stopped (a full disk), the state is ahead of this node's log at the next start.
-/// openraft then purges the log up to the state and needs a snapshot at least that far, else
-/// it stops on its invariant `purged <= snapshot`. This writes that snapshot of the state
-/// when the newest one is older; the log then starts after it and the leader sends the rest.
-async fn snapshot_a_state_ahead_of_the_log(
+/// node then stopped (a full disk), the state is ahead of this node's log at the next start:
+///
+/// - openraft purges the log up to the state and needs a snapshot at least that far, else it
+///   stops on its invariant `purged <= snapshot`. This writes that snapshot of the state when
+///   the newest one is older; the log then starts after it and the leader sends the rest.
+/// - A `committed` index past the log's last entry (saved after the failed write by a release
+///   whose log writer went on writing) would make openraft re-apply entries the log does not
+///   have. It is lowered to the last entry: the state's own index then counts, and the leader
+///   commits the rest again.
+async fn repair_a_log_behind_its_state(
     log: &mut LogStore,
     state_machine: &mut StateMachineStore,
     applied: Option<LogId>,
     newest_snapshot: Option<u64>,
 ) -> Result<(), RaftError> {
-    let Some(applied) = applied else {
-        return Ok(());
-    };
     let log_last = log
         .get_log_state()
         .await
         .map_err(RaftError::Storage)?
-        .last_log_id
-        .map(|id| id.index);
-    if log_last >= Some(applied.index) || newest_snapshot >= Some(applied.index) {
+        .last_log_id;
+    let committed = log.read_committed().await.map_err(RaftError::Storage)?;
+    let last_index = log_last.map(|id| id.index);
+    if committed.map(|id| id.index) > last_index {
+        tracing::warn!(
+            committed_index = ?committed.map(|id| id.index),
+            log_last_index = ?last_index,
+            "the log's committed index is past its last entry (a write failed after it was saved): lowered to the last entry"
+        );
+        log.save_committed(log_last)
+            .await
+            .map_err(RaftError::Storage)?;
+    }
+    let Some(applied) = applied else {
+        return Ok(());
+    };
+    if last_index >= Some(applied.index) || newest_snapshot >= Some(applied.index) {
         return Ok(());
     }
     tracing::warn!(
         applied_index = applied.index,
-        log_last_index = ?log_last,
+        log_last_index = ?last_index,
         newest_snapshot_index = ?newest_snapshot,
         "the state is ahead of this node's log (a log write failed after its entries were applied): writing a snapshot of the state for the log to start after"
     );

@@ -470,3 +470,53 @@ fn expected_after_reopen(
     v.push(big_entry(replaced, 2, 10));
     v
 }
+
+/// After a write fails, the log writes nothing more. A full disk failed an append on a
+/// follower; a `committed` index saved after it (a lazy write of a later round) would claim
+/// entries the file never got, and the next start would fail to re-apply them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t45_after_a_failed_write_nothing_more_is_written() {
+    use openraft::type_config::TypeConfigExt;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("log.redb");
+    let written: Vec<_> = (1..=3).map(|i| big_entry(i, 1, 10)).collect();
+    let beyond = big_entry(5, 1, 10);
+    {
+        let mut store = log_store(&path);
+        let (tx, rx) = TypeConfig::oneshot();
+        store
+            .append(written.clone(), openraft::storage::IOFlushed::signal(tx))
+            .await
+            .unwrap();
+        rx.await.unwrap().expect("the first append is written");
+        // An entry after a gap: the file refuses it (as a full disk refuses a write).
+        let (tx, rx) = TypeConfig::oneshot();
+        store
+            .append(
+                vec![beyond.clone()],
+                openraft::storage::IOFlushed::signal(tx),
+            )
+            .await
+            .unwrap();
+        let refused = rx.await.unwrap().expect_err("an append after a gap fails");
+        assert!(refused.to_string().contains("comes next"), "{refused}");
+
+        store.save_committed(Some(beyond.log_id())).await.unwrap();
+        let later = store
+            .read_committed()
+            .await
+            .expect_err("the writer has failed");
+        assert!(
+            later.to_string().contains("an earlier write failed")
+                && later.to_string().contains("comes next"),
+            "{later}"
+        );
+    }
+    let mut store = log_store(&path);
+    assert_eq!(store.read_committed().await.unwrap(), None);
+    assert_eq!(
+        store.get_log_state().await.unwrap().last_log_id,
+        Some(written[2].log_id())
+    );
+    assert_eq!(store.try_get_log_entries(1..10).await.unwrap(), written);
+}

@@ -172,18 +172,21 @@ fn copy_segments(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
-/// A follower applies what the leader reports committed even when its own write of those
-/// entries failed (a full disk): its state can be checkpointed past its log, with an older
-/// snapshot on disk. It must start from that state (openraft purges the log up to it and
-/// needs a snapshot as far; it stopped on that invariant before). Simulated here by putting
-/// back the log's segments as they were before the last entries.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t35_a_state_ahead_of_its_log_and_snapshot_starts_from_the_state() {
-    let dir = TempDir::new().unwrap();
-    let segments = dir.path().join("raft-log.segments");
-    let saved = dir.path().join("segments-before");
+/// Runs a node to a snapshot, then on to more entries, and puts the log's segments back as
+/// they were at the snapshot: the state is ahead of its log (and of its newest snapshot), as
+/// on a follower whose log write failed on a full disk after it had applied the entries (the
+/// leader reported them committed). The state keeps the 5 first entries' commands and then,
+/// with `all_durable`, every later one; without, only those before the last 3 entries (the
+/// log's saved `committed` index then names entries neither the state nor the log has).
+/// Returns the app over the state that survived, the snapshot's index and the state's.
+async fn state_ahead_of_its_log(
+    dir: &std::path::Path,
+    all_durable: bool,
+) -> (Arc<FakeApp>, u64, u64) {
+    let segments = dir.join("raft-log.segments");
+    let saved = dir.join("segments-before");
     let app = FakeApp::new();
-    let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
+    let node = start(options(dir), app.clone(), Recorder::new()).await;
     for _ in 0..5 {
         node.proposer().propose(vec![tick()]).await.unwrap();
     }
@@ -193,18 +196,29 @@ async fn t35_a_state_ahead_of_its_log_and_snapshot_starts_from_the_state() {
     copy_segments(&segments, &saved);
 
     let app = FakeApp::recovered(app.durable());
-    let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
-    for _ in 0..5 {
+    let node = start(options(dir), app.clone(), Recorder::new()).await;
+    for i in 0..5 {
+        if i == 2 && !all_durable {
+            app.checkpoint();
+        }
         node.proposer().propose(vec![tick(), tick()]).await.unwrap();
     }
     node.shutdown().await.unwrap();
-    app.checkpoint();
+    if all_durable {
+        app.checkpoint();
+    }
     let ahead = app.durable().last_index.unwrap();
-    assert!(ahead >= older + 5, "applied {ahead}, snapshot {older}");
-    // The log loses the entries after `older`; the state keeps them.
+    assert!(ahead > older + 1, "state {ahead}, snapshot {older}");
     copy_segments(&saved, &segments);
+    (FakeApp::recovered(app.durable()), older, ahead)
+}
 
-    let app = FakeApp::recovered(app.durable());
+/// Such a node starts from its state: openraft purges the log up to it and needs a snapshot
+/// as far (it stopped on that invariant before; the fault suite's full-disk steps found it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t35_a_state_ahead_of_its_log_and_snapshot_starts_from_the_state() {
+    let dir = TempDir::new().unwrap();
+    let (app, _, ahead) = state_ahead_of_its_log(dir.path(), true).await;
     let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
     let status = node.status();
     assert!(status.last_applied >= Some(ahead), "{status:?}");
@@ -223,6 +237,24 @@ async fn t35_a_state_ahead_of_its_log_and_snapshot_starts_from_the_state() {
     let app = FakeApp::recovered(app.durable());
     let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
     assert_eq!(app.live().counter, 16);
+    node.shutdown().await.unwrap();
+}
+
+/// The same with the log's `committed` index past both the log and the state: openraft
+/// would re-apply entries the log lacks and refuse to start. The index is lowered to the
+/// log's end and the node starts from its state. (On a cluster the leader has the entries
+/// the state lacks and sends them; this one-node test has no leader to get them from.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t36_a_committed_index_past_the_log_is_lowered_and_the_node_starts() {
+    let dir = TempDir::new().unwrap();
+    let (app, older, ahead) = state_ahead_of_its_log(dir.path(), false).await;
+    assert!(ahead < older + 6, "the last entries were not checkpointed");
+    let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
+    assert_eq!(node.status().snapshot_index, Some(ahead));
+    assert_eq!(app.live().counter, 9);
+    let replies = node.proposer().propose(vec![tick()]).await.unwrap();
+    assert_eq!(fired(&replies[0]), 10);
+    assert!(app.violations().is_empty(), "{:?}", app.violations());
     node.shutdown().await.unwrap();
 }
 
