@@ -2,7 +2,7 @@
 //!
 //! | table    | key                                        | value                         |
 //! |----------|--------------------------------------------|-------------------------------|
-//! | `Jobs`   | job id                                     | [`Job`] (postcard)            |
+//! | `Jobs`   | job id                                     | [`Job`] (postcard), its payload empty when in `Payloads` |
 //! | `Ready`  | queue `\0` priority rank (u8) seq (u64 BE) | job id                        |
 //! | `Timers` | due ms (u64 BE) kind (u8) job id           | empty                         |
 //! | `Unique` | queue `\0` unique key                      | [`UniqueLock`] (postcard)     |
@@ -16,6 +16,7 @@
 //! | `EventMarks` | event seq (u64 BE), every 256th        | u64 BE: event bytes written up to it |
 //! | `Idempotency` | queue `\0` idempotency key             | [`IdempotencyRecord`] (postcard) |
 //! | `IdempotencyOrder` | expires ms (u64 BE) queue `\0` idempotency key | empty        |
+//! | `Payloads` | job id                                   | the job's payload (UTF-8)     |
 //!
 //! Integers are big-endian so byte order is numeric order. Queue names never contain `\0`
 //! (validated), so `queue \0` is an exact prefix.
@@ -24,6 +25,13 @@
 //! `Ctx::delete_job`, the only writers of job records): it lets metrics and status read queue
 //! depth without scanning every job. A zero count is deleted, so the table only holds (queue,
 //! state) pairs that have jobs. `query::check_invariants` compares it with a full scan.
+//!
+//! A payload is written once, to `Payloads`, when its job is first saved, and the `Jobs`
+//! record keeps an empty one: a lease, ack or heartbeat rewrites a record of a hundred-odd
+//! bytes instead of one carrying the payload (ADR 0037). Records written before, or installed
+//! from an archive, still hold theirs and move it out when next saved. The layout is this
+//! node's own: digests and archives fold each payload back into its record
+//! ([`job_record_with_payload`]), so they read the same on every node and every release.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -50,11 +58,12 @@ pub enum Table {
     EventMarks,
     Idempotency,
     IdempotencyOrder,
+    Payloads,
 }
 
 impl Table {
     /// Every table, in discriminant order (the store indexes its open tables by it).
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Jobs,
         Table::Ready,
         Table::Timers,
@@ -69,6 +78,7 @@ impl Table {
         Table::EventMarks,
         Table::Idempotency,
         Table::IdempotencyOrder,
+        Table::Payloads,
     ];
 
     /// Tables added after the first release, which digests and snapshot archives leave out
@@ -76,6 +86,12 @@ impl Table {
     /// the archive until something is written to them.
     pub fn omitted_when_empty(self) -> bool {
         matches!(self, Table::Idempotency | Table::IdempotencyOrder)
+    }
+
+    /// A table of this node's storage layout only: digests and archives leave it out and fold
+    /// its rows into the `Jobs` records ([`job_record_with_payload`]).
+    pub fn layout_only(self) -> bool {
+        matches!(self, Table::Payloads)
     }
 
     pub fn name(self) -> &'static str {
@@ -94,6 +110,7 @@ impl Table {
             Table::EventMarks => "event_marks",
             Table::Idempotency => "idempotency",
             Table::IdempotencyOrder => "idempotency_order",
+            Table::Payloads => "payloads",
         }
     }
 }
@@ -295,6 +312,85 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 pub fn encode_job(job: &Job) -> Vec<u8> {
     let size = job.payload.len() + job.id.len() + job.queue.len() + 256;
     postcard::to_extend(job, Vec::with_capacity(size)).unwrap_or_default()
+}
+
+/// A job's `Jobs` record: the job with an empty payload (the payload is in `Payloads`).
+/// Encodes the fields in [`Job`]'s order without copying the payload; the exhaustive pattern
+/// makes a new field a compile error here, and a test compares it with [`encode_job`].
+pub fn encode_job_record(job: &Job) -> Vec<u8> {
+    let Job {
+        id,
+        queue,
+        state,
+        payload: _,
+        priority,
+        attempt,
+        max_attempts,
+        backoff,
+        tags,
+        unique_key,
+        seq,
+        created_at_ms,
+        scheduled_at_ms,
+        started_at_ms,
+        finished_at_ms,
+        expire_at_ms,
+        next_attempt_at_ms,
+        lease,
+        progress,
+        checkpoint,
+        result,
+        last_error,
+        ready_at_ms,
+        trace_parent,
+    } = job;
+    // postcard writes a tuple as its fields one after another, as it writes a struct.
+    let fields = (
+        (
+            id,
+            queue,
+            state,
+            "",
+            priority,
+            attempt,
+            max_attempts,
+            backoff,
+        ),
+        (
+            tags,
+            unique_key,
+            seq,
+            created_at_ms,
+            scheduled_at_ms,
+            started_at_ms,
+        ),
+        (
+            finished_at_ms,
+            expire_at_ms,
+            next_attempt_at_ms,
+            lease,
+            progress,
+        ),
+        (checkpoint, result, last_error, ready_at_ms, trace_parent),
+    );
+    let size = id.len() + queue.len() + 256;
+    postcard::to_extend(&fields, Vec::with_capacity(size)).unwrap_or_default()
+}
+
+/// The record `Jobs` held for `key` before its payload moved to `Payloads`: what digests and
+/// archives carry, the same on every node whatever its layout.
+pub fn job_record_with_payload(
+    key: &[u8],
+    record: &[u8],
+    payload: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    let mut job = decode_job(key, record)?;
+    job.payload = String::from_utf8(payload.to_vec()).map_err(|_| StoreError::Corrupt {
+        table: Table::Payloads,
+        key: key.to_vec(),
+        reason: "the payload is not UTF-8".into(),
+    })?;
+    Ok(encode_job(&job))
 }
 
 pub fn decode<T: DeserializeOwned>(

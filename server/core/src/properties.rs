@@ -286,6 +286,26 @@ proptest! {
     }
 }
 
+proptest! {
+    /// `encode_job_record` writes what `encode_job` writes for the job without its payload,
+    /// whatever the job holds.
+    #[test]
+    fn a_job_record_is_the_job_encoded_without_its_payload(
+        commands in proptest::collection::vec(command(), 1..12),
+    ) {
+        let mut state = MemState::new();
+        let batch = Batch { now_ms: 1_700_000_000_000, commands };
+        let _ = apply_batch(&mut state, &batch, 1);
+        for (k, v) in crate::state::StateRead::range(&state, Table::Jobs, &[], &[0xff; 64], usize::MAX).unwrap() {
+            let id = String::from_utf8_lossy(&k).into_owned();
+            let job = crate::query::job(&state, &id).unwrap().unwrap();
+            let without = Job { payload: String::new(), ..job.clone() };
+            prop_assert_eq!(keys::encode_job_record(&job), keys::encode_job(&without));
+            prop_assert_eq!(keys::encode_job_record(&job), v);
+        }
+    }
+}
+
 #[test]
 fn a_stored_job_round_trips_and_a_damaged_one_is_an_error() {
     let mut w = crate::apply::testkit::World::new();

@@ -8,16 +8,34 @@ use crate::model::{Event, Job, JobState};
 use crate::queues::{Operation, QueueConfig};
 use crate::state::{StateRead, StoreError};
 
+/// Job `id` with its payload.
 pub fn job<R: StateRead>(state: &R, id: &str) -> Result<Option<Job>, StoreError> {
+    let Some(mut job) = job_record(state, id)? else {
+        return Ok(None);
+    };
+    if job.payload.is_empty()
+        && let Some(bytes) = state.get(Table::Payloads, id.as_bytes())?
+    {
+        job.payload = String::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
+            table: Table::Payloads,
+            key: id.as_bytes().to_vec(),
+            reason: "the payload is not UTF-8".into(),
+        })?;
+    }
+    Ok(Some(job))
+}
+
+/// Job `id` as its `Jobs` record holds it: the payload is empty when it is in `Payloads`.
+pub fn job_record<R: StateRead>(state: &R, id: &str) -> Result<Option<Job>, StoreError> {
     match state.get(Table::Jobs, id.as_bytes())? {
         Some(bytes) => keys::decode_job(id.as_bytes(), &bytes).map(Some),
         None => Ok(None),
     }
 }
 
-/// The queue of job `id` (decodes the whole record; scoped callers only).
+/// The queue of job `id` (scoped callers only).
 pub fn job_queue<R: StateRead>(state: &R, id: &str) -> Result<Option<String>, StoreError> {
-    Ok(job(state, id)?.map(|j| j.queue))
+    Ok(job_record(state, id)?.map(|j| j.queue))
 }
 
 pub fn api_key<R: StateRead>(state: &R, id: &str) -> Result<Option<ApiKey>, StoreError> {
@@ -304,6 +322,18 @@ pub fn check_invariants<R: StateRead>(state: &R) -> Result<(), String> {
             .is_none()
         {
             return Err(format!("unique lock held by missing job {}", lock.job_id));
+        }
+    }
+    for (k, _) in all(Table::Payloads)? {
+        let id = String::from_utf8(k).map_err(|e| e.to_string())?;
+        match job_record(state, &id).map_err(|e| e.to_string())? {
+            None => return Err(format!("payload of missing job {id}")),
+            Some(job) if !job.payload.is_empty() => {
+                return Err(format!(
+                    "job {id} holds its payload and has one in Payloads"
+                ));
+            }
+            Some(_) => {}
         }
     }
     check_idempotency(state)?;

@@ -309,18 +309,17 @@ impl StateStore {
         let reader = self.read()?;
         let mut h = Sha256::new();
         for t in Table::ALL {
-            let table = reader.txn.open_table(table_def(t)).map_err(io)?;
-            if t.omitted_when_empty() && table.is_empty().map_err(io)? {
+            if !carried(&reader.txn, t)? {
                 continue;
             }
             h.update(t.name().as_bytes());
-            for row in table.iter().map_err(io)? {
-                let (k, v) = row.map_err(io)?;
-                h.update((k.value().len() as u64).to_be_bytes());
-                h.update(k.value());
-                h.update((v.value().len() as u64).to_be_bytes());
-                h.update(v.value());
-            }
+            for_each_carried_row(&reader.txn, t, &mut |k, v| {
+                h.update((k.len() as u64).to_be_bytes());
+                h.update(k);
+                h.update((v.len() as u64).to_be_bytes());
+                h.update(v);
+                Ok(())
+            })?;
         }
         Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
@@ -421,6 +420,53 @@ impl StateStore {
     }
 }
 
+/// Whether digests and archives carry table `t`: not a table of this node's layout only, and
+/// not a newer table while it is empty ([`Table::omitted_when_empty`]).
+fn carried(txn: &ReadTransaction, t: Table) -> Result<bool, StoreError> {
+    if t.layout_only() {
+        return Ok(false);
+    }
+    if !t.omitted_when_empty() {
+        return Ok(true);
+    }
+    let table = txn.open_table(table_def(t)).map_err(io)?;
+    Ok(!table.is_empty().map_err(io)?)
+}
+
+/// Calls `f` with each row of table `t` in key order as digests and archives carry it: a
+/// `Jobs` record with its payload folded back in from `Payloads`
+/// ([`corvo_core::keys::job_record_with_payload`]), so every node and release agrees.
+fn for_each_carried_row(
+    txn: &ReadTransaction,
+    t: Table,
+    f: &mut RowVisitor<'_>,
+) -> Result<(), StoreError> {
+    let table = txn.open_table(table_def(t)).map_err(io)?;
+    let payloads = match t {
+        Table::Jobs => Some(txn.open_table(table_def(Table::Payloads)).map_err(io)?),
+        _ => None,
+    };
+    for row in table.iter().map_err(io)? {
+        let (k, v) = row.map_err(io)?;
+        let payload = match &payloads {
+            Some(payloads) => payloads.get(k.value()).map_err(io)?,
+            None => None,
+        };
+        match payload {
+            Some(payload) => {
+                let record = corvo_core::keys::job_record_with_payload(
+                    k.value(),
+                    v.value(),
+                    payload.value(),
+                )?;
+                f(k.value(), &record)?;
+            }
+            None => f(k.value(), v.value())?,
+        }
+    }
+    Ok(())
+}
+
 /// A consistent view of the state to write as a snapshot archive (see
 /// [`StateStore::begin_export`]).
 pub struct Export {
@@ -443,19 +489,24 @@ impl Export {
         let txn = self.txn;
         let written = (|| {
             for t in Table::ALL {
-                let table = txn
-                    .open_table(table_def(t))
-                    .map_err(|e| ArchiveError::store(path, e))?;
-                if t.omitted_when_empty()
-                    && table.is_empty().map_err(|e| ArchiveError::store(path, e))?
-                {
+                if !carried(&txn, t).map_err(|e| ArchiveError::store(path, e))? {
                     continue;
                 }
                 out.table(t.name())?;
-                for row in table.iter().map_err(|e| ArchiveError::store(path, e))? {
-                    let (k, v) = row.map_err(|e| ArchiveError::store(path, e))?;
-                    out.row(k.value(), v.value())?;
-                }
+                // The archive's own error (a write) is kept as it is; a read's is wrapped.
+                let mut failed = None;
+                let visited = for_each_carried_row(&txn, t, &mut |k, v| {
+                    out.row(k, v).map_err(|e| {
+                        let message = e.to_string();
+                        failed = Some(e);
+                        StoreError::Io(message)
+                    })
+                });
+                visited.map_err(|e| {
+                    failed
+                        .take()
+                        .unwrap_or_else(|| ArchiveError::store(path, e))
+                })?;
             }
             out.finish(raft_meta, created_unix_ms)
         })();

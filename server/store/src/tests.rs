@@ -261,7 +261,10 @@ fn apply_reports_the_jobs_it_touched_once_each() {
     };
     for w in &touched {
         let job = written(w);
-        assert_eq!(Some(job), corvo_core::query::job(&reader, &w.id).unwrap());
+        assert_eq!(
+            Some(job),
+            corvo_core::query::job_record(&reader, &w.id).unwrap()
+        );
     }
     let leased = touched
         .iter()
@@ -273,7 +276,7 @@ fn apply_reports_the_jobs_it_touched_once_each() {
     assert!(touched.is_empty(), "{touched:?}");
 
     // A deletion carries the record the job had (the view finds its row by it).
-    let c = corvo_core::query::job(&store.read().unwrap(), "c")
+    let c = corvo_core::query::job_record(&store.read().unwrap(), "c")
         .unwrap()
         .unwrap();
     let delete = Command::Delete { job_id: "c".into() };
@@ -493,4 +496,81 @@ fn tables_added_later_are_left_out_of_archives_until_used_and_then_restored() {
     // And back: an archive without the tables empties them.
     target.install_archive(&before, None).unwrap();
     assert_eq!(target.digest().unwrap(), digest);
+}
+
+/// Payloads in their own table are this node's layout: archives and digests carry each
+/// `Jobs` record with its payload, as a release before that layout wrote it. A state installed
+/// from an archive holds its payloads in the records, moves each out when its job is next
+/// saved, and digests the same as the state it came from all along.
+#[test]
+fn archives_and_digests_carry_payloads_in_their_records_whatever_the_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = StateStore::open(&dir.path().join("a.redb")).unwrap();
+    let enqueue_with = |id: &str| {
+        Command::Enqueue(Enqueue {
+            id: id.into(),
+            queue: "q".into(),
+            payload: format!("{{\"needle\":\"{id}-{}\"}}", "p".repeat(300)),
+            options: EnqueueOptions::default(),
+        })
+    };
+    let batch = |now_ms, commands| Some(Batch { now_ms, commands });
+    source
+        .apply(
+            &[(1, batch(10, vec![enqueue_with("a"), enqueue_with("b")]))],
+            b"meta-1",
+        )
+        .unwrap();
+    let reader = source.read().unwrap();
+    assert_eq!(
+        reader.get(Table::Payloads, b"a").unwrap().map(|p| p.len()),
+        Some(315)
+    );
+    assert_eq!(
+        corvo_core::keys::decode_job(b"a", &reader.get(Table::Jobs, b"a").unwrap().unwrap())
+            .unwrap()
+            .payload,
+        ""
+    );
+    drop(reader);
+
+    let path = dir.path().join("snap");
+    export(&source, &path, 1).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let has = |name: &[u8]| bytes.windows(name.len()).any(|w| w == name);
+    assert!(has(b"a-ppp") && has(b"b-ppp"), "payloads in the records");
+    assert!(!has(b"payloads"), "no table of the layout");
+
+    let target = one_job_store(dir.path(), "zzz", b"other");
+    target.install_archive(&path, None).unwrap();
+    assert_eq!(target.digest().unwrap(), source.digest().unwrap());
+    let reader = target.read().unwrap();
+    assert_eq!(reader.get(Table::Payloads, b"a").unwrap(), None);
+    assert!(
+        query::job(&reader, "a")
+            .unwrap()
+            .unwrap()
+            .payload
+            .contains("a-ppp")
+    );
+    drop(reader);
+
+    // The same lease on both: the installed state moves the leased payloads out.
+    for store in [&source, &target] {
+        let outcome = store
+            .apply(&[(2, batch(20, vec![lease()]))], b"meta-2")
+            .unwrap();
+        match &outcome[0].as_ref().unwrap().replies[0] {
+            Ok(Reply::Leased(jobs)) => {
+                assert_eq!(jobs.len(), 2);
+                assert!(jobs.iter().all(|j| j.payload.contains("-ppp")), "{jobs:?}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let reader = target.read().unwrap();
+    assert!(reader.get(Table::Payloads, b"a").unwrap().is_some());
+    query::check_invariants(&reader).unwrap();
+    drop(reader);
+    assert_eq!(target.digest().unwrap(), source.digest().unwrap());
 }

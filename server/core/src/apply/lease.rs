@@ -37,6 +37,7 @@ pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease, bytes_max: u
             ctx.txn.delete(Table::Ready, &ready_key)?;
             continue;
         };
+        ctx.attach_payload(&mut job)?;
         bytes = bytes.saturating_add(job.wire_bytes());
         if !leased.is_empty() && bytes > bytes_max {
             // It stays ready: the next lease (or another worker) takes it.

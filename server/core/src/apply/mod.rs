@@ -104,10 +104,10 @@ pub(crate) struct Ctx<'a, T: StateTxn> {
     /// `Meta` counters read or bumped in this batch (name, value, changed), written back once
     /// at the end of the batch instead of once per command.
     counters: Vec<(&'static [u8], u64, bool)>,
-    /// What the `Jobs` table holds for each job read or written in this batch: (queue, state),
-    /// or `None` for no record. Lets `save_job` and `delete_job` keep `Counts` in step without
+    /// What the `Jobs` table holds for each job read or written in this batch, or `None` for
+    /// no record. Lets `save_job` and `delete_job` keep `Counts` and `Payloads` in step without
     /// reading the record again.
-    stored: BTreeMap<String, Option<(String, JobState)>>,
+    stored: BTreeMap<String, Option<Stored>>,
     /// Changes to `Counts` in this batch, written once at the end of the batch.
     count_deltas: BTreeMap<(String, JobState), i64>,
     /// Queue settings read in this batch, and whether this batch changed them (written once at
@@ -122,6 +122,29 @@ pub(crate) struct Ctx<'a, T: StateTxn> {
 }
 
 type CmdResult = Result<Result<Reply, JobError>, StoreError>;
+
+/// What a job's `Jobs` record holds, as far as `save_job` and `delete_job` need to know.
+#[derive(Clone, Debug)]
+struct Stored {
+    queue: String,
+    state: JobState,
+    /// The record's payload is empty: the payload is in `Payloads` (or is empty).
+    payload_apart: bool,
+}
+
+impl Stored {
+    fn of(job: &Job, payload_apart: bool) -> Self {
+        Stored {
+            queue: job.queue.clone(),
+            state: job.state,
+            payload_apart,
+        }
+    }
+
+    fn counted(&self) -> (String, JobState) {
+        (self.queue.clone(), self.state)
+    }
+}
 
 impl<T: StateTxn> Ctx<'_, T> {
     fn apply(&mut self, cmd: &Command) -> CmdResult {
@@ -160,53 +183,80 @@ impl<T: StateTxn> Ctx<'_, T> {
         }
     }
 
+    /// The job's record. Its payload is empty when it is in `Payloads`: only a lease hands the
+    /// payload out, and reads it with [`Ctx::attach_payload`].
     pub fn load_job(&mut self, id: &str) -> Result<Option<Job>, StoreError> {
         let job = match self.txn.get(Table::Jobs, id.as_bytes())? {
             Some(bytes) => Some(keys::decode_job(id.as_bytes(), &bytes)?),
             None => None,
         };
-        let record = job.as_ref().map(|j| (j.queue.clone(), j.state));
+        let record = job.as_ref().map(|j| Stored::of(j, j.payload.is_empty()));
         self.stored.insert(id.to_owned(), record);
         Ok(job)
     }
 
+    /// Reads the payload of a job loaded by [`Ctx::load_job`] from `Payloads`, if it is there.
+    pub fn attach_payload(&mut self, job: &mut Job) -> Result<(), StoreError> {
+        if job.payload.is_empty()
+            && let Some(bytes) = self.txn.get(Table::Payloads, job.id.as_bytes())?
+        {
+            job.payload = String::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
+                table: Table::Payloads,
+                key: job.id.as_bytes().to_vec(),
+                reason: "the payload is not UTF-8".into(),
+            })?;
+        }
+        Ok(())
+    }
+
     /// Writes a job record. The only writer of `Jobs` besides [`Ctx::delete_job`]: it moves the
-    /// job's count in `Counts` from its stored (queue, state) to its new one.
+    /// job's count in `Counts` from its stored (queue, state) to its new one. The payload goes
+    /// to `Payloads` the first time (a new job, or a record that still held it), never again.
     pub fn save_job(&mut self, job: &Job) -> Result<(), StoreError> {
         let before = self.stored_record(&job.id)?;
-        let finishing = job.state.is_terminal()
-            && before
-                .as_ref()
-                .is_none_or(|(_, state)| !state.is_terminal());
+        let finishing =
+            job.state.is_terminal() && before.as_ref().is_none_or(|b| !b.state.is_terminal());
         if finishing && let Some(finished) = job.finished_at_ms {
             // Retention starts: the job is removed when its queue's retention has passed.
             let due = finished.saturating_add(self.retention_for(&job.queue, job.state)?);
             self.set_timer(due, TimerKind::Purge, &job.id)?;
         }
-        self.txn
-            .put(Table::Jobs, job.id.as_bytes(), &keys::encode_job(job))?;
-        let after = (job.queue.clone(), job.state);
-        self.move_count(before, Some(after.clone()));
+        let apart = before.as_ref().is_some_and(|b| b.payload_apart);
+        if !apart && !job.payload.is_empty() {
+            self.txn
+                .put(Table::Payloads, job.id.as_bytes(), job.payload.as_bytes())?;
+        }
+        self.txn.put(
+            Table::Jobs,
+            job.id.as_bytes(),
+            &keys::encode_job_record(job),
+        )?;
+        let after = Stored::of(job, true);
+        self.move_count(before.map(|b| b.counted()), Some(after.counted()));
         self.stored.insert(job.id.clone(), Some(after));
         Ok(())
     }
 
-    /// Deletes a job record and its count.
+    /// Deletes a job record, its payload and its count.
     pub fn delete_job(&mut self, job: &Job) -> Result<(), StoreError> {
         let before = self.stored_record(&job.id)?;
         self.txn.delete(Table::Jobs, job.id.as_bytes())?;
-        self.move_count(before, None);
+        if before.as_ref().is_some_and(|b| b.payload_apart) {
+            self.txn.delete(Table::Payloads, job.id.as_bytes())?;
+        }
+        self.move_count(before.map(|b| b.counted()), None);
         self.stored.insert(job.id.clone(), None);
         Ok(())
     }
 
-    /// The (queue, state) the `Jobs` table holds for `id`: remembered from this batch's
-    /// `load_job`, else read (a record saved without being loaded first).
-    fn stored_record(&mut self, id: &str) -> Result<Option<(String, JobState)>, StoreError> {
+    /// What the `Jobs` table holds for `id`: remembered from this batch's `load_job`, else
+    /// read (a record saved without being loaded first).
+    fn stored_record(&mut self, id: &str) -> Result<Option<Stored>, StoreError> {
         if let Some(record) = self.stored.get(id) {
             return Ok(record.clone());
         }
-        Ok(self.load_job(id)?.map(|j| (j.queue, j.state)))
+        self.load_job(id)?;
+        Ok(self.stored.get(id).cloned().flatten())
     }
 
     fn move_count(
@@ -458,6 +508,80 @@ mod tests {
             serde_json::Value::Object(expected).to_string()
         );
         assert_eq!(details(&[]), "{}");
+    }
+
+    /// The payload is written once, to `Payloads`; records carry an empty one from then on.
+    #[test]
+    fn a_payload_is_written_once_and_every_reader_gets_it_back() {
+        use crate::keys::{self, Table};
+        use crate::state::StateRead;
+        let mut w = crate::apply::testkit::World::new();
+        let payload = format!("{{\"blob\":\"{}\"}}", "x".repeat(2000));
+        w.enqueue_with_id("j1", "q", &payload, Default::default());
+        let record = |w: &crate::apply::testkit::World| {
+            let bytes = w.state.get(Table::Jobs, b"j1").unwrap().unwrap();
+            keys::decode_job(b"j1", &bytes).unwrap()
+        };
+        let apart = |w: &crate::apply::testkit::World| w.state.get(Table::Payloads, b"j1").unwrap();
+        assert_eq!(record(&w).payload, "", "the record holds no payload");
+        assert_eq!(apart(&w), Some(payload.clone().into_bytes()));
+        assert!(w.state.get(Table::Jobs, b"j1").unwrap().unwrap().len() < 200);
+        // Readers see the whole job.
+        assert_eq!(w.job("j1").payload, payload);
+
+        // The lease hands the payload out; the record stays without it.
+        let leased = w.lease(&["q"], 1, 30_000);
+        assert_eq!(leased[0].payload, payload);
+        assert_eq!(record(&w).payload, "");
+        assert_eq!(record(&w).state, crate::model::JobState::Active);
+        let token = leased[0].lease.as_ref().unwrap().token;
+        w.ack("j1", Some(token), Some("{}")).unwrap();
+        assert_eq!(record(&w).payload, "");
+        assert_eq!(apart(&w), Some(payload.clone().into_bytes()));
+        assert_eq!(w.job("j1").payload, payload);
+
+        // Deleting the job deletes its payload.
+        w.delete("j1").unwrap();
+        assert_eq!(apart(&w), None);
+        assert_eq!(w.state.len(Table::Payloads), 0);
+    }
+
+    /// A record written before payloads moved out (or installed from an archive) still holds
+    /// its payload: it reads as it is and moves the payload out when next saved.
+    #[test]
+    fn a_record_holding_its_payload_reads_as_it_is_and_moves_it_out_when_saved() {
+        use crate::keys::{self, Table};
+        use crate::state::{StateRead, StateTxn};
+        let mut w = crate::apply::testkit::World::new();
+        w.enqueue_with_id("j1", "q", "{\"a\":1}", Default::default());
+        let mut job = w.job("j1");
+        assert_eq!(job.payload, "{\"a\":1}");
+        // As an older release wrote it: the payload in the record, no `Payloads` row.
+        job.payload = "{\"old\":true}".into();
+        w.state.delete(Table::Payloads, b"j1").unwrap();
+        w.state
+            .put(Table::Jobs, b"j1", &keys::encode_job(&job))
+            .unwrap();
+        assert_eq!(w.job("j1").payload, "{\"old\":true}");
+
+        let leased = w.lease(&["q"], 1, 30_000);
+        assert_eq!(leased[0].payload, "{\"old\":true}");
+        let bytes = w.state.get(Table::Jobs, b"j1").unwrap().unwrap();
+        assert_eq!(keys::decode_job(b"j1", &bytes).unwrap().payload, "");
+        assert_eq!(
+            w.state.get(Table::Payloads, b"j1").unwrap(),
+            Some(b"{\"old\":true}".to_vec())
+        );
+        assert_eq!(w.job("j1").payload, "{\"old\":true}");
+        // What digests and archives carry is the record as the older release wrote it.
+        let mut before = job.clone();
+        before.state = crate::model::JobState::Active;
+        let carried = keys::job_record_with_payload(b"j1", &bytes, b"{\"old\":true}").unwrap();
+        assert_eq!(
+            keys::decode_job(b"j1", &carried).unwrap(),
+            crate::query::job(&w.state, "j1").unwrap().unwrap()
+        );
+        assert_eq!(carried, keys::encode_job(&w.job("j1")));
     }
 
     #[test]

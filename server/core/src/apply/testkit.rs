@@ -255,9 +255,12 @@ impl Snapshot {
     pub fn read(state: &MemState) -> Result<Snapshot, crate::state::StoreError> {
         let rows = |t| state.range(t, &[], &[0xff; 64], usize::MAX);
         let mut jobs = BTreeMap::new();
-        for (k, v) in rows(Table::Jobs)? {
-            let job = keys::decode_job(&k, &v)?;
-            jobs.insert(String::from_utf8_lossy(&k).into_owned(), job);
+        for (k, _) in rows(Table::Jobs)? {
+            let id = String::from_utf8_lossy(&k).into_owned();
+            let job = crate::query::job(state, &id)?.ok_or_else(|| {
+                crate::state::StoreError::Io(format!("job {id} listed but not read"))
+            })?;
+            jobs.insert(id, job);
         }
         let timers = rows(Table::Timers)?
             .into_iter()
