@@ -385,12 +385,17 @@ pub fn job_record_with_payload(
     payload: &[u8],
 ) -> Result<Vec<u8>, StoreError> {
     let mut job = decode_job(key, record)?;
-    job.payload = String::from_utf8(payload.to_vec()).map_err(|_| StoreError::Corrupt {
+    job.payload = decode_payload(key, payload.to_vec())?;
+    Ok(encode_job(&job))
+}
+
+/// A `Payloads` value: the job's payload, which must be UTF-8.
+pub fn decode_payload(key: &[u8], bytes: Vec<u8>) -> Result<String, StoreError> {
+    String::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
         table: Table::Payloads,
         key: key.to_vec(),
         reason: "the payload is not UTF-8".into(),
-    })?;
-    Ok(encode_job(&job))
+    })
 }
 
 pub fn decode<T: DeserializeOwned>(

@@ -16,11 +16,7 @@ pub fn job<R: StateRead>(state: &R, id: &str) -> Result<Option<Job>, StoreError>
     if job.payload.is_empty()
         && let Some(bytes) = state.get(Table::Payloads, id.as_bytes())?
     {
-        job.payload = String::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
-            table: Table::Payloads,
-            key: id.as_bytes().to_vec(),
-            reason: "the payload is not UTF-8".into(),
-        })?;
+        job.payload = keys::decode_payload(id.as_bytes(), bytes)?;
     }
     Ok(Some(job))
 }

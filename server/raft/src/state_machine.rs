@@ -211,9 +211,10 @@ impl StateMachineStore {
             self.app.apply(entries, encoded, true)?
         } else {
             let app = self.app.clone();
-            tokio::task::spawn_blocking(move || app.apply(entries, encoded, false))
-                .await
-                .map_err(|e| io::Error::other(format!("state machine apply task failed: {e}")))??
+            blocking("state machine apply", move || {
+                app.apply(entries, encoded, false)
+            })
+            .await?
         };
         if outcomes.len() != count {
             return Err(io::Error::new(
@@ -270,10 +271,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         // Captured here, between applies: the snapshot is exactly the state applied so far.
         let app = self.app.clone();
-        let writer = tokio::task::spawn_blocking(move || app.begin_snapshot())
-            .await
-            .map_err(|e| io::Error::other(format!("snapshot start task failed: {e}")))
-            .and_then(|r| r);
+        let writer = blocking("snapshot start", move || app.begin_snapshot()).await;
         SnapshotBuilder {
             writer: std::sync::Mutex::new(Some(writer)),
             snapshots: self.snapshots.clone(),
@@ -295,18 +293,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let dir = self.snapshots.clone();
         let path = snapshot.path;
         let started = corvo_clock::monotonic();
-        let installed = tokio::task::spawn_blocking(move || {
+        blocking("snapshot install", move || {
             app.install_snapshot(&path, None)?;
             // Received archives arrive under a temporary name; the one being restored at
             // start-up is already in place.
             if path != dir.final_path(&log_id) {
                 dir.commit(&path, &log_id)?;
             }
-            Ok::<_, io::Error>(())
+            Ok(())
         })
-        .await
-        .map_err(|e| io::Error::other(format!("snapshot install task failed: {e}")))?;
-        installed?;
+        .await?;
         // The state (and the metadata stored with it) changed under us: reload it.
         self.meta = None;
         let reloaded = self.load_meta()?;
@@ -336,9 +332,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         };
         let app = self.app.clone();
         let path = newest.path.clone();
-        let header = tokio::task::spawn_blocking(move || app.snapshot_header(&path))
+        let header = blocking("snapshot read", move || app.snapshot_header(&path))
             .await
-            .map_err(|e| io::Error::other(format!("snapshot read task failed: {e}")))?
             .map_err(|e| self.damaged(e))?;
         let meta = RaftMeta::decode(&header.0, &format!("snapshot {}", newest.path.display()))?;
         if !self.newest_checked {
@@ -361,9 +356,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             } else {
                 let app = self.app.clone();
                 let path = newest.path.clone();
-                tokio::task::spawn_blocking(move || app.verify_snapshot(&path))
+                blocking("snapshot read", move || app.verify_snapshot(&path))
                     .await
-                    .map_err(|e| io::Error::other(format!("snapshot read task failed: {e}")))?
                     .map_err(|e| self.damaged(e))?;
             }
         }
@@ -416,7 +410,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             .ok_or_else(|| io::Error::other("cannot snapshot: no applied log id"))?;
         let dir = self.snapshots.clone();
         let started = corvo_clock::monotonic();
-        let path = tokio::task::spawn_blocking(move || {
+        let path = blocking("snapshot build", move || {
             let temp = dir.temp_path("build");
             let written = writer.write(&temp, unix_ms());
             if let Err(e) = written {
@@ -425,8 +419,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             }
             dir.commit(&temp, &log_id)
         })
-        .await
-        .map_err(|e| io::Error::other(format!("snapshot build task failed: {e}")))??;
+        .await?;
         tracing::info!(
             index = log_id.index,
             term = log_id.leader_id.term,
@@ -442,6 +435,17 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             snapshot: SnapshotFile { path },
         })
     }
+}
+
+/// Runs `f` on tokio's blocking pool (disk work) and waits for it; a task that panicked or
+/// was cancelled is an error naming `what`.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| io::Error::other(format!("{what} task failed: {e}")))?
 }
 
 pub(crate) fn unix_ms() -> u64 {

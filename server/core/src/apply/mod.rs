@@ -200,11 +200,7 @@ impl<T: StateTxn> Ctx<'_, T> {
         if job.payload.is_empty()
             && let Some(bytes) = self.txn.get(Table::Payloads, job.id.as_bytes())?
         {
-            job.payload = String::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
-                table: Table::Payloads,
-                key: job.id.as_bytes().to_vec(),
-                reason: "the payload is not UTF-8".into(),
-            })?;
+            job.payload = keys::decode_payload(job.id.as_bytes(), bytes)?;
         }
         Ok(())
     }
