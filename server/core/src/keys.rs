@@ -379,14 +379,40 @@ pub fn encode_job_record(job: &Job) -> Vec<u8> {
 
 /// The record `Jobs` held for `key` before its payload moved to `Payloads`: what digests and
 /// archives carry, the same on every node whatever its layout.
+///
+/// The payload is [`Job`]'s fourth field, after the id, the queue and the state: the record's
+/// bytes before it and after it are kept as they are and the payload written between them,
+/// without decoding the rest of the job (a snapshot does this for every job).
 pub fn job_record_with_payload(
     key: &[u8],
     record: &[u8],
     payload: &[u8],
 ) -> Result<Vec<u8>, StoreError> {
-    let mut job = decode_job(key, record)?;
-    job.payload = decode_payload(key, payload.to_vec())?;
-    Ok(encode_job(&job))
+    let corrupt = |reason: String| StoreError::Corrupt {
+        table: Table::Jobs,
+        key: key.to_vec(),
+        reason,
+    };
+    let (_, rest) = postcard::take_from_bytes::<(&str, &str, JobState)>(record)
+        .map_err(|e| corrupt(e.to_string()))?;
+    let head = record.len() - rest.len();
+    let (held, tail) =
+        postcard::take_from_bytes::<&str>(rest).map_err(|e| corrupt(e.to_string()))?;
+    if !held.is_empty() {
+        return Err(corrupt(
+            "the record holds a payload and `payloads` has another".into(),
+        ));
+    }
+    let payload = std::str::from_utf8(payload).map_err(|_| StoreError::Corrupt {
+        table: Table::Payloads,
+        key: key.to_vec(),
+        reason: "the payload is not UTF-8".into(),
+    })?;
+    let mut out = Vec::with_capacity(record.len() + payload.len() + 8);
+    out.extend_from_slice(&record[..head]);
+    let mut out = postcard::to_extend(payload, out).map_err(|e| corrupt(e.to_string()))?;
+    out.extend_from_slice(tail);
+    Ok(out)
 }
 
 /// A `Payloads` value: the job's payload, which must be UTF-8.

@@ -291,18 +291,53 @@ proptest! {
     /// whatever the job holds.
     #[test]
     fn a_job_record_is_the_job_encoded_without_its_payload(
-        commands in proptest::collection::vec(command(), 1..12),
+        payload in text(),
+        options in options(),
+        more in proptest::collection::vec(command(), 0..12),
     ) {
+        // One job surely exists (its id and queue are valid); the other commands change it
+        // and add more.
+        let first = Command::Enqueue(Enqueue {
+            id: "j1".into(),
+            queue: "a".into(),
+            payload,
+            options: EnqueueOptions {
+                priority: options.priority,
+                tags: options.tags,
+                ..EnqueueOptions::default()
+            },
+        });
+        let commands = std::iter::once(first).chain(more).collect();
         let mut state = MemState::new();
         let batch = Batch { now_ms: 1_700_000_000_000, commands };
         let _ = apply_batch(&mut state, &batch, 1);
-        for (k, v) in crate::state::StateRead::range(&state, Table::Jobs, &[], &[0xff; 64], usize::MAX).unwrap() {
+        let jobs = crate::state::StateRead::range(&state, Table::Jobs, &[], &[0xff; 64], usize::MAX)
+            .unwrap();
+        // (Unless a later command in the batch deleted it.)
+        prop_assume!(!jobs.is_empty());
+        for (k, v) in jobs {
             let id = String::from_utf8_lossy(&k).into_owned();
             let job = crate::query::job(&state, &id).unwrap().unwrap();
             let without = Job { payload: String::new(), ..job.clone() };
             prop_assert_eq!(keys::encode_job_record(&job), keys::encode_job(&without));
-            prop_assert_eq!(keys::encode_job_record(&job), v);
+            prop_assert_eq!(&keys::encode_job_record(&job), &v);
+            // And the payload spliced back in gives the whole job's encoding.
+            prop_assert_eq!(
+                keys::job_record_with_payload(&k, &v, job.payload.as_bytes()).unwrap(),
+                keys::encode_job(&job)
+            );
         }
+    }
+}
+
+proptest! {
+    /// Any bytes as a record and a payload give a record or an error, never a panic.
+    #[test]
+    fn any_record_and_payload_bytes_splice_or_fail(
+        record in proptest::collection::vec(any::<u8>(), 0..80),
+        payload in proptest::collection::vec(any::<u8>(), 0..20),
+    ) {
+        let _ = keys::job_record_with_payload(b"k", &record, &payload);
     }
 }
 
