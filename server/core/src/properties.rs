@@ -295,7 +295,7 @@ proptest! {
         options in options(),
         more in proptest::collection::vec(command(), 0..12),
     ) {
-        // One job surely exists (its id and queue are valid); the other commands change it
+        // One job surely exists (its id, queue and options are valid); the other commands change it
         // and add more.
         let first = Command::Enqueue(Enqueue {
             id: "j1".into(),
@@ -303,7 +303,7 @@ proptest! {
             payload,
             options: EnqueueOptions {
                 priority: options.priority,
-                tags: options.tags,
+                tags: [("team".to_owned(), "a".to_owned())].into(),
                 ..EnqueueOptions::default()
             },
         });
