@@ -403,11 +403,7 @@ pub fn job_record_with_payload(
             "the record holds a payload and `payloads` has another".into(),
         ));
     }
-    let payload = std::str::from_utf8(payload).map_err(|_| StoreError::Corrupt {
-        table: Table::Payloads,
-        key: key.to_vec(),
-        reason: "the payload is not UTF-8".into(),
-    })?;
+    let payload = std::str::from_utf8(payload).map_err(|_| payload_not_utf8(key))?;
     let mut out = Vec::with_capacity(record.len() + payload.len() + 8);
     out.extend_from_slice(&record[..head]);
     let mut out = postcard::to_extend(payload, out).map_err(|e| corrupt(e.to_string()))?;
@@ -417,11 +413,15 @@ pub fn job_record_with_payload(
 
 /// A `Payloads` value: the job's payload, which must be UTF-8.
 pub fn decode_payload(key: &[u8], bytes: Vec<u8>) -> Result<String, StoreError> {
-    String::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
+    String::from_utf8(bytes).map_err(|_| payload_not_utf8(key))
+}
+
+fn payload_not_utf8(key: &[u8]) -> StoreError {
+    StoreError::Corrupt {
         table: Table::Payloads,
         key: key.to_vec(),
         reason: "the payload is not UTF-8".into(),
-    })
+    }
 }
 
 pub fn decode<T: DeserializeOwned>(

@@ -313,13 +313,18 @@ impl StateStore {
                 continue;
             }
             h.update(t.name().as_bytes());
-            for_each_carried_row(&reader.txn, t, &mut |k, v| {
-                h.update((k.len() as u64).to_be_bytes());
-                h.update(k);
-                h.update((v.len() as u64).to_be_bytes());
-                h.update(v);
-                Ok(())
-            })?;
+            for_each_carried_row(
+                &reader.txn,
+                t,
+                |e| e,
+                |k, v| {
+                    h.update((k.len() as u64).to_be_bytes());
+                    h.update(k);
+                    h.update((v.len() as u64).to_be_bytes());
+                    h.update(v);
+                    Ok(())
+                },
+            )?;
         }
         Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
@@ -435,21 +440,26 @@ fn carried(txn: &ReadTransaction, t: Table) -> Result<bool, StoreError> {
 
 /// Calls `f` with each row of table `t` in key order as digests and archives carry it: a
 /// `Jobs` record with its payload folded back in from `Payloads`
-/// ([`corvo_core::keys::job_record_with_payload`]), so every node and release agrees.
-fn for_each_carried_row(
+/// ([`corvo_core::keys::job_record_with_payload`]), so every node and release agrees. A read
+/// error becomes the caller's error through `wrap`.
+fn for_each_carried_row<E>(
     txn: &ReadTransaction,
     t: Table,
-    f: &mut RowVisitor<'_>,
-) -> Result<(), StoreError> {
-    let table = txn.open_table(table_def(t)).map_err(io)?;
+    wrap: impl Fn(StoreError) -> E,
+    mut f: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let table = txn.open_table(table_def(t)).map_err(|e| wrap(io(e)))?;
     let payloads = match t {
-        Table::Jobs => Some(txn.open_table(table_def(Table::Payloads)).map_err(io)?),
+        Table::Jobs => Some(
+            txn.open_table(table_def(Table::Payloads))
+                .map_err(|e| wrap(io(e)))?,
+        ),
         _ => None,
     };
-    for row in table.iter().map_err(io)? {
-        let (k, v) = row.map_err(io)?;
+    for row in table.iter().map_err(|e| wrap(io(e)))? {
+        let (k, v) = row.map_err(|e| wrap(io(e)))?;
         let payload = match &payloads {
-            Some(payloads) => payloads.get(k.value()).map_err(io)?,
+            Some(payloads) => payloads.get(k.value()).map_err(|e| wrap(io(e)))?,
             None => None,
         };
         match payload {
@@ -458,7 +468,8 @@ fn for_each_carried_row(
                     k.value(),
                     v.value(),
                     payload.value(),
-                )?;
+                )
+                .map_err(&wrap)?;
                 f(k.value(), &record)?;
             }
             None => f(k.value(), v.value())?,
@@ -493,20 +504,12 @@ impl Export {
                     continue;
                 }
                 out.table(t.name())?;
-                // The archive's own error (a write) is kept as it is; a read's is wrapped.
-                let mut failed = None;
-                let visited = for_each_carried_row(&txn, t, &mut |k, v| {
-                    out.row(k, v).map_err(|e| {
-                        let message = e.to_string();
-                        failed = Some(e);
-                        StoreError::Io(message)
-                    })
-                });
-                visited.map_err(|e| {
-                    failed
-                        .take()
-                        .unwrap_or_else(|| ArchiveError::store(path, e))
-                })?;
+                for_each_carried_row(
+                    &txn,
+                    t,
+                    |e| ArchiveError::store(path, e),
+                    |k, v| out.row(k, v),
+                )?;
             }
             out.finish(raft_meta, created_unix_ms)
         })();
@@ -529,7 +532,7 @@ impl Export {
 /// the transaction commits.
 ///
 /// A table is opened on first use: an entry of one small command touches four or five of the
-/// fourteen, and every table opened costs its root's bookkeeping at the commit.
+/// state's tables, and every table opened costs its root's bookkeeping at the commit.
 struct WriteTables<'txn> {
     txn: &'txn WriteTransaction,
     tables: Vec<std::cell::OnceCell<redb::Table<'txn, Bytes, Bytes>>>,

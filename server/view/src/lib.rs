@@ -752,17 +752,17 @@ struct Projector {
 /// While the projector gathers, it sleeps this long at a time, then takes what was queued.
 const GATHER_NAP: Duration = Duration::from_millis(5);
 
-/// Sleeps in naps of [`GATHER_NAP`] until something is queued (`Some`) or the gathering
-/// window, which ends at `until`, is over (`None`).
-fn gather_pause(until: std::time::Instant, queued: &AtomicUsize) -> Option<()> {
+/// Sleeps in naps of [`GATHER_NAP`] until something is queued (true) or the gathering
+/// window, which ends at `until`, is over (false).
+fn gather_pause(until: std::time::Instant, queued: &AtomicUsize) -> bool {
     loop {
         let left = until.saturating_duration_since(corvo_clock::monotonic());
         if left.is_zero() {
-            return None;
+            return false;
         }
         std::thread::sleep(left.min(GATHER_NAP));
         if queued.load(Ordering::Acquire) > 0 {
-            return Some(());
+            return true;
         }
     }
 }
@@ -811,8 +811,8 @@ impl Projector {
                         Ok(msg) => Some(msg),
                         // Sleep rather than wait on the queue: a waiting receiver costs every
                         // apply a wake-up of this thread, one per entry at one client.
-                        Err(_) => gather_pause(gather_until, &self.queued)
-                            .and_then(|()| rx.try_recv().ok()),
+                        Err(_) if gather_pause(gather_until, &self.queued) => rx.try_recv().ok(),
+                        Err(_) => None,
                     };
                 }
             }
