@@ -10,13 +10,20 @@
 //!
 //! The body is the entry as `log_store::encode` writes it. Appending a round is one `pwrite`
 //! and, when durable, one `fdatasync`: a redb commit wrote about nine pages and fsynced them
-//! for every entry. A segment is sealed (fsynced) once it passes [`SEGMENT_BYTES_MAX`] and
-//! the next round starts a new one.
+//! for every entry. A segment is sealed (cut to its records and fsynced) once it passes
+//! [`SEGMENT_BYTES_MAX`] and the next round starts a new one.
+//!
+//! The last segment grows in zeroed steps (ADR 0038): a small round that runs past the
+//! file's end writes [`ZERO_STEP_BYTES`] of zeros after its records in the same `pwrite`, and
+//! the rounds after it overwrite those zeros. Their `fdatasync` then writes only data: the
+//! file's size and blocks did not change, so the inode is not written (a second synchronous
+//! disk write per round on ext4).
 //!
 //! Recovery ([`Segments::open`]) reads the last segment whole and checks every record in
-//! it. A record cut short at its end, or its last record failing its checksum, is a write torn
-//! by a crash: it was never acknowledged (its round had not fsynced), so the file is cut back
-//! to the record before it. Sealed segments (fsynced before the next one was started) only
+//! it; zeros after the last record are the zeroed room. A record cut short at its end, or its
+//! last record failing its checksum with nothing but zeros after it, is a write torn by a
+//! crash: it was never acknowledged (its round had not fsynced), so the file is cut back to
+//! the record before it. Sealed segments (fsynced before the next one was started) only
 //! have their record headers walked; a record's checksum is checked whenever it is read.
 //! Anything that does not read (a bad record with more after it, a sealed segment cut short,
 //! a gap between segments) is damage: the log refuses to open, or the read fails, with an
@@ -45,6 +52,13 @@ pub const SEGMENT_BYTES_MAX: u64 = 64 << 20;
 /// (the proposer's entries are a few MiB at most).
 pub const RECORD_BODY_BYTES_MAX: u32 = 1 << 30;
 const SUFFIX: &str = "seg";
+/// Zeros a small round writes after its records when it runs past the last segment's end
+/// (1 MiB): about 800 one-job rounds overwrite them before the next step.
+pub const ZERO_STEP_BYTES: u64 = 1 << 20;
+/// A round with more bytes of records than this (64 KiB) grows the file by its records
+/// alone: the inode write its `fdatasync` adds is small beside its data, and zeroing ahead
+/// would double the bytes written by big rounds.
+pub const ZERO_ROUND_BYTES_MAX: usize = 64 << 10;
 
 /// One segment file and where each of its records ends.
 struct Segment {
@@ -172,6 +186,8 @@ pub(crate) struct Segments {
     index: Arc<RwLock<SegmentIndex>>,
     /// The last segment has writes that are not fsynced yet.
     unsynced: bool,
+    /// The last segment file's length: its records, then zeros up to here.
+    file_len: u64,
 }
 
 enum Parsed<'a> {
@@ -290,8 +306,9 @@ impl Segments {
         let count = names.len();
         let mut segments: VecDeque<Segment> = VecDeque::new();
         let mut removed = false;
+        let mut file_len = 0;
         for (n, (first, path)) in names.into_iter().enumerate() {
-            let segment = load(&path, first, n + 1 == count)?;
+            let (segment, len) = load(&path, first, n + 1 == count)?;
             let purged = last_purged.is_some_and(|p| segment.last().is_none_or(|l| l <= p));
             if purged || segment.ends.is_empty() {
                 std::fs::remove_file(&path).map_err(with_path(&path, "remove"))?;
@@ -312,6 +329,7 @@ impl Segments {
                 ));
             }
             segments.push_back(segment);
+            file_len = len;
         }
         if removed {
             sync_dir(dir)?;
@@ -333,6 +351,7 @@ impl Segments {
                 first_kept: last_purged.map_or(0, |p| p.saturating_add(1)),
             })),
             unsynced: false,
+            file_len,
         })
     }
 
@@ -349,9 +368,23 @@ impl Segments {
         self.dir.join(format!("{first:020}.{SUFFIX}"))
     }
 
-    /// Starts a new segment whose first entry is `first`; the previous last segment is
-    /// fsynced first, so only the last segment can ever hold a torn write.
+    /// Starts a new segment whose first entry is `first`; the previous last segment is cut
+    /// to its records and fsynced first, so only the last segment can ever hold a torn write
+    /// or zeroed room.
     fn start_segment(&mut self, first: u64) -> io::Result<()> {
+        let sealed = {
+            let guard = self.index.read().unwrap_or_else(|p| p.into_inner());
+            guard
+                .segments
+                .back()
+                .map(|s| (s.file.clone(), s.path.clone(), s.len()))
+        };
+        if let Some((file, path, len)) = sealed
+            && self.file_len > len
+        {
+            file.set_len(len).map_err(with_path(&path, "seal"))?;
+            self.unsynced = true;
+        }
         self.sync()?;
         let path = self.path_of(first);
         let file = OpenOptions::new()
@@ -371,6 +404,7 @@ impl Segments {
             file: Arc::new(file),
             ends: Vec::new(),
         });
+        self.file_len = HEADER_BYTES;
         Ok(())
     }
 
@@ -422,8 +456,13 @@ impl Segments {
                 taken += 1;
             }
             let start = at - buf.len() as u64;
+            if at > self.file_len && buf.len() <= ZERO_ROUND_BYTES_MAX {
+                // Past the file's end: zeroed room for the rounds after this one.
+                buf.resize(buf.len() + ZERO_STEP_BYTES as usize, 0);
+            }
             file.write_all_at(&buf, start)
                 .map_err(with_path(&path, "write"))?;
+            self.file_len = self.file_len.max(start + buf.len() as u64);
             self.unsynced = true;
             if let Some(s) = self.lock().segments.back_mut() {
                 s.ends.extend_from_slice(&ends);
@@ -475,10 +514,17 @@ impl Segments {
             }
         }
         if let Some((file, path, len)) = cut {
+            // The zeroed room goes too: bytes of the entries removed must not stay behind
+            // the records that replace them.
             file.set_len(len)
                 .and_then(|()| file.sync_data())
                 .map_err(with_path(&path, "truncate"))?;
             self.unsynced = false;
+            self.file_len = len;
+        } else if !removed.is_empty() {
+            // The new last segment was sealed: cut to its records.
+            let len = self.lock().segments.back().map_or(0, Segment::len);
+            self.file_len = len;
         }
         for path in &removed {
             std::fs::remove_file(path).map_err(with_path(path, "remove"))?;
@@ -518,10 +564,11 @@ impl Segments {
     }
 }
 
-/// Reads one segment file. The last segment, the only one a crash can leave torn, is read
-/// whole and every record checked; a sealed one (fsynced before the next was started) only
-/// has its record headers walked, and its records are checked when they are read.
-fn load(path: &Path, first: u64, last: bool) -> io::Result<Segment> {
+/// Reads one segment file and answers it with the file's length. The last segment, the only
+/// one a crash can leave torn, is read whole and every record checked; a sealed one (fsynced
+/// before the next was started) only has its record headers walked, and its records are
+/// checked when they are read.
+fn load(path: &Path, first: u64, last: bool) -> io::Result<(Segment, u64)> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -529,12 +576,14 @@ fn load(path: &Path, first: u64, last: bool) -> io::Result<Segment> {
         .map_err(with_path(path, "open"))?;
     if !last {
         let ends = walk_sealed(path, &file, first)?;
-        return Ok(Segment {
+        let len = file.metadata().map_err(with_path(path, "stat"))?.len();
+        let segment = Segment {
             first,
             path: Arc::from(path),
             file: Arc::new(file),
             ends,
-        });
+        };
+        return Ok((segment, len));
     }
     let bytes = std::fs::read(path).map_err(with_path(path, "read"))?;
     let mut segment = Segment {
@@ -545,11 +594,16 @@ fn load(path: &Path, first: u64, last: bool) -> io::Result<Segment> {
     };
     if bytes.len() < HEADER_BYTES as usize {
         // A segment created but cut short before its header was fsynced holds nothing.
-        return Ok(segment);
+        return Ok((segment, bytes.len() as u64));
     }
     check_header(path, &bytes)?;
+    // Zeros after the last record are zeroed room. A record's header is never all zeros
+    // (its index is at least 1 and its checksum covers the index), so every record starts
+    // before `written`.
+    let written = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    let mut file_len = bytes.len() as u64;
     let mut at = HEADER_BYTES as usize;
-    while at < bytes.len() {
+    while at < written {
         let expected = first + segment.ends.len() as u64;
         let record = &bytes[at..];
         match parse_record(record) {
@@ -566,21 +620,23 @@ fn load(path: &Path, first: u64, last: bool) -> io::Result<Segment> {
             }
             Parsed::Short => {
                 cut_torn(&segment, at, "record cut short")?;
+                file_len = at as u64;
                 break;
             }
             Parsed::Bad(why) => {
                 // Only the very last record of the file can be a torn write; a bad record
-                // with more after it is damage.
+                // with more than zeros after it is damage.
                 let whole = record_len(record);
-                if whole.is_some_and(|l| at + l == bytes.len()) {
+                if whole.is_some_and(|l| at + l >= written) {
                     cut_torn(&segment, at, &why)?;
+                    file_len = at as u64;
                     break;
                 }
                 return Err(damaged(path, at as u64, &why));
             }
         }
     }
-    Ok(segment)
+    Ok((segment, file_len))
 }
 
 /// Checks a segment's header (the first [`HEADER_BYTES`] of `bytes`).
@@ -630,6 +686,11 @@ fn walk_sealed(path: &Path, file: &File, first: u64) -> io::Result<Vec<u64>> {
         reader
             .read_exact(&mut record)
             .map_err(with_path(path, "read"))?;
+        if record == [0; RECORD_HEADER_BYTES] {
+            // Zeroed room of a segment that was last when the log was emptied by a purge:
+            // where it ends is checked against the next segment's first index.
+            break;
+        }
         let [l0, l1, l2, l3, _, _, _, _, index @ ..] = record;
         let body = u32::from_le_bytes([l0, l1, l2, l3]);
         if body > RECORD_BODY_BYTES_MAX {
@@ -802,7 +863,12 @@ mod tests {
         append(&mut segments, 1..=3, 100);
         drop(segments);
         let path = dir.path().join(format!("{:020}.seg", 1));
-        let good = std::fs::metadata(&path).unwrap().len();
+        // The records end here; zeroed room follows them.
+        let good = HEADER_BYTES + 3 * (RECORD_HEADER_BYTES as u64 + 100);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            good + ZERO_STEP_BYTES
+        );
 
         // A record cut short at the end: cut off, the rest reads.
         let mut torn = Vec::new();
@@ -876,5 +942,125 @@ mod tests {
         file.set_len(len - 10).unwrap();
         let err = Segments::open(dir.path(), None).err().expect("damage");
         assert!(err.to_string().contains("cut short"), "{err}");
+    }
+
+    fn file_len(path: &Path) -> u64 {
+        std::fs::metadata(path).unwrap().len()
+    }
+
+    fn record_bytes(len: usize) -> u64 {
+        (RECORD_HEADER_BYTES + len) as u64
+    }
+
+    #[test]
+    fn small_rounds_write_into_zeroed_room_and_big_rounds_grow_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{:020}.seg", 1));
+        let mut segments = Segments::open(dir.path(), None).unwrap();
+        append(&mut segments, 1..=1, 100);
+        let room = HEADER_BYTES + record_bytes(100) + ZERO_STEP_BYTES;
+        assert_eq!(file_len(&path), room, "the first round zeroes a step ahead");
+        append(&mut segments, 2..=50, 100);
+        assert_eq!(file_len(&path), room, "later rounds overwrite the zeros");
+        drop(segments);
+
+        // Reopened, the zeros are room, not records, and appends go on filling them.
+        let mut segments = Segments::open(dir.path(), None).unwrap();
+        assert_eq!(indexes(&segments, 0, 100), (1..=50).collect::<Vec<_>>());
+        append(&mut segments, 51..=60, 100);
+        assert_eq!(file_len(&path), room);
+        assert_eq!(indexes(&segments, 0, 100), (1..=60).collect::<Vec<_>>());
+
+        // A round over ZERO_ROUND_BYTES_MAX that runs past the end grows the file by its
+        // records alone.
+        let big = ZERO_STEP_BYTES as usize;
+        append(&mut segments, 61..=61, big);
+        let records = HEADER_BYTES + 60 * record_bytes(100) + record_bytes(big);
+        assert_eq!(file_len(&path), records);
+        // The next small round past the end zeroes a step again.
+        append(&mut segments, 62..=62, 100);
+        assert_eq!(
+            file_len(&path),
+            records + record_bytes(100) + ZERO_STEP_BYTES
+        );
+        drop(segments);
+        let segments = Segments::open(dir.path(), None).unwrap();
+        assert_eq!(indexes(&segments, 0, 100), (1..=62).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_sealed_segment_keeps_no_zeroed_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut segments = Segments::open(dir.path(), None).unwrap();
+        // 60 KiB rounds take zeroed room; about 1 100 of them fill a segment.
+        let len = 60 << 10;
+        let per_segment = (SEGMENT_BYTES_MAX - HEADER_BYTES).div_ceil(record_bytes(len));
+        for i in 1..=per_segment + 3 {
+            segments.append(&[(i, body(i, len))]).unwrap();
+        }
+        segments.sync().unwrap();
+        let sealed = dir.path().join(format!("{:020}.seg", 1));
+        assert_eq!(
+            file_len(&sealed),
+            HEADER_BYTES + per_segment * record_bytes(len),
+            "cut to its records when sealed"
+        );
+        drop(segments);
+        // A sealed segment is walked by its record headers, which zeros would fail.
+        let segments = Segments::open(dir.path(), None).unwrap();
+        assert_eq!(
+            indexes(&segments, 0, u64::MAX),
+            (1..=per_segment + 3).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn truncation_leaves_no_replaced_entry_behind_the_new_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{:020}.seg", 1));
+        let mut segments = Segments::open(dir.path(), None).unwrap();
+        append(&mut segments, 1..=10, 100);
+        segments.truncate_from(5).unwrap();
+        assert_eq!(file_len(&path), HEADER_BYTES + 4 * record_bytes(100));
+        // Shorter entries 5 and 6 replace the old 5..=10; the old 7.. must not come back.
+        append(&mut segments, 5..=6, 10);
+        drop(segments);
+        let segments = Segments::open(dir.path(), None).unwrap();
+        assert_eq!(indexes(&segments, 0, 100), (1..=6).collect::<Vec<_>>());
+        let read = SegmentIndex::read(&segments.index, 5, 7).unwrap();
+        assert!(
+            read.iter().all(|(_, b, _)| b.len() == 10),
+            "the new entries"
+        );
+    }
+
+    #[test]
+    fn a_torn_write_in_zeroed_room_is_cut_and_bytes_after_zeros_are_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{:020}.seg", 1));
+        let mut segments = Segments::open(dir.path(), None).unwrap();
+        append(&mut segments, 1..=3, 100);
+        drop(segments);
+        let good = HEADER_BYTES + 3 * record_bytes(100);
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+
+        // Record 4's header and the start of its body reached the disk, the rest did not:
+        // zeros follow, so it is a torn write.
+        let mut torn = Vec::new();
+        put_record(&mut torn, 4, &body(4, 100)).unwrap();
+        file.write_all_at(&torn[..40], good).unwrap();
+        let segments = Segments::open(dir.path(), None).unwrap();
+        assert_eq!(indexes(&segments, 0, 100), vec![1, 2, 3]);
+        assert_eq!(file_len(&path), good, "cut back to the last whole record");
+        drop(segments);
+
+        // A record whose first page was lost (zeros) but whose later bytes reached the disk:
+        // not provably torn, so the log refuses to open rather than guess.
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(good + ZERO_STEP_BYTES).unwrap();
+        file.write_all_at(&torn[60..], good + 60).unwrap();
+        let err = Segments::open(dir.path(), None).err().expect("damage");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains(&format!("offset {good}")), "{err}");
     }
 }
