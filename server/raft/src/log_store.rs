@@ -44,7 +44,7 @@ use redb::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::log_writer::{MetaKind, RELAXED_BACKLOG_BYTES_MAX, Write, Writer};
+use crate::log_writer::{RELAXED_BACKLOG_BYTES_MAX, Write, Writer};
 use crate::options::Durability;
 use crate::segments::{SegmentIndex, Segments, sync_dir};
 use crate::types::{Entry, LogId, TypeConfig, Vote};
@@ -493,7 +493,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .call(|done| Write::Meta {
                 key: KEY_VOTE,
                 value: Some(value),
-                kind: MetaKind::Durable(done),
+                done,
             })
             .await
     }
@@ -505,11 +505,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let value = committed
             .map(|c| encode(&c, &format_args!("{META_TABLE} {KEY_COMMITTED}")))
             .transpose()?;
-        self.writer.send(Write::Meta {
-            key: KEY_COMMITTED,
-            value,
-            kind: MetaKind::Lazy,
-        })
+        self.writer.save_lazy(KEY_COMMITTED, value)
     }
 
     async fn read_committed(&mut self) -> io::Result<Option<LogId>> {

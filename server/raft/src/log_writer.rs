@@ -19,8 +19,10 @@
 //! share the next one, so the log costs one `pwrite` and at most one fsync per round: at one
 //! client, one per entry (ADR 0028, ADR 0033).
 //!
-//! The committed index is lazy: it rides on the next round, or is written on its own when the
-//! log has been idle for the flush interval. Under `Durability::Relaxed` an append completes
+//! The committed index is lazy: it is left in a slot ([`Writer::save_lazy`]) that the thread
+//! takes at its next round, or on its own once the log has been idle for the flush interval.
+//! Leaving it wakes the thread only when it waits with nothing to flush, so an entry costs
+//! the thread one wake-up, not two. Under `Durability::Relaxed` an append completes
 //! at once; its round is written without an fsync and a durable round follows within the
 //! interval. Metadata is only ever made durable after the entries before it (a durable redb
 //! commit fsyncs the segments first), so a `committed` that survives a crash never points
@@ -32,7 +34,7 @@
 //! A dedicated thread rather than a tokio task: writes and fsyncs block for milliseconds.
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -67,15 +69,17 @@ pub(crate) enum Write {
         last_purged: Vec<u8>,
         done: Done,
     },
-    /// Stores (or removes, `None`) one metadata value. `Durable` makes the round fsync before
-    /// `done`; `Lazy` has no reply and waits for the next round.
+    /// Stores (or removes, `None`) one metadata value durably: the round fsyncs before
+    /// `done`.
     Meta {
         key: &'static str,
         value: Option<Vec<u8>>,
-        kind: MetaKind,
+        done: Done,
     },
     /// Completed once everything sent before it is in the file.
     Barrier(Done),
+    /// Wakes a thread that waits with nothing to flush: a lazy value is in the slot.
+    Wake,
 }
 
 impl Write {
@@ -88,9 +92,18 @@ impl Write {
     }
 }
 
-pub(crate) enum MetaKind {
-    Durable(Done),
-    Lazy,
+/// Lazy metadata values waiting for the writer's next round, newest per key.
+#[derive(Default)]
+struct LazySlot {
+    values: Mutex<std::collections::BTreeMap<&'static str, Option<Vec<u8>>>>,
+    /// The thread waits with no deadline: a value left in the slot must wake it.
+    idle: AtomicBool,
+}
+
+impl LazySlot {
+    fn take(&self) -> std::collections::BTreeMap<&'static str, Option<Vec<u8>>> {
+        std::mem::take(&mut *self.values.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 /// Bytes of appended entries queued to the writer and not yet in the file beyond which a
@@ -104,6 +117,7 @@ pub(crate) struct Writer {
     tx: Sender<Write>,
     /// Bytes of the entries in queued appends (see [`RELAXED_BACKLOG_BYTES_MAX`]).
     backlog: Arc<AtomicUsize>,
+    lazy: Arc<LazySlot>,
 }
 
 impl Writer {
@@ -121,6 +135,7 @@ impl Writer {
         // and the lazy committed index follows commits (one per round of appends at most).
         let (tx, rx) = mpsc::channel();
         let backlog = Arc::new(AtomicUsize::new(0));
+        let lazy = Arc::new(LazySlot::default());
         let mut thread = Thread {
             db,
             segments,
@@ -128,6 +143,7 @@ impl Writer {
             meta_dirty_since: None,
             recent,
             backlog: backlog.clone(),
+            lazy: lazy.clone(),
             durability,
             flush_interval,
             failpoint: FsyncFailpoint::from_env(),
@@ -136,7 +152,7 @@ impl Writer {
         std::thread::Builder::new()
             .name("raft-log-writer".to_string())
             .spawn(move || thread.run(&rx))?;
-        Ok(Self { tx, backlog })
+        Ok(Self { tx, backlog, lazy })
     }
 
     pub(crate) fn send(&self, write: Write) -> io::Result<()> {
@@ -146,6 +162,23 @@ impl Writer {
             self.backlog.fetch_sub(bytes, Ordering::AcqRel);
             stopped()
         })
+    }
+
+    /// Leaves a metadata value for the thread's next round, neither waited for nor fsynced on
+    /// its own; a newer value for the same key replaces it. Every write sent before it is
+    /// taken in the same round or an earlier one, so it is never written ahead of them.
+    pub(crate) fn save_lazy(&self, key: &'static str, value: Option<Vec<u8>>) -> io::Result<()> {
+        self.lazy
+            .values
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, value);
+        // Pairs with the thread's store of `idle` before it looks at the slot: either it
+        // sees this value, or this sees it idle and wakes it.
+        if self.lazy.idle.load(Ordering::SeqCst) {
+            self.send(Write::Wake)?;
+        }
+        Ok(())
     }
 
     /// Bytes of appended entries queued and not yet in the file.
@@ -208,6 +241,7 @@ struct Thread {
     meta_dirty_since: Option<Instant>,
     recent: Arc<Mutex<RecentEntries>>,
     backlog: Arc<AtomicUsize>,
+    lazy: Arc<LazySlot>,
     durability: Durability,
     flush_interval: Duration,
     failpoint: FsyncFailpoint,
@@ -245,7 +279,17 @@ impl Thread {
                     (a, b) => a.or(b),
                 };
                 let next = match deadline {
-                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    None => {
+                        self.lazy.idle.store(true, Ordering::SeqCst);
+                        if self.take_lazy() {
+                            // A value came before the thread was idle: it sets a deadline.
+                            self.lazy.idle.store(false, Ordering::SeqCst);
+                            continue;
+                        }
+                        let next = rx.recv().map_err(|_| RecvTimeoutError::Disconnected);
+                        self.lazy.idle.store(false, Ordering::SeqCst);
+                        next
+                    }
                     Some(since) => rx.recv_timeout(
                         (since + self.flush_interval)
                             .saturating_duration_since(corvo_clock::monotonic()),
@@ -267,6 +311,9 @@ impl Thread {
                     Err(RecvTimeoutError::Disconnected) => break true,
                 }
             };
+            // The slot before the queue: whatever was sent before a lazy value was left is in
+            // the queue by now, so the value never goes out in a round ahead of them.
+            self.take_lazy();
             // Everything queued behind the first write shares its round.
             while let Ok(write) = rx.try_recv() {
                 self.add(&mut round, write);
@@ -291,18 +338,12 @@ impl Thread {
                 round.urgent = true;
                 round.durable |= self.durability == Durability::Fsync;
             }
-            Write::Meta {
-                kind: MetaKind::Durable(_),
-                ..
-            } => {
+            Write::Meta { .. } => {
                 round.urgent = true;
                 round.durable = true;
                 round.flush_meta = true;
             }
-            Write::Meta {
-                kind: MetaKind::Lazy,
-                ..
-            } => {}
+            Write::Wake => return,
             Write::Barrier(_) => {
                 round.urgent = true;
                 round.barrier = true;
@@ -349,16 +390,10 @@ impl Thread {
                 Write::TruncateFrom { done, .. }
                 | Write::Purge { done, .. }
                 | Write::Barrier(done)
-                | Write::Meta {
-                    kind: MetaKind::Durable(done),
-                    ..
-                } => {
+                | Write::Meta { done, .. } => {
                     let _ = done.send(outcome);
                 }
-                Write::Meta {
-                    kind: MetaKind::Lazy,
-                    ..
-                } => {}
+                Write::Wake => {}
             }
         }
         if let (Ok(()), Some(seq)) = (&result, written_seq) {
@@ -386,7 +421,7 @@ impl Thread {
                     self.segments.purge_upto(*upto)?;
                 }
                 Write::Meta { key, value, .. } => self.set_meta(key, value.clone()),
-                Write::Barrier(_) => {}
+                Write::Barrier(_) | Write::Wake => {}
             }
         }
         if durable {
@@ -401,6 +436,16 @@ impl Thread {
             self.commit_meta(false)?;
         }
         Ok(())
+    }
+
+    /// Moves the lazy values left in the slot into `meta`; true if there were any.
+    fn take_lazy(&mut self) -> bool {
+        let values = self.lazy.take();
+        let any = !values.is_empty();
+        for (key, value) in values {
+            self.set_meta(key, value);
+        }
+        any
     }
 
     fn set_meta(&mut self, key: &'static str, value: Option<Vec<u8>>) {
@@ -446,5 +491,57 @@ impl Thread {
             self.meta_dirty_since = None;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::ReadableDatabase;
+
+    fn stored(db: &Database, key: &str) -> Option<Vec<u8>> {
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(META).unwrap();
+        table.get(key).unwrap().map(|v| v.value().to_vec())
+    }
+
+    /// Polls until `key` holds `want` (a lost wake-up leaves the value in the slot for good).
+    fn wait_for(db: &Database, key: &str, want: &[u8]) {
+        let until = corvo_clock::monotonic() + Duration::from_secs(10);
+        while stored(db, key).as_deref() != Some(want) {
+            assert!(
+                corvo_clock::monotonic() < until,
+                "{key} never reached the file: {:?}",
+                stored(db, key)
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_lazy_value_left_while_the_thread_is_idle_is_written_within_the_flush_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Database::create(dir.path().join("log.redb")).unwrap());
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META).unwrap();
+        txn.commit().unwrap();
+        let segments = Segments::open(&dir.path().join("segments"), None).unwrap();
+        let writer = Writer::spawn(
+            db.clone(),
+            segments,
+            Arc::default(),
+            Durability::Fsync,
+            Duration::from_millis(20),
+        )
+        .unwrap();
+        // Nothing was sent: the thread waits with no deadline, so the value must wake it.
+        std::thread::sleep(Duration::from_millis(50));
+        writer.save_lazy("committed", Some(vec![1])).unwrap();
+        wait_for(&db, "committed", &[1]);
+        // Flushed, the thread is idle again; newer values replace older ones.
+        std::thread::sleep(Duration::from_millis(50));
+        writer.save_lazy("committed", Some(vec![2])).unwrap();
+        writer.save_lazy("committed", Some(vec![3])).unwrap();
+        wait_for(&db, "committed", &[3]);
     }
 }
