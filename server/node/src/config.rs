@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The most threads `--runtime-threads` accepts.
+pub const RUNTIME_THREADS_MAX: u16 = 1024;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "corvo",
@@ -222,6 +225,13 @@ pub struct ServerArgs {
     /// Largest job payload in bytes.
     #[arg(long, env = "CORVO_PAYLOAD_MAX_BYTES", default_value_t = 1 << 20)]
     pub payload_max_bytes: usize,
+    /// Threads of the async runtime (gRPC, Raft, dispatch). Default: one per CPU the process
+    /// may use. Fewer leave the log writer, the read view and the state's writeback (threads
+    /// of their own) a core: cheaper small calls, slower with hundreds of connections
+    /// (docs/adr/0039-runtime-threads.md).
+    #[arg(long, env = "CORVO_RUNTIME_THREADS",
+          value_parser = clap::value_parser!(u16).range(1..=i64::from(RUNTIME_THREADS_MAX)))]
+    pub runtime_threads: Option<u16>,
     /// Build a snapshot (and compact the log behind it) after this many log entries since the
     /// last one (each entry holds up to 1024 commands); 0 turns this trigger off.
     #[arg(long, env = "CORVO_SNAPSHOT_ENTRIES", default_value_t = 100_000)]
@@ -792,6 +802,24 @@ mod tests {
         assert!(parse_time("2h").is_ok());
         assert!(parse_time("2026-12-05T10:00:00Z").is_ok());
         assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn runtime_threads_are_bounded() {
+        let threads = |extra: &[&str]| {
+            let mut argv = vec!["corvo", "server"];
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).map(|c| c.command) {
+                Ok(Command::Server(args)) => Ok(args.runtime_threads),
+                Ok(other) => panic!("not a server: {other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(threads(&[]), Ok(None), "the runtime's default: one per CPU");
+        assert_eq!(threads(&["--runtime-threads", "3"]), Ok(Some(3)));
+        let zero = threads(&["--runtime-threads", "0"]).unwrap_err();
+        assert!(zero.contains("--runtime-threads"), "{zero}");
+        assert!(threads(&["--runtime-threads", "5000"]).is_err());
     }
 
     #[test]

@@ -81,10 +81,13 @@ fn main() -> std::process::ExitCode {
     if !matches!(cli.command, Command::Server(_)) {
         default_sigpipe();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Command::Server(args) = &cli.command
+        && let Some(threads) = args.runtime_threads
     {
+        runtime.worker_threads(usize::from(threads));
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("corvo: cannot start the async runtime: {e}");

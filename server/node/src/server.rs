@@ -568,7 +568,7 @@ async fn start_services(
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     let local: SocketAddr = listener.local_addr()?;
-    info!(addr = %local, node = %args.node_id, data_dir = %args.data_dir.display(), version = corvo_api::services::SERVER_VERSION, "corvo listening (gRPC + HTTP)");
+    info!(addr = %local, node = %args.node_id, data_dir = %args.data_dir.display(), version = corvo_api::services::SERVER_VERSION, runtime_threads = tokio::runtime::Handle::current().metrics().num_workers(), "corvo listening (gRPC + HTTP)");
 
     let (close_tx, mut close_rx) = watch::channel(false);
     let stack = corvo_api::stack::public(PublicLayers {
