@@ -687,9 +687,21 @@ fn walk_sealed(path: &Path, file: &File, first: u64) -> io::Result<Vec<u64>> {
             .read_exact(&mut record)
             .map_err(with_path(path, "read"))?;
         if record == [0; RECORD_HEADER_BYTES] {
-            // Zeroed room of a segment that was last when the log was emptied by a purge:
-            // where it ends is checked against the next segment's first index.
-            break;
+            // The zeroed room of a segment that was last when a purge emptied the log (its
+            // removal lost in a crash), if nothing but zeros follows; where its records end
+            // is checked against the next segment's first index.
+            let mut rest = Vec::new();
+            reader
+                .read_to_end(&mut rest)
+                .map_err(with_path(path, "read"))?;
+            if rest.iter().all(|b| *b == 0) {
+                break;
+            }
+            return Err(damaged(
+                path,
+                at,
+                "a zeroed record header with data after it",
+            ));
         }
         let [l0, l1, l2, l3, _, _, _, _, index @ ..] = record;
         let body = u32::from_le_bytes([l0, l1, l2, l3]);
@@ -1031,6 +1043,26 @@ mod tests {
         assert!(
             read.iter().all(|(_, b, _)| b.len() == 10),
             "the new entries"
+        );
+    }
+
+    #[test]
+    fn a_sealed_segment_with_a_zeroed_header_and_data_after_it_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut segments = Segments::open(dir.path(), None).unwrap();
+        append(&mut segments, 1..=70, 1 << 20);
+        drop(segments);
+        let sealed = dir.path().join(format!("{:020}.seg", 1));
+        let file = OpenOptions::new().write(true).open(&sealed).unwrap();
+        // Entry 3's header zeroed: not room, since entries follow it.
+        let at = HEADER_BYTES + 2 * record_bytes(1 << 20);
+        file.write_all_at(&[0; RECORD_HEADER_BYTES], at).unwrap();
+        let err = Segments::open(dir.path(), Some(2)).err().expect("damage");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            err.to_string().contains(&format!("offset {at}"))
+                && err.to_string().contains("zeroed record header"),
+            "{err}"
         );
     }
 
