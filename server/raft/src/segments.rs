@@ -575,8 +575,7 @@ fn load(path: &Path, first: u64, last: bool) -> io::Result<(Segment, u64)> {
         .open(path)
         .map_err(with_path(path, "open"))?;
     if !last {
-        let ends = walk_sealed(path, &file, first)?;
-        let len = file.metadata().map_err(with_path(path, "stat"))?.len();
+        let (ends, len) = walk_sealed(path, &file, first)?;
         let segment = Segment {
             first,
             path: Arc::from(path),
@@ -662,8 +661,9 @@ fn check_header(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// of large ones are skipped.
 const WALK_BUFFER_BYTES: usize = 256 << 10;
 
-/// Where each record of a sealed segment ends, from the record headers alone.
-fn walk_sealed(path: &Path, file: &File, first: u64) -> io::Result<Vec<u64>> {
+/// Where each record of a sealed segment ends, from the record headers alone, and the
+/// file's length.
+fn walk_sealed(path: &Path, file: &File, first: u64) -> io::Result<(Vec<u64>, u64)> {
     use std::io::{BufReader, Read};
     let len = file.metadata().map_err(with_path(path, "stat"))?.len();
     if len < HEADER_BYTES {
@@ -730,7 +730,7 @@ fn walk_sealed(path: &Path, file: &File, first: u64) -> io::Result<Vec<u64>> {
         at = end;
         ends.push(at);
     }
-    Ok(ends)
+    Ok((ends, len))
 }
 
 /// Cuts a write torn by a crash off the end of the last segment.
@@ -779,6 +779,14 @@ mod tests {
                 i
             })
             .collect()
+    }
+
+    /// Writes entries 1..=70 of 1 MiB (a sealed segment of 64 and a last one of 6) and
+    /// answers the sealed segment's path.
+    fn sealed_segment(dir: &Path) -> PathBuf {
+        let mut segments = Segments::open(dir, None).unwrap();
+        append(&mut segments, 1..=70, 1 << 20);
+        dir.join(format!("{:020}.seg", 1))
     }
 
     fn files(dir: &Path) -> Vec<String> {
@@ -922,10 +930,7 @@ mod tests {
     #[test]
     fn a_damaged_record_in_a_sealed_segment_fails_its_read() {
         let dir = tempfile::tempdir().unwrap();
-        let mut segments = Segments::open(dir.path(), None).unwrap();
-        append(&mut segments, 1..=70, 1 << 20);
-        drop(segments);
-        let sealed = dir.path().join(format!("{:020}.seg", 1));
+        let sealed = sealed_segment(dir.path());
         let file = OpenOptions::new().write(true).open(&sealed).unwrap();
         // A flipped byte in the body of entry 3: the walk over the headers does not see it.
         let at = HEADER_BYTES + 2 * (RECORD_HEADER_BYTES as u64 + (1 << 20)) + 100;
@@ -945,10 +950,7 @@ mod tests {
     #[test]
     fn damage_in_a_sealed_segment_is_never_cut() {
         let dir = tempfile::tempdir().unwrap();
-        let mut segments = Segments::open(dir.path(), None).unwrap();
-        append(&mut segments, 1..=70, 1 << 20);
-        drop(segments);
-        let sealed = dir.path().join(format!("{:020}.seg", 1));
+        let sealed = sealed_segment(dir.path());
         let len = std::fs::metadata(&sealed).unwrap().len();
         let file = OpenOptions::new().write(true).open(&sealed).unwrap();
         file.set_len(len - 10).unwrap();
@@ -1049,10 +1051,7 @@ mod tests {
     #[test]
     fn a_sealed_segment_with_a_zeroed_header_and_data_after_it_is_damage() {
         let dir = tempfile::tempdir().unwrap();
-        let mut segments = Segments::open(dir.path(), None).unwrap();
-        append(&mut segments, 1..=70, 1 << 20);
-        drop(segments);
-        let sealed = dir.path().join(format!("{:020}.seg", 1));
+        let sealed = sealed_segment(dir.path());
         let file = OpenOptions::new().write(true).open(&sealed).unwrap();
         // Entry 3's header zeroed: not room, since entries follow it.
         let at = HEADER_BYTES + 2 * record_bytes(1 << 20);
