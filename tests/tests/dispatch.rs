@@ -65,6 +65,72 @@ async fn a_job_enqueued_for_a_waiting_stream_is_delivered_from_the_same_log_entr
     assert_eq!(quiet_log_index(&mut cluster).await, after + 1);
 }
 
+/// Credits ride with their acks (ADR 0040): a frame that acks a job and grants its credit back
+/// leases the next ready job in the ack's own log entry, so a worker that takes one job at a
+/// time pays one Raft round per job instead of two (the ack, then a lease).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ack_that_grants_its_credit_back_leases_the_next_job_in_its_own_log_entry() {
+    let server = TestServer::start().await;
+    let mut worker = server.worker().await;
+    let mut producer = server.worker().await;
+    let mut cluster = ClusterServiceClient::new(server.channel().await);
+    let ids = [
+        enqueue_job(&mut producer, "ride", r#"{"n":1}"#).await,
+        enqueue_job(&mut producer, "ride", r#"{"n":2}"#).await,
+        enqueue_job(&mut producer, "ride", r#"{"n":3}"#).await,
+    ];
+    let mut s = Lifecycle::open(&mut worker).await;
+    let granted = s.call(credit_frame(&["ride"], 1)).await;
+    assert!(granted.error.is_empty(), "{granted:?}");
+    let mut held = s.pushed_jobs(1).await.remove(0);
+    assert_eq!(held.job_id, ids[0]);
+
+    for next in &ids[1..] {
+        let before = quiet_log_index(&mut cluster).await;
+        let answer = s
+            .call(pb::StreamLifecycleRequest {
+                acks: vec![ack_item(&held)],
+                credits: 1,
+                ..Default::default()
+            })
+            .await;
+        assert!(answer.error.is_empty(), "{answer:?}");
+        assert_eq!(answer.acked, 1, "{answer:?}");
+        let pushed = s.pushed_jobs(1).await;
+        assert_eq!(pushed.len(), 1, "one credit, one job: {pushed:?}");
+        assert_eq!(&pushed[0].job_id, next, "the queue's order holds");
+        assert_ne!(pushed[0].lease_token, 0);
+        assert_eq!(
+            quiet_log_index(&mut cluster).await,
+            before + 1,
+            "the ack and the lease of the next job share one log entry"
+        );
+        held = pushed[0].clone();
+    }
+
+    // Nothing left to lease: the ack alone is written, and the credit waits for work.
+    let before = quiet_log_index(&mut cluster).await;
+    let answer = s
+        .call(pb::StreamLifecycleRequest {
+            acks: vec![ack_item(&held)],
+            credits: 1,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(answer.acked, 1, "{answer:?}");
+    assert_eq!(answer.credits, 1, "the credit is free again: {answer:?}");
+    assert_eq!(quiet_log_index(&mut cluster).await, before + 1);
+    let late = enqueue_job(&mut producer, "ride", r#"{"n":4}"#).await;
+    assert_eq!(s.pushed_jobs(1).await[0].job_id, late);
+    let mut jobs = server.jobs().await;
+    for id in &ids {
+        assert_eq!(
+            state_of(&get_job(&mut jobs, id).await),
+            pb::JobState::Completed
+        );
+    }
+}
+
 /// A worker that acks jobs one frame each, without waiting for answers: the server answers
 /// every frame, in order and on its own, but proposes the frames that queued up meanwhile
 /// together instead of paying one Raft round per frame.

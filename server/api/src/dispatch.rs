@@ -129,6 +129,9 @@ pub struct Dispatcher {
     next: AtomicUsize,
     /// Credits reserved by pushers' own leases in flight, per queue set.
     leasing: Mutex<Vec<(Vec<String>, u32)>>,
+    /// A claim found every ready job taken by leases in flight: that stream parked until the
+    /// next ready signal, which a lease that leaves work over must give.
+    parked: AtomicBool,
 }
 
 /// Credits a pusher reserved for its own lease; counted against the ready jobs until dropped.
@@ -142,6 +145,11 @@ impl Claim<'_> {
     /// Credits reserved (the lease's count).
     pub fn count(&self) -> u32 {
         self.count
+    }
+
+    /// The queues the lease takes from.
+    pub fn queues(&self) -> &[String] {
+        &self.queues
     }
 }
 
@@ -173,6 +181,25 @@ impl Dispatcher {
         ready: usize,
         max: u32,
     ) -> Option<Claim<'_>> {
+        self.claim_with(queues, ready, max, |wanted| target.reserve(wanted))
+    }
+
+    /// [`Dispatcher::claim`] for credits the caller holds itself and that never were free on
+    /// the stream: the credits a worker's frame grants, leased in that frame's own entry
+    /// (see `stream::handle_frames`).
+    pub fn claim_granted(&self, queues: &[String], ready: usize, max: u32) -> Option<Claim<'_>> {
+        self.claim_with(queues, ready, max, |wanted| wanted)
+    }
+
+    /// Counts a claim of at most `max` of the `ready` jobs that leases in flight have not
+    /// claimed; `take` turns what is wanted into the credits actually taken.
+    fn claim_with(
+        &self,
+        queues: &[String],
+        ready: usize,
+        max: u32,
+        take: impl FnOnce(u32) -> u32,
+    ) -> Option<Claim<'_>> {
         let mut leasing = self.leasing.lock().unwrap_or_else(|p| p.into_inner());
         let slot = leasing.iter().position(|(q, _)| q == queues);
         let in_flight = slot.map_or(0, |i| leasing[i].1);
@@ -184,7 +211,10 @@ impl Dispatcher {
                 .saturating_sub(in_flight)
                 .min(max)
         };
-        let count = target.reserve(wanted);
+        if wanted == 0 && in_flight > 0 {
+            self.parked.store(true, Ordering::Release);
+        }
+        let count = take(wanted);
         if count == 0 {
             return None;
         }
@@ -197,6 +227,20 @@ impl Dispatcher {
             queues: queues.to_vec(),
             count,
         })
+    }
+
+    /// Credits that leases in flight on `queues` reserved.
+    pub fn in_flight(&self, queues: &[String]) -> u32 {
+        let leasing = self.leasing.lock().unwrap_or_else(|p| p.into_inner());
+        leasing
+            .iter()
+            .find(|(q, _)| q == queues)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Whether a claim was turned away by leases in flight since the last call.
+    pub fn take_parked(&self) -> bool {
+        self.parked.swap(false, Ordering::AcqRel)
     }
 
     pub fn register(&self, target: &Arc<PushTarget>) {
@@ -412,6 +456,28 @@ mod tests {
             d.claim(&empty, &q, READY_COUNTED_MAX, 50).is_none(),
             "no credits"
         );
+    }
+
+    #[test]
+    fn a_claim_for_granted_credits_counts_against_other_claims_and_reports_who_it_parked() {
+        let d = Dispatcher::default();
+        let q = vec!["q".to_string()];
+        let (a, _rx) = target(&["q"], 100);
+        // Two ready jobs, a frame granting five credits: it takes both, no stream's credits.
+        let granted = d.claim_granted(&q, 2, 5).expect("granted claim");
+        assert_eq!(granted.count(), 2);
+        assert_eq!(d.in_flight(&q), 2);
+        assert_eq!(a.credits(), 100, "the frame's credits are its own");
+        assert!(!d.take_parked(), "nobody was turned away yet");
+        // A pusher looking now finds both taken: it parks, and that is reported once.
+        assert!(d.claim(&a, &q, 2, 1024).is_none());
+        assert!(d.take_parked());
+        assert!(!d.take_parked());
+        // Nothing ready at all is not parking behind a lease.
+        drop(granted);
+        assert_eq!(d.in_flight(&q), 0);
+        assert!(d.claim_granted(&q, 0, 5).is_none());
+        assert!(!d.take_parked());
     }
 
     #[test]

@@ -323,6 +323,39 @@ impl Engine {
             .claim(target, queues, ready, self.inner.opts.fetch_count_max))
     }
 
+    /// Claims ready jobs on `queues` for at most `credits` that a worker's frame grants, to
+    /// lease in the frame's own entry: `None` when nothing is ready that other leases in
+    /// flight have not claimed.
+    pub fn claim_granted(
+        &self,
+        queues: &[String],
+        credits: u32,
+    ) -> Result<Option<crate::dispatch::Claim<'_>>, ApiError> {
+        let dispatcher = &self.inner.dispatcher;
+        let max = credits.min(self.inner.opts.fetch_count_max);
+        // Counting further than the credits and the other claims need is wasted work: a
+        // frame of a few acks would otherwise count a thousand ready jobs.
+        let enough = (max as usize)
+            .saturating_add(dispatcher.in_flight(queues) as usize)
+            .min(crate::dispatch::READY_COUNTED_MAX);
+        let ready = query::leasable_count(&self.read()?, queues, wall_clock_ms(), enough)?;
+        if ready == 0 {
+            return Ok(None);
+        }
+        Ok(dispatcher.claim_granted(queues, ready, max))
+    }
+
+    /// Whether a stream's pusher parked because leases in flight had claimed every ready job
+    /// (see [`crate::dispatch::Dispatcher::take_parked`]); clears it.
+    pub fn take_parked_streams(&self) -> bool {
+        self.inner.dispatcher.take_parked()
+    }
+
+    /// The most commands one proposal may carry.
+    pub fn commands_max(&self) -> usize {
+        self.inner.proposer.commands_max()
+    }
+
     /// Registers a stream that takes pushed jobs (it drops out when the target is dropped).
     pub fn register_push_target(&self, target: &Arc<PushTarget>) {
         self.inner.dispatcher.register(target);

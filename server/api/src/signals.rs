@@ -51,6 +51,12 @@ impl Signals {
         self.ready.subscribe()
     }
 
+    /// How many times jobs became ready (or waiters were poked) so far: unchanged means
+    /// nothing became ready since it was last read.
+    pub fn ready_generation(&self) -> u64 {
+        *self.ready.borrow()
+    }
+
     /// Wakes ready-waiters without a state change (drain, credits granted elsewhere).
     pub fn poke_ready(&self) {
         self.ready.send_modify(|g| *g = g.wrapping_add(1));

@@ -7,7 +7,9 @@
 //!             its frame's response, promptly (≤ legacy_idle_wait when nothing is ready)
 //!  credits ─▶ pusher: while credits > 0, wait for ready work (no polling, nothing written
 //!             while idle), claim ≤ credits of the ready jobs, lease them, push them with
-//!             request_id 0; jobs piggybacked on enqueues arrive in its inbox
+//!             request_id 0; jobs piggybacked on enqueues arrive in its inbox. Credits a
+//!             frame grants along with acks lease ready work in the acks' own entry
+//!             (pushed right after the frame's answer); only what that leaves goes here
 //!  revoked ─▶ reader: a cancelled or reclaimed job held by this stream → cancel_job_ids
 //!  end ─────▶ the jobs the stream still holds go back to their queues at once (a failed
 //!             attempt each, as a lease expiry would be), unless the server ended the
@@ -60,6 +62,9 @@ struct Shared {
     /// Jobs this stream holds leases on, with their lease tokens: to route revocations, and to
     /// fence the original contract's token-less acks, fails and heartbeats (see [`fence`]).
     leased: HashMap<String, u64>,
+    /// The ready generation ([`crate::Signals::ready_generation`]) at which a lease riding
+    /// with acks last found nothing to take: until it changes, the next frames do not look.
+    nothing_ready_at: Option<u64>,
 }
 
 /// A lease token no lease ever has (tokens start at 1): the core refuses it as stale.
@@ -620,9 +625,12 @@ async fn handle_frames(
             }
         }
     }
+    let inline = credits_inline(engine, shared, target, &planned, &mut commands);
     let mut replies = match engine.propose(commands).await {
-        Ok(r) => r.into_iter(),
+        Ok(r) => r,
         Err(e) => {
+            // Refused whole: the frames grant nothing, and their lease did not happen.
+            drop(inline);
             return planned
                 .into_iter()
                 .map(|(mut resp, p)| {
@@ -635,7 +643,28 @@ async fn handle_frames(
                 .collect();
         }
     };
-    let mut out = Vec::with_capacity(planned.len());
+    // The lease riding with the frames is the last command; what it leased takes that many
+    // of the credits the frames grant.
+    let pushed = match inline {
+        Some(claim) => {
+            let jobs = match replies.pop() {
+                Some(Ok(reply)) => engine.leased(reply).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let queues = claim.queues().to_vec();
+            drop(claim);
+            // Streams that found these jobs claimed parked: if work is left over, they look
+            // again.
+            if engine.take_parked_streams() && engine.has_ready(&queues).unwrap_or(false) {
+                engine.signals().poke_ready();
+            }
+            jobs
+        }
+        None => Vec::new(),
+    };
+    let mut taken = pushed.len() as u32;
+    let mut replies = replies.into_iter();
+    let mut out = Vec::with_capacity(planned.len() + 1);
     for (resp, p) in planned {
         out.push(match p {
             Some((plan, n)) => {
@@ -643,7 +672,9 @@ async fn handle_frames(
                     let dropped = target.revoke();
                     debug!(dropped, "worker stream draining: credits dropped");
                 }
-                target.grant(plan.credits);
+                let used = taken.min(plan.credits);
+                taken -= used;
+                target.grant(plan.credits - used);
                 answer(engine, shared, target, resp, plan, replies.by_ref().take(n)).await
             }
             None => pb::StreamLifecycleResponse {
@@ -652,7 +683,62 @@ async fn handle_frames(
             },
         });
     }
+    if !pushed.is_empty() {
+        // After the frames' answers, as the pusher would have sent them.
+        let mut resp = pb::StreamLifecycleResponse::default();
+        deliver(shared, &mut resp, &pushed);
+        resp.credits = i32::try_from(target.credits()).unwrap_or(i32::MAX);
+        out.push(resp);
+    }
     out
+}
+
+/// Credits ride with their acks (docs/adr/0040-credits-ride-with-their-acks.md): when frames
+/// that settle jobs also grant credits, a lease for those credits joins their entry, after
+/// their commands, so a worker that acks and asks for more gets it in one Raft round, not
+/// two (the acks, then the pusher's lease). Only for work that is ready and that no other
+/// lease in flight has claimed; not while the worker or the server drains, nor for frames
+/// that carry nothing to propose. Returns the claim, held until the entry is applied.
+fn credits_inline<'e>(
+    engine: &'e Engine,
+    shared: &Mutex<Shared>,
+    target: &PushTarget,
+    planned: &[(pb::StreamLifecycleResponse, Option<(Plan, usize)>)],
+    commands: &mut Vec<Command>,
+) -> Option<crate::dispatch::Claim<'e>> {
+    let plans = || {
+        planned
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().map(|(p, _)| p))
+    };
+    let granted: u32 = plans().fold(0, |n, p| n.saturating_add(p.credits));
+    if granted == 0
+        || commands.is_empty()
+        || commands.len() >= engine.commands_max()
+        || plans().any(|p| p.drain)
+        || engine.is_draining()
+    {
+        return None;
+    }
+    let template = target.lease()?;
+    // Read before the state is: a job that becomes ready after it changes it.
+    let generation = engine.signals().ready_generation();
+    if lock(shared).nothing_ready_at == Some(generation) {
+        return None;
+    }
+    let Some(claim) = engine
+        .claim_granted(&template.queues, granted)
+        .ok()
+        .flatten()
+    else {
+        lock(shared).nothing_ready_at = Some(generation);
+        return None;
+    };
+    commands.push(engine.lease_command(&Lease {
+        count: claim.count(),
+        ..template
+    }));
+    Some(claim)
 }
 
 /// Fills one frame's response from its replies, then serves its legacy fetch, if any.
