@@ -226,6 +226,60 @@ async fn old_client_acks_and_next_fetch_share_one_log_entry_when_work_is_ready()
     );
 }
 
+/// After a fetch that came back full, the next one leases without looking first (there is
+/// most likely more). When the queue has run dry that lease comes back empty inside the
+/// frame's own entry, and the polls that follow look first again: an idle old worker writes
+/// nothing to the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_client_polling_a_drained_queue_writes_nothing_to_the_log() {
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let mut s = Lifecycle::open(&mut w).await;
+    let legacy_fetch = |fetch_count| legacy_fetch("drained", fetch_count);
+    let id = enqueue_job(&mut w, "drained", r#"{"i":0}"#).await;
+    let r = s.call(legacy_fetch(1)).await;
+    assert_eq!(r.jobs.len(), 1, "a full fetch: {r:?}");
+
+    let entries =
+        |m: &corvo_tests::observe::Metrics| m.count("corvo_raft_batch_commands_count", &[]);
+    let before = entries(&corvo_tests::observe::scrape(&server).await);
+    let r = s
+        .call(pb::StreamLifecycleRequest {
+            acks: vec![pb::AckBatchItem {
+                job_id: id.clone(),
+                result_json: "{}".into(),
+                ..Default::default()
+            }],
+            ..legacy_fetch(1)
+        })
+        .await;
+    assert!(r.error.is_empty(), "{r:?}");
+    assert_eq!(r.acked, 1);
+    assert!(r.jobs.is_empty(), "nothing left: {r:?}");
+    let acked = entries(&corvo_tests::observe::scrape(&server).await);
+    assert_eq!(
+        acked - before,
+        1.0,
+        "the ack and the empty lease share an entry"
+    );
+    // Work keeps becoming ready elsewhere (an entry each) while this queue stays empty.
+    for i in 0..3 {
+        enqueue_job(&mut w, "elsewhere", &format!(r#"{{"i":{i}}}"#)).await;
+        let r = s.call(legacy_fetch(1)).await;
+        assert!(r.error.is_empty() && r.jobs.is_empty(), "{r:?}");
+    }
+    assert_eq!(
+        entries(&corvo_tests::observe::scrape(&server).await) - acked,
+        3.0,
+        "polls of an empty queue propose nothing (the entries are the other queue's enqueues)"
+    );
+    // Work that arrives later is still fetched.
+    let late = enqueue_job(&mut w, "drained", r#"{"i":1}"#).await;
+    let r = s.call(legacy_fetch(1)).await;
+    assert_eq!(r.jobs.len(), 1, "{r:?}");
+    assert_eq!(r.jobs[0].job_id, late);
+}
+
 /// A frame of the original contract that fetches up to `fetch_count` jobs of `queue`.
 fn legacy_fetch(queue: &str, fetch_count: i32) -> pb::StreamLifecycleRequest {
     pb::StreamLifecycleRequest {

@@ -62,9 +62,28 @@ struct Shared {
     /// Jobs this stream holds leases on, with their lease tokens: to route revocations, and to
     /// fence the original contract's token-less acks, fails and heartbeats (see [`fence`]).
     leased: HashMap<String, u64>,
-    /// The ready generation ([`crate::Signals::ready_generation`]) at which a lease riding
-    /// with acks last found nothing to take: until it changes, the next frames do not look.
-    nothing_ready_at: Option<u64>,
+    /// The ready generation ([`crate::Signals::ready_generation`]) at which credits granted
+    /// with acks last found nothing to lease on these queues (or all of it claimed): until
+    /// the generation changes, frames on the same queues do not look (their credits go to the
+    /// pusher, which waits for work as before).
+    nothing_ready_at: Option<(u64, Vec<String>)>,
+    /// The queues of the last legacy fetch whose lease, riding in its frame's entry, came back
+    /// full: the next fetch on them leases without looking first (see [`handle_frames`]).
+    fetch_came_full: Option<Vec<String>>,
+}
+
+/// Whether credits granted with acks found nothing to lease on `queues` at `generation`.
+fn known_empty(shared: &Mutex<Shared>, generation: u64, queues: &[String]) -> bool {
+    lock(shared)
+        .nothing_ready_at
+        .as_ref()
+        .is_some_and(|(g, q)| *g == generation && q == queues)
+}
+
+/// Credits granted with acks found nothing to lease on `queues`; `generation` was read
+/// before the state was.
+fn note_empty(shared: &Mutex<Shared>, generation: u64, queues: &[String]) {
+    lock(shared).nothing_ready_at = Some((generation, queues.to_vec()));
 }
 
 /// A lease token no lease ever has (tokens start at 1): the core refuses it as stale.
@@ -607,10 +626,13 @@ async fn handle_frames(
             Ok(mut p) => {
                 // A legacy fetch with work ready rides in the same entry as the frame's acks
                 // (applied before it): one Raft round per frame instead of two. Otherwise,
-                // or if the lease comes back empty, `answer` waits for work as before.
+                // or if the lease comes back empty, `answer` waits for work as before. After
+                // a fetch that came back full, the next one does not look first: there is
+                // most likely more, and at worst one lease comes back empty.
                 if let Some(lease) = &p.fetch
                     && !engine.is_draining()
-                    && engine.has_ready(&lease.queues).unwrap_or(false)
+                    && (lock(shared).fetch_came_full.as_ref() == Some(&lease.queues)
+                        || engine.has_ready(&lease.queues).unwrap_or(false))
                 {
                     p.commands.push(engine.lease_command(lease));
                     p.fetch_inline = true;
@@ -723,7 +745,7 @@ fn credits_inline<'e>(
     let template = target.lease()?;
     // Read before the state is: a job that becomes ready after it changes it.
     let generation = engine.signals().ready_generation();
-    if lock(shared).nothing_ready_at == Some(generation) {
+    if known_empty(shared, generation, &template.queues) {
         return None;
     }
     let Some(claim) = engine
@@ -731,7 +753,7 @@ fn credits_inline<'e>(
         .ok()
         .flatten()
     else {
-        lock(shared).nothing_ready_at = Some(generation);
+        note_empty(shared, generation, &template.queues);
         return None;
     };
     commands.push(engine.lease_command(&Lease {
@@ -848,10 +870,15 @@ async fn answer(
     }
     if let Some(lease) = fetch {
         let inline = if fetch_inline {
-            match replies.next() {
+            let leased = match replies.next() {
                 Some(Ok(reply)) => engine.leased(reply),
                 other => Err(item_error(other)),
-            }
+            };
+            let full = leased
+                .as_ref()
+                .is_ok_and(|jobs| jobs.len() as u64 >= u64::from(lease.count));
+            lock(shared).fetch_came_full = full.then(|| lease.queues.clone());
+            leased
         } else {
             Ok(Vec::new())
         };
