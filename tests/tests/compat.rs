@@ -185,20 +185,9 @@ async fn old_client_acks_and_next_fetch_share_one_log_entry_when_work_is_ready()
     assert_eq!(r.jobs.len(), 1, "{r:?}");
     assert_eq!(r.jobs[0].job_id, ids[0]);
 
-    let entries =
-        |m: &corvo_tests::observe::Metrics| m.count("corvo_raft_batch_commands_count", &[]);
-    let before = entries(&corvo_tests::observe::scrape(&server).await);
-    let r = s
-        .call(pb::StreamLifecycleRequest {
-            acks: vec![pb::AckBatchItem {
-                job_id: ids[0].clone(),
-                result_json: "{}".into(),
-                ..Default::default()
-            }],
-            ..legacy_fetch(1)
-        })
-        .await;
-    let after = entries(&corvo_tests::observe::scrape(&server).await);
+    let before = log_entries(&server).await;
+    let r = s.call(legacy_ack(&ids[0], legacy_fetch(1))).await;
+    let after = log_entries(&server).await;
     assert!(r.error.is_empty(), "{r:?}");
     assert_eq!(r.acked, 1);
     let got: Vec<&str> = r.jobs.iter().map(|j| j.job_id.as_str()).collect();
@@ -240,23 +229,12 @@ async fn an_old_client_polling_a_drained_queue_writes_nothing_to_the_log() {
     let r = s.call(legacy_fetch(1)).await;
     assert_eq!(r.jobs.len(), 1, "a full fetch: {r:?}");
 
-    let entries =
-        |m: &corvo_tests::observe::Metrics| m.count("corvo_raft_batch_commands_count", &[]);
-    let before = entries(&corvo_tests::observe::scrape(&server).await);
-    let r = s
-        .call(pb::StreamLifecycleRequest {
-            acks: vec![pb::AckBatchItem {
-                job_id: id.clone(),
-                result_json: "{}".into(),
-                ..Default::default()
-            }],
-            ..legacy_fetch(1)
-        })
-        .await;
+    let before = log_entries(&server).await;
+    let r = s.call(legacy_ack(&id, legacy_fetch(1))).await;
     assert!(r.error.is_empty(), "{r:?}");
     assert_eq!(r.acked, 1);
     assert!(r.jobs.is_empty(), "nothing left: {r:?}");
-    let acked = entries(&corvo_tests::observe::scrape(&server).await);
+    let acked = log_entries(&server).await;
     assert_eq!(
         acked - before,
         1.0,
@@ -269,7 +247,7 @@ async fn an_old_client_polling_a_drained_queue_writes_nothing_to_the_log() {
         assert!(r.error.is_empty() && r.jobs.is_empty(), "{r:?}");
     }
     assert_eq!(
-        entries(&corvo_tests::observe::scrape(&server).await) - acked,
+        log_entries(&server).await - acked,
         3.0,
         "polls of an empty queue propose nothing (the entries are the other queue's enqueues)"
     );
@@ -290,4 +268,23 @@ fn legacy_fetch(queue: &str, fetch_count: i32) -> pb::StreamLifecycleRequest {
         fetch_count,
         ..Default::default()
     }
+}
+
+/// `frame` with a token-less ack of `job_id` (the original contract's ack).
+fn legacy_ack(job_id: &str, frame: pb::StreamLifecycleRequest) -> pb::StreamLifecycleRequest {
+    pb::StreamLifecycleRequest {
+        acks: vec![pb::AckBatchItem {
+            job_id: job_id.to_owned(),
+            result_json: "{}".into(),
+            ..Default::default()
+        }],
+        ..frame
+    }
+}
+
+/// Log entries this node has applied so far (`corvo_raft_batch_commands_count`).
+async fn log_entries(server: &TestServer) -> f64 {
+    corvo_tests::observe::scrape(server)
+        .await
+        .count("corvo_raft_batch_commands_count", &[])
 }

@@ -87,13 +87,7 @@ async fn an_ack_that_grants_its_credit_back_leases_the_next_job_in_its_own_log_e
 
     for next in &ids[1..] {
         let before = quiet_log_index(&mut cluster).await;
-        let answer = s
-            .call(pb::StreamLifecycleRequest {
-                acks: vec![ack_item(&held)],
-                credits: 1,
-                ..Default::default()
-            })
-            .await;
+        let answer = s.call(ack_and_credit(&held)).await;
         assert!(answer.error.is_empty(), "{answer:?}");
         assert_eq!(answer.acked, 1, "{answer:?}");
         let pushed = s.pushed_jobs(1).await;
@@ -110,13 +104,7 @@ async fn an_ack_that_grants_its_credit_back_leases_the_next_job_in_its_own_log_e
 
     // Nothing left to lease: the ack alone is written, and the credit waits for work.
     let before = quiet_log_index(&mut cluster).await;
-    let answer = s
-        .call(pb::StreamLifecycleRequest {
-            acks: vec![ack_item(&held)],
-            credits: 1,
-            ..Default::default()
-        })
-        .await;
+    let answer = s.call(ack_and_credit(&held)).await;
     assert_eq!(answer.acked, 1, "{answer:?}");
     assert_eq!(answer.credits, 1, "the credit is free again: {answer:?}");
     assert_eq!(quiet_log_index(&mut cluster).await, before + 1);
@@ -272,4 +260,13 @@ async fn jobs_that_become_ready_later_are_shared_by_waiting_streams_once_each() 
         left += r.credits as usize - 1;
     }
     assert_eq!(left, STREAMS * 100 - JOBS);
+}
+
+/// A frame that acks `job` and grants its credit back, as a worker taking one job at a time.
+fn ack_and_credit(job: &pb::FetchBatchJob) -> pb::StreamLifecycleRequest {
+    pb::StreamLifecycleRequest {
+        acks: vec![ack_item(job)],
+        credits: 1,
+        ..Default::default()
+    }
 }
