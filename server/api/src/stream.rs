@@ -707,10 +707,7 @@ async fn handle_frames(
     }
     if !pushed.is_empty() {
         // After the frames' answers, as the pusher would have sent them.
-        let mut resp = pb::StreamLifecycleResponse::default();
-        deliver(shared, &mut resp, &pushed);
-        resp.credits = i32::try_from(target.credits()).unwrap_or(i32::MAX);
-        out.push(resp);
+        out.push(push_response(shared, target, &pushed));
     }
     out
 }
@@ -1008,10 +1005,21 @@ async fn push(
 
 /// Sends pushed jobs (their credits are already taken). False when the stream is gone.
 async fn send_jobs(shared: &Mutex<Shared>, target: &PushTarget, tx: &Out, jobs: &[Job]) -> bool {
+    tx.send(Ok(push_response(shared, target, jobs)))
+        .await
+        .is_ok()
+}
+
+/// The response that pushes `jobs` (`request_id` 0), with the stream's free credits.
+fn push_response(
+    shared: &Mutex<Shared>,
+    target: &PushTarget,
+    jobs: &[Job],
+) -> pb::StreamLifecycleResponse {
     let mut resp = pb::StreamLifecycleResponse::default();
     deliver(shared, &mut resp, jobs);
     resp.credits = i32::try_from(target.credits()).unwrap_or(i32::MAX);
-    tx.send(Ok(resp)).await.is_ok()
+    resp
 }
 
 /// Tells the worker the pusher hit an error, then waits the retry hint. False when the stream

@@ -690,11 +690,7 @@ fn walk_sealed(path: &Path, file: &File, first: u64) -> io::Result<(Vec<u64>, u6
             // The zeroed room of a segment that was last when a purge emptied the log (its
             // removal lost in a crash), if nothing but zeros follows; where its records end
             // is checked against the next segment's first index.
-            let mut rest = Vec::new();
-            reader
-                .read_to_end(&mut rest)
-                .map_err(with_path(path, "read"))?;
-            if rest.iter().all(|b| *b == 0) {
+            if only_zeros_follow(&mut reader).map_err(with_path(path, "read"))? {
                 break;
             }
             return Err(damaged(
@@ -731,6 +727,22 @@ fn walk_sealed(path: &Path, file: &File, first: u64) -> io::Result<(Vec<u64>, u6
         ends.push(at);
     }
     Ok((ends, len))
+}
+
+/// Whether nothing but zeros is left to read (read through the reader's own buffer, so a
+/// segment's room never has to fit in memory at once).
+fn only_zeros_follow(reader: &mut impl std::io::BufRead) -> io::Result<bool> {
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(true);
+        }
+        if chunk.iter().any(|b| *b != 0) {
+            return Ok(false);
+        }
+        let n = chunk.len();
+        reader.consume(n);
+    }
 }
 
 /// Cuts a write torn by a crash off the end of the last segment.
