@@ -264,26 +264,39 @@ impl RaftNode {
     }
 
     /// Builds a snapshot of the state applied so far and returns it once it is on disk.
+    ///
+    /// openraft drops a trigger while a build is running (a size- or time-triggered one, or
+    /// another caller's), and that build may stop short of what this caller has seen applied:
+    /// each time a build finishes short of it, this triggers again. A single trigger waited
+    /// the whole `SNAPSHOT_CREATE_WAIT_MAX` (10 minutes) then.
     pub async fn create_snapshot(&self) -> Result<SnapshotInfo, RaftError> {
         let applied = self.status().last_applied.ok_or(RaftError::InvalidOptions(
             "nothing applied yet: there is no state to snapshot".to_owned(),
         ))?;
-        self.raft.trigger().snapshot().await.map_err(fatal_error)?;
         let what = "the snapshot to be written";
-        self.raft
-            .wait(Some(SNAPSHOT_CREATE_WAIT_MAX))
-            .metrics(
-                |m| m.snapshot.is_some_and(|s| s.index >= applied) || m.running_state.is_err(),
-                what,
-            )
-            .await
-            .map_err(|e| match e {
-                WaitError::Timeout(..) => RaftError::Timeout {
-                    waited: SNAPSHOT_CREATE_WAIT_MAX,
-                    what,
-                },
-                WaitError::ShuttingDown => RaftError::ShuttingDown,
-            })?;
+        let deadline = corvo_clock::monotonic() + SNAPSHOT_CREATE_WAIT_MAX;
+        loop {
+            let before = self.raft.metrics().borrow_watched().snapshot;
+            if before.is_some_and(|s| s.index >= applied) {
+                break;
+            }
+            self.raft.trigger().snapshot().await.map_err(fatal_error)?;
+            let left = deadline.saturating_duration_since(corvo_clock::monotonic());
+            self.raft
+                .wait(Some(left))
+                .metrics(|m| m.snapshot != before || m.running_state.is_err(), what)
+                .await
+                .map_err(|e| match e {
+                    WaitError::Timeout(..) => RaftError::Timeout {
+                        waited: SNAPSHOT_CREATE_WAIT_MAX,
+                        what,
+                    },
+                    WaitError::ShuttingDown => RaftError::ShuttingDown,
+                })?;
+            if self.raft.metrics().borrow_watched().running_state.is_err() {
+                break;
+            }
+        }
         if let Some(fatal) = self.status().fatal {
             return Err(RaftError::Fatal(fatal));
         }

@@ -229,6 +229,52 @@ async fn t30_restart_keeps_state_and_accepts_new_proposals() {
     }
 }
 
+/// A snapshot asked for while another is being built (one a size or time trigger started)
+/// covers everything applied when it was asked for: openraft drops a trigger while a build
+/// runs, and a single trigger then waited out the whole 10-minute bound for a snapshot that
+/// never came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t32_a_snapshot_asked_for_during_another_build_covers_what_was_applied_when_asked() {
+    let dir = TempDir::new().unwrap();
+    let app = FakeApp::new();
+    let node = Arc::new(start(options(dir.path()), app.clone(), Recorder::new()).await);
+    for _ in 0..3 {
+        node.proposer().propose(vec![tick()]).await.unwrap();
+    }
+    app.close_snapshot_gate();
+    let first = tokio::spawn({
+        let node = node.clone();
+        async move { node.create_snapshot().await }
+    });
+    app.wait_snapshot_gate_entered();
+    for _ in 0..2 {
+        node.proposer().propose(vec![tick()]).await.unwrap();
+    }
+    let applied = node.status().last_applied.expect("applied");
+    let second = tokio::spawn({
+        let node = node.clone();
+        async move { node.create_snapshot().await }
+    });
+    // Let the second trigger reach Raft (and be dropped) while the first build is held. A
+    // wait, not a timing assertion: were it late, the test would pass without the fix.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.open_snapshot_gate();
+
+    let first = timeout(WAIT, first).await.expect("first in time").unwrap();
+    assert!(first.expect("first snapshot").last_index < applied);
+    let second = timeout(WAIT, second)
+        .await
+        .expect("the second snapshot is built, not waited for until the 10-minute bound")
+        .unwrap()
+        .expect("second snapshot");
+    assert!(
+        second.last_index >= applied,
+        "snapshot at {}, applied {applied} when asked",
+        second.last_index
+    );
+    node.shutdown().await.unwrap();
+}
+
 /// Copies the log's segment files (not its redb meta) from `from` to `to`, replacing `to`.
 fn copy_segments(from: &std::path::Path, to: &std::path::Path) {
     if to.exists() {

@@ -74,6 +74,24 @@ struct FakeState {
 pub struct FakeApp {
     state: Mutex<FakeState>,
     gate: Condvar,
+    snapshot_gate: Arc<SnapshotGate>,
+}
+
+/// While closed, snapshot writes block (to hold a build in progress).
+#[derive(Default)]
+pub struct SnapshotGate {
+    /// (closed, writes that reached the gate)
+    state: Mutex<(bool, usize)>,
+    changed: Condvar,
+}
+
+impl SnapshotGate {
+    fn pass(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.1 += 1;
+        self.changed.notify_all();
+        let _st = self.changed.wait_while(st, |st| st.0).unwrap();
+    }
 }
 
 impl FakeApp {
@@ -117,6 +135,26 @@ impl FakeApp {
     pub fn open_gate(&self) {
         self.state.lock().unwrap().gate_closed = false;
         self.gate.notify_all();
+    }
+
+    pub fn close_snapshot_gate(&self) {
+        self.snapshot_gate.state.lock().unwrap().0 = true;
+    }
+
+    pub fn open_snapshot_gate(&self) {
+        self.snapshot_gate.state.lock().unwrap().0 = false;
+        self.snapshot_gate.changed.notify_all();
+    }
+
+    /// Waits (bounded) until a snapshot write is blocked at the snapshot gate.
+    pub fn wait_snapshot_gate_entered(&self) {
+        let gate = &self.snapshot_gate;
+        let st = gate.state.lock().unwrap();
+        let (st, _) = gate
+            .changed
+            .wait_timeout_while(st, WAIT, |st| st.1 == 0)
+            .unwrap();
+        assert!(st.1 > 0, "no snapshot write reached the gate");
     }
 
     /// Waits (bounded) until an apply is blocked at the gate.
@@ -187,7 +225,10 @@ impl AppStateMachine for FakeApp {
     }
 
     fn begin_snapshot(&self) -> io::Result<Box<dyn SnapshotWriter>> {
-        Ok(Box::new(FakeSnapshot(self.live())))
+        Ok(Box::new(FakeSnapshot(
+            self.live(),
+            self.snapshot_gate.clone(),
+        )))
     }
 
     fn verify_snapshot(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -211,8 +252,9 @@ impl AppStateMachine for FakeApp {
     }
 }
 
-/// The fake's snapshot file: raft meta, counter and last index (not the entry history).
-struct FakeSnapshot(FakeData);
+/// The fake's snapshot file: raft meta, counter and last index (not the entry history). The
+/// gate holds the write while closed.
+struct FakeSnapshot(FakeData, Arc<SnapshotGate>);
 
 impl FakeSnapshot {
     fn read(path: &Path) -> io::Result<FakeData> {
@@ -239,6 +281,7 @@ impl SnapshotWriter for FakeSnapshot {
     }
 
     fn write(self: Box<Self>, path: &Path, _created_unix_ms: u64) -> io::Result<()> {
+        self.1.pass();
         let meta = self.0.raft_meta.unwrap_or_default();
         let mut out = (meta.len() as u32).to_be_bytes().to_vec();
         out.extend_from_slice(&meta);
