@@ -459,7 +459,7 @@ impl LogStore {
             .unwrap_or_else(|p| p.into_inner())
             .last_index();
         let last_log_id = match last {
-            Some(index) => read_entries(&self.segments, &Mutex::default(), index..=index)?
+            Some(index) => read_entries(&self.segments, &self.recent, index..=index)?
                 .pop()
                 .map(|e| e.log_id()),
             None => None,

@@ -346,7 +346,11 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 let app = self.app.clone();
                 let path = newest.path.clone();
                 drop(tokio::task::spawn_blocking(move || {
-                    if let Err(e) = app.verify_snapshot(&path) {
+                    // Retention may replace it meanwhile (a newer snapshot was built): nothing
+                    // to report about a file that is gone.
+                    if let Err(e) = app.verify_snapshot(&path)
+                        && path.exists()
+                    {
                         tracing::error!(
                             snapshot = %path.display(),
                             "{e}. The state does not need this archive (it is newer), so the node goes on; it cannot serve as a backup or catch up a follower: the next snapshot replaces it, and an older backup should be kept until then"
