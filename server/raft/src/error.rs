@@ -22,6 +22,20 @@ pub enum RaftError {
     Fatal(String),
 }
 
+impl RaftError {
+    /// What a failed wait on openraft's metrics (`Raft::wait`, bounded by `waited`, for
+    /// `what`) becomes.
+    pub(crate) fn from_wait(
+        waited: Duration,
+        what: &'static str,
+    ) -> impl Fn(openraft::metrics::WaitError) -> RaftError {
+        move |e| match e {
+            openraft::metrics::WaitError::Timeout(..) => RaftError::Timeout { waited, what },
+            openraft::metrics::WaitError::ShuttingDown => RaftError::ShuttingDown,
+        }
+    }
+}
+
 /// Why a linearizable read could not be confirmed.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 pub enum ReadError {

@@ -261,13 +261,7 @@ impl RaftNode {
             .wait(Some(timeout))
             .applied_index_at_least(Some(index), what)
             .await
-            .map_err(|e| match e {
-                WaitError::Timeout(..) => RaftError::Timeout {
-                    waited: timeout,
-                    what,
-                },
-                WaitError::ShuttingDown => RaftError::ShuttingDown,
-            })?;
+            .map_err(RaftError::from_wait(timeout, what))?;
         Ok(m.last_applied.map(|id| id.index))
     }
 

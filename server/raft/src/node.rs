@@ -10,7 +10,7 @@ use std::time::Duration;
 use openraft::alias::WatchReceiverOf;
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::errors::{Fatal, InitializeError, RaftError as OpenraftError};
-use openraft::metrics::{RaftServerMetrics, WaitError};
+use openraft::metrics::RaftServerMetrics;
 use openraft::storage::{RaftLogStorage, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{ServerState, SnapshotPolicy};
 
@@ -275,27 +275,20 @@ impl RaftNode {
         ))?;
         let what = "the snapshot to be written";
         let deadline = corvo_clock::monotonic() + SNAPSHOT_CREATE_WAIT_MAX;
-        loop {
-            let before = self.raft.metrics().borrow_watched().snapshot;
-            if before.is_some_and(|s| s.index >= applied) {
-                break;
-            }
+        let mut seen = self.raft.metrics().borrow_watched().snapshot;
+        while seen.is_none_or(|s| s.index < applied) {
             self.raft.trigger().snapshot().await.map_err(fatal_error)?;
             let left = deadline.saturating_duration_since(corvo_clock::monotonic());
-            self.raft
+            let m = self
+                .raft
                 .wait(Some(left))
-                .metrics(|m| m.snapshot != before || m.running_state.is_err(), what)
+                .metrics(|m| m.snapshot != seen || m.running_state.is_err(), what)
                 .await
-                .map_err(|e| match e {
-                    WaitError::Timeout(..) => RaftError::Timeout {
-                        waited: SNAPSHOT_CREATE_WAIT_MAX,
-                        what,
-                    },
-                    WaitError::ShuttingDown => RaftError::ShuttingDown,
-                })?;
-            if self.raft.metrics().borrow_watched().running_state.is_err() {
+                .map_err(RaftError::from_wait(SNAPSHOT_CREATE_WAIT_MAX, what))?;
+            if m.running_state.is_err() {
                 break;
             }
+            seen = m.snapshot;
         }
         if let Some(fatal) = self.status().fatal {
             return Err(RaftError::Fatal(fatal));
@@ -406,13 +399,7 @@ impl RaftNode {
                 what,
             )
             .await
-            .map_err(|e| match e {
-                WaitError::Timeout(..) => RaftError::Timeout {
-                    waited: timeout,
-                    what,
-                },
-                WaitError::ShuttingDown => RaftError::ShuttingDown,
-            })?;
+            .map_err(RaftError::from_wait(timeout, what))?;
         if let Err(fatal) = &metrics.running_state {
             return Err(RaftError::Fatal(fatal.to_string()));
         }
