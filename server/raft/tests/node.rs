@@ -91,31 +91,28 @@ async fn t10_single_node_group_commits_concurrent_callers() {
     node.shutdown().await.unwrap();
 }
 
-/// With calls in flight, a small call lets the runtime run once before its entry closes: the
-/// calls whose handlers were already runnable join it. Here the next caller runs only after
-/// the proposer has been woken by the previous call, as when one connection hands over a
-/// burst of requests one after the other: without that yield each call would be an entry of
-/// its own.
-#[tokio::test(flavor = "current_thread")]
-async fn t15_small_calls_arriving_one_after_another_share_entries_while_others_are_in_flight() {
+/// Calls that arrive while every in-flight slot is taken queue up, and the next entry takes
+/// them all (group commit without any wait for company).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t15_calls_queued_while_every_slot_is_taken_share_the_next_entry() {
     let dir = TempDir::new().unwrap();
     let app = FakeApp::new();
-    let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
+    let opts = RaftOptions {
+        proposals_in_flight_max: 1,
+        ..options(dir.path())
+    };
+    let node = start(opts, app.clone(), Recorder::new()).await;
     let proposer = node.proposer();
-    // Four calls of three commands each, held in flight by a blocked apply.
+    // One call of three commands holds the only slot: its apply is blocked.
     app.close_gate();
-    let held: Vec<_> = (0..4)
-        .map(|_| {
-            let p = proposer.clone();
-            tokio::spawn(async move { p.propose(vec![tick(); 3]).await })
-        })
-        .collect();
+    let held = tokio::spawn({
+        let p = proposer.clone();
+        async move { p.propose(vec![tick(); 3]).await }
+    });
     let gate = app.clone();
     tokio::task::spawn_blocking(move || gate.wait_gate_entered())
         .await
         .unwrap();
-    // Every held call reaches its entry.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
     const CALLS: usize = 16;
     let mut calls = Vec::new();
@@ -124,39 +121,21 @@ async fn t15_small_calls_arriving_one_after_another_share_entries_while_others_a
             let p = proposer.clone();
             async move { p.propose(vec![tick()]).await }
         });
-        // Queued by its first poll, which wakes the proposer; the next caller comes after
-        // whatever that wake-up runs.
+        // Queued by its first poll.
         assert!(futures::poll!(&mut call).is_pending());
         calls.push(tokio::spawn(call));
-        tokio::task::yield_now().await;
     }
     app.open_gate();
-    for call in held.into_iter().chain(calls) {
+    for call in std::iter::once(held).chain(calls) {
         timeout(WAIT, call)
             .await
             .expect("call answered")
             .unwrap()
             .expect("applied");
     }
-    let data = app.live();
     assert!(app.violations().is_empty(), "{:?}", app.violations());
-    // The held calls' entries come first (12 commands); the rest are the burst's.
-    let mut held_commands = 0;
-    let burst: Vec<usize> = data
-        .app_entries
-        .iter()
-        .map(|e| e.commands)
-        .skip_while(|n| {
-            let skip = held_commands < 12;
-            held_commands += n;
-            skip
-        })
-        .collect();
-    assert_eq!(burst.iter().sum::<usize>(), CALLS, "{:?}", data.app_entries);
-    assert!(
-        burst.len() < CALLS,
-        "every call of the burst had an entry of its own: {burst:?}"
-    );
+    let entries: Vec<usize> = app.live().app_entries.iter().map(|e| e.commands).collect();
+    assert_eq!(entries, vec![3, CALLS], "the queued calls in one entry");
     node.shutdown().await.unwrap();
 }
 
