@@ -66,7 +66,8 @@ impl OwnRuntime {
     }
 
     /// Stops the runtime (tasks still on it are dropped) and waits until it has stopped.
-    /// Later calls return at once.
+    /// Later calls return at once. Call it from another runtime (the node's supervisor does):
+    /// a task on this runtime that called it would be dropped with the rest.
     pub(crate) async fn stop(&self) {
         let stop = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take();
         let stopped = self
