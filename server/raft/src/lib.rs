@@ -46,8 +46,7 @@
 //! [`state_machine`] (the adapter and the application traits); [`network`] (peer RPC
 //! client) and `peer` (peer RPC server); [`secret`] (the cluster secret); [`identity`] (the
 //! cluster id and target node on peer RPCs); [`membership`] (join, remove, transfer
-//! leader); [`proposer`] (group commit); [`node`] (life cycle); [`runtime`] (the thread Raft's
-//! tasks run on); [`restore`], [`options`],
+//! leader); [`proposer`] (group commit); [`node`] (life cycle); [`restore`], [`options`],
 //! [`error`], [`clock`].
 
 pub mod clock;
@@ -63,7 +62,6 @@ mod peer;
 pub mod peer_pb;
 pub mod proposer;
 pub mod restore;
-pub mod runtime;
 pub mod secret;
 pub mod segments;
 pub mod snapshot;
