@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{FakeApp, ManualClock, Recorder, WAIT, fired, options, tick};
-use corvo_raft::{ProposeError, RaftError, RaftNode, RaftOptions, Role};
+use corvo_raft::{ProposeError, Proposer, RaftError, RaftNode, RaftOptions, Role};
 use tempfile::TempDir;
 use tokio::time::timeout;
 
@@ -23,6 +23,35 @@ async fn wait_applied(node: &RaftNode, index: u64) {
         .applied_index_at_least(Some(index), "applied")
         .await
         .expect("applied in time");
+}
+
+type Call = tokio::task::JoinHandle<Result<corvo_raft::Replies, ProposeError>>;
+
+/// Closes the app's gate and proposes `calls` calls of three commands each, returning once
+/// an apply is blocked at the gate (the calls hold their in-flight slots until it opens).
+async fn hold_at_gate(app: &Arc<FakeApp>, proposer: &Proposer, calls: usize) -> Vec<Call> {
+    app.close_gate();
+    let held = (0..calls)
+        .map(|_| {
+            let p = proposer.clone();
+            tokio::spawn(async move { p.propose(vec![tick(); 3]).await })
+        })
+        .collect();
+    let gate = app.clone();
+    tokio::task::spawn_blocking(move || gate.wait_gate_entered())
+        .await
+        .unwrap();
+    held
+}
+
+/// Proposes one command and returns once the call is queued (by its first poll).
+async fn queue_one(proposer: &Proposer) -> Call {
+    let mut call = Box::pin({
+        let p = proposer.clone();
+        async move { p.propose(vec![tick()]).await }
+    });
+    assert!(futures::poll!(&mut call).is_pending());
+    tokio::spawn(call)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,31 +132,16 @@ async fn t15_small_calls_arriving_one_after_another_share_entries_while_others_a
     let node = start(options(dir.path()), app.clone(), Recorder::new()).await;
     let proposer = node.proposer();
     // Four calls of three commands each, held in flight by a blocked apply.
-    app.close_gate();
-    let held: Vec<_> = (0..4)
-        .map(|_| {
-            let p = proposer.clone();
-            tokio::spawn(async move { p.propose(vec![tick(); 3]).await })
-        })
-        .collect();
-    let gate = app.clone();
-    tokio::task::spawn_blocking(move || gate.wait_gate_entered())
-        .await
-        .unwrap();
+    let held = hold_at_gate(&app, &proposer, 4).await;
     // Every held call reaches its entry.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
     const CALLS: usize = 16;
     let mut calls = Vec::new();
     for _ in 0..CALLS {
-        let mut call = Box::pin({
-            let p = proposer.clone();
-            async move { p.propose(vec![tick()]).await }
-        });
         // Queued by its first poll, which wakes the proposer; the next caller comes after
         // whatever that wake-up runs.
-        assert!(futures::poll!(&mut call).is_pending());
-        calls.push(tokio::spawn(call));
+        calls.push(queue_one(&proposer).await);
         tokio::task::yield_now().await;
     }
     app.open_gate();
@@ -173,29 +187,15 @@ async fn t16_calls_queued_while_every_slot_is_taken_share_the_next_entry() {
     let node = start(opts, app.clone(), Recorder::new()).await;
     let proposer = node.proposer();
     // One call of three commands holds the only slot: its apply is blocked.
-    app.close_gate();
-    let held = tokio::spawn({
-        let p = proposer.clone();
-        async move { p.propose(vec![tick(); 3]).await }
-    });
-    let gate = app.clone();
-    tokio::task::spawn_blocking(move || gate.wait_gate_entered())
-        .await
-        .unwrap();
+    let held = hold_at_gate(&app, &proposer, 1).await;
 
     const CALLS: usize = 16;
     let mut calls = Vec::new();
     for _ in 0..CALLS {
-        let mut call = Box::pin({
-            let p = proposer.clone();
-            async move { p.propose(vec![tick()]).await }
-        });
-        // Queued by its first poll.
-        assert!(futures::poll!(&mut call).is_pending());
-        calls.push(tokio::spawn(call));
+        calls.push(queue_one(&proposer).await);
     }
     app.open_gate();
-    for call in std::iter::once(held).chain(calls) {
+    for call in held.into_iter().chain(calls) {
         timeout(WAIT, call)
             .await
             .expect("call answered")
