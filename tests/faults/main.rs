@@ -454,6 +454,17 @@ struct Oracle {
     enqueue_refusals: u64,
     acks_accepted: u64,
     acks_refused: u64,
+    /// Per worker: its current session (for the report of a stalled drain).
+    sessions: HashMap<usize, SessionSeen>,
+}
+
+/// What a worker's current session has seen, for the report of a stalled drain.
+#[derive(Clone, Debug)]
+struct SessionSeen {
+    url: String,
+    opened: Instant,
+    last_frame: Option<Instant>,
+    frames: u64,
 }
 
 type Shared = Arc<Mutex<Oracle>>;
@@ -582,7 +593,7 @@ async fn work(k: usize, urls: Urls, stop: Arc<AtomicBool>, oracle: Shared) {
             urls[turn % urls.len()].clone()
         };
         turn += 1;
-        if let Err(e) = session(k.is_multiple_of(2), &url, &stop, &oracle).await {
+        if let Err(e) = session(k, &url, &stop, &oracle).await {
             eprintln!("faults: worker {k} session on {url} ended: {e}");
             tokio::time::sleep(RETRY_PAUSE).await;
         }
@@ -599,12 +610,8 @@ fn frame(acks: Vec<pb::AckBatchItem>, credits: i32) -> pb::StreamLifecycleReques
 
 /// Acks every pushed job at once (with its lease token, or with none), one credit back per
 /// job; records the acks the server accepted.
-async fn session(
-    tokens: bool,
-    url: &str,
-    stop: &AtomicBool,
-    oracle: &Shared,
-) -> Result<(), String> {
+async fn session(k: usize, url: &str, stop: &AtomicBool, oracle: &Shared) -> Result<(), String> {
+    let tokens = k.is_multiple_of(2);
     let mut w = WorkerServiceClient::new(lazy_channel(url));
     let (tx, rx) = mpsc::channel(16);
     tx.send(frame(Vec::new(), SESSION_CREDITS))
@@ -615,6 +622,15 @@ async fn session(
         .map_err(|_| "opening the stream timed out".to_owned())?
         .map_err(|s| s.to_string())?
         .into_inner();
+    oracle.lock().expect("oracle").sessions.insert(
+        k,
+        SessionSeen {
+            url: url.to_owned(),
+            opened: Instant::now(),
+            last_frame: None,
+            frames: 0,
+        },
+    );
     // The lease token each job was pushed to this stream with.
     let mut held: HashMap<String, u64> = HashMap::new();
     while !stop.load(Ordering::SeqCst) {
@@ -626,6 +642,10 @@ async fn session(
         };
         {
             let mut o = oracle.lock().expect("oracle");
+            if let Some(seen) = o.sessions.get_mut(&k) {
+                seen.last_frame = Some(Instant::now());
+                seen.frames += 1;
+            }
             for job in &r.jobs {
                 held.insert(job.job_id.clone(), job.lease_token);
                 let newest = o.newest_token.entry(job.job_id.clone()).or_default();
@@ -744,6 +764,54 @@ async fn list_all(jobs: &mut JobClient) -> Vec<pb::Job> {
     }
 }
 
+/// Says where a drain that did not finish stands: the open jobs by state (the leader's view),
+/// a few of them as each node's state has them, each node's queue counts, and what each
+/// worker's session last saw.
+async fn report_stall(c: &Cluster, listed: &[pb::Job], oracle: &Shared) {
+    let open: Vec<&pb::Job> = listed
+        .iter()
+        .filter(|j| !matches!(state_of(j), pb::JobState::Completed | pb::JobState::Dead))
+        .collect();
+    let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
+    for j in &open {
+        *by_state.entry(format!("{:?}", state_of(j))).or_default() += 1;
+    }
+    eprintln!("faults: stalled drain: open jobs by state (leader's view): {by_state:?}");
+    for (i, node) in c.nodes.iter().enumerate() {
+        let status = node_status(node).await;
+        eprintln!("faults: n{}: {status:?}", i + 1);
+        let mut q = QueueClient::new(lazy_channel(&node.url()));
+        let req = pb::GetQueueRequest {
+            queue: QUEUE.into(),
+        };
+        match tokio::time::timeout(CALL_BOUND, q.get_queue(req)).await {
+            Ok(Ok(r)) => eprintln!("faults: n{} queue: {:?}", i + 1, r.into_inner().queue),
+            other => eprintln!("faults: n{} GetQueue failed: {other:?}", i + 1),
+        }
+        let mut jobs = JobClient::new(lazy_channel(&node.url()));
+        for j in open.iter().take(3) {
+            let req = pb::GetJobRequest {
+                job_id: j.id.clone(),
+            };
+            match tokio::time::timeout(CALL_BOUND, jobs.get_job(req)).await {
+                Ok(Ok(r)) => eprintln!("faults: n{} job {}: {:?}", i + 1, j.id, r.into_inner().job),
+                other => eprintln!("faults: n{} GetJob {} failed: {other:?}", i + 1, j.id),
+            }
+        }
+    }
+    let now = Instant::now();
+    let o = oracle.lock().expect("oracle");
+    for (k, seen) in &o.sessions {
+        eprintln!(
+            "faults: worker {k}: session on {} opened {:?} ago, {} frames, the last {:?} ago",
+            seen.url,
+            now - seen.opened,
+            seen.frames,
+            seen.last_frame.map(|t| now - t)
+        );
+    }
+}
+
 fn key_of(job: &pb::Job) -> String {
     serde_json::from_str::<serde_json::Value>(&job.payload_json)
         .ok()
@@ -826,10 +894,10 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
         if open == 0 {
             break listed;
         }
-        assert!(
-            Instant::now() < drained_by,
-            "{open} jobs not finished {DRAIN_BOUND:?} after the faults ended (seed {seed})"
-        );
+        if Instant::now() >= drained_by {
+            report_stall(&c, &listed, &oracle).await;
+            panic!("{open} jobs not finished {DRAIN_BOUND:?} after the faults ended (seed {seed})");
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     stop_work.store(true, Ordering::SeqCst);

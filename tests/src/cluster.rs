@@ -65,6 +65,39 @@ pub async fn leader_index(nodes: &mut [TestServer]) -> usize {
     .await
 }
 
+/// Moves the leadership from `leader` to `target` (ClusterService TransferLeader) and waits
+/// (at most `WAIT`) until every running node follows `target`.
+pub async fn transfer_leader(nodes: &mut [TestServer], leader: usize, target: usize) {
+    let target_id = node_status(&nodes[target])
+        .await
+        .expect("the target's status")
+        .raft_id;
+    let mut transfer = tonic::Request::new(pb::TransferLeaderRequest { raft_id: target_id });
+    transfer
+        .metadata_mut()
+        .insert("x-corvo-cluster-secret", SECRET.parse().expect("ascii"));
+    nodes[leader]
+        .cluster()
+        .await
+        .transfer_leader(transfer)
+        .await
+        .unwrap_or_else(|e| nodes[leader].fail(&format!("TransferLeader: {e}")));
+    // TransferLeader returns once Raft has the request (its documented contract); the new
+    // leader shows in the cluster status shortly after.
+    let deadline = Instant::now() + WAIT;
+    let now_leader = loop {
+        let now_leader = leader_index(nodes).await;
+        if now_leader == target || Instant::now() >= deadline {
+            break now_leader;
+        }
+        tokio::time::sleep(crate::POLL).await;
+    };
+    assert_eq!(
+        now_leader, target,
+        "leadership did not move to the chosen voter within {WAIT:?}"
+    );
+}
+
 /// The failover bound documented in docs/operations.md (5 s with the default timings), with
 /// a generous margin for a loaded 2-core test machine.
 pub const FAILOVER_BOUND: Duration = Duration::from_secs(15);

@@ -160,31 +160,7 @@ async fn t10_three_nodes_join_replicate_and_forward_follower_writes() {
     // TransferLeader moves leadership to the chosen voter; RemoveNode then takes a member
     // out (asked of the new leader).
     let target = (leader + 2) % nodes.len();
-    let target_id = node_status(&nodes[target]).await.expect("status").raft_id;
-    let mut transfer = tonic::Request::new(pb::TransferLeaderRequest { raft_id: target_id });
-    transfer
-        .metadata_mut()
-        .insert("x-corvo-cluster-secret", SECRET.parse().expect("ascii"));
-    nodes[leader]
-        .cluster()
-        .await
-        .transfer_leader(transfer)
-        .await
-        .unwrap_or_else(|e| nodes[leader].fail(&format!("TransferLeader: {e}")));
-    // TransferLeader returns once Raft has the request (its documented contract); the new
-    // leader shows in the cluster status shortly after.
-    let deadline = Instant::now() + WAIT;
-    let now_leader = loop {
-        let now_leader = leader_index(&mut nodes).await;
-        if now_leader == target || Instant::now() >= deadline {
-            break now_leader;
-        }
-        tokio::time::sleep(POLL).await;
-    };
-    assert_eq!(
-        now_leader, target,
-        "leadership did not move to the chosen voter within {WAIT:?}"
-    );
+    transfer_leader(&mut nodes, leader, target).await;
 
     let removed = node_status(&nodes[leader]).await.expect("status").raft_id;
     let mut remove = tonic::Request::new(pb::RemoveNodeRequest { raft_id: removed });

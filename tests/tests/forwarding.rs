@@ -307,3 +307,62 @@ async fn t60_a_forwarded_stream_ends_unavailable_when_the_leader_dies() {
         Ok(other) => panic!("the stream ended without a status: {other:?}"),
     }
 }
+
+/// A worker stream belongs with the leader: a stream served by a node that stops leading
+/// (leadership moved, or the node was cut off while the majority elected another) ends with
+/// UNAVAILABLE naming the new leader, after a NOT_LEADER frame with its address (what the
+/// original contract's workers reconnect on). Left open, the stream would wait for pushes
+/// that only the leader makes. Reconnected through the same node, the worker is served by
+/// the new leader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t70_a_stream_on_a_node_that_stops_leading_ends_and_the_worker_reconnects() {
+    let mut nodes = three_nodes().await;
+    let old = leader_index(&mut nodes).await;
+    let mut w = nodes[old].worker().await;
+    let mut s = Lifecycle::open(&mut w).await;
+    let granted = s.call(credit_frame(&["moved"], 1)).await;
+    assert!(granted.error.is_empty(), "{granted:?}");
+
+    let new = follower_of(old, &nodes);
+    transfer_leader(&mut nodes, old, new).await;
+    let mut notices = Vec::new();
+    let ended = loop {
+        match s.recv().await {
+            Ok(Some(r)) => notices.push(r),
+            other => break other,
+        }
+    };
+    let notice = notices
+        .iter()
+        .find(|r| r.error == "NOT_LEADER")
+        .unwrap_or_else(|| panic!("no NOT_LEADER frame before the end: {notices:?}"));
+    assert_eq!(notice.request_id, 0, "{notice:?}");
+    assert_eq!(notice.error_code, pb::ErrorCode::NotLeader as i32);
+    let new_port = nodes[new].addr().port().to_string();
+    assert!(
+        notice.leader_addr.ends_with(&new_port),
+        "the notice names {:?}, the leader listens on {new_port}",
+        notice.leader_addr
+    );
+    match ended {
+        Err(status) => {
+            assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+            assert!(status.message().contains("leader"), "{status:?}");
+            assert!(
+                status.metadata().contains_key("grpc-retry-pushback-ms"),
+                "no retry hint: {status:?}"
+            );
+        }
+        Ok(None) => panic!("the stream ended without a status"),
+        Ok(Some(_)) => unreachable!("the loop takes every frame"),
+    }
+
+    // Reconnected through the same node, which forwards now: the new leader pushes.
+    let mut s = Lifecycle::open(&mut w).await;
+    let granted = s.call(credit_frame(&["moved"], 1)).await;
+    assert!(granted.error.is_empty(), "{granted:?}");
+    let mut producer = nodes[new].worker().await;
+    let id = enqueue_job(&mut producer, "moved", r#"{"n":1}"#).await;
+    let pushed = s.pushed_jobs(1).await;
+    assert_eq!(pushed[0].job_id, id);
+}

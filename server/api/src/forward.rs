@@ -217,12 +217,7 @@ where
             // Streams open rarely, so a TCP probe per stream is cheap; the channel's own
             // connection is made in the background and would fail only after taking `req`.
             return Box::pin(async move {
-                let probe = tokio::time::timeout(
-                    FORWARD_CONNECT_TIMEOUT,
-                    tokio::net::TcpStream::connect(api_addr.as_str()),
-                )
-                .await;
-                if !matches!(probe, Ok(Ok(_))) {
+                if !reachable(&api_addr).await {
                     tracing::debug!(leader = %api_addr, "leader unreachable: serving the worker stream here");
                     return local.oneshot(req).await;
                 }
@@ -255,6 +250,17 @@ where
             }
         })
     }
+}
+
+/// Whether a TCP connection to `addr` (a leader's client address) opens within
+/// [`FORWARD_CONNECT_TIMEOUT`].
+pub(crate) async fn reachable(addr: &str) -> bool {
+    let probe = tokio::time::timeout(
+        FORWARD_CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await;
+    matches!(probe, Ok(Ok(_)))
 }
 
 impl Shared {

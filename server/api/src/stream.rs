@@ -11,6 +11,9 @@
 //!             frame grants along with acks lease ready work in the acks' own entry
 //!             (pushed right after the frame's answer); only what that leaves goes here
 //!  revoked ─▶ reader: a cancelled or reclaimed job held by this stream → cancel_job_ids
+//!  leader ──▶ reader: on a node that stops leading (or never led it), once the leader is
+//!             reachable: a NOT_LEADER frame (+ leader_addr), then UNAVAILABLE; the worker
+//!             reconnects, and a follower forwards the new stream to the leader
 //!  end ─────▶ the jobs the stream still holds go back to their queues at once (a failed
 //!             attempt each, as a lease expiry would be), unless the server ended the
 //!             stream to shut down: then the worker may settle them through another node
@@ -52,6 +55,9 @@ const INVALID_FRAMES_MAX: u32 = 10;
 const FRAMES_GATHERED_MAX: usize = 64;
 /// How long one pusher wait lasts before it re-checks that the stream still wants work.
 const PUSH_WAIT: Duration = Duration::from_secs(5);
+/// How often a stream re-checks that its node still leads, besides on every change of role
+/// or leader: for a stream served here because the leader could not be reached at its open.
+const LEADER_RECHECK: Duration = Duration::from_secs(5);
 
 type Out = mpsc::Sender<Result<pb::StreamLifecycleResponse, Status>>;
 
@@ -195,7 +201,21 @@ async fn read(
     // A frame read ahead by `gather` that did not fit into the previous group.
     let mut held: Option<pb::StreamLifecycleRequest> = None;
     let mut key_changes = caller.credential.as_ref().map(Credential::reloads);
+    let mut role = engine.raft().watch_role();
+    let mut recheck = tokio::time::interval_at(
+        (corvo_clock::monotonic() + LEADER_RECHECK).into(),
+        LEADER_RECHECK,
+    );
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let leadership = async {
+            tokio::select! {
+                alive = role.changed() => if !alive {
+                    std::future::pending::<()>().await;
+                },
+                _ = recheck.tick() => {}
+            }
+        };
         let keys_changed = async {
             match key_changes.as_mut() {
                 Some(rx) => {
@@ -281,6 +301,18 @@ async fn read(
                     return Ended::ByWorker;
                 }
             }
+            _ = leadership => {
+                if let Some(e) = led_elsewhere(&engine).await {
+                    debug!(error = %e, "this node does not lead: the worker stream goes to the leader");
+                    // The original contract's workers reconnect on this frame; the others on
+                    // the status that ends the stream.
+                    let mut notice = pb::StreamLifecycleResponse::default();
+                    echo_item_error(&mut notice, &e, "stream");
+                    let _ = tx.send(Ok(notice)).await;
+                    let _ = tx.send(Err(e.into())).await;
+                    return Ended::ByServer;
+                }
+            }
             _ = draining.changed(), if drain_deadline.is_none() => {
                 if *draining.borrow() {
                     drain_deadline = Some(corvo_clock::monotonic() + engine.opts().drain_grace);
@@ -298,13 +330,34 @@ async fn read(
     }
 }
 
+/// Why this node must not serve a worker stream any longer: it does not lead, another node
+/// does and can be reached, and this node is not draining (a drain ends its streams itself).
+/// Only the leader leases and pushes, so a stream left here would wait for pushes that never
+/// come; ended, the worker reconnects, and a follower forwards the new stream to the leader.
+/// While the leader cannot be reached from here, the stream stays: a new one would be served
+/// here too (see [`crate::forward`]), and its frames tell old workers NOT_LEADER meanwhile.
+async fn led_elsewhere(engine: &Engine) -> Option<ApiError> {
+    if engine.is_draining() {
+        return None;
+    }
+    let status = engine.raft().status();
+    let leader = status.leader_id.filter(|id| *id != status.node_id)?;
+    let addr = engine.raft().api_addr_of(leader)?;
+    crate::forward::reachable(&addr)
+        .await
+        .then_some(ApiError::NotLeader {
+            leader_addr: Some(addr),
+        })
+}
+
 /// Who ended a stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ended {
     /// The worker: it closed the stream, its connection broke, it stopped reading, or it
     /// may no longer call (its key, its frames). Whatever it still holds is abandoned.
     ByWorker,
-    /// The server, shutting down: the worker may settle what it holds through another node.
+    /// The server, shutting down or no longer leading: the worker may settle what it holds
+    /// through another node.
     ByServer,
 }
 
