@@ -46,7 +46,8 @@
 //! [`state_machine`] (the adapter and the application traits); [`network`] (peer RPC
 //! client) and `peer` (peer RPC server); [`secret`] (the cluster secret); [`identity`] (the
 //! cluster id and target node on peer RPCs); [`membership`] (join, remove, transfer
-//! leader); [`proposer`] (group commit); [`node`] (life cycle); [`restore`], [`options`],
+//! leader); [`proposer`] (group commit); [`node`] (life cycle); [`runtime`] (the thread Raft's
+//! tasks run on); [`restore`], [`options`],
 //! [`error`], [`clock`].
 
 pub mod clock;
@@ -62,6 +63,7 @@ mod peer;
 pub mod peer_pb;
 pub mod proposer;
 pub mod restore;
+pub mod runtime;
 pub mod secret;
 pub mod segments;
 pub mod snapshot;

@@ -20,6 +20,7 @@ use crate::log_store::LogStore;
 use crate::network::Network;
 use crate::options::{Durability, RaftOptions};
 use crate::proposer::{self, Proposer, ProposerControl};
+use crate::runtime::OwnRuntime;
 use crate::snapshot::SnapshotDir;
 use crate::state_machine::{AppStateMachine, ApplyListener, RaftMeta, StateMachineStore};
 use crate::types::{CorvoNode, LogId, RaftHandle, TypeConfig};
@@ -84,6 +85,8 @@ pub struct RaftNode {
     cluster: crate::ClusterId,
     /// What each peer decodes (see [`RaftNode::command_set_blocker`]).
     command_sets: crate::identity::PeerCommandSets,
+    /// The runtime Raft's tasks run on, when not the caller's; stopped by `shutdown`.
+    runtime: Option<OwnRuntime>,
 }
 
 /// The role of a node in the cluster.
@@ -131,6 +134,9 @@ impl RaftNode {
     }
 
     /// [`RaftNode::start`] with the clock that stamps proposals (tests drive it by hand).
+    ///
+    /// With [`RaftOptions::own_runtime`] (the default) everything Raft spawns runs on a runtime
+    /// of its own (see [`crate::runtime`]); otherwise on the caller's.
     pub async fn start_with_clock(
         opts: RaftOptions,
         sm: Arc<dyn AppStateMachine>,
@@ -138,6 +144,38 @@ impl RaftNode {
         clock: Arc<dyn Clock>,
     ) -> Result<RaftNode, RaftError> {
         opts.validate().map_err(RaftError::InvalidOptions)?;
+        if !opts.own_runtime {
+            return Self::start_here(opts, sm, listener, clock).await;
+        }
+        let runtime = OwnRuntime::start()
+            .map_err(|e| RaftError::Fatal(format!("starting the raft thread: {e}")))?;
+        let started = runtime
+            .handle()
+            .spawn(Self::start_here(opts, sm, listener, clock))
+            .await;
+        match started {
+            Ok(Ok(mut node)) => {
+                node.runtime = Some(runtime);
+                Ok(node)
+            }
+            Ok(Err(e)) => {
+                runtime.stop().await;
+                Err(e)
+            }
+            Err(e) => {
+                runtime.stop().await;
+                Err(RaftError::Fatal(format!("raft start task: {e}")))
+            }
+        }
+    }
+
+    /// Starts the node on the runtime this runs on.
+    async fn start_here(
+        opts: RaftOptions,
+        sm: Arc<dyn AppStateMachine>,
+        listener: Arc<dyn ApplyListener>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RaftNode, RaftError> {
         let config = Arc::new(raft_config(&opts)?);
         let mut log = open_log(&opts).await?;
         let cluster = crate::ClusterId::stored(log.meta()).map_err(RaftError::Storage)?;
@@ -255,6 +293,7 @@ impl RaftNode {
             snapshot_timer,
             cluster,
             command_sets,
+            runtime: None,
         })
     }
 
@@ -519,7 +558,8 @@ impl RaftNode {
     }
 
     /// Stops the proposer (queued commands fail with `ShuttingDown`, entries in flight get
-    /// up to `shutdown_drain_max` to be applied), then stops openraft. The log file may stay
+    /// up to `shutdown_drain_max` to be applied), then stops openraft, then the runtime it ran
+    /// on when it had one of its own. The log file may stay
     /// locked for a few ms after this returns; `start` retries that.
     pub async fn shutdown(&self) -> Result<(), RaftError> {
         if let Some(control) = self.control.lock().await.take() {
@@ -528,10 +568,15 @@ impl RaftNode {
         if let Some(timer) = &self.snapshot_timer {
             timer.abort();
         }
-        self.raft
+        let stopped = self
+            .raft
             .shutdown()
             .await
-            .map_err(|e| RaftError::Fatal(format!("raft core task: {e}")))
+            .map_err(|e| RaftError::Fatal(format!("raft core task: {e}")));
+        if let Some(runtime) = &self.runtime {
+            runtime.stop().await;
+        }
+        stopped
     }
 }
 

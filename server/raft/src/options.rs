@@ -102,6 +102,9 @@ pub struct RaftOptions {
     /// outcome is unknown (`ProposeError::CommitTimeout`): a leader cut off from its majority
     /// can neither commit nor, until it hears of a new term, fail its entries.
     pub commit_wait_max: Duration,
+    /// Run Raft's tasks on a single-threaded runtime in a thread of its own (`corvo-raft`)
+    /// instead of the caller's runtime (see [`crate::runtime`]).
+    pub own_runtime: bool,
 }
 
 /// Mutual TLS between nodes: the peer port serves `server` (which requires client certificates
@@ -170,6 +173,8 @@ impl Default for RaftOptions {
             // Far above a loaded node's commit latency (well under a second) and above an
             // election, so only a node without a majority hits it.
             commit_wait_max: Duration::from_secs(10),
+            // Entries' hand-offs do not queue behind the client port's request tasks.
+            own_runtime: true,
         }
     }
 }

@@ -20,11 +20,10 @@
 //! slot. Batching comes from the pipeline itself: while entries are in flight (or every slot is
 //! taken) calls queue up, and the next entry takes them all. Waiting instead (up to 2 ms while
 //! another entry was in flight, as until 2026-12) cost unary callers that wait: with 16
-//! clients it halved throughput (docs/performance.md, "Fewer hand-offs per entry"). One thing
-//! it does: for a small call while other calls are in flight it yields to the runtime once
-//! before closing the entry, so that the requests a connection read in the same burst, whose
-//! handlers are runnable but had not run yet, join it instead of each making an entry of its
-//! own (docs/adr/0041-a-yield-before-an-entry-closes.md).
+//! clients it halved throughput (docs/performance.md, "Fewer hand-offs per entry"). The task
+//! runs on Raft's own runtime (docs/adr/0043-raft-on-a-runtime-of-its-own.md), apart from the
+//! request handlers that queue calls, which keep queueing while it closes an entry (the yield
+//! of ADR 0041, which let handlers on the same runtime queue first, no longer gathers more).
 //!
 //! The queue is bounded in commands and in bytes by two semaphores (the channel itself is
 //! unbounded so that a full queue answers at once with `Overloaded` instead of making callers
@@ -32,7 +31,7 @@
 //! larger, `batch_bytes_max` bytes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use corvo_core::{Batch, Command, JobError, Reply};
@@ -46,16 +45,6 @@ use crate::clock::Clock;
 use crate::error::ProposeError;
 use crate::options::RaftOptions;
 use crate::types::{BatchData, RaftHandle, TypeConfig};
-
-/// The proposer yields before closing an entry only while at least this many calls wait in
-/// entries in flight: with fewer, calls arrive too far apart for a yield to gather any, and
-/// it only adds its cost to each call (4 clients: 11 % fewer calls per second when any entry
-/// in flight was reason enough).
-const YIELD_CALLS_IN_FLIGHT_MIN: usize = 4;
-/// ...and only for a small call (a unary write, an original-contract frame of one job): a
-/// batch of hundreds fills an entry's worth of work on its own (batched enqueue: 5 % fewer
-/// jobs per second when every call yielded).
-const YIELD_CALL_COMMANDS_MAX: usize = 4;
 
 /// One caller's replies, one per command, in order.
 pub type Replies = Vec<Result<Reply, JobError>>;
@@ -202,7 +191,6 @@ pub(crate) fn spawn(
         applied_now_ms,
         last_now_ms: 0,
         in_flight: in_flight.clone(),
-        calls_in_flight: Arc::new(AtomicUsize::new(0)),
         batch_commands_max: opts.batch_commands_max,
         batch_bytes_max: opts.batch_bytes_max,
         commit_wait_max: opts.commit_wait_max,
@@ -237,8 +225,6 @@ struct ProposerTask {
     /// The stamp of the previous entry this task proposed.
     last_now_ms: u64,
     in_flight: Arc<Semaphore>,
-    /// Calls in the entries in flight.
-    calls_in_flight: Arc<AtomicUsize>,
     batch_commands_max: usize,
     batch_bytes_max: usize,
     /// A call that did not fit in the previous entry; it opens the next one.
@@ -269,14 +255,6 @@ impl ProposerTask {
                     },
                 },
             };
-            // With other entries in flight, calls come in bursts: those whose handlers are
-            // already runnable (the rest of what a connection read at once) queue theirs
-            // before this entry closes. A yield, not a wait; alone, a call goes at once.
-            if first.commands.len() <= YIELD_CALL_COMMANDS_MAX
-                && self.calls_in_flight.load(Ordering::Relaxed) >= YIELD_CALLS_IN_FLIGHT_MIN
-            {
-                tokio::task::yield_now().await;
-            }
             let group = self.gather(first);
             self.submit(group, slot).await;
         }
@@ -339,9 +317,6 @@ impl ProposerTask {
         }
         let wait_max = self.commit_wait_max;
         let raft = self.raft.clone();
-        let calls = waiters.len();
-        self.calls_in_flight.fetch_add(calls, Ordering::Relaxed);
-        let calls_in_flight = self.calls_in_flight.clone();
         tokio::spawn(async move {
             match tokio::time::timeout(wait_max, applied).await {
                 Ok(Ok(result)) => deliver(waiters, result),
@@ -352,7 +327,6 @@ impl ProposerTask {
                 // calls altogether instead of answering them.
                 Err(_) => answer_all(waiters, &ProposeError::CommitTimeout { waited: wait_max }),
             }
-            calls_in_flight.fetch_sub(calls, Ordering::Relaxed);
             drop(slot);
         });
     }

@@ -5,7 +5,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -67,6 +67,8 @@ struct FakeState {
     gate_closed: bool,
     /// Number of `apply` calls blocked at the gate so far.
     gate_entered: usize,
+    /// The threads app entries were applied on: (name, the `/proc/thread-self` link).
+    apply_threads: std::collections::BTreeSet<(String, PathBuf)>,
 }
 
 /// An in-memory `AppStateMachine` whose applies are "non-durable" until `checkpoint`.
@@ -122,6 +124,17 @@ impl FakeApp {
 
     pub fn durable(&self) -> FakeData {
         self.state.lock().unwrap().durable.clone()
+    }
+
+    /// The threads app entries were applied on: (name, `/proc/<pid>/task/<tid>`).
+    pub fn apply_threads(&self) -> Vec<(String, PathBuf)> {
+        self.state
+            .lock()
+            .unwrap()
+            .apply_threads
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn violations(&self) -> Vec<String> {
@@ -183,6 +196,12 @@ impl AppStateMachine for FakeApp {
         _quick: bool,
     ) -> io::Result<Vec<Option<BatchOutcome>>> {
         let mut st = self.state.lock().unwrap();
+        if entries.iter().any(|(_, b)| b.is_some()) {
+            let name = std::thread::current().name().unwrap_or("").to_string();
+            let task = std::fs::read_link("/proc/thread-self").unwrap_or_default();
+            st.apply_threads
+                .insert((name, Path::new("/proc").join(task)));
+        }
         if st.gate_closed && entries.iter().any(|(_, b)| b.is_some()) {
             st.gate_entered += 1;
             self.gate.notify_all();
