@@ -250,15 +250,6 @@ async fn fault_node(
     .await
 }
 
-fn signal(pid: u32, sig: libc::c_int) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        panic!("pid {pid} out of range");
-    };
-    // SAFETY: kill(2) with a child's pid and a valid signal number has no memory effects.
-    let rc = unsafe { libc::kill(pid, sig) };
-    assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
-}
-
 impl Cluster {
     async fn start() -> Cluster {
         let dir = tempfile::tempdir().expect("a temp dir");
@@ -338,9 +329,9 @@ impl Cluster {
                 self.retarget(i);
             }
             Fault::Pause => {
-                signal(self.nodes[i].pid(), libc::SIGSTOP);
+                self.nodes[i].signal(libc::SIGSTOP);
                 tokio::time::sleep(step.hold).await;
-                signal(self.nodes[i].pid(), libc::SIGCONT);
+                self.nodes[i].signal(libc::SIGCONT);
             }
             Fault::Partition => {
                 self.isolate(i);

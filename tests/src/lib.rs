@@ -787,10 +787,15 @@ impl TestServer {
 
     /// Sends SIGTERM (a graceful shutdown) without waiting for the exit.
     pub fn terminate(&self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    /// Sends `sig` to the running server (SIGSTOP and SIGCONT pause and resume it).
+    pub fn signal(&self, sig: libc::c_int) {
         let pid = libc::pid_t::try_from(self.pid()).expect("pid fits pid_t");
         // SAFETY: kill(2) with a pid this process spawned and has not reaped yet.
-        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(rc, 0, "kill(SIGTERM): {}", std::io::Error::last_os_error());
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(rc, 0, "kill({sig}): {}", std::io::Error::last_os_error());
     }
 
     /// Waits until the process exits, at most `within`; panics (with the log) if it does not.

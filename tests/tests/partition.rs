@@ -303,3 +303,48 @@ async fn t70_a_deposed_leader_cut_off_from_the_majority_refuses_consistent_reads
     .expect("a job");
     assert_eq!(job.state, pb::JobState::Cancelled as i32);
 }
+
+/// An enqueue whose client gives up while its entry waits for a majority still hands its job
+/// to the stream whose credit the leader reserved for it (a lease riding in the same entry):
+/// the entry commits once the majority is back, cancelled call or not. Before, the cancelled
+/// call took the reservation with it: the job sat leased to nobody until its lease ran out,
+/// and the stream's credit was gone for good, so a worker that lost all its credits this way
+/// got nothing more, ever (the fault suite's stalled drains: every job pending, both workers
+/// connected to the leader, no push for minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t80_an_enqueue_cancelled_before_its_commit_still_delivers_its_job() {
+    let mut nodes = three_nodes().await;
+    let leader = leader_index(&mut nodes).await;
+    let mut w = nodes[leader].worker().await;
+    let mut s = Lifecycle::open(&mut w).await;
+    let granted = s.call(credit_frame(&["given-up"], 1)).await;
+    assert!(granted.error.is_empty(), "{granted:?}");
+
+    // Without its followers the leader cannot commit: the client gives up on the enqueue.
+    let followers: Vec<usize> = (0..nodes.len()).filter(|i| *i != leader).collect();
+    for &f in &followers {
+        nodes[f].signal(libc::SIGSTOP);
+    }
+    let mut producer = nodes[leader].worker().await;
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(500),
+        producer.enqueue(enqueue_req("given-up", r#"{"n":1}"#)),
+    )
+    .await;
+    assert!(gave_up.is_err(), "answered without a majority: {gave_up:?}");
+    for &f in &followers {
+        nodes[f].signal(libc::SIGCONT);
+    }
+
+    // The entry commits; its job reaches the stream, which can settle it.
+    let pushed = s.pushed_jobs(1).await;
+    let acked = s
+        .call(pb::StreamLifecycleRequest {
+            acks: vec![ack_item(&pushed[0])],
+            ..credit_frame(&["given-up"], 1)
+        })
+        .await;
+    assert_eq!(acked.acked, 1, "{acked:?}");
+    let job = get_job(&mut nodes[leader].jobs().await, &pushed[0].job_id).await;
+    assert_eq!(state_of(&job), pb::JobState::Completed);
+}

@@ -8,7 +8,7 @@ use corvo_raft::{Proposer, RaftNode};
 use corvo_store::{StateReader, StateStore};
 use tokio::sync::watch;
 
-use crate::dispatch::{Dispatcher, PushTarget};
+use crate::dispatch::{Dispatcher, PushTarget, Reservation};
 use crate::error::ApiError;
 use crate::host;
 use crate::metrics::Metrics;
@@ -41,6 +41,58 @@ fn retry_safe(cmd: &Command) -> bool {
 /// Retry hint while a member cannot decode a command yet (it is being upgraded, or a
 /// heartbeat will say so within a fraction of a second).
 const COMMAND_SET_RETRY_MS: u64 = 1_000;
+
+/// Hands the jobs piggybacked leases got to their streams, and gives back the credits they
+/// did not use.
+fn deliver(
+    reservations: Vec<Reservation>,
+    leases: Vec<Result<Reply, JobError>>,
+    metrics: &Metrics,
+) {
+    let now = wall_clock_ms();
+    Dispatcher::deliver(reservations, leases, |job| {
+        metrics.observe_delivered(job, now)
+    });
+}
+
+/// A proposal's piggybacked leases until their replies are handed over. Dropped before that
+/// (the call was cancelled: its client gave up, or its stream closed), it leaves a task to
+/// wait for the replies and deliver the jobs, since the entry commits all the same; without
+/// a runtime to run it on, it gives the credits back (the jobs' leases then run out).
+struct Delivery {
+    reservations: Vec<Reservation>,
+    /// The caller's own commands, ahead of the leases in the replies.
+    own: usize,
+    metrics: Arc<Metrics>,
+    replies: corvo_raft::proposer::Submitted,
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if self.reservations.is_empty() {
+            return;
+        }
+        let reservations = std::mem::take(&mut self.reservations);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            Dispatcher::cancel(reservations);
+            return;
+        };
+        let replies = std::mem::replace(
+            &mut self.replies,
+            corvo_raft::proposer::Submitted::nothing(),
+        );
+        let (own, metrics) = (self.own, self.metrics.clone());
+        runtime.spawn(async move {
+            match replies.await {
+                Ok(mut replies) => {
+                    let leases = replies.split_off(own.min(replies.len()));
+                    deliver(reservations, leases, &metrics);
+                }
+                Err(_) => Dispatcher::cancel(reservations),
+            }
+        });
+    }
+}
 
 /// Cheap to clone; shared by every service and stream session.
 #[derive(Clone)]
@@ -245,22 +297,36 @@ impl Engine {
         } else {
             tracing::Span::none()
         };
-        let mut replies =
-            match tracing::Instrument::instrument(self.inner.proposer.propose(cmds), span).await {
-                Ok(replies) => replies,
-                Err(e) => {
-                    Dispatcher::cancel(piggybacked);
-                    let e = ApiError::from(e);
-                    return Err(if retry_safe { e.retry_safe() } else { e });
-                }
-            };
+        let submitted = match self.inner.proposer.submit(cmds) {
+            Ok(submitted) => submitted,
+            Err(e) => {
+                Dispatcher::cancel(piggybacked);
+                let e = ApiError::from(e);
+                return Err(if retry_safe { e.retry_safe() } else { e });
+            }
+        };
+        // From here the entry is on its way: its piggybacked leases are seen through even if
+        // this call is dropped (its client gave up), or their streams' credits would leak.
+        let mut delivery = Delivery {
+            reservations: piggybacked,
+            own,
+            metrics: self.inner.metrics.clone(),
+            replies: submitted,
+        };
+        let outcome = tracing::Instrument::instrument(&mut delivery.replies, span).await;
+        let piggybacked = std::mem::take(&mut delivery.reservations);
+        let mut replies = match outcome {
+            Ok(replies) => replies,
+            Err(e) => {
+                Dispatcher::cancel(piggybacked);
+                let e = ApiError::from(e);
+                return Err(if retry_safe { e.retry_safe() } else { e });
+            }
+        };
         let metrics = &self.inner.metrics;
         metrics.observe_propose(started.elapsed());
         let leases = replies.split_off(own.min(replies.len()));
-        let now = wall_clock_ms();
-        Dispatcher::deliver(piggybacked, leases, |job| {
-            metrics.observe_delivered(job, now)
-        });
+        deliver(piggybacked, leases, metrics);
         for reply in &replies {
             match reply {
                 Ok(Reply::Acked { run: Some(run), .. }) => metrics.observe_settled(run, true),

@@ -75,8 +75,16 @@ impl Proposer {
     ///
     /// Dropping the returned future does not withdraw the commands once queued.
     pub async fn propose(&self, cmds: Vec<Command>) -> Result<Replies, ProposeError> {
+        self.submit(cmds)?.await
+    }
+
+    /// [`Proposer::propose`] in two steps: queues the commands now (or refuses them), and
+    /// returns the replies to come. The commands are proposed whether or not the replies are
+    /// awaited: a caller that must see them through even if it is cancelled (it reserved
+    /// something the replies settle) can hand the [`Submitted`] to a task of its own.
+    pub fn submit(&self, cmds: Vec<Command>) -> Result<Submitted, ProposeError> {
         if cmds.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Submitted::nothing());
         }
         if cmds.len() > self.batch_commands_max {
             return Err(ProposeError::TooLarge {
@@ -118,12 +126,39 @@ impl Proposer {
                 _queued: (queued, queued_bytes),
             })
             .map_err(|_| ProposeError::ShuttingDown)?;
+        Ok(Submitted(Some(replied)))
+    }
+}
+
+/// The replies to commands [`Proposer::submit`] queued (a future; `'static`, so a task may
+/// own it).
+pub struct Submitted(Option<oneshot::Receiver<Result<Replies, ProposeError>>>);
+
+impl Submitted {
+    /// The replies to no commands (resolves at once, empty).
+    pub fn nothing() -> Submitted {
+        Submitted(None)
+    }
+}
+
+impl std::future::Future for Submitted {
+    type Output = Result<Replies, ProposeError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let Some(replied) = self.0.as_mut() else {
+            return std::task::Poll::Ready(Ok(Vec::new()));
+        };
         // The task and the waiters always answer; a dropped sender means the runtime is
         // going away, possibly after the entry was proposed.
-        replied.await.unwrap_or(Err(ProposeError::OutcomeUnknown {
-            leader_id: None,
-            leader_addr: None,
-        }))
+        std::pin::Pin::new(replied).poll(cx).map(|answer| {
+            answer.unwrap_or(Err(ProposeError::OutcomeUnknown {
+                leader_id: None,
+                leader_addr: None,
+            }))
+        })
     }
 }
 
