@@ -313,7 +313,9 @@ async fn t70_a_deposed_leader_cut_off_from_the_majority_refuses_consistent_reads
 /// connected to the leader, no push for minutes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t80_an_enqueue_cancelled_before_its_commit_still_delivers_its_job() {
-    let mut nodes = three_nodes().await;
+    // Elections far slower than the pause: the followers come back to the same leader and
+    // take its entry, instead of possibly electing one of them without it.
+    let mut nodes = three_nodes_with(|b| b.election_timeout_ms(10_000)).await;
     let leader = leader_index(&mut nodes).await;
     let mut w = nodes[leader].worker().await;
     let mut s = Lifecycle::open(&mut w).await;
