@@ -730,7 +730,7 @@ async fn monitor(urls: Urls, stop: Arc<AtomicBool>, oracle: Shared) {
 }
 
 /// Every job of the queue, from the read view (consistent: read-your-writes on that node).
-async fn list_all(jobs: &mut JobClient) -> Vec<pb::Job> {
+async fn list_all(jobs: &mut JobClient) -> Result<Vec<pb::Job>, tonic::Status> {
     let mut all = Vec::new();
     let mut page_token = String::new();
     loop {
@@ -744,12 +744,11 @@ async fn list_all(jobs: &mut JobClient) -> Vec<pb::Job> {
                 ..Default::default()
             }),
         )
-        .await
-        .expect("ListJobs")
+        .await?
         .into_inner();
         all.extend(page.jobs);
         if page.next_page_token.is_empty() {
-            return all;
+            return Ok(all);
         }
         page_token = page.next_page_token;
     }
@@ -877,7 +876,18 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
     let mut jobs = c.nodes[leader].jobs().await;
     let drained_by = Instant::now() + DRAIN_BOUND;
     let listed = loop {
-        let listed = list_all(&mut jobs).await;
+        // A node's read view may still be recovering from a fault (UNAVAILABLE): ask again.
+        let listed = match list_all(&mut jobs).await {
+            Ok(listed) => listed,
+            Err(e) if Instant::now() < drained_by => {
+                eprintln!("faults: ListJobs on the leader: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(e) => {
+                panic!("ListJobs on the leader still fails {DRAIN_BOUND:?} after the faults: {e}")
+            }
+        };
         let open = listed
             .iter()
             .filter(|j| !matches!(state_of(j), pb::JobState::Completed | pb::JobState::Dead))

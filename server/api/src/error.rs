@@ -415,7 +415,7 @@ impl From<corvo_view::ViewError> for ApiError {
                 field: "ListJobsRequest".to_owned(),
                 reason,
             },
-            e @ ViewError::Timeout { .. } => ApiError::Unavailable {
+            e @ (ViewError::Timeout { .. } | ViewError::Failing(_)) => ApiError::Unavailable {
                 reason: e.to_string(),
                 retry_after_ms: VIEW_RETRY_MS,
             },

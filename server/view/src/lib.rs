@@ -21,7 +21,9 @@
 //! log index it has reached in the same SQLite transaction. At start-up a view behind the
 //! state (a crash while it lagged, a deleted file, a snapshot restore) is rebuilt from the
 //! state. [`View::wait_for`] lets a read wait until the view has reached an index
-//! (read-your-writes).
+//! (read-your-writes). A write that fails (a full disk) is followed by a rebuild from the
+//! state, retried with a growing wait until it succeeds; meanwhile updates are dropped (the
+//! rebuild covers them) and reads that wait answer with the failure at once.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,6 +46,11 @@ pub const RECORDS_QUEUED_BYTES_MAX: usize = 64 << 20;
 pub const BATCH_JOBS_MAX: usize = 8192;
 /// The projector gathers updates this long before writing them (the view's added lag).
 pub const BATCH_WAIT: Duration = Duration::from_millis(20);
+/// After a failed write (a full disk, say) the projector rebuilds the view from the state,
+/// first after this long, then after twice as long each time it fails again...
+pub const RECOVERY_WAIT_MIN: Duration = Duration::from_millis(500);
+/// ...up to this long.
+pub const RECOVERY_WAIT_MAX: Duration = Duration::from_secs(30);
 /// The projector thread's nice value: below the request and apply threads.
 const PROJECTOR_NICE: libc::c_int = 10;
 /// Read connections (searches run on the blocking pool, one connection each).
@@ -80,6 +87,10 @@ pub enum ViewError {
     },
     #[error("the read view's projector has stopped: {0}")]
     Stopped(String),
+    #[error(
+        "the read view cannot be written ({0}); it is rebuilt from the state as soon as it can be"
+    )]
+    Failing(String),
 }
 
 /// Where the projector reads current job records: the redb state.
@@ -303,6 +314,7 @@ impl View {
             applied: applied_tx,
             queued_bytes: queued_bytes.clone(),
             queued: queued.clone(),
+            failed: failed.clone(),
         };
         let failed_by = failed.clone();
         std::thread::Builder::new()
@@ -397,6 +409,11 @@ impl View {
 
     /// Waits (at most `timeout`) until the view has reached `index`.
     pub async fn wait_for(&self, index: u64, timeout: Duration) -> Result<(), ViewError> {
+        if self.applied_index() < index
+            && let Some(reason) = self.failure()
+        {
+            return Err(ViewError::Failing(reason));
+        }
         let mut rx = self.applied.clone();
         let reached = tokio::time::timeout(timeout, rx.wait_for(|at| *at >= index)).await;
         match reached {
@@ -747,6 +764,8 @@ struct Projector {
     queued_bytes: Arc<AtomicUsize>,
     /// Messages in the queue (see [`View::has_room`]).
     queued: Arc<AtomicUsize>,
+    /// Why the view cannot be written at the moment (or why the projector stopped).
+    failed: Arc<Mutex<Option<String>>>,
 }
 
 /// While the projector gathers, it sleeps this long at a time, then takes what was queued.
@@ -816,20 +835,73 @@ impl Projector {
                     };
                 }
             }
+            let mut written = Ok(());
             if let Some(at) = rebuild_at {
-                rebuild(&mut self.conn, &self.path, self.source.as_ref(), at)?;
+                written = rebuild(&mut self.conn, &self.path, self.source.as_ref(), at);
                 index = index.max(at);
                 // Changes gathered with the rebuild are older or covered by it.
                 writes.clear();
             }
-            if !writes.is_empty() {
-                self.refresh(writes, index)?;
+            if written.is_ok() && !writes.is_empty() {
+                written = self.refresh(writes, index);
+            }
+            if let Err(e) = written {
+                match self.recover(&rx, index, e) {
+                    Some(rebuilt_at) => index = rebuilt_at,
+                    None => return Ok(()),
+                }
             }
             self.applied.send_if_modified(|at| {
                 let moved = index > *at;
                 *at = (*at).max(index);
                 moved
             });
+        }
+    }
+
+    /// After a failed write (its transaction rolled back), rebuilds the view from the state
+    /// until that succeeds, waiting [`RECOVERY_WAIT_MIN`] and then twice as long each time,
+    /// up to [`RECOVERY_WAIT_MAX`]. Meanwhile updates are taken off the queue and dropped (the
+    /// rebuild covers them; applies must not wait on a view that cannot move), and reads
+    /// answer with the failure. Returns the index the view was rebuilt at; `None` when the
+    /// view was closed meanwhile.
+    fn recover(&mut self, rx: &Receiver<Msg>, mut index: u64, first: ViewError) -> Option<u64> {
+        let mut error = first;
+        let mut wait = RECOVERY_WAIT_MIN;
+        loop {
+            tracing::error!(
+                error = %error,
+                retry_in_ms = wait.as_millis() as u64,
+                "the read view could not be written: it will be rebuilt from the state"
+            );
+            *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
+            let until = corvo_clock::monotonic() + wait;
+            loop {
+                let left = until.saturating_duration_since(corvo_clock::monotonic());
+                match rx.recv_timeout(left) {
+                    Ok(Msg::Changed {
+                        index: i, bytes, ..
+                    }) => {
+                        self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                        self.queued.fetch_sub(1, Ordering::AcqRel);
+                        index = index.max(i);
+                    }
+                    Ok(Msg::Rebuild { index: i }) => index = index.max(i),
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                }
+            }
+            match rebuild(&mut self.conn, &self.path, self.source.as_ref(), index) {
+                Ok(()) => {
+                    *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    tracing::info!(index, "the read view is written again");
+                    return Some(index);
+                }
+                Err(e) => {
+                    error = e;
+                    wait = (wait * 2).min(RECOVERY_WAIT_MAX);
+                }
+            }
         }
     }
 

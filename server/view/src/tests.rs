@@ -10,15 +10,28 @@ use super::*;
 #[derive(Default)]
 struct MemSource {
     jobs: Mutex<BTreeMap<String, Job>>,
+    /// Every read fails while set (a disk that cannot be read or written).
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl MemSource {
+    fn check(&self) -> Result<(), String> {
+        match self.failing.load(Ordering::SeqCst) {
+            true => Err("I/O error (a test failure)".into()),
+            false => Ok(()),
+        }
+    }
 }
 
 impl JobSource for MemSource {
     fn jobs(&self, ids: &[String]) -> Result<Vec<Option<Job>>, String> {
+        self.check()?;
         let jobs = self.jobs.lock().unwrap();
         Ok(ids.iter().map(|id| jobs.get(id).cloned()).collect())
     }
 
     fn for_each_job(&self, f: &mut dyn FnMut(Job) -> Result<(), String>) -> Result<(), String> {
+        self.check()?;
         for job in self.jobs.lock().unwrap().values() {
             f(job.clone())?;
         }
@@ -244,7 +257,8 @@ fn records_carried_by_the_apply_are_used_as_written_and_the_latest_write_wins() 
     wait(&view, 4);
     assert!(q(JobState::Pending).is_empty());
 
-    // A record that does not decode stops the projector with an error naming the job.
+    // A record that does not decode is reported, naming the job, and the view is rebuilt
+    // from the state (here empty).
     view.changed(
         5,
         vec![JobWrite {
@@ -252,12 +266,35 @@ fn records_carried_by_the_apply_are_used_as_written_and_the_latest_write_wins() 
             change: JobChange::Written(Some(vec![0xff, 0xff])),
         }],
     );
-    let err = rt()
-        .block_on(view.wait_for(5, Duration::from_secs(5)))
-        .unwrap_err();
-    assert!(matches!(err, ViewError::Stopped(_)), "{err}");
-    let failure = view.failure().unwrap();
+    let failure = reported_failure(&view);
     assert!(failure.contains("job c"), "{failure}");
+    recovered(&view);
+    wait(&view, 5);
+    assert!(q(JobState::Active).is_empty());
+}
+
+/// The failure the view reports, once it does (within 10 s).
+fn reported_failure(view: &View) -> String {
+    let deadline = corvo_clock::monotonic() + Duration::from_secs(10);
+    loop {
+        if let Some(failure) = view.failure() {
+            return failure;
+        }
+        assert!(corvo_clock::monotonic() < deadline, "no failure reported");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits (at most 10 s) until the view reports no failure any more.
+fn recovered(view: &View) {
+    let deadline = corvo_clock::monotonic() + Duration::from_secs(10);
+    while let Some(failure) = view.failure() {
+        assert!(
+            corvo_clock::monotonic() < deadline,
+            "not recovered: {failure}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
@@ -348,6 +385,45 @@ fn a_view_behind_the_state_is_rebuilt_and_an_index_survives_reopen() {
     view.rebuild(20);
     wait(&view, 20);
     assert_eq!(ids(&view.search(&JobQuery::default()).unwrap()), ["z"]);
+}
+
+/// A write that fails (here the state cannot be read; a full disk fails the same way) does
+/// not stop the projector for good: reads say why at once, updates keep being taken (the
+/// applies never wait on a view that cannot move), and once writing works again the view is
+/// rebuilt from the state and goes on.
+#[test]
+fn a_failed_write_is_followed_by_a_rebuild_and_reads_say_why_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Arc::new(MemSource::default());
+    let view = View::open(&dir.path().join("view.sqlite"), source.clone(), None).unwrap();
+    source.put(job("x", "q", JobState::Pending, 1));
+    view.changed(1, unread(&["x"]));
+    wait(&view, 1);
+
+    source.failing.store(true, Ordering::SeqCst);
+    source.put(job("y", "q", JobState::Pending, 2));
+    view.changed(2, unread(&["y"]));
+    reported_failure(&view);
+    let err = rt()
+        .block_on(view.wait_for(2, Duration::from_secs(10)))
+        .unwrap_err();
+    assert!(matches!(err, ViewError::Failing(_)), "{err}");
+    assert!(err.to_string().contains("I/O error"), "{err}");
+    // More updates than the queue holds: taken off it while the view cannot be written.
+    let last = 3 + 2 * UPDATES_QUEUED_MAX as u64;
+    for index in 3..=last {
+        view.changed(index, unread(&["y"]));
+    }
+
+    source.failing.store(false, Ordering::SeqCst);
+    source.put(job("z", "q", JobState::Pending, 3));
+    recovered(&view);
+    view.changed(last + 1, unread(&["z"]));
+    wait(&view, last + 1);
+    assert_eq!(
+        ids(&view.search(&JobQuery::default()).unwrap()),
+        ["z", "y", "x"]
+    );
 }
 
 #[test]
