@@ -367,15 +367,25 @@ impl Cluster {
                 tokio::time::sleep(step.hold).await;
                 disk.free();
                 // A node whose writes failed has stopped Raft for good (`/healthz` 503) and
-                // exits after the grace and its shutdown: wait for that, then bring it back,
-                // as its supervisor (Kubernetes) would.
+                // exits after the grace and its shutdown (its port closes before it exits):
+                // wait until it answers healthy or has exited, then bring it back, as its
+                // supervisor (Kubernetes) would.
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                let fatal = matches!(
-                    http_get(self.nodes[i].addr(), "/healthz").await,
-                    Ok((503, _))
-                );
-                if fatal {
-                    self.nodes[i].wait_exit(WAIT).await;
+                let until = Instant::now() + WAIT;
+                while self.nodes[i].is_running() {
+                    let healthy = matches!(
+                        http_get(self.nodes[i].addr(), "/healthz").await,
+                        Ok((200, _))
+                    );
+                    if healthy {
+                        break;
+                    }
+                    assert!(
+                        Instant::now() < until,
+                        "n{} neither healthy nor gone {WAIT:?} after a full disk",
+                        i + 1
+                    );
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 self.revive(i).await;
             }
