@@ -768,10 +768,7 @@ async fn list_all(jobs: &mut JobClient) -> Result<Vec<pb::Job>, tonic::Status> {
 /// a few of them as each node's state has them, each node's queue counts, and what each
 /// worker's session last saw.
 async fn report_stall(c: &Cluster, listed: &[pb::Job], oracle: &Shared) {
-    let open: Vec<&pb::Job> = listed
-        .iter()
-        .filter(|j| !matches!(state_of(j), pb::JobState::Completed | pb::JobState::Dead))
-        .collect();
+    let open: Vec<&pb::Job> = listed.iter().filter(|j| is_open(j)).collect();
     let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
     for j in &open {
         *by_state.entry(format!("{:?}", state_of(j))).or_default() += 1;
@@ -810,6 +807,11 @@ async fn report_stall(c: &Cluster, listed: &[pb::Job], oracle: &Shared) {
             seen.last_frame.map(|t| now - t)
         );
     }
+}
+
+/// Not finished yet: neither completed nor dead.
+fn is_open(job: &pb::Job) -> bool {
+    !matches!(state_of(job), pb::JobState::Completed | pb::JobState::Dead)
 }
 
 fn key_of(job: &pb::Job) -> String {
@@ -898,10 +900,7 @@ async fn seeded_faults_lose_and_duplicate_nothing() {
                 panic!("ListJobs on the leader still fails {DRAIN_BOUND:?} after the faults: {e}")
             }
         };
-        let open = listed
-            .iter()
-            .filter(|j| !matches!(state_of(j), pb::JobState::Completed | pb::JobState::Dead))
-            .count();
+        let open = listed.iter().filter(|j| is_open(j)).count();
         if open == 0 {
             break listed;
         }

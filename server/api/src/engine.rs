@@ -59,15 +59,15 @@ fn deliver(
 /// (the call was cancelled: its client gave up, or its stream closed), it leaves a task to
 /// wait for the replies and deliver the jobs, since the entry commits all the same; without
 /// a runtime to run it on, it gives the credits back (the jobs' leases then run out).
-struct Delivery {
+struct Delivery<'a> {
     reservations: Vec<Reservation>,
     /// The caller's own commands, ahead of the leases in the replies.
     own: usize,
-    metrics: Arc<Metrics>,
+    metrics: &'a Arc<Metrics>,
     replies: corvo_raft::proposer::Submitted,
 }
 
-impl Drop for Delivery {
+impl Drop for Delivery<'_> {
     fn drop(&mut self) {
         if self.reservations.is_empty() {
             return;
@@ -297,24 +297,22 @@ impl Engine {
         } else {
             tracing::Span::none()
         };
-        let submitted = match self.inner.proposer.submit(cmds) {
-            Ok(submitted) => submitted,
-            Err(e) => {
-                Dispatcher::cancel(piggybacked);
-                let e = ApiError::from(e);
-                return Err(if retry_safe { e.retry_safe() } else { e });
+        let (piggybacked, outcome) = match self.inner.proposer.submit(cmds) {
+            Ok(replies) => {
+                // The entry is on its way: its piggybacked leases are seen through even if
+                // this call is dropped (its client gave up), or their streams' credits would
+                // leak.
+                let mut delivery = Delivery {
+                    reservations: piggybacked,
+                    own,
+                    metrics: &self.inner.metrics,
+                    replies,
+                };
+                let outcome = tracing::Instrument::instrument(&mut delivery.replies, span).await;
+                (std::mem::take(&mut delivery.reservations), outcome)
             }
+            Err(e) => (piggybacked, Err(e)),
         };
-        // From here the entry is on its way: its piggybacked leases are seen through even if
-        // this call is dropped (its client gave up), or their streams' credits would leak.
-        let mut delivery = Delivery {
-            reservations: piggybacked,
-            own,
-            metrics: self.inner.metrics.clone(),
-            replies: submitted,
-        };
-        let outcome = tracing::Instrument::instrument(&mut delivery.replies, span).await;
-        let piggybacked = std::mem::take(&mut delivery.reservations);
         let mut replies = match outcome {
             Ok(replies) => replies,
             Err(e) => {

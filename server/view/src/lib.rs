@@ -316,17 +316,11 @@ impl View {
             queued: queued.clone(),
             failed: failed.clone(),
         };
-        let failed_by = failed.clone();
         std::thread::Builder::new()
             .name("corvo-view".to_owned())
             .spawn(move || {
                 lower_priority();
-                if let Err(e) = projector.run(rx) {
-                    tracing::error!(error = %e, "the read view's projector stopped");
-                    *failed_by.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                }
-                // Only now does `applied` close: a waiter woken by that finds the failure set.
-                drop(projector);
+                projector.run(rx);
             })
             .map_err(|e| ViewError::Stopped(format!("spawning the projector: {e}")))?;
         Ok(View {
@@ -787,12 +781,14 @@ fn gather_pause(until: std::time::Instant, queued: &AtomicUsize) -> bool {
 }
 
 impl Projector {
-    fn run(&mut self, rx: Receiver<Msg>) -> Result<(), ViewError> {
+    /// Projects updates until the view is closed; a failed write is recovered from
+    /// ([`Projector::recover`]), never the end of the thread.
+    fn run(&mut self, rx: Receiver<Msg>) {
         loop {
             let first = match rx.recv_timeout(Duration::from_secs(3600)) {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(RecvTimeoutError::Disconnected) => return,
             };
             // Gather what else arrives within BATCH_WAIT into one transaction: every SQLite
             // transaction rewrites the hot index pages, so fewer, larger ones cost less.
@@ -848,7 +844,7 @@ impl Projector {
             if let Err(e) = written {
                 match self.recover(&rx, index, e) {
                     Some(rebuilt_at) => index = rebuilt_at,
-                    None => return Ok(()),
+                    None => return,
                 }
             }
             self.applied.send_if_modified(|at| {
