@@ -107,11 +107,52 @@ impl SnapshotWriter for ArchiveExport {
         self.0.raft_meta().map(<[u8]>::to_vec)
     }
 
+    /// Writes on a thread of its own at a lower priority ([`SNAPSHOT_NICE`]): on a busy node
+    /// the threads serving calls and applying entries go first.
     fn write(self: Box<Self>, path: &Path, created_unix_ms: u64) -> std::io::Result<()> {
-        self.0
-            .write(path, created_unix_ms)
-            .map(|_| ())
-            .map_err(std::io::Error::other)
+        let path = path.to_path_buf();
+        let export = self.0;
+        in_background("corvo-snapshot", SNAPSHOT_NICE, move || {
+            export.write(&path, created_unix_ms)
+        })?
+        .map(|_| ())
+        .map_err(std::io::Error::other)
+    }
+}
+
+/// Runs `f` on a new thread named `name` whose priority is lowered to `nice`, and waits for
+/// it (an unprivileged thread can lower its own priority but never raise it back: a pooled
+/// thread must not be lowered).
+fn in_background<T: Send + 'static>(
+    name: &str,
+    nice: libc::c_int,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<T> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            lower_priority(nice);
+            f()
+        })?
+        .join()
+        .map_err(|_| std::io::Error::other(format!("thread {name} panicked")))
+}
+
+/// The nice value of the thread writing a snapshot archive: background work, like the read
+/// view's projector. A snapshot of a large state takes seconds of CPU; at normal priority,
+/// on a node whose cores were busy, it took them from the calls (docs/performance.md,
+/// "Snapshots at a lower priority").
+pub const SNAPSHOT_NICE: libc::c_int = 10;
+
+/// Lowers the calling thread's priority to `nice` (best effort).
+fn lower_priority(nice: libc::c_int) {
+    // SAFETY: gettid and setpriority take no pointers; they only affect this thread.
+    let failed = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice) != 0
+    };
+    if failed {
+        tracing::debug!(nice, "could not lower a background thread's priority");
     }
 }
 
@@ -238,5 +279,35 @@ pub fn last_event_seq(reader: &corvo_store::StateReader) -> Result<u64, corvo_co
     match reader.get(Table::Meta, meta::EVENT_SEQ)? {
         Some(b) => decode_u64(Table::Meta, meta::EVENT_SEQ, &b),
         None => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Snapshot archives are written on a thread of their own, below the priority of the
+    /// threads serving calls; the caller's thread keeps its priority.
+    #[test]
+    fn background_work_runs_on_its_own_thread_at_a_lower_priority() {
+        // SAFETY: gettid and getpriority take no pointers and read this thread's priority.
+        let nice_here = || unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::getpriority(libc::PRIO_PROCESS, tid)
+        };
+        let before = nice_here();
+        let (name, nice) = in_background("corvo-snapshot", SNAPSHOT_NICE, move || {
+            (
+                std::thread::current().name().map(str::to_owned),
+                nice_here(),
+            )
+        })
+        .unwrap();
+        assert_eq!(name.as_deref(), Some("corvo-snapshot"));
+        assert!(
+            nice >= SNAPSHOT_NICE.max(before),
+            "nice {nice}, wanted at least {SNAPSHOT_NICE}"
+        );
+        assert_eq!(nice_here(), before, "the caller's priority is unchanged");
     }
 }
