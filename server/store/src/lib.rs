@@ -444,10 +444,6 @@ fn carried(txn: &ReadTransaction, t: Table) -> Result<bool, StoreError> {
 /// `Jobs` record with its payload folded back in from `Payloads`
 /// ([`corvo_core::keys::job_record_with_payload`]), so every node and release agrees. A read
 /// error becomes the caller's error through `wrap`.
-///
-/// `Payloads` is keyed like `Jobs`, so the two are walked side by side (a merge join): one
-/// lookup per job descended the payload tree from its root each time (3 % of a snapshot's
-/// time under load, docs/performance.md, "Snapshots at a lower priority").
 fn for_each_carried_row<E>(
     txn: &ReadTransaction,
     t: Table,
@@ -455,50 +451,30 @@ fn for_each_carried_row<E>(
     mut f: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
 ) -> Result<(), E> {
     let table = txn.open_table(table_def(t)).map_err(|e| wrap(io(e)))?;
-    let payload_table = match t {
+    let payloads = match t {
         Table::Jobs => Some(
             txn.open_table(table_def(Table::Payloads))
                 .map_err(|e| wrap(io(e)))?,
         ),
         _ => None,
     };
-    let mut payloads = match &payload_table {
-        Some(p) => Some(p.iter().map_err(|e| wrap(io(e)))?.peekable()),
-        None => None,
-    };
     for row in table.iter().map_err(|e| wrap(io(e)))? {
         let (k, v) = row.map_err(|e| wrap(io(e)))?;
-        let key = k.value();
-        let mut payload = None;
-        if let Some(rows) = payloads.as_mut() {
-            // Skip payloads below this job's key (none are expected: a payload goes with its
-            // job), then take the one at it, if any.
-            while let Some(next) = rows.peek() {
-                let at = match next {
-                    Ok((pk, _)) => pk.value().cmp(key),
-                    // Taken below to hand the error over.
-                    Err(_) => std::cmp::Ordering::Less,
-                };
-                match at {
-                    std::cmp::Ordering::Greater => break,
-                    std::cmp::Ordering::Less => {
-                        rows.next().transpose().map_err(|e| wrap(io(e)))?;
-                    }
-                    std::cmp::Ordering::Equal => {
-                        payload = rows.next().transpose().map_err(|e| wrap(io(e)))?;
-                        break;
-                    }
-                }
-            }
-        }
+        let payload = match &payloads {
+            Some(payloads) => payloads.get(k.value()).map_err(|e| wrap(io(e)))?,
+            None => None,
+        };
         match payload {
-            Some((_, payload)) => {
-                let record =
-                    corvo_core::keys::job_record_with_payload(key, v.value(), payload.value())
-                        .map_err(&wrap)?;
-                f(key, &record)?;
+            Some(payload) => {
+                let record = corvo_core::keys::job_record_with_payload(
+                    k.value(),
+                    v.value(),
+                    payload.value(),
+                )
+                .map_err(&wrap)?;
+                f(k.value(), &record)?;
             }
-            None => f(key, v.value())?,
+            None => f(k.value(), v.value())?,
         }
     }
     Ok(())
