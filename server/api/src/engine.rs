@@ -117,6 +117,8 @@ struct Inner {
     view: Arc<corvo_view::View>,
     /// Wakes the bulk operation runner (an operation started).
     operations: tokio::sync::Notify,
+    /// Whether the leader's client address takes connections (shared by every stream).
+    leader_probe: crate::forward::LeaderProbe,
 }
 
 impl Engine {
@@ -146,6 +148,7 @@ impl Engine {
                 dispatcher: Dispatcher::default(),
                 view,
                 operations: tokio::sync::Notify::new(),
+                leader_probe: Default::default(),
             }),
         }
     }
@@ -489,6 +492,11 @@ impl Engine {
 
     pub fn draining(&self) -> watch::Receiver<bool> {
         self.inner.draining.subscribe()
+    }
+
+    /// The probes of leaders' client addresses this node's streams share.
+    pub fn leader_probe(&self) -> &crate::forward::LeaderProbe {
+        &self.inner.leader_probe
     }
 
     pub fn is_draining(&self) -> bool {

@@ -78,6 +78,9 @@ pub enum Route {
 /// What the layer needs to know about the cluster; [`Engine`] in the server.
 pub trait LeaderView: Send + Sync + 'static {
     fn route(&self) -> Route;
+
+    /// The probes of leaders' client addresses this node shares (see [`LeaderProbe`]).
+    fn probe(&self) -> &LeaderProbe;
 }
 
 impl LeaderView for Engine {
@@ -97,6 +100,10 @@ impl LeaderView for Engine {
                 None => Route::LeaderAddressUnknown { raft_id: id },
             },
         }
+    }
+
+    fn probe(&self) -> &LeaderProbe {
+        self.leader_probe()
     }
 }
 
@@ -214,10 +221,11 @@ where
             // A worker stream goes to the leader only once the connection is up; otherwise it
             // is served here, where its frames say NOT_LEADER + leader_addr (legacy fields).
             let local = self.inner.clone();
-            // Streams open rarely, so a TCP probe per stream is cheap; the channel's own
-            // connection is made in the background and would fail only after taking `req`.
+            // The channel's own connection is made in the background and would fail only
+            // after taking `req`: a probe first (shared with the node's other streams).
+            let view = self.shared.view.clone();
             return Box::pin(async move {
-                if !reachable(&api_addr).await {
+                if !view.probe().reachable(&api_addr).await {
                     tracing::debug!(leader = %api_addr, "leader unreachable: serving the worker stream here");
                     return local.oneshot(req).await;
                 }
@@ -252,15 +260,42 @@ where
     }
 }
 
-/// Whether a TCP connection to `addr` (a leader's client address) opens within
-/// [`FORWARD_CONNECT_TIMEOUT`].
-pub(crate) async fn reachable(addr: &str) -> bool {
-    let probe = tokio::time::timeout(
-        FORWARD_CONNECT_TIMEOUT,
-        tokio::net::TcpStream::connect(addr),
-    )
-    .await;
-    matches!(probe, Ok(Ok(_)))
+/// How long the answer of a probe of a leader's client address stands for every caller that
+/// asks about the same address.
+pub const PROBE_FRESH: Duration = Duration::from_secs(1);
+
+/// Whether the leader's client address takes connections, asked by every worker stream that
+/// opens on a follower (forwarded only when it does) and by every stream on a node that
+/// stopped leading (ended only when it does), also every few seconds while it does not.
+/// One probe at a time per node: callers that ask while one is under way wait for its answer,
+/// and an answer stands for [`PROBE_FRESH`]. When the leadership moves, the thousands of
+/// streams of a busy node make one connection to the new leader, not one each.
+#[derive(Default)]
+pub struct LeaderProbe {
+    /// The last answer: the address, when it was made, whether it connected.
+    last: tokio::sync::Mutex<Option<(String, std::time::Instant, bool)>>,
+}
+
+impl LeaderProbe {
+    /// Whether a TCP connection to `addr` opens within [`FORWARD_CONNECT_TIMEOUT`] (or did,
+    /// for this address, less than [`PROBE_FRESH`] ago).
+    pub async fn reachable(&self, addr: &str) -> bool {
+        let mut last = self.last.lock().await;
+        if let Some((at_addr, at, answer)) = last.as_ref()
+            && at_addr == addr
+            && at.elapsed() < PROBE_FRESH
+        {
+            return *answer;
+        }
+        let probe = tokio::time::timeout(
+            FORWARD_CONNECT_TIMEOUT,
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await;
+        let answer = matches!(probe, Ok(Ok(_)));
+        *last = Some((addr.to_owned(), corvo_clock::monotonic(), answer));
+        answer
+    }
 }
 
 impl Shared {
@@ -412,11 +447,15 @@ mod tests {
 
     use super::*;
 
-    struct Fixed(Route);
+    struct Fixed(Route, LeaderProbe);
 
     impl LeaderView for Fixed {
         fn route(&self) -> Route {
             self.0.clone()
+        }
+
+        fn probe(&self) -> &LeaderProbe {
+            &self.1
         }
     }
 
@@ -432,7 +471,7 @@ mod tests {
                 .insert("x-local", HeaderValue::from_static("1"));
             Ok::<_, Infallible>(r)
         });
-        ForwardLayer::new(Arc::new(Fixed(route)), "n2", None).layer(inner)
+        ForwardLayer::new(Arc::new(Fixed(route, LeaderProbe::default())), "n2", None).layer(inner)
     }
 
     fn grpc(path: &str) -> Request<Body> {
@@ -452,6 +491,37 @@ mod tests {
     fn closed_addr() -> String {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().to_string()
+    }
+
+    /// Many streams asking at once whether the same leader takes connections make one
+    /// connection between them; another address is probed on its own, and a closed one
+    /// answers no.
+    #[tokio::test]
+    async fn streams_asking_about_the_same_leader_share_one_probe() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let probe = LeaderProbe::default();
+        let answers = futures::future::join_all((0..50).map(|_| probe.reachable(&addr))).await;
+        assert!(answers.iter().all(|a| *a), "{answers:?}");
+        assert!(probe.reachable(&addr).await);
+        // Every connection made is queued on the listener by now: count them.
+        let mut connections = 0;
+        while let Ok(Ok(_)) =
+            tokio::time::timeout(Duration::from_millis(200), listener.accept()).await
+        {
+            connections += 1;
+        }
+        assert_eq!(connections, 1, "one probe for 51 questions");
+
+        let closed = closed_addr();
+        assert!(!probe.reachable(&closed).await, "nothing listens there");
+        assert!(!probe.reachable(&closed).await);
+        assert!(
+            probe.reachable(&addr).await,
+            "the other address is probed anew"
+        );
+        let accepted = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await;
+        assert!(matches!(accepted, Ok(Ok(_))), "a new probe connected");
     }
 
     #[tokio::test]
@@ -633,7 +703,7 @@ mod tests {
     #[tokio::test]
     async fn the_channel_follows_the_leader() {
         let shared = Shared {
-            view: Arc::new(Fixed(Route::NoLeader)),
+            view: Arc::new(Fixed(Route::NoLeader, LeaderProbe::default())),
             node: HeaderValue::from_static("n2"),
             leader: Mutex::new(None),
             tls: None,

@@ -343,7 +343,9 @@ async fn led_elsewhere(engine: &Engine) -> Option<ApiError> {
     let status = engine.raft().status();
     let leader = status.leader_id.filter(|id| *id != status.node_id)?;
     let addr = engine.raft().api_addr_of(leader)?;
-    crate::forward::reachable(&addr)
+    engine
+        .leader_probe()
+        .reachable(&addr)
         .await
         .then_some(ApiError::NotLeader {
             leader_addr: Some(addr),
