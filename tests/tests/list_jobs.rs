@@ -76,6 +76,10 @@ async fn t10_filters_pages_and_read_your_writes() {
     assert_eq!(ids(&everything), newest_first);
     assert!(everything.next_page_token.is_empty());
     assert!(everything.view_index > 0);
+    assert_eq!(
+        everything.view_stale_reason, "",
+        "a healthy view is not stale"
+    );
 
     let by = |f: fn(&mut pb::ListJobsRequest)| {
         let mut req = consistent();

@@ -502,6 +502,7 @@ impl JobService for Services {
                 .map_err(ApiError::from)?;
         }
         let view_index = view.applied_index();
+        let view_stale_reason = view.failure().unwrap_or_default();
         let page = tokio::task::spawn_blocking(move || view.search(&query))
             .await
             .map_err(|e| ApiError::Internal(format!("search task: {e}")))?
@@ -528,6 +529,7 @@ impl JobService for Services {
             jobs,
             next_page_token: next.map(|c| c.token()).unwrap_or_default(),
             view_index,
+            view_stale_reason,
         }))
     }
 

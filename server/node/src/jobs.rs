@@ -113,6 +113,7 @@ async fn list_jobs(
     };
     let mut jobs = Vec::new();
     let mut view_index;
+    let mut stale = String::new();
     loop {
         let wanted = args.limit - jobs.len();
         request.page_size = wanted.clamp(1, PAGE_MAX) as i32;
@@ -124,6 +125,9 @@ async fn list_jobs(
         // Read-your-writes holds after the first page; the next ones need not wait again.
         request.consistent = false;
         view_index = page.view_index;
+        if stale.is_empty() {
+            stale = page.view_stale_reason;
+        }
         jobs.extend(page.jobs.into_iter().take(wanted));
         request.page_token = page.next_page_token;
         if jobs.len() >= args.limit || request.page_token.is_empty() {
@@ -138,6 +142,7 @@ async fn list_jobs(
                 "jobs": jobs.iter().map(job_json).collect::<Vec<_>>(),
                 "next_page_token": next,
                 "view_index": view_index,
+                "view_stale_reason": stale,
             })
         ),
         Output::Text => {
@@ -163,6 +168,11 @@ async fn list_jobs(
             );
             if !next.is_empty() {
                 println!("more: --page-token {next}");
+            }
+            if !stale.is_empty() {
+                eprintln!(
+                    "warning: this listing may be stale: the read view cannot be written ({stale})"
+                );
             }
         }
     }

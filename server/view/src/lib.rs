@@ -190,7 +190,7 @@ pub struct View {
     queued: Arc<AtomicUsize>,
     applied: watch::Receiver<u64>,
     readers: Mutex<Vec<Connection>>,
-    /// Why the projector stopped, if it did.
+    /// Why the view cannot be written at the moment (it is rebuilt once it can), if so.
     failed: Arc<Mutex<Option<String>>>,
 }
 
@@ -393,7 +393,7 @@ impl View {
         *self.applied.borrow()
     }
 
-    /// Why the projector stopped, if it did.
+    /// Why the view cannot be written at the moment (it is rebuilt once it can), if so.
     pub fn failure(&self) -> Option<String> {
         self.failed
             .lock()

@@ -1408,9 +1408,14 @@ type ListJobsResponse struct {
 	// Pass as `page_token` for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// The log index the view had reached when it answered.
-	ViewIndex     uint64 `protobuf:"varint,3,opt,name=view_index,json=viewIndex,proto3" json:"view_index,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ViewIndex uint64 `protobuf:"varint,3,opt,name=view_index,json=viewIndex,proto3" json:"view_index,omitempty"`
+	// Empty normally. Set when the read view cannot be written at the moment (a full disk,
+	// say; it is rebuilt from the state once it can): this listing comes from the view as it
+	// was before, so jobs that changed since may be missing or listed under an old state. The
+	// text says why. A `consistent` listing answers UNAVAILABLE instead.
+	ViewStaleReason string `protobuf:"bytes,4,opt,name=view_stale_reason,json=viewStaleReason,proto3" json:"view_stale_reason,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ListJobsResponse) Reset() {
@@ -1462,6 +1467,13 @@ func (x *ListJobsResponse) GetViewIndex() uint64 {
 		return x.ViewIndex
 	}
 	return 0
+}
+
+func (x *ListJobsResponse) GetViewStaleReason() string {
+	if x != nil {
+		return x.ViewStaleReason
+	}
+	return ""
 }
 
 var File_corvo_v1_job_proto protoreflect.FileDescriptor
@@ -1582,12 +1594,13 @@ const file_corvo_v1_job_proto_rawDesc = "" +
 	"consistent\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"|\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x01\n" +
 	"\x10ListJobsResponse\x12!\n" +
 	"\x04jobs\x18\x01 \x03(\v2\r.corvo.v1.JobR\x04jobs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
-	"view_index\x18\x03 \x01(\x04R\tviewIndex*\xa4\x01\n" +
+	"view_index\x18\x03 \x01(\x04R\tviewIndex\x12*\n" +
+	"\x11view_stale_reason\x18\x04 \x01(\tR\x0fviewStaleReason*\xa4\x01\n" +
 	"\n" +
 	"BulkAction\x12\x1b\n" +
 	"\x17BULK_ACTION_UNSPECIFIED\x10\x00\x12\x15\n" +

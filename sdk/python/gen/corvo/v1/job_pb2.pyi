@@ -270,11 +270,13 @@ class ListJobsRequest(_message.Message):
     def __init__(self, queue: _Optional[str] = ..., state: _Optional[_Union[_worker_pb2.JobState, str]] = ..., priority: _Optional[_Union[_worker_pb2.Priority, str]] = ..., tags: _Optional[_Mapping[str, str]] = ..., payload_contains: _Optional[str] = ..., error_contains: _Optional[str] = ..., created_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., consistent: bool = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
-    __slots__ = ("jobs", "next_page_token", "view_index")
+    __slots__ = ("jobs", "next_page_token", "view_index", "view_stale_reason")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     VIEW_INDEX_FIELD_NUMBER: _ClassVar[int]
+    VIEW_STALE_REASON_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[Job]
     next_page_token: str
     view_index: int
-    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., view_index: _Optional[int] = ...) -> None: ...
+    view_stale_reason: str
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., view_index: _Optional[int] = ..., view_stale_reason: _Optional[str] = ...) -> None: ...

@@ -1301,6 +1301,12 @@ pub struct ListJobsResponse {
     /// The log index the view had reached when it answered.
     #[prost(uint64, tag="3")]
     pub view_index: u64,
+    /// Empty normally. Set when the read view cannot be written at the moment (a full disk,
+    /// say; it is rebuilt from the state once it can): this listing comes from the view as it
+    /// was before, so jobs that changed since may be missing or listed under an old state. The
+    /// text says why. A `consistent` listing answers UNAVAILABLE instead.
+    #[prost(string, tag="4")]
+    pub view_stale_reason: ::prost::alloc::string::String,
 }
 /// What a bulk action does to each job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]

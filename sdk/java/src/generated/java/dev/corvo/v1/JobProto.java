@@ -220,34 +220,35 @@ public final class JobProto {
       "e\022\035\n\npage_token\030\n \001(\tR\tpageToken\022\036\n\ncons" +
       "istent\030\013 \001(\010R\nconsistent\0327\n\tTagsEntry\022\020\n" +
       "\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028" +
-      "\001\"|\n\020ListJobsResponse\022!\n\004jobs\030\001 \003(\0132\r.co" +
-      "rvo.v1.JobR\004jobs\022&\n\017next_page_token\030\002 \001(" +
-      "\tR\rnextPageToken\022\035\n\nview_index\030\003 \001(\004R\tvi" +
-      "ewIndex*\244\001\n\nBulkAction\022\033\n\027BULK_ACTION_UN" +
-      "SPECIFIED\020\000\022\025\n\021BULK_ACTION_RETRY\020\001\022\026\n\022BU" +
-      "LK_ACTION_CANCEL\020\002\022\026\n\022BULK_ACTION_DELETE" +
-      "\020\003\022\024\n\020BULK_ACTION_MOVE\020\004\022\034\n\030BULK_ACTION_" +
-      "SET_PRIORITY\020\005*\204\001\n\016OperationState\022\037\n\033OPE" +
-      "RATION_STATE_UNSPECIFIED\020\000\022\033\n\027OPERATION_" +
-      "STATE_RUNNING\020\001\022\030\n\024OPERATION_STATE_DONE\020" +
-      "\002\022\032\n\026OPERATION_STATE_FAILED\020\0032\302\004\n\nJobSer" +
-      "vice\022;\n\006GetJob\022\027.corvo.v1.GetJobRequest\032" +
-      "\030.corvo.v1.GetJobResponse\022D\n\tCancelJob\022\032" +
-      ".corvo.v1.CancelJobRequest\032\033.corvo.v1.Ca" +
-      "ncelJobResponse\022A\n\010RetryJob\022\031.corvo.v1.R" +
-      "etryJobRequest\032\032.corvo.v1.RetryJobRespon" +
-      "se\022D\n\tDeleteJob\022\032.corvo.v1.DeleteJobRequ" +
-      "est\032\033.corvo.v1.DeleteJobResponse\022A\n\010List" +
-      "Jobs\022\031.corvo.v1.ListJobsRequest\032\032.corvo." +
-      "v1.ListJobsResponse\022A\n\010BulkJobs\022\031.corvo." +
-      "v1.BulkJobsRequest\032\032.corvo.v1.BulkJobsRe" +
-      "sponse\022M\n\014GetOperation\022\035.corvo.v1.GetOpe" +
-      "rationRequest\032\036.corvo.v1.GetOperationRes" +
-      "ponse\022S\n\016ListOperations\022\037.corvo.v1.ListO" +
-      "perationsRequest\032 .corvo.v1.ListOperatio" +
-      "nsResponseBY\n\014dev.corvo.v1B\010JobProtoP\001\242\002" +
-      "\003CXX\252\002\010Corvo.V1\312\002\010Corvo\\V1\342\002\024Corvo\\V1\\GP" +
-      "BMetadata\352\002\tCorvo::V1b\006proto3"
+      "\001\"\250\001\n\020ListJobsResponse\022!\n\004jobs\030\001 \003(\0132\r.c" +
+      "orvo.v1.JobR\004jobs\022&\n\017next_page_token\030\002 \001" +
+      "(\tR\rnextPageToken\022\035\n\nview_index\030\003 \001(\004R\tv" +
+      "iewIndex\022*\n\021view_stale_reason\030\004 \001(\tR\017vie" +
+      "wStaleReason*\244\001\n\nBulkAction\022\033\n\027BULK_ACTI" +
+      "ON_UNSPECIFIED\020\000\022\025\n\021BULK_ACTION_RETRY\020\001\022" +
+      "\026\n\022BULK_ACTION_CANCEL\020\002\022\026\n\022BULK_ACTION_D" +
+      "ELETE\020\003\022\024\n\020BULK_ACTION_MOVE\020\004\022\034\n\030BULK_AC" +
+      "TION_SET_PRIORITY\020\005*\204\001\n\016OperationState\022\037" +
+      "\n\033OPERATION_STATE_UNSPECIFIED\020\000\022\033\n\027OPERA" +
+      "TION_STATE_RUNNING\020\001\022\030\n\024OPERATION_STATE_" +
+      "DONE\020\002\022\032\n\026OPERATION_STATE_FAILED\020\0032\302\004\n\nJ" +
+      "obService\022;\n\006GetJob\022\027.corvo.v1.GetJobReq" +
+      "uest\032\030.corvo.v1.GetJobResponse\022D\n\tCancel" +
+      "Job\022\032.corvo.v1.CancelJobRequest\032\033.corvo." +
+      "v1.CancelJobResponse\022A\n\010RetryJob\022\031.corvo" +
+      ".v1.RetryJobRequest\032\032.corvo.v1.RetryJobR" +
+      "esponse\022D\n\tDeleteJob\022\032.corvo.v1.DeleteJo" +
+      "bRequest\032\033.corvo.v1.DeleteJobResponse\022A\n" +
+      "\010ListJobs\022\031.corvo.v1.ListJobsRequest\032\032.c" +
+      "orvo.v1.ListJobsResponse\022A\n\010BulkJobs\022\031.c" +
+      "orvo.v1.BulkJobsRequest\032\032.corvo.v1.BulkJ" +
+      "obsResponse\022M\n\014GetOperation\022\035.corvo.v1.G" +
+      "etOperationRequest\032\036.corvo.v1.GetOperati" +
+      "onResponse\022S\n\016ListOperations\022\037.corvo.v1." +
+      "ListOperationsRequest\032 .corvo.v1.ListOpe" +
+      "rationsResponseBY\n\014dev.corvo.v1B\010JobProt" +
+      "oP\001\242\002\003CXX\252\002\010Corvo.V1\312\002\010Corvo\\V1\342\002\024Corvo\\" +
+      "V1\\GPBMetadata\352\002\tCorvo::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -386,7 +387,7 @@ public final class JobProto {
     internal_static_corvo_v1_ListJobsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_corvo_v1_ListJobsResponse_descriptor,
-        new java.lang.String[] { "Jobs", "NextPageToken", "ViewIndex", });
+        new java.lang.String[] { "Jobs", "NextPageToken", "ViewIndex", "ViewStaleReason", });
     dev.corvo.v1.WorkerProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
   }

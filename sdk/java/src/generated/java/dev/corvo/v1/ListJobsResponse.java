@@ -19,6 +19,7 @@ private static final long serialVersionUID = 0L;
   private ListJobsResponse() {
     jobs_ = java.util.Collections.emptyList();
     nextPageToken_ = "";
+    viewStaleReason_ = "";
   }
 
   @java.lang.Override
@@ -144,6 +145,59 @@ private static final long serialVersionUID = 0L;
     return viewIndex_;
   }
 
+  public static final int VIEW_STALE_REASON_FIELD_NUMBER = 4;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object viewStaleReason_ = "";
+  /**
+   * <pre>
+   * Empty normally. Set when the read view cannot be written at the moment (a full disk,
+   * say; it is rebuilt from the state once it can): this listing comes from the view as it
+   * was before, so jobs that changed since may be missing or listed under an old state. The
+   * text says why. A `consistent` listing answers UNAVAILABLE instead.
+   * </pre>
+   *
+   * <code>string view_stale_reason = 4 [json_name = "viewStaleReason"];</code>
+   * @return The viewStaleReason.
+   */
+  @java.lang.Override
+  public java.lang.String getViewStaleReason() {
+    java.lang.Object ref = viewStaleReason_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      viewStaleReason_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Empty normally. Set when the read view cannot be written at the moment (a full disk,
+   * say; it is rebuilt from the state once it can): this listing comes from the view as it
+   * was before, so jobs that changed since may be missing or listed under an old state. The
+   * text says why. A `consistent` listing answers UNAVAILABLE instead.
+   * </pre>
+   *
+   * <code>string view_stale_reason = 4 [json_name = "viewStaleReason"];</code>
+   * @return The bytes for viewStaleReason.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getViewStaleReasonBytes() {
+    java.lang.Object ref = viewStaleReason_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      viewStaleReason_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -167,6 +221,9 @@ private static final long serialVersionUID = 0L;
     if (viewIndex_ != 0L) {
       output.writeUInt64(3, viewIndex_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(viewStaleReason_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 4, viewStaleReason_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -186,6 +243,9 @@ private static final long serialVersionUID = 0L;
     if (viewIndex_ != 0L) {
       size += com.google.protobuf.CodedOutputStream
         .computeUInt64Size(3, viewIndex_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(viewStaleReason_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(4, viewStaleReason_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -208,6 +268,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getNextPageToken())) return false;
     if (getViewIndex()
         != other.getViewIndex()) return false;
+    if (!getViewStaleReason()
+        .equals(other.getViewStaleReason())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -228,6 +290,8 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + VIEW_INDEX_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
         getViewIndex());
+    hash = (37 * hash) + VIEW_STALE_REASON_FIELD_NUMBER;
+    hash = (53 * hash) + getViewStaleReason().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -368,6 +432,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = (bitField0_ & ~0x00000001);
       nextPageToken_ = "";
       viewIndex_ = 0L;
+      viewStaleReason_ = "";
       return this;
     }
 
@@ -419,6 +484,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.viewIndex_ = viewIndex_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.viewStaleReason_ = viewStaleReason_;
       }
     }
 
@@ -500,6 +568,11 @@ private static final long serialVersionUID = 0L;
       if (other.getViewIndex() != 0L) {
         setViewIndex(other.getViewIndex());
       }
+      if (!other.getViewStaleReason().isEmpty()) {
+        viewStaleReason_ = other.viewStaleReason_;
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -549,6 +622,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 24
+            case 34: {
+              viewStaleReason_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -938,6 +1016,113 @@ private static final long serialVersionUID = 0L;
     public Builder clearViewIndex() {
       bitField0_ = (bitField0_ & ~0x00000004);
       viewIndex_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object viewStaleReason_ = "";
+    /**
+     * <pre>
+     * Empty normally. Set when the read view cannot be written at the moment (a full disk,
+     * say; it is rebuilt from the state once it can): this listing comes from the view as it
+     * was before, so jobs that changed since may be missing or listed under an old state. The
+     * text says why. A `consistent` listing answers UNAVAILABLE instead.
+     * </pre>
+     *
+     * <code>string view_stale_reason = 4 [json_name = "viewStaleReason"];</code>
+     * @return The viewStaleReason.
+     */
+    public java.lang.String getViewStaleReason() {
+      java.lang.Object ref = viewStaleReason_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        viewStaleReason_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Empty normally. Set when the read view cannot be written at the moment (a full disk,
+     * say; it is rebuilt from the state once it can): this listing comes from the view as it
+     * was before, so jobs that changed since may be missing or listed under an old state. The
+     * text says why. A `consistent` listing answers UNAVAILABLE instead.
+     * </pre>
+     *
+     * <code>string view_stale_reason = 4 [json_name = "viewStaleReason"];</code>
+     * @return The bytes for viewStaleReason.
+     */
+    public com.google.protobuf.ByteString
+        getViewStaleReasonBytes() {
+      java.lang.Object ref = viewStaleReason_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        viewStaleReason_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Empty normally. Set when the read view cannot be written at the moment (a full disk,
+     * say; it is rebuilt from the state once it can): this listing comes from the view as it
+     * was before, so jobs that changed since may be missing or listed under an old state. The
+     * text says why. A `consistent` listing answers UNAVAILABLE instead.
+     * </pre>
+     *
+     * <code>string view_stale_reason = 4 [json_name = "viewStaleReason"];</code>
+     * @param value The viewStaleReason to set.
+     * @return This builder for chaining.
+     */
+    public Builder setViewStaleReason(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      viewStaleReason_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Empty normally. Set when the read view cannot be written at the moment (a full disk,
+     * say; it is rebuilt from the state once it can): this listing comes from the view as it
+     * was before, so jobs that changed since may be missing or listed under an old state. The
+     * text says why. A `consistent` listing answers UNAVAILABLE instead.
+     * </pre>
+     *
+     * <code>string view_stale_reason = 4 [json_name = "viewStaleReason"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearViewStaleReason() {
+      viewStaleReason_ = getDefaultInstance().getViewStaleReason();
+      bitField0_ = (bitField0_ & ~0x00000008);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Empty normally. Set when the read view cannot be written at the moment (a full disk,
+     * say; it is rebuilt from the state once it can): this listing comes from the view as it
+     * was before, so jobs that changed since may be missing or listed under an old state. The
+     * text says why. A `consistent` listing answers UNAVAILABLE instead.
+     * </pre>
+     *
+     * <code>string view_stale_reason = 4 [json_name = "viewStaleReason"];</code>
+     * @param value The bytes for viewStaleReason to set.
+     * @return This builder for chaining.
+     */
+    public Builder setViewStaleReasonBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      viewStaleReason_ = value;
+      bitField0_ |= 0x00000008;
       onChanged();
       return this;
     }

@@ -61,4 +61,30 @@ public interface ListJobsResponseOrBuilder extends
    * @return The viewIndex.
    */
   long getViewIndex();
+
+  /**
+   * <pre>
+   * Empty normally. Set when the read view cannot be written at the moment (a full disk,
+   * say; it is rebuilt from the state once it can): this listing comes from the view as it
+   * was before, so jobs that changed since may be missing or listed under an old state. The
+   * text says why. A `consistent` listing answers UNAVAILABLE instead.
+   * </pre>
+   *
+   * <code>string view_stale_reason = 4 [json_name = "viewStaleReason"];</code>
+   * @return The viewStaleReason.
+   */
+  java.lang.String getViewStaleReason();
+  /**
+   * <pre>
+   * Empty normally. Set when the read view cannot be written at the moment (a full disk,
+   * say; it is rebuilt from the state once it can): this listing comes from the view as it
+   * was before, so jobs that changed since may be missing or listed under an old state. The
+   * text says why. A `consistent` listing answers UNAVAILABLE instead.
+   * </pre>
+   *
+   * <code>string view_stale_reason = 4 [json_name = "viewStaleReason"];</code>
+   * @return The bytes for viewStaleReason.
+   */
+  com.google.protobuf.ByteString
+      getViewStaleReasonBytes();
 }
