@@ -66,16 +66,17 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(125);
 /// (docs/adr/0013-state-checkpoints.md).
 pub const CHECKPOINT_IDLE: Duration = Duration::from_millis(50);
 
-/// redb's cache of the state file (4 MiB). redb holds pages written since the last checkpoint
+/// redb's cache of the state file (2 MiB). redb holds pages written since the last checkpoint
 /// in half of it and writes the oldest out as that half fills; [`WRITEBACK_INTERVAL`] then
 /// gets them to the disk between checkpoints, so a checkpoint finds little left to write and
 /// its fsync (during which applies wait) stays short. A large cache kept every page until the
 /// checkpoint: at 256 MiB a checkpoint under load wrote all of them at once and applies took
 /// a fifth longer (docs/adr/0016-state-writeback.md). 4 MiB instead of 16 took a third off the
-/// p99 of unary calls at 32 and 256 clients, for 5–10 % fewer calls per second at 32
-/// (docs/adr/0042-a-smaller-state-cache.md). Reads of pages not in it are served by the
+/// p99 of unary calls at 32 and 256 clients (docs/adr/0042-a-smaller-state-cache.md); 2 MiB
+/// instead of 4 another third at 32 clients and a sixth off the end-to-end p99, throughput
+/// level (docs/adr/0045-a-2-mib-state-cache.md). Reads of pages not in it are served by the
 /// operating system's page cache.
-pub const STATE_CACHE_BYTES: usize = 4 << 20;
+pub const STATE_CACHE_BYTES: usize = 2 << 20;
 
 /// How often, while applies run, the state file's dirty pages are handed to the disk
 /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which starts the writes and does not wait).
