@@ -758,7 +758,7 @@ struct Projector {
     queued_bytes: Arc<AtomicUsize>,
     /// Messages in the queue (see [`View::has_room`]).
     queued: Arc<AtomicUsize>,
-    /// Why the view cannot be written at the moment (or why the projector stopped).
+    /// Why the view cannot be written at the moment (see [`Projector::recover`]).
     failed: Arc<Mutex<Option<String>>>,
 }
 
