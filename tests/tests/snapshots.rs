@@ -482,3 +482,52 @@ async fn t70_snapshots_also_come_by_log_size() {
     })
     .await;
 }
+
+/// The entry-count trigger grows with the state: it waits for one entry per KiB of the last
+/// snapshot when that is more than `--snapshot-entries` (a snapshot rewrites the whole state;
+/// small entries on a large state would otherwise rewrite it far more often than the log
+/// grows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t75_the_entry_count_trigger_grows_with_the_state() {
+    let node = TestServer::builder()
+        .env("CORVO_SNAPSHOT_ENTRIES", "20")
+        .env("CORVO_SNAPSHOT_INTERVAL_SECS", "3600")
+        .env("CORVO_SNAPSHOT_LOG_BYTES", "0")
+        .start()
+        .await;
+    let mut w = node.worker().await;
+    // 25 entries of 8 KiB: past the count, a snapshot of about 200 KiB, whose size then asks
+    // for about 200 entries before the next.
+    let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(8 * 1024));
+    for _ in 0..25 {
+        enqueue_job(&mut w, "grown", &big).await;
+    }
+    let first = eventually("a snapshot by entry count", || async {
+        list(&node).await.into_iter().next()
+    })
+    .await;
+    assert!(
+        first.size_bytes >= 150 * 1024,
+        "the snapshot holds the payloads: {first:?}"
+    );
+    let needed = first.size_bytes / 1024;
+    // Three times the configured count, well below the size's: no new snapshot.
+    enqueue_n(&node, "grown", 60).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let now = list(&node).await;
+    assert_eq!(
+        now.first().map(|s| s.last_index),
+        Some(first.last_index),
+        "no snapshot 60 entries after one of {} bytes: {now:?}",
+        first.size_bytes
+    );
+    // Past the size's count: the next snapshot.
+    enqueue_n(&node, "grown", needed as usize).await;
+    eventually("a snapshot after one entry per KiB of the last", || async {
+        list(&node)
+            .await
+            .into_iter()
+            .find(|s| s.last_index > first.last_index)
+    })
+    .await;
+}

@@ -233,7 +233,8 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u16).range(1..=i64::from(RUNTIME_THREADS_MAX)))]
     pub runtime_threads: Option<u16>,
     /// Build a snapshot (and compact the log behind it) after this many log entries since the
-    /// last one (each entry holds up to 1024 commands); 0 turns this trigger off.
+    /// last one (each entry holds up to 1024 commands), or one per KiB of the last snapshot if
+    /// that is more; 0 turns this trigger off.
     #[arg(long, env = "CORVO_SNAPSHOT_ENTRIES", default_value_t = 100_000)]
     pub snapshot_entries: u64,
     /// Build a snapshot when the log has grown by this many bytes since the last one, or by

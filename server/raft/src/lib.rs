@@ -34,8 +34,9 @@
 //! last durable commit and openraft re-applies the durable log from there up to the saved
 //! `committed` index (and a new leader re-commits the rest).
 //!
-//! Snapshots ([`snapshot`], docs/adr/0011-snapshots.md): built automatically every
-//! `snapshot_entries` entries and every `snapshot_interval`, or on request; each is an archive
+//! Snapshots ([`snapshot`], docs/adr/0011-snapshots.md): built automatically after
+//! `snapshot_entries` entries (more behind a large snapshot, ADR 0046), a log growth or
+//! `snapshot_interval`, or on request; each is an archive
 //! file the application writes and checks (checksummed), the newest two kept. openraft purges
 //! the log behind a snapshot (keeping `snapshot_logs_kept` entries for followers that are
 //! only a little behind) and streams the archive (`SendSnapshot`) to a node too far behind.

@@ -31,9 +31,14 @@ const LOG_OPEN_RETRY_MAX: Duration = Duration::from_secs(2);
 const LOG_OPEN_RETRY_EVERY: Duration = Duration::from_millis(10);
 /// How long `create_snapshot` waits for the archive to be written.
 const SNAPSHOT_CREATE_WAIT_MAX: Duration = Duration::from_secs(600);
-/// How often the age and log-growth snapshot triggers look (two atomic reads): the log can
-/// grow by tens of MiB a second under load, so a slow check would let it far past its bound.
+/// How often the snapshot triggers look (a few atomic reads): the log can grow by tens of
+/// MiB a second under load, so a slow check would let it far past its bound.
 const SNAPSHOT_TRIGGER_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// The entry-count trigger waits for at least one entry per this many bytes of the last
+/// snapshot (1 KiB): a snapshot rewrites the whole state, so with a large state and small
+/// entries a fixed count would rewrite it far more often than the log grows
+/// (docs/adr/0046-snapshot-count-grows-with-the-state.md).
+pub const SNAPSHOT_BYTES_PER_ENTRY: u64 = 1024;
 
 /// What start-up did to bring the state up to date: for the startup log line and metrics.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -270,12 +275,14 @@ impl RaftNode {
 
         let (proposer, control) = proposer::spawn(raft.clone(), clock, applied_now_ms, &opts);
         let triggers = SnapshotTriggers {
+            entries: opts.snapshot_entries,
             interval: opts.snapshot_interval,
             log_bytes: opts.snapshot_log_bytes,
             appended_bytes,
             snapshots: snapshots.clone(),
         };
-        let snapshot_timer = (!opts.snapshot_interval.is_zero() || opts.snapshot_log_bytes > 0)
+        let snapshot_timer = triggers
+            .any()
             .then(|| tokio::spawn(triggers.run(raft.clone())));
         Ok(RaftNode {
             node_id: opts.node_id,
@@ -599,10 +606,9 @@ fn raft_config(opts: &RaftOptions) -> Result<openraft::Config, RaftError> {
         // A node coming back from a partition asks before bumping the term and unseating the
         // leader.
         enable_pre_vote: Some(true),
-        snapshot_policy: match opts.snapshot_entries {
-            0 => SnapshotPolicy::Never,
-            n => SnapshotPolicy::LogsSinceLast(n),
-        },
+        // Every automatic trigger, the entry count included, is ours (`SnapshotTriggers`):
+        // openraft's count does not grow with the state.
+        snapshot_policy: SnapshotPolicy::Never,
         max_in_snapshot_log_to_keep: opts.snapshot_logs_kept,
         max_payload_entries: opts.append_entries_max,
         // A restarted leader resumes leadership without an election only when its log is
@@ -723,8 +729,11 @@ fn startup_report(
     }
 }
 
-/// Snapshot triggers beyond openraft's entry count: by age and by log growth.
+/// The automatic snapshot triggers: by entries, by age and by log growth.
 struct SnapshotTriggers {
+    /// A snapshot after max(this, the last snapshot's size / [`SNAPSHOT_BYTES_PER_ENTRY`])
+    /// entries applied since the last (zero: off).
+    entries: u64,
     /// A snapshot when the last is this old and entries were applied since (zero: off).
     interval: Duration,
     /// A snapshot when the log grew by max(this, the last snapshot's size) (zero: off).
@@ -758,14 +767,18 @@ impl SnapshotTriggers {
                 last_size = self.newest_size();
                 continue;
             }
-            let behind = m.last_applied.map(|id| id.index) > m.snapshot.map(|id| id.index);
+            let next = |id: Option<LogId>| id.map_or(0, |id| id.index + 1);
+            let entries = next(m.last_applied).saturating_sub(next(m.snapshot));
             let grown = appended().saturating_sub(last.2);
+            let by_entries = entries_due(self.entries, entries, last_size);
             let by_age = !self.interval.is_zero() && last.1.elapsed() >= self.interval;
             let by_size = self.log_bytes > 0 && grown >= self.log_bytes.max(last_size);
-            if behind && (by_age || by_size) {
+            if entries > 0 && (by_entries || by_age || by_size) {
                 tracing::info!(
+                    by_entries,
                     by_age,
                     by_size,
+                    entries_since = entries,
                     log_bytes_since = grown,
                     "building a snapshot"
                 );
@@ -779,6 +792,11 @@ impl SnapshotTriggers {
         }
     }
 
+    /// Whether any trigger is on.
+    fn any(&self) -> bool {
+        self.entries > 0 || !self.interval.is_zero() || self.log_bytes > 0
+    }
+
     fn newest_size(&self) -> u64 {
         self.snapshots
             .list()
@@ -789,9 +807,39 @@ impl SnapshotTriggers {
     }
 }
 
+/// The entry-count trigger: with `every` entries configured (0: off), `entries` applied since
+/// the last snapshot, whose archive has `last_size` bytes.
+fn entries_due(every: u64, entries: u64, last_size: u64) -> bool {
+    every > 0 && entries >= every.max(last_size / SNAPSHOT_BYTES_PER_ENTRY)
+}
+
 fn fatal_error(e: Fatal<TypeConfig>) -> RaftError {
     match e {
         Fatal::Stopped => RaftError::ShuttingDown,
         other => RaftError::Fatal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_entry_count_trigger_waits_longer_behind_a_larger_snapshot() {
+        // A small state: the configured count.
+        assert!(!entries_due(100_000, 99_999, 0));
+        assert!(entries_due(100_000, 100_000, 0));
+        assert!(entries_due(100_000, 100_000, 50 << 20));
+        // A 1 GiB state: one entry per KiB of it, about a million.
+        let gib = 1u64 << 30;
+        assert!(!entries_due(100_000, 100_000, gib));
+        assert!(!entries_due(
+            100_000,
+            gib / SNAPSHOT_BYTES_PER_ENTRY - 1,
+            gib
+        ));
+        assert!(entries_due(100_000, gib / SNAPSHOT_BYTES_PER_ENTRY, gib));
+        // Off.
+        assert!(!entries_due(0, u64::MAX, 0));
     }
 }

@@ -51,7 +51,8 @@ pub struct RaftOptions {
     /// The directory of snapshot archives.
     pub snapshot_dir: PathBuf,
     /// Build a snapshot (and purge the log behind it) after this many entries since the last
-    /// one; 0 turns the count trigger off.
+    /// one, or one per KiB of the last snapshot if that is more (a snapshot rewrites the whole
+    /// state); 0 turns the count trigger off.
     pub snapshot_entries: u64,
     /// Build a snapshot when the last one is this old and entries were applied since; zero
     /// turns the age trigger off.
