@@ -181,6 +181,47 @@ async fn t10_metrics_are_present_and_move_when_jobs_flow() {
     }
 }
 
+/// Durable commits of the state are timed by what made them: applies in a row reach one
+/// (every 125 ms or 256 applies), and a pause makes one while nothing waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t15_state_checkpoints_are_timed_by_trigger() {
+    let server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let checkpoints = |m: &Metrics, trigger| {
+        m.count(
+            "corvo_state_checkpoint_seconds_count",
+            &[("trigger", trigger)],
+        )
+    };
+    // Applies one after another until one of them was a checkpoint (bounded: at one apply
+    // per enqueue the 256th is one at the latest, unless a pause made an idle one first).
+    let mut by_apply = 0.0;
+    for round in 0..40 {
+        for i in 0..100 {
+            enqueue_job(&mut w, "durable", &format!(r#"{{"i":{i}}}"#)).await;
+        }
+        by_apply = checkpoints(&scrape(&server).await, "apply");
+        if by_apply >= 1.0 {
+            break;
+        }
+        assert!(
+            round < 39,
+            "4 000 enqueues in a row and no apply was a checkpoint"
+        );
+    }
+    assert!(by_apply >= 1.0);
+    // Then nothing: the idle checkpoint makes the last applies durable.
+    let m = eventually("an idle checkpoint", || {
+        let server = &server;
+        async move {
+            let m = scrape(server).await;
+            (checkpoints(&m, "idle") >= 1.0).then_some(m)
+        }
+    })
+    .await;
+    assert!(m.count("corvo_state_checkpoint_seconds_sum", &[("trigger", "idle")]) > 0.0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t20_worker_streams_and_connected_workers_are_counted() {
     let server = TestServer::start().await;

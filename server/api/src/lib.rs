@@ -63,6 +63,6 @@ pub mod trace_context;
 
 pub use engine::Engine;
 pub use error::ApiError;
-pub use metrics::Metrics;
+pub use metrics::{CheckpointTrigger, Metrics};
 pub use options::ApiOptions;
 pub use signals::Signals;

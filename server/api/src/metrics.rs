@@ -95,6 +95,20 @@ struct NodeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckpointLabel {
+    trigger: &'static str,
+}
+
+/// What made a state checkpoint (`corvo_state_checkpoint_seconds`'s label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckpointTrigger {
+    /// An apply committed durably (its interval or apply count was up): applies waited.
+    Apply,
+    /// Applies had paused (`StateStore::checkpoint_if_idle`): nothing waited.
+    Idle,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
     reason: String,
 }
@@ -132,6 +146,7 @@ pub struct Metrics {
     propose_seconds: Histogram,
     commit_seconds: Histogram,
     apply_seconds: Histogram,
+    checkpoint_seconds: HistogramFamily<CheckpointLabel>,
     batch_commands: Histogram,
     raft_term: Gauge,
     raft_is_leader: Gauge,
@@ -193,6 +208,7 @@ impl Metrics {
             propose_seconds: latency_histogram(),
             commit_seconds: latency_histogram(),
             apply_seconds: latency_histogram(),
+            checkpoint_seconds: Family::new_with_constructor(latency_histogram),
             batch_commands: Histogram::new(BATCH_BUCKETS),
             raft_term: Gauge::default(),
             raft_is_leader: Gauge::default(),
@@ -303,6 +319,11 @@ impl Metrics {
             "corvo_raft_apply_seconds",
             "Time to apply one run of committed log entries to the state (one storage transaction)",
             self.apply_seconds.clone(),
+        );
+        r.register(
+            "corvo_state_checkpoint_seconds",
+            "Durable commits of the state (an fsync), by trigger: \"apply\" (applies wait for it; the stall behind write latency tails) or \"idle\" (nothing waits)",
+            self.checkpoint_seconds.clone(),
         );
         r.register(
             "corvo_raft_batch_commands",
@@ -513,6 +534,17 @@ impl Metrics {
         for outcome in outcomes.iter().flatten() {
             self.batch_commands.observe(outcome.replies.len() as f64);
         }
+    }
+
+    /// One durable commit of the state.
+    pub fn observe_checkpoint(&self, trigger: CheckpointTrigger, elapsed: Duration) {
+        let trigger = match trigger {
+            CheckpointTrigger::Apply => "apply",
+            CheckpointTrigger::Idle => "idle",
+        };
+        self.checkpoint_seconds
+            .get_or_create(&CheckpointLabel { trigger })
+            .observe(elapsed.as_secs_f64());
     }
 
     /// One finished request on the client port (called by the `rpc_metrics` layer).

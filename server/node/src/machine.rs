@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use corvo_api::keyring::KeyRing;
-use corvo_api::{Metrics, Signals};
+use corvo_api::{CheckpointTrigger, Metrics, Signals};
 use corvo_core::{Batch, BatchOutcome, query};
 use corvo_raft::{AppStateMachine, ApplyListener, SnapshotWriter};
 use corvo_store::{StateStore, archive};
@@ -47,17 +47,20 @@ impl AppStateMachine for StoreMachine {
         // One `corvo.apply` span per traced enqueue, child of the producer's context and as
         // long as this apply call: links the apply into each producer's trace.
         let spans = apply_spans(&entries);
-        let (outcomes, touched) = self
+        let applied = self
             .0
             .apply_tracked(&entries, &raft_meta, !quick)
             .map_err(std::io::Error::other)?;
         drop(spans);
         // The read view follows every applied entry (it waits here if it falls too far behind).
         if let Some((last, _)) = entries.last() {
-            self.2.changed(*last, touched);
+            self.2.changed(*last, applied.touched);
         }
-        self.1.observe_apply(started.elapsed(), &outcomes);
-        Ok(outcomes)
+        if let Some(took) = applied.checkpoint {
+            self.1.observe_checkpoint(CheckpointTrigger::Apply, took);
+        }
+        self.1.observe_apply(started.elapsed(), &applied.outcomes);
+        Ok(applied.outcomes)
     }
 
     /// Quick: a small run (up to [`QUICK_APPLY_COMMANDS_MAX`] commands), no checkpoint due and

@@ -30,7 +30,7 @@ use corvo_api::rate_limit::{RateLimits, RateOptions};
 use corvo_api::rpc_metrics::KnownMethods;
 use corvo_api::stack::PublicLayers;
 use corvo_api::status::NodeInfo;
-use corvo_api::{ApiOptions, Engine, Metrics, Signals};
+use corvo_api::{ApiOptions, CheckpointTrigger, Engine, Metrics, Signals};
 use corvo_core::query;
 use corvo_raft::{ClusterSecret, Durability, RaftNode, RaftOptions, RestoreMode};
 use corvo_store::StateStore;
@@ -470,7 +470,11 @@ async fn start_services(
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let ticker = tokio::spawn(corvo_api::ticker::run(engine.clone(), stop_rx.clone()));
-    let checkpoints = tokio::spawn(idle_checkpoints(store.clone(), stop_rx.clone()));
+    let checkpoints = tokio::spawn(idle_checkpoints(
+        store.clone(),
+        metrics.clone(),
+        stop_rx.clone(),
+    ));
     let admin_tasks = [
         tokio::spawn(corvo_api::bulk::run_operations(
             engine.clone(),
@@ -749,7 +753,11 @@ async fn raft_stopped(raft: &RaftNode) -> String {
 
 /// Makes the state durable once applies pause (`StateStore::checkpoint_if_idle`), until `stop`
 /// turns true: a burst's state writes reach the disk while nothing waits for them.
-async fn idle_checkpoints(store: Arc<StateStore>, mut stop: watch::Receiver<bool>) {
+async fn idle_checkpoints(
+    store: Arc<StateStore>,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(corvo_store::CHECKPOINT_IDLE) => {}
@@ -757,7 +765,8 @@ async fn idle_checkpoints(store: Arc<StateStore>, mut stop: watch::Receiver<bool
         }
         let store = store.clone();
         match tokio::task::spawn_blocking(move || store.checkpoint_if_idle()).await {
-            Ok(Ok(_)) => {}
+            Ok(Ok(Some(took))) => metrics.observe_checkpoint(CheckpointTrigger::Idle, took),
+            Ok(Ok(None)) => {}
             Ok(Err(e)) => error!(error = %e, "idle state checkpoint failed"),
             Err(e) => error!(error = %e, "idle state checkpoint task failed"),
         }

@@ -181,6 +181,19 @@ impl Drop for Writeback {
     }
 }
 
+/// What [`StateStore::apply_tracked`] did.
+#[derive(Debug)]
+pub struct Applied {
+    /// One per entry (`None` for entries without commands).
+    pub outcomes: Vec<Option<BatchOutcome>>,
+    /// The jobs written or deleted, each once, in first-touch order, with the record the last
+    /// write left: what the read view must refresh.
+    pub touched: Vec<JobWrite>,
+    /// When the commit was a checkpoint (durable, with an fsync; applies wait for it), how
+    /// long the commit took.
+    pub checkpoint: Option<Duration>,
+}
+
 struct Checkpoint {
     /// Non-durable applies since the last checkpoint.
     applies_since: u32,
@@ -234,19 +247,19 @@ impl StateStore {
         raft_meta: &[u8],
     ) -> Result<Vec<Option<BatchOutcome>>, StoreError> {
         self.apply_tracked(entries, raft_meta, true)
-            .map(|(outcomes, _)| outcomes)
+            .map(|applied| applied.outcomes)
     }
 
-    /// [`StateStore::apply`], also returning the jobs written or deleted (each once, in
-    /// first-touch order, with the record the last write left): what the read view must
-    /// refresh. With `may_checkpoint` false the commit never fsyncs, even when a checkpoint
-    /// is due (the caller cannot wait for one; the next apply or idle check makes it).
+    /// [`StateStore::apply`], also returning the jobs written or deleted and whether the
+    /// commit was a checkpoint (see [`Applied`]). With `may_checkpoint` false the commit never
+    /// fsyncs, even when a checkpoint is due (the caller cannot wait for one; the next apply
+    /// or idle check makes it).
     pub fn apply_tracked<B: Borrow<Batch>>(
         &self,
         entries: &[(u64, Option<B>)],
         raft_meta: &[u8],
         may_checkpoint: bool,
-    ) -> Result<(Vec<Option<BatchOutcome>>, Vec<JobWrite>), StoreError> {
+    ) -> Result<Applied, StoreError> {
         let mut txn = self.db.begin_write().map_err(io)?;
         let durable = may_checkpoint && self.checkpoint_due();
         txn.set_durability(if durable {
@@ -270,13 +283,20 @@ impl StateStore {
             meta.insert(RAFT_META_KEY, raft_meta).map_err(io)?;
             touched.map(Touched::into_writes).unwrap_or_default()
         };
+        let committing = corvo_clock::monotonic();
         txn.commit().map_err(io)?;
-        if durable {
+        let checkpoint = if durable {
             self.checkpoint_done();
+            Some(committing.elapsed())
         } else {
             self.applied_non_durably();
-        }
-        Ok((outcomes, touched))
+            None
+        };
+        Ok(Applied {
+            outcomes,
+            touched,
+            checkpoint,
+        })
     }
 
     /// Makes everything applied so far durable (used at shutdown).
@@ -289,16 +309,18 @@ impl StateStore {
     }
 
     /// Makes the state durable if applies since the last checkpoint are not yet and none has
-    /// come for [`CHECKPOINT_IDLE`]; true if it did. Called periodically by the server.
-    pub fn checkpoint_if_idle(&self) -> Result<bool, StoreError> {
+    /// come for [`CHECKPOINT_IDLE`]; how long that took if it did. Called periodically by the
+    /// server.
+    pub fn checkpoint_if_idle(&self) -> Result<Option<Duration>, StoreError> {
         {
             let c = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
             if c.applies_since == 0 || c.last_apply.elapsed() < CHECKPOINT_IDLE {
-                return Ok(false);
+                return Ok(None);
             }
         }
+        let started = corvo_clock::monotonic();
         self.flush()?;
-        Ok(true)
+        Ok(Some(started.elapsed()))
     }
 
     /// A consistent read-only view (an MVCC snapshot; applies continue meanwhile).

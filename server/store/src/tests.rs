@@ -237,7 +237,7 @@ fn apply_reports_the_jobs_it_touched_once_each() {
     let dir = tempfile::tempdir().unwrap();
     let store = StateStore::open(&dir.path().join("s.redb")).unwrap();
     let batch = |now_ms, commands| Some(Batch { now_ms, commands });
-    let (_, touched) = store
+    let touched = store
         .apply_tracked(
             &[
                 (1, batch(10, vec![enqueue("a"), enqueue("b")])),
@@ -247,7 +247,8 @@ fn apply_reports_the_jobs_it_touched_once_each() {
             b"m",
             true,
         )
-        .unwrap();
+        .unwrap()
+        .touched;
     // a and b written by the enqueue and again by the lease: listed once, in first-touch order,
     // with the record the lease left.
     let ids: Vec<&str> = touched.iter().map(|w| w.id.as_str()).collect();
@@ -270,9 +271,10 @@ fn apply_reports_the_jobs_it_touched_once_each() {
         .iter()
         .filter(|w| written(w).state == corvo_core::model::JobState::Active);
     assert_eq!(leased.count(), 2, "the lease's writes are the ones carried");
-    let (_, touched) = store
+    let touched = store
         .apply_tracked(&[(4, batch(30, vec![Command::Tick]))], b"m", true)
-        .unwrap();
+        .unwrap()
+        .touched;
     assert!(touched.is_empty(), "{touched:?}");
 
     // A deletion carries the record the job had (the view finds its row by it).
@@ -280,9 +282,10 @@ fn apply_reports_the_jobs_it_touched_once_each() {
         .unwrap()
         .unwrap();
     let delete = Command::Delete { job_id: "c".into() };
-    let (_, touched) = store
+    let touched = store
         .apply_tracked(&[(5, batch(40, vec![delete]))], b"m", true)
-        .unwrap();
+        .unwrap()
+        .touched;
     assert_eq!(
         touched,
         [corvo_core::JobWrite {
@@ -297,7 +300,7 @@ fn an_idle_state_with_applies_not_yet_durable_is_checkpointed_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = StateStore::open(&dir.path().join("s.redb")).unwrap();
     // Nothing applied: nothing to do.
-    assert!(!store.checkpoint_if_idle().unwrap());
+    assert_eq!(store.checkpoint_if_idle().unwrap(), None);
     let set = |applies_since, last_apply| {
         let mut c = store.checkpoint.lock().unwrap();
         c.applies_since = applies_since;
@@ -305,12 +308,39 @@ fn an_idle_state_with_applies_not_yet_durable_is_checkpointed_once() {
     };
     // Applies not yet durable, the last one just now (an instant ahead): not idle.
     set(3, corvo_clock::monotonic() + Duration::from_secs(10));
-    assert!(!store.checkpoint_if_idle().unwrap());
+    assert_eq!(store.checkpoint_if_idle().unwrap(), None);
     // Idle long enough: checkpointed once.
     set(3, corvo_clock::monotonic() - CHECKPOINT_IDLE);
-    assert!(store.checkpoint_if_idle().unwrap());
+    assert!(store.checkpoint_if_idle().unwrap().is_some());
     assert_eq!(store.checkpoint.lock().unwrap().applies_since, 0);
-    assert!(!store.checkpoint_if_idle().unwrap());
+    assert_eq!(store.checkpoint_if_idle().unwrap(), None);
+}
+
+#[test]
+fn an_apply_says_when_it_was_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::open(&dir.path().join("s.redb")).unwrap();
+    let batch = |now_ms, commands| Some(Batch { now_ms, commands });
+    // Just opened: no checkpoint due.
+    let applied = store
+        .apply_tracked(&[(1, batch(10, vec![enqueue("a")]))], b"m", true)
+        .unwrap();
+    assert_eq!(applied.checkpoint, None);
+    // The interval has passed: the next apply commits durably and says how long it took...
+    store.checkpoint.lock().unwrap().last = corvo_clock::monotonic() - CHECKPOINT_INTERVAL;
+    assert!(store.checkpoint_due());
+    let applied = store
+        .apply_tracked(&[(2, batch(20, vec![enqueue("b")]))], b"m", true)
+        .unwrap();
+    assert!(applied.checkpoint.is_some());
+    assert!(!store.checkpoint_due());
+    // ...unless the caller cannot wait for one.
+    store.checkpoint.lock().unwrap().last = corvo_clock::monotonic() - CHECKPOINT_INTERVAL;
+    let applied = store
+        .apply_tracked(&[(3, batch(30, vec![enqueue("c")]))], b"m", false)
+        .unwrap();
+    assert_eq!(applied.checkpoint, None);
+    assert!(store.checkpoint_due(), "still due for the next apply");
 }
 
 /// xorshift64*: a fixed pseudo-random sequence, so a failure replays.
