@@ -401,7 +401,9 @@ impl View {
             .clone()
     }
 
-    /// Waits (at most `timeout`) until the view has reached `index`.
+    /// Waits (at most `timeout`) until the view has reached `index`. Fails at once with
+    /// [`ViewError::Failing`] while the view cannot be written, also when that starts during
+    /// the wait (the projector wakes waiters when a write fails).
     pub async fn wait_for(&self, index: u64, timeout: Duration) -> Result<(), ViewError> {
         if self.applied_index() < index
             && let Some(reason) = self.failure()
@@ -409,9 +411,15 @@ impl View {
             return Err(ViewError::Failing(reason));
         }
         let mut rx = self.applied.clone();
-        let reached = tokio::time::timeout(timeout, rx.wait_for(|at| *at >= index)).await;
+        let waited = rx.wait_for(|at| *at >= index || self.failure().is_some());
+        let reached = tokio::time::timeout(timeout, waited)
+            .await
+            .map(|r| r.map(|at| *at >= index));
         match reached {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(ViewError::Failing(self.failure().unwrap_or_else(|| {
+                "a write failed; the view is being rebuilt from the state".to_owned()
+            }))),
             Ok(Err(_)) => Err(ViewError::Stopped(
                 self.failure().unwrap_or_else(|| "stopped".to_owned()),
             )),
@@ -871,6 +879,8 @@ impl Projector {
                 "the read view could not be written: it will be rebuilt from the state"
             );
             *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
+            // Reads waiting for an index learn of the failure now, not at their timeout.
+            self.applied.send_modify(|_| {});
             let until = corvo_clock::monotonic() + wait;
             loop {
                 let left = until.saturating_duration_since(corvo_clock::monotonic());

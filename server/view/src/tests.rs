@@ -427,6 +427,39 @@ fn a_failed_write_is_followed_by_a_rebuild_and_reads_say_why_meanwhile() {
 }
 
 #[test]
+fn a_read_waiting_when_a_write_fails_is_told_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Arc::new(MemSource::default());
+    let view = View::open(&dir.path().join("view.sqlite"), source.clone(), None).unwrap();
+    source.put(job("x", "q", JobState::Pending, 1));
+    view.changed(1, unread(&["x"]));
+    wait(&view, 1);
+
+    // The read starts waiting for index 2 while the view is healthy; then index 2's write
+    // fails. The read learns why well before its 60 s are up.
+    let (result, took) = rt().block_on(async {
+        let waiting = view.wait_for(2, Duration::from_secs(60));
+        tokio::pin!(waiting);
+        tokio::select! {
+            r = &mut waiting => panic!("index 2 has not come yet: {r:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        source.failing.store(true, Ordering::SeqCst);
+        source.put(job("y", "q", JobState::Pending, 2));
+        view.changed(2, unread(&["y"]));
+        let started = corvo_clock::monotonic();
+        (waiting.await, started.elapsed())
+    });
+    let err = result.unwrap_err();
+    assert!(matches!(err, ViewError::Failing(_)), "{err}");
+    assert!(err.to_string().contains("I/O error"), "{err}");
+    assert!(
+        took < Duration::from_secs(30),
+        "told at once, not at the timeout: {took:?}"
+    );
+}
+
+#[test]
 fn waiting_for_an_index_times_out_with_where_the_view_is() {
     let dir = tempfile::tempdir().unwrap();
     let view = empty_view(&dir);
