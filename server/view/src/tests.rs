@@ -387,6 +387,16 @@ fn a_view_behind_the_state_is_rebuilt_and_an_index_survives_reopen() {
     assert_eq!(ids(&view.search(&JobQuery::default()).unwrap()), ["z"]);
 }
 
+/// A view at index 1 holding job "x", and its source.
+fn view_with_one_job(dir: &tempfile::TempDir) -> (View, Arc<MemSource>) {
+    let source = Arc::new(MemSource::default());
+    let view = View::open(&dir.path().join("view.sqlite"), source.clone(), None).unwrap();
+    source.put(job("x", "q", JobState::Pending, 1));
+    view.changed(1, unread(&["x"]));
+    wait(&view, 1);
+    (view, source)
+}
+
 /// A write that fails (here the state cannot be read; a full disk fails the same way) does
 /// not stop the projector for good: reads say why at once, updates keep being taken (the
 /// applies never wait on a view that cannot move), and once writing works again the view is
@@ -394,11 +404,7 @@ fn a_view_behind_the_state_is_rebuilt_and_an_index_survives_reopen() {
 #[test]
 fn a_failed_write_is_followed_by_a_rebuild_and_reads_say_why_meanwhile() {
     let dir = tempfile::tempdir().unwrap();
-    let source = Arc::new(MemSource::default());
-    let view = View::open(&dir.path().join("view.sqlite"), source.clone(), None).unwrap();
-    source.put(job("x", "q", JobState::Pending, 1));
-    view.changed(1, unread(&["x"]));
-    wait(&view, 1);
+    let (view, source) = view_with_one_job(&dir);
 
     source.failing.store(true, Ordering::SeqCst);
     source.put(job("y", "q", JobState::Pending, 2));
@@ -426,14 +432,12 @@ fn a_failed_write_is_followed_by_a_rebuild_and_reads_say_why_meanwhile() {
     );
 }
 
+/// A read already waiting for an index when a write fails is told why at once, not at its
+/// timeout.
 #[test]
 fn a_read_waiting_when_a_write_fails_is_told_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let source = Arc::new(MemSource::default());
-    let view = View::open(&dir.path().join("view.sqlite"), source.clone(), None).unwrap();
-    source.put(job("x", "q", JobState::Pending, 1));
-    view.changed(1, unread(&["x"]));
-    wait(&view, 1);
+    let (view, source) = view_with_one_job(&dir);
 
     // The read starts waiting for index 2 while the view is healthy; then index 2's write
     // fails. The read learns why well before its 60 s are up.
