@@ -240,6 +240,12 @@ impl Metrics {
             rpc_seconds: Family::new_with_constructor(latency_histogram),
         };
         m.register();
+        // Both series from the start (zero until the first checkpoint): alerts and dashboards
+        // see a quiet node as zero, not as absent.
+        for trigger in ["apply", "idle"] {
+            m.checkpoint_seconds
+                .get_or_create(&CheckpointLabel { trigger });
+        }
         m
     }
 
