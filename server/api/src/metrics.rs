@@ -243,8 +243,10 @@ impl Metrics {
         // Both series from the start (zero until the first checkpoint): alerts and dashboards
         // see a quiet node as zero, not as absent.
         for trigger in ["apply", "idle"] {
-            m.checkpoint_seconds
-                .get_or_create(&CheckpointLabel { trigger });
+            drop(
+                m.checkpoint_seconds
+                    .get_or_create(&CheckpointLabel { trigger }),
+            );
         }
         m
     }
