@@ -756,6 +756,8 @@ impl SnapshotTriggers {
             appended(),
         );
         let mut last_size = self.newest_size();
+        // When this task last asked for a snapshot that has not shown yet.
+        let mut asked: Option<std::time::Instant> = None;
         loop {
             tokio::time::sleep(every).await;
             let m = raft.metrics().borrow_watched().clone();
@@ -765,6 +767,12 @@ impl SnapshotTriggers {
             if m.snapshot != last.0 {
                 last = (m.snapshot, corvo_clock::monotonic(), appended());
                 last_size = self.newest_size();
+                asked = None;
+                continue;
+            }
+            // One build at a time: after asking, wait for it to show (the entry count would
+            // ask again every second meanwhile), unless it never does.
+            if asked.is_some_and(|at| at.elapsed() < SNAPSHOT_CREATE_WAIT_MAX) {
                 continue;
             }
             let next = |id: Option<LogId>| id.map_or(0, |id| id.index + 1);
@@ -785,7 +793,7 @@ impl SnapshotTriggers {
                 if raft.trigger().snapshot().await.is_err() {
                     return;
                 }
-                // Wait for it to show before asking again.
+                asked = Some(corvo_clock::monotonic());
                 last.1 = corvo_clock::monotonic();
                 last.2 = appended();
             }
