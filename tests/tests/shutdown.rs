@@ -237,3 +237,37 @@ async fn sigterm_ends_waiting_fetches_and_subscriptions_exits_zero_and_keeps_dat
     assert_eq!(job.payload_json, r#"{"x":1}"#);
     assert_eq!(state_of(&job), pb::JobState::Pending);
 }
+
+/// What the state logs when its file was not closed cleanly (redb checks the whole file then).
+const NOT_CLOSED_CLEANLY: &str = "the state file was not closed cleanly";
+
+/// A graceful shutdown closes the state file, so the next start opens it at once; after a
+/// SIGKILL the start says it checks the file (seconds on a large state), and nothing is lost
+/// either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_the_state_file_cleanly_and_a_kill_does_not() {
+    let mut server = TestServer::start().await;
+    let mut w = server.worker().await;
+    let id = enqueue_job(&mut w, "closed", r#"{"x":2}"#).await;
+
+    let status = server.terminate_and_wait().await;
+    assert_eq!(status.code(), Some(0), "exit status {status}");
+    server.restart().await;
+    assert!(
+        !server.log_since_start().contains(NOT_CLOSED_CLEANLY),
+        "a start after SIGTERM found the state file not closed:\n{}",
+        server.log_since_start()
+    );
+    let mut jobs = server.jobs().await;
+    assert_eq!(get_job(&mut jobs, &id).await.payload_json, r#"{"x":2}"#);
+
+    server.kill();
+    server.restart().await;
+    assert!(
+        server.log_since_start().contains(NOT_CLOSED_CLEANLY),
+        "a start after SIGKILL checks the state file:\n{}",
+        server.log_since_start()
+    );
+    let mut jobs = server.jobs().await;
+    assert_eq!(get_job(&mut jobs, &id).await.payload_json, r#"{"x":2}"#);
+}

@@ -730,6 +730,9 @@ impl Running {
             }
         }
         store.flush().context("flushing state")?;
+        // Closed here whoever still holds the store, or the next start would check the whole
+        // file (redb's repair after an unclean close: seconds on a large state).
+        store.close();
         if let Some(reason) = fatal {
             anyhow::bail!("raft stopped on an error: {reason}");
         }

@@ -86,6 +86,10 @@ fn table_def(t: Table) -> TableDefinition<'static, Bytes, Bytes> {
     TableDefinition::new(t.name())
 }
 
+fn closed() -> StoreError {
+    StoreError::Io("the state file is closed (the node is shutting down)".into())
+}
+
 fn io<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Io(e.to_string())
 }
@@ -94,7 +98,8 @@ fn io<E: std::fmt::Display>(e: E) -> StoreError {
 pub struct StateStore {
     /// First, so it stops before the database closes.
     _writeback: Option<Writeback>,
-    db: Database,
+    /// `None` once [`StateStore::close`] closed it.
+    db: std::sync::RwLock<Option<Database>>,
     checkpoint: Mutex<Checkpoint>,
     /// Applies so far, for the writeback thread to tell whether anything was written.
     applies: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -206,8 +211,16 @@ struct Checkpoint {
 impl StateStore {
     /// Opens (or creates) the state database and makes sure every table exists.
     pub fn open(path: &Path) -> Result<StateStore, StoreError> {
+        let shown = std::cell::Cell::new(false);
         let db = Database::builder()
             .set_cache_size(STATE_CACHE_BYTES)
+            .set_repair_callback(move |session| {
+                // Called at least once when the file was not closed cleanly (a crash).
+                if !shown.replace(true) {
+                    tracing::warn!("the state file was not closed cleanly: checking it (redb repair); this takes a while on a large state");
+                }
+                tracing::debug!(progress = session.progress(), "state file repair");
+            })
             .create(path)
             .map_err(|e| StoreError::Io(format!("opening {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(io)?;
@@ -220,7 +233,7 @@ impl StateStore {
         Ok(StateStore {
             _writeback: Writeback::start(path, applies.clone()),
             applies,
-            db,
+            db: std::sync::RwLock::new(Some(db)),
             checkpoint: Mutex::new(Checkpoint {
                 applies_since: 0,
                 last: corvo_clock::monotonic(),
@@ -229,9 +242,32 @@ impl StateStore {
         })
     }
 
+    fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        match &*self.db.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(db) => db.begin_read().map_err(io),
+            None => Err(closed()),
+        }
+    }
+
+    fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        match &*self.db.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(db) => db.begin_write().map_err(io),
+            None => Err(closed()),
+        }
+    }
+
+    /// Closes the state file: redb marks it closed cleanly once the transactions still open
+    /// end, so the next start opens it at once instead of checking the whole file (a repair,
+    /// seconds on a large state). Every later call fails. The node calls this last at
+    /// shutdown: anything still holding the store then (a thread the process does not wait
+    /// for) cannot keep the file from closing.
+    pub fn close(&self) {
+        self.db.write().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
     /// The Raft metadata stored by the last apply (None on a fresh store).
     pub fn raft_meta(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read().map_err(io)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(RAFT_META).map_err(io)?;
         Ok(table
             .get(RAFT_META_KEY)
@@ -260,7 +296,7 @@ impl StateStore {
         raft_meta: &[u8],
         may_checkpoint: bool,
     ) -> Result<Applied, StoreError> {
-        let mut txn = self.db.begin_write().map_err(io)?;
+        let mut txn = self.begin_write()?;
         let durable = may_checkpoint && self.checkpoint_due();
         txn.set_durability(if durable {
             Durability::Immediate
@@ -301,7 +337,7 @@ impl StateStore {
 
     /// Makes everything applied so far durable (used at shutdown).
     pub fn flush(&self) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write().map_err(io)?;
+        let mut txn = self.begin_write()?;
         txn.set_durability(Durability::Immediate).map_err(io)?;
         txn.commit().map_err(io)?;
         self.checkpoint_done();
@@ -325,7 +361,7 @@ impl StateStore {
 
     /// A consistent read-only view (an MVCC snapshot; applies continue meanwhile).
     pub fn read(&self) -> Result<StateReader, StoreError> {
-        let txn = self.db.begin_read().map_err(io)?;
+        let txn = self.begin_read()?;
         Ok(StateReader { txn })
     }
 
@@ -360,7 +396,7 @@ impl StateStore {
     /// names the log index it covers.
     pub fn begin_export(&self) -> Result<Export, StoreError> {
         self.flush()?;
-        let txn = self.db.begin_read().map_err(io)?;
+        let txn = self.begin_read()?;
         let raft_meta = txn
             .open_table(RAFT_META)
             .map_err(io)?
@@ -381,7 +417,9 @@ impl StateStore {
     ) -> Result<ArchiveInfo, ArchiveError> {
         let fail = |e: redb::Error| ArchiveError::store(path, e);
         let mut reader = ArchiveReader::open(path)?;
-        let mut txn = self.db.begin_write().map_err(|e| fail(e.into()))?;
+        let mut txn = self
+            .begin_write()
+            .map_err(|e| ArchiveError::store(path, e))?;
         txn.set_durability(Durability::Immediate)
             .map_err(|e| fail(e.into()))?;
         {
