@@ -343,6 +343,26 @@ fn an_apply_says_when_it_was_a_checkpoint() {
     assert!(store.checkpoint_due(), "still due for the next apply");
 }
 
+#[test]
+fn a_closed_store_refuses_calls_and_reopens_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let store = StateStore::open(&path).unwrap();
+    let batch = Some(Batch {
+        now_ms: 10,
+        commands: vec![enqueue("a")],
+    });
+    store.apply(&[(1, batch.clone())], b"m").unwrap();
+    store.flush().unwrap();
+    store.close();
+    let err = store.apply(&[(2, batch)], b"m").unwrap_err();
+    assert!(err.to_string().contains("closed"), "{err}");
+    assert!(store.read().is_err());
+    // The file is free (redb allows one handle per file) while the closed store still exists.
+    let again = StateStore::open(&path).unwrap();
+    assert_eq!(again.raft_meta().unwrap().as_deref(), Some(&b"m"[..]));
+}
+
 /// xorshift64*: a fixed pseudo-random sequence, so a failure replays.
 fn next(state: &mut u64) -> u64 {
     *state ^= *state >> 12;
@@ -363,7 +383,7 @@ fn rows_appended_past_the_end_read_back_and_match_the_in_memory_model() {
     // transaction (TAIL_BYTES_MAX).
     let mut top = [0u64; 2];
     for round in 0..8 {
-        let mut txn = store.db.begin_write().unwrap();
+        let mut txn = store.begin_write().unwrap();
         txn.set_durability(Durability::None).unwrap();
         let mut tables = WriteTables::open(&txn);
         tables.touched = Some(Default::default());
