@@ -108,6 +108,18 @@ pub enum CheckpointTrigger {
     Idle,
 }
 
+impl CheckpointTrigger {
+    const ALL: [CheckpointTrigger; 2] = [CheckpointTrigger::Apply, CheckpointTrigger::Idle];
+
+    fn label(self) -> CheckpointLabel {
+        let trigger = match self {
+            CheckpointTrigger::Apply => "apply",
+            CheckpointTrigger::Idle => "idle",
+        };
+        CheckpointLabel { trigger }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
     reason: String,
@@ -242,11 +254,8 @@ impl Metrics {
         m.register();
         // Both series from the start (zero until the first checkpoint): alerts and dashboards
         // see a quiet node as zero, not as absent.
-        for trigger in ["apply", "idle"] {
-            drop(
-                m.checkpoint_seconds
-                    .get_or_create(&CheckpointLabel { trigger }),
-            );
+        for trigger in CheckpointTrigger::ALL {
+            drop(m.checkpoint_seconds.get_or_create(&trigger.label()));
         }
         m
     }
@@ -546,12 +555,8 @@ impl Metrics {
 
     /// One durable commit of the state.
     pub fn observe_checkpoint(&self, trigger: CheckpointTrigger, elapsed: Duration) {
-        let trigger = match trigger {
-            CheckpointTrigger::Apply => "apply",
-            CheckpointTrigger::Idle => "idle",
-        };
         self.checkpoint_seconds
-            .get_or_create(&CheckpointLabel { trigger })
+            .get_or_create(&trigger.label())
             .observe(elapsed.as_secs_f64());
     }
 
