@@ -434,12 +434,19 @@ impl ServerBuilder {
     /// Spawns the server on fresh ports without waiting for it to be ready (a node that waits
     /// to be added does not listen before it is); then [`TestServer::wait_ready`].
     pub fn spawn(self) -> TestServer {
-        let mut server = self.unstarted();
-        server.port = free_port();
-        server.raft_port = free_port();
-        while server.raft_port == server.port {
-            server.raft_port = free_port();
+        let port = free_port();
+        let mut raft_port = free_port();
+        while raft_port == port {
+            raft_port = free_port();
         }
+        self.spawn_on(port, raft_port)
+    }
+
+    /// [`ServerBuilder::spawn`] on the given client and peer ports (e.g. one already taken).
+    pub fn spawn_on(self, port: u16, raft_port: u16) -> TestServer {
+        let mut server = self.unstarted();
+        server.port = port;
+        server.raft_port = raft_port;
         if let Err(e) = server.spawn() {
             server.fail(&format!("spawning corvo: {e}"));
         }
@@ -671,7 +678,15 @@ impl TestServer {
     /// is free only until someone binds it, possibly another test's server.
     async fn launch_on_free_ports(&mut self, keep_ports: bool) -> Result<(), String> {
         const ATTEMPTS: u32 = 5;
+        // A first start that fails is retried on a data dir as new as the first attempt's (the
+        // server takes its ports before writing, but a port lost between bind and listen
+        // fails later, possibly after joining a cluster on the old peer port).
+        let fresh = !self.data_dir.exists();
         for attempt in 1..=ATTEMPTS {
+            if attempt > 1 && fresh && self.data_dir.exists() {
+                std::fs::remove_dir_all(&self.data_dir)
+                    .map_err(|e| format!("clearing {} to retry: {e}", self.data_dir.display()))?;
+            }
             if attempt > 1 || !keep_ports {
                 let old = self.port;
                 self.port = free_port();

@@ -358,3 +358,52 @@ async fn t60_a_bootstrapping_node_with_an_empty_volume_joins_the_live_cluster() 
     assert_eq!(voters, ["n1", "n2", "n3"], "{members:?}");
     assert_digests_converge(&mut nodes, leader).await;
 }
+
+/// A node takes its ports before it writes or joins anything: with its client port (or peer
+/// port) held by another process, a node told to join exits naming the port, its data dir
+/// holds no state, and the cluster keeps one voter (a node that joined and then could not
+/// serve would be a dead voter, and with two voters the cluster could not commit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t70_a_node_whose_port_is_taken_exits_before_joining() {
+    let leader = TestServer::builder()
+        .node_id("n1")
+        .cluster_secret(SECRET)
+        .start()
+        .await;
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a port to hold");
+    let taken = holder.local_addr().expect("the held port").port();
+    for (what, port, raft_port) in [("client", taken, free_port()), ("peer", free_port(), taken)] {
+        let mut node = TestServer::builder()
+            .node_id("n2")
+            .cluster_secret(SECRET)
+            .join(&leader.url())
+            .spawn_on(port, raft_port);
+        let exit = node.wait_exit(WAIT).await;
+        assert!(!exit.success(), "{what} port taken: the start must fail");
+        let log = node.log_since_start();
+        assert!(
+            log.contains(&format!("127.0.0.1:{taken}")) && log.contains("Address already in use"),
+            "{what} port taken: the error names the port: {log}"
+        );
+        for file in ["state.redb", "raft-log.redb"] {
+            assert!(
+                !node.data_dir().join(file).exists(),
+                "{what} port taken: {file} was written before the ports were taken"
+            );
+        }
+        assert!(
+            !log.contains("joining the cluster"),
+            "{what} port taken: it asked to join: {log}"
+        );
+        let members = leader
+            .cluster()
+            .await
+            .get_cluster_status(pb::GetClusterStatusRequest {})
+            .await
+            .unwrap_or_else(|e| leader.fail(&format!("GetClusterStatus: {e}")))
+            .into_inner()
+            .nodes;
+        assert_eq!(members.len(), 1, "{what} port taken: {members:?}");
+    }
+    drop(holder);
+}

@@ -1,6 +1,7 @@
 //! Corvo's sockets and TLS, for the client port and the peer port alike.
 //!
 //! ```text
+//!  Reserved ─▶ a port bound at start-up, listening (a TcpListener) once the node serves
 //!  TcpListener ─▶ tcp_incoming: TCP_NODELAY (small answers must not wait for a delayed ACK)
 //!                 and TCP keepalive (a vanished peer is noticed) on every accepted socket
 //!     └─▶ plaintext: served as is
@@ -16,5 +17,5 @@
 pub mod listen;
 pub mod tls;
 
-pub use listen::{TcpTuning, tcp_incoming, tls_incoming};
+pub use listen::{Reserved, TcpTuning, tcp_incoming, tls_incoming};
 pub use tls::{ClientAuth, ClientTls, ServerTls, TlsError, TlsFiles, keep_fresh};

@@ -32,6 +32,7 @@ use corvo_api::stack::PublicLayers;
 use corvo_api::status::NodeInfo;
 use corvo_api::{ApiOptions, CheckpointTrigger, Engine, Metrics, Signals};
 use corvo_core::query;
+use corvo_net::Reserved;
 use corvo_raft::{ClusterSecret, Durability, RaftNode, RaftOptions, RestoreMode};
 use corvo_store::StateStore;
 use tokio::sync::watch;
@@ -180,17 +181,23 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 }
 
 async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
-    let setup = prepare(args).await?;
+    let mut setup = prepare(args).await?;
     let storage = open_storage(&setup).await?;
-    let cluster = start_raft(&setup, &storage).await?;
+    let peer_port = setup.peer_port.take();
+    let cluster = start_raft(&setup, &storage, peer_port).await?;
     let running = start_services(setup, storage, cluster).await?;
     let fatal = running.wait_for_stop().await;
     running.shut_down(fatal).await
 }
 
-/// Phase 1: the configuration checked, `--seek-cluster` resolved, the data dir ready.
+/// Phase 1: the configuration checked, the ports taken, `--seek-cluster` resolved, the data
+/// dir ready.
 struct Setup {
     args: ServerArgs,
+    /// `--bind`, listening from phase 4.
+    client_port: Reserved,
+    /// `--raft-bind` (with a cluster secret only), listening from phase 3.
+    peer_port: Option<Reserved>,
     secret: Option<ClusterSecret>,
     advertised: Advertised,
     node_tls: tls::NodeTls,
@@ -208,6 +215,16 @@ async fn prepare(mut args: ServerArgs) -> anyhow::Result<Setup> {
     }
     let advertised = advertised(&args, secret.is_some())?;
     let node_tls = tls::load(&args, secret.is_some())?;
+    // The ports first: one that is taken stops the start before anything is written or joined.
+    let client_port =
+        Reserved::bind(args.bind).with_context(|| format!("binding {}", args.bind))?;
+    let peer_port = match secret {
+        Some(_) => Some(
+            Reserved::bind(args.raft_bind)
+                .with_context(|| format!("binding the peer port {}", args.raft_bind))?,
+        ),
+        None => None,
+    };
     // A first start with --seek-cluster: a live member found becomes this start's --join.
     if let (false, Some(secret)) = (args.seek_cluster.is_empty(), secret.as_ref())
         && !args.data_dir.join("raft-log.redb").exists()
@@ -238,6 +255,8 @@ async fn prepare(mut args: ServerArgs) -> anyhow::Result<Setup> {
 
     Ok(Setup {
         args,
+        client_port,
+        peer_port,
         secret,
         advertised,
         node_tls,
@@ -286,7 +305,11 @@ struct Cluster {
     started: std::time::Instant,
 }
 
-async fn start_raft(setup: &Setup, storage: &Storage) -> anyhow::Result<Cluster> {
+async fn start_raft(
+    setup: &Setup,
+    storage: &Storage,
+    peer_port: Option<Reserved>,
+) -> anyhow::Result<Cluster> {
     let Setup {
         args,
         secret,
@@ -368,7 +391,7 @@ async fn start_raft(setup: &Setup, storage: &Storage) -> anyhow::Result<Cluster>
     )
     .await?;
     let (peer_close_tx, peer_close_rx) = watch::channel(false);
-    let peer_server = open_peer_port(&raft, args, secret.is_some(), peer_close_rx).await?;
+    let peer_server = open_peer_port(&raft, peer_port, peer_close_rx)?;
     join_if_new(
         &raft,
         args,
@@ -422,6 +445,8 @@ async fn start_services(
 ) -> anyhow::Result<Running> {
     let Setup {
         args,
+        client_port,
+        peer_port: _,
         secret,
         advertised,
         node_tls,
@@ -568,9 +593,9 @@ async fn start_services(
     )
     .context("reading the served methods from the descriptor sets")?;
 
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .with_context(|| format!("binding {}", args.bind))?;
+    let listener = client_port
+        .listen()
+        .with_context(|| format!("listening on {}", args.bind))?;
     let local: SocketAddr = listener.local_addr()?;
     info!(addr = %local, node = %args.node_id, data_dir = %args.data_dir.display(), version = corvo_api::services::SERVER_VERSION, runtime_threads = tokio::runtime::Handle::current().metrics().num_workers(), "corvo listening (gRPC + HTTP)");
 
@@ -778,22 +803,22 @@ async fn idle_checkpoints(
 
 /// Serves the Raft peer service on `--raft-bind` when the node has a cluster secret (without
 /// one it has no peers: the port stays closed), until `close` turns true.
-async fn open_peer_port(
+fn open_peer_port(
     raft: &RaftNode,
-    args: &ServerArgs,
-    has_secret: bool,
+    port: Option<Reserved>,
     mut close: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<Result<(), String>>>> {
-    if !has_secret {
+    let Some(port) = port else {
         info!(
             "no cluster secret: the peer port is not opened; this node runs alone and accepts no joins"
         );
         return Ok(None);
-    }
-    let listener = tokio::net::TcpListener::bind(args.raft_bind)
-        .await
-        .with_context(|| format!("binding the peer port {}", args.raft_bind))?;
-    info!(addr = %args.raft_bind, "raft peer port listening");
+    };
+    let addr = port.local_addr();
+    let listener = port
+        .listen()
+        .with_context(|| format!("listening on the peer port {addr}"))?;
+    info!(%addr, "raft peer port listening");
     let server = raft.serve_peers(listener, async move {
         let _ = close.wait_for(|c| *c).await;
     })?;
