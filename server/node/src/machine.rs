@@ -15,13 +15,13 @@ use corvo_store::{StateStore, archive};
 use corvo_view::{JobSource, View};
 use tracing::error;
 
-/// Applies committed entries to the redb state (the adapter between the two crates), timing
-/// each run for `corvo_raft_apply_seconds` and the batch sizes.
 /// The most commands a run may hold to be applied on an async worker (see
 /// `AppStateMachine::apply_is_quick`): a unary call's entry, or a few gathered; larger runs
 /// take long enough to belong on the blocking pool.
 pub const QUICK_APPLY_COMMANDS_MAX: usize = 16;
 
+/// Applies committed entries to the redb state (the adapter between the two crates), timing
+/// each run for `corvo_raft_apply_seconds` and the batch sizes.
 pub struct StoreMachine(pub Arc<StateStore>, pub Arc<Metrics>, pub Arc<View>);
 
 impl AppStateMachine for StoreMachine {

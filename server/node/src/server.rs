@@ -181,8 +181,18 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 }
 
 async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
-    let mut setup = prepare(args).await?;
+    let setup = prepare(args).await?;
     let storage = open_storage(&setup).await?;
+    let store = storage.store.clone();
+    let result = serve(setup, storage).await;
+    // Closed on every way out (a start refused by the cluster, a failed shutdown step), not
+    // only by a clean shutdown: the next start then opens the file at once (ADR 0047).
+    store.close();
+    result
+}
+
+/// Phases 3 and 4, then the wait for a stop and the shutdown.
+async fn serve(mut setup: Setup, storage: Storage) -> anyhow::Result<()> {
     let peer_port = setup.peer_port.take();
     let cluster = start_raft(&setup, &storage, peer_port).await?;
     let running = start_services(setup, storage, cluster).await?;
@@ -756,7 +766,8 @@ impl Running {
         }
         store.flush().context("flushing state")?;
         // Closed here whoever still holds the store, or the next start would check the whole
-        // file (redb's repair after an unclean close: seconds on a large state).
+        // file (redb's repair after an unclean close: seconds on a large state); `run_node`
+        // closes it again on the other ways out.
         store.close();
         if let Some(reason) = fatal {
             anyhow::bail!("raft stopped on an error: {reason}");
