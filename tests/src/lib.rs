@@ -20,7 +20,7 @@
 //! `corvo` CLI and finds the third-party probe binaries. [`cluster`] starts and inspects
 //! three-node clusters; [`proxy`] is a TCP proxy a partition test can cut.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -135,12 +135,21 @@ pub fn corvo_bin() -> PathBuf {
 }
 
 /// A free loopback port (bound, read, released: another process may still take it, so a
-/// start that fails to bind is retried on new ports).
+/// start that fails to bind is retried on new ports). Never one this process handed out
+/// before: the kernel offers a released port again, and the tests of one binary run side by
+/// side, so two of them could otherwise be given the same port for their servers.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("binding 127.0.0.1:0")
-        .port()
+    static HANDED_OUT: std::sync::Mutex<BTreeSet<u16>> = std::sync::Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("binding 127.0.0.1:0")
+            .port();
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Unix milliseconds by the local clock (the server runs on the same machine).
@@ -434,12 +443,7 @@ impl ServerBuilder {
     /// Spawns the server on fresh ports without waiting for it to be ready (a node that waits
     /// to be added does not listen before it is); then [`TestServer::wait_ready`].
     pub fn spawn(self) -> TestServer {
-        let port = free_port();
-        let mut raft_port = free_port();
-        while raft_port == port {
-            raft_port = free_port();
-        }
-        self.spawn_on(port, raft_port)
+        self.spawn_on(free_port(), free_port())
     }
 
     /// [`ServerBuilder::spawn`] on the given client and peer ports (e.g. one already taken).
@@ -673,11 +677,13 @@ impl TestServer {
         }
     }
 
-    /// Launches on the current ports (when `keep_ports`) or on fresh ones, and again on fresh
-    /// ones while the server fails because its port was taken: a port picked by free_port()
-    /// is free only until someone binds it, possibly another test's server.
+    /// Launches on the current ports (when `keep_ports`) or on fresh ones, and again while the
+    /// server fails because its port was taken (a restart on its own ports twice more, then on
+    /// fresh ones): a port picked by free_port() is free only until someone binds it.
     async fn launch_on_free_ports(&mut self, keep_ports: bool) -> Result<(), String> {
-        const ATTEMPTS: u32 = 5;
+        const ATTEMPTS: u32 = 6;
+        const SAME_PORT_ATTEMPTS: u32 = 3;
+        const SAME_PORT_WAIT: Duration = Duration::from_millis(500);
         // A first start that fails is retried on a data dir as new as the first attempt's (the
         // server takes its ports before writing, but a port lost between bind and listen
         // fails later, possibly after joining a cluster on the old peer port).
@@ -687,13 +693,16 @@ impl TestServer {
                 std::fs::remove_dir_all(&self.data_dir)
                     .map_err(|e| format!("clearing {} to retry: {e}", self.data_dir.display()))?;
             }
-            if attempt > 1 || !keep_ports {
+            // A restart tries its own ports again first (a cluster member's peer address is in
+            // the membership): whatever holds them may be gone a moment later.
+            let same_ports = keep_ports && attempt <= SAME_PORT_ATTEMPTS;
+            if same_ports && attempt > 1 {
+                tokio::time::sleep(SAME_PORT_WAIT).await;
+            }
+            if !same_ports {
                 let old = self.port;
                 self.port = free_port();
                 self.raft_port = free_port();
-                while self.raft_port == self.port {
-                    self.raft_port = free_port();
-                }
                 if keep_ports {
                     eprintln!(
                         "port {old} was taken while the server was down; restarting on {}",

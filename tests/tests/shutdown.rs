@@ -271,3 +271,32 @@ async fn sigterm_closes_the_state_file_cleanly_and_a_kill_does_not() {
     let mut jobs = server.jobs().await;
     assert_eq!(get_job(&mut jobs, &id).await.payload_json, r#"{"x":2}"#);
 }
+
+/// A restart whose port is held for a moment (another process's brief socket) comes back on
+/// the same port once it is free: a cluster member's addresses are in the membership, so the
+/// harness tries a restart's own ports again before it moves to new ones. The start that
+/// found its port taken exited before writing anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_waits_out_a_port_held_for_a_moment() {
+    let mut server = TestServer::start().await;
+    let addr = server.addr();
+    let mut w = server.worker().await;
+    let id = enqueue_job(&mut w, "held", r#"{"n":1}"#).await;
+    assert!(server.terminate_and_wait().await.success());
+    let holder = std::net::TcpListener::bind(addr).expect("holding the stopped server's port");
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        drop(holder);
+    });
+    server.restart().await;
+    release.await.expect("the holder task");
+    assert_eq!(server.addr(), addr, "the restart kept its port");
+    let mut jobs = server.jobs().await;
+    assert_eq!(get_job(&mut jobs, &id).await.queue, "held");
+    let log = std::fs::read_to_string(server.log_path()).expect("the server log");
+    assert!(
+        log.contains("Address already in use"),
+        "the first restart found the port taken: {log}"
+    );
+    assert!(!log.contains("not closed cleanly"), "{log}");
+}
