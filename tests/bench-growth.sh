@@ -8,7 +8,9 @@
 # /readyz answers 200. Reports jobs/s against the empty state's, the snapshots built during
 # the timed runs (sustained writes build them too: tests/bench-snapshot.sh measures what one
 # costs), the server's largest resident memory during the load and the runs, and the restart
-# time. Not part of tests/run: measured, not asserted.
+# time. The pending load is also timed per 100 000-job slice: its last slice (into a state of
+# N - 100 000 pending jobs) against its first (into the empty state), within one run, so the
+# hour's drift does not enter that ratio. Not part of tests/run: measured, not asserted.
 #
 # Usage: tests/bench-growth.sh [N (1000000)] [jobs per run (40000)] [concurrency (16)]
 # Env: ROUNDS (1), DURABILITY (fsync), CORVO_BIN (default: a release build of this tree).
@@ -127,6 +129,7 @@ for round in $(seq 1 "${ROUNDS:-1}"); do
         enqueue_stream: ($es.ops_per_sec | floor), lifecycle: ($lc.ops_per_sec | floor),
         load_s: $load.seconds,
         load_jobs_per_s: (if $load.seconds then ($n | tonumber) / $load.seconds | floor else null end),
+        slices: ($load.pending_slices_jobs_per_s // []),
         snapshots_during_runs: ($snaps | tonumber),
         rss_max_mb: ([$load.server_rss_max_mb, $es.server_rss_max_mb,
           $lc.server_rss_max_mb] | map(select(. != null)) | max),
@@ -137,6 +140,6 @@ done
 echo "# per round: jobs/s against the empty state's (same round)"
 jq -s -r '
   group_by(.round)[] | (map(select(.state == "empty")) | first) as $e |
-  .[] | "round \(.round) | \(.state) | enqueue-stream \(.enqueue_stream)/s (\(100 * .enqueue_stream / $e.enqueue_stream | floor) %) | lifecycle \(.lifecycle)/s (\(100 * .lifecycle / $e.lifecycle | floor) %) | loaded \(if .load_jobs_per_s then "at \(.load_jobs_per_s)/s (\(100 * .load_jobs_per_s / $e.enqueue_stream | floor) %)" else "-" end) | snapshots during the runs \(.snapshots_during_runs) | rss max \(.rss_max_mb) MiB | restart \(.restart_to_ready_s) s"' \
+  .[] | "round \(.round) | \(.state) | enqueue-stream \(.enqueue_stream)/s (\(100 * .enqueue_stream / $e.enqueue_stream | floor) %) | lifecycle \(.lifecycle)/s (\(100 * .lifecycle / $e.lifecycle | floor) %) | loaded \(if .load_jobs_per_s then "at \(.load_jobs_per_s)/s (\(100 * .load_jobs_per_s / $e.enqueue_stream | floor) %)" else "-" end)\(if (.slices | length) > 1 then ", slices first \(.slices[0] | floor)/s last \(.slices[-1] | floor)/s (\(100 * .slices[-1] / .slices[0] | floor) %)" else "" end) | snapshots during the runs \(.snapshots_during_runs) | rss max \(.rss_max_mb) MiB | restart \(.restart_to_ready_s) s"' \
   "$results"
 rm -f "$results"

@@ -287,6 +287,12 @@ async fn prefill_loads_pending_and_finished_jobs_before_the_runs_and_rss_is_repo
         e["prefill"]["seconds"].as_f64().expect("seconds") >= 0.0,
         "{e}"
     );
+    // The pending load is timed per slice: 300 jobs are one slice.
+    let slices = e["prefill"]["pending_slices_jobs_per_s"]
+        .as_array()
+        .expect("the pending slices' rates");
+    assert_eq!(slices.len(), 1, "{e}");
+    assert!(slices[0].as_f64().expect("a rate") > 0.0, "{e}");
     // The server is local and exports process metrics: its resident memory is there.
     for rss in [&e["prefill"]["server_rss_mb"], &e["server_rss_max_mb"]] {
         assert!(rss.as_f64().expect("rss in MiB") > 1.0, "{e}");

@@ -28,6 +28,9 @@
 //! `--prefill-pending N` and `--prefill-finished N` first load the server's state (untimed):
 //! N jobs left pending in a queue no scenario reads, and N jobs enqueued, leased and acked.
 //! Throughput against the same scenario on an empty state says whether it holds as data grows.
+//! The pending load is timed per slice of 100 000 jobs (`pending_slices_jobs_per_s`): its
+//! first slice goes into an empty state and its last into one about as large as the load,
+//! within one run, so the comparison does not drift with the machine's hour.
 //! Every entry also reports the largest resident memory of the server seen during the
 //! scenario (sampled from `/metrics` every 250 ms).
 //!
@@ -230,9 +233,19 @@ async fn prefill(channel: &Conn, args: &BenchArgs) -> anyhow::Result<Option<Valu
     let start = corvo_clock::monotonic();
     let rss = measure::RssSampler::start(&args.client.server);
     let batch = args.batch.unwrap_or(STREAM_BATCH_DEFAULT);
+    // The pending load's rate per slice: the first slice is into an empty state, the last
+    // into one almost as large as the whole load (the same run: no drift between hours).
+    let mut pending_slices = Vec::new();
     if args.prefill_pending > 0 {
         let queue = unique_queue("prefill-pending");
-        modern::enqueue_stream(channel, args, &queue, args.prefill_pending, batch).await?;
+        let mut left = args.prefill_pending;
+        while left > 0 {
+            let n = left.min(PREFILL_SLICE);
+            let slice = corvo_clock::monotonic();
+            modern::enqueue_stream(channel, args, &queue, n, batch).await?;
+            pending_slices.push((n as f64 / slice.elapsed().as_secs_f64()).round());
+            left -= n;
+        }
     }
     if args.prefill_finished > 0 {
         // In slices, so the pending backlog stays small while the finished jobs pile up. Each
@@ -252,12 +265,15 @@ async fn prefill(channel: &Conn, args: &BenchArgs) -> anyhow::Result<Option<Valu
         "pending": args.prefill_pending,
         "finished": args.prefill_finished,
         "seconds": (start.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        "pending_slice_jobs": PREFILL_SLICE,
+        "pending_slices_jobs_per_s": pending_slices,
         "server_rss_mb": measure::server_rss_bytes(&args.client.server).await.map(mb),
         "server_rss_max_mb": rss.stop().await.map(mb),
     })))
 }
 
-/// Jobs enqueued and then worked per slice of `--prefill-finished`.
+/// Jobs per slice of `--prefill-pending` (timed each) and of `--prefill-finished` (enqueued,
+/// then worked).
 const PREFILL_SLICE: u64 = 100_000;
 
 /// Bytes to MiB, to 0.1.
