@@ -20,6 +20,16 @@ impl TestServer {
     }
 }
 
+/// What `node` answers to GetClusterStatus (the test fails if it does not answer).
+pub async fn cluster_status(node: &TestServer) -> pb::GetClusterStatusResponse {
+    node.cluster()
+        .await
+        .get_cluster_status(pb::GetClusterStatusRequest {})
+        .await
+        .unwrap_or_else(|e| node.fail(&format!("GetClusterStatus: {e}")))
+        .into_inner()
+}
+
 /// This node's status, or `None` when it does not answer.
 pub async fn node_status(node: &TestServer) -> Option<pb::NodeStatus> {
     let channel = node.try_channel().await.ok()?;

@@ -48,13 +48,7 @@ async fn t10_nodes_bound_to_any_address_cluster_through_their_advertised_address
     for node in nodes {
         let deadline = Instant::now() + WAIT;
         loop {
-            let status = node
-                .cluster()
-                .await
-                .get_cluster_status(pb::GetClusterStatusRequest {})
-                .await
-                .unwrap_or_else(|e| node.fail(&format!("GetClusterStatus: {e}")))
-                .into_inner();
+            let status = cluster_status(node).await;
             let mut members: Vec<(String, String, String)> = status
                 .nodes
                 .iter()

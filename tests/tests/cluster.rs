@@ -51,13 +51,7 @@ async fn t10_three_nodes_join_replicate_and_forward_follower_writes() {
     for node in &nodes {
         let deadline = Instant::now() + WAIT;
         loop {
-            let status = node
-                .cluster()
-                .await
-                .get_cluster_status(pb::GetClusterStatusRequest {})
-                .await
-                .unwrap_or_else(|e| node.fail(&format!("GetClusterStatus: {e}")))
-                .into_inner();
+            let status = cluster_status(node).await;
             let leaders: Vec<&str> = status
                 .nodes
                 .iter()
@@ -143,14 +137,7 @@ async fn t10_three_nodes_join_replicate_and_forward_follower_writes() {
     .await
     .expect("POST join");
     assert_eq!(code, 401);
-    let members = nodes[leader]
-        .cluster()
-        .await
-        .get_cluster_status(pb::GetClusterStatusRequest {})
-        .await
-        .expect("GetClusterStatus")
-        .into_inner()
-        .nodes;
+    let members = cluster_status(&nodes[leader]).await.nodes;
     assert_eq!(
         members.len(),
         3,
@@ -347,14 +334,7 @@ async fn t60_a_bootstrapping_node_with_an_empty_volume_joins_the_live_cluster() 
     let log = nodes[0].log_since_start();
     assert!(log.contains("found a live member; joining it"), "{log}");
     let leader = leader_index(&mut nodes).await;
-    let members = nodes[leader]
-        .cluster()
-        .await
-        .get_cluster_status(pb::GetClusterStatusRequest {})
-        .await
-        .expect("GetClusterStatus")
-        .into_inner()
-        .nodes;
+    let members = cluster_status(&nodes[leader]).await.nodes;
     let mut voters: Vec<&str> = members
         .iter()
         .filter(|m| m.voter)
@@ -401,14 +381,7 @@ async fn t70_a_node_whose_port_is_taken_exits_before_joining() {
             !log.contains("joining the cluster"),
             "{what} port taken: it asked to join: {log}"
         );
-        let members = leader
-            .cluster()
-            .await
-            .get_cluster_status(pb::GetClusterStatusRequest {})
-            .await
-            .unwrap_or_else(|e| leader.fail(&format!("GetClusterStatus: {e}")))
-            .into_inner()
-            .nodes;
+        let members = cluster_status(&leader).await.nodes;
         assert_eq!(members.len(), 1, "{what} port taken: {members:?}");
     }
     drop(holder);

@@ -105,14 +105,7 @@ async fn t50_an_isolated_follower_refuses_writes_and_converges_after_healing() {
         cut_applied < leader_applied,
         "the isolated node applied {cut_applied}, the leader {leader_applied}: writes leaked through"
     );
-    let members = nodes[leader]
-        .cluster()
-        .await
-        .get_cluster_status(pb::GetClusterStatusRequest {})
-        .await
-        .unwrap_or_else(|e| nodes[leader].fail(&format!("GetClusterStatus: {e}")))
-        .into_inner()
-        .nodes;
+    let members = cluster_status(&nodes[leader]).await.nodes;
     let cut_addr = proxied[cut].api.addr().to_string();
     assert!(
         members
