@@ -389,3 +389,44 @@ async fn sigkill_and_restart_keep_states_leases_timers_and_the_event_log() {
     let next = next_event(&mut events).await;
     assert_eq!(next.seq, log_before.len() as u64 + 1);
 }
+
+/// One server per data dir: a second server started on a live node's data dir exits at once,
+/// naming the dir and the process that holds it, and the first goes on serving what it had.
+/// The dir is free again once the first has stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_a_live_data_dir_exits_naming_the_holder() {
+    let mut first = TestServer::start().await;
+    let mut w = first.worker().await;
+    let id = enqueue_job(&mut w, QUEUE, r#"{"n":1}"#).await;
+    let parent = first
+        .data_dir()
+        .parent()
+        .expect("the data dir has a parent")
+        .to_owned();
+    let mut second = TestServer::builder().data_parent(&parent).spawn();
+    let exit = second.wait_exit(WAIT).await;
+    assert!(
+        !exit.success(),
+        "a second server must not run on a live data dir"
+    );
+    let log = second.log_since_start();
+    assert!(
+        log.contains(&format!(
+            "data dir {} is in use by another corvo server (pid {})",
+            first.data_dir().display(),
+            first.pid()
+        )),
+        "{log}"
+    );
+    let mut jobs = first.jobs().await;
+    assert_eq!(get_job(&mut jobs, &id).await.queue, QUEUE);
+
+    assert!(first.terminate_and_wait().await.success());
+    second.restart().await;
+    let mut jobs = second.jobs().await;
+    assert_eq!(
+        get_job(&mut jobs, &id).await.queue,
+        QUEUE,
+        "the dir was freed"
+    );
+}

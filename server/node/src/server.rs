@@ -68,6 +68,48 @@ pub fn raft_node_id(name: &str) -> u64 {
     })
 }
 
+/// The data dir's lock file: held (an advisory `flock`) while a server runs on the dir, with
+/// that server's process id in it.
+const DATA_DIR_LOCK: &str = "LOCK";
+
+/// Takes the data dir for this process: a second server on the same dir (a stale unit still
+/// running, two pods on one volume) stops here, before it reads or writes anything, instead of
+/// failing later on whichever file it opens first. The lock goes with the process.
+fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let path = data_dir.join(DATA_DIR_LOCK);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => String::new(),
+                pid => format!(" (pid {pid})"),
+            };
+            anyhow::bail!(
+                "data dir {} is in use by another corvo server{holder}: one server per data dir",
+                data_dir.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()));
+        }
+    }
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(file)
+}
+
 fn check_node_name(data_dir: &Path, name: &str) -> anyhow::Result<()> {
     let path = data_dir.join("node-id");
     match std::fs::read_to_string(&path) {
@@ -181,13 +223,16 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 }
 
 async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
-    let setup = prepare(args).await?;
+    let mut setup = prepare(args).await?;
+    let data_dir_lock = setup.data_dir_lock.take();
     let storage = open_storage(&setup).await?;
     let store = storage.store.clone();
     let result = serve(setup, storage).await;
     // Closed on every way out (a start refused by the cluster, a failed shutdown step), not
     // only by a clean shutdown: the next start then opens the file at once (ADR 0047).
     store.close();
+    // Then the data dir is free for the next server.
+    drop(data_dir_lock);
     result
 }
 
@@ -204,6 +249,8 @@ async fn serve(mut setup: Setup, storage: Storage) -> anyhow::Result<()> {
 /// dir ready.
 struct Setup {
     args: ServerArgs,
+    /// Held until the state is closed (`run_node` takes it).
+    data_dir_lock: Option<std::fs::File>,
     /// `--bind`, listening from phase 4.
     client_port: Reserved,
     /// `--raft-bind` (with a cluster secret only), listening from phase 3.
@@ -252,6 +299,7 @@ async fn prepare(mut args: ServerArgs) -> anyhow::Result<Setup> {
     crate::settings::check_retention(args.retention, args.dead_retention)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
+    let data_dir_lock = Some(lock_data_dir(&args.data_dir)?);
     check_node_name(&args.data_dir, &args.node_id)?;
     if args.durability == DurabilityArg::Relaxed {
         warn!(
@@ -265,6 +313,7 @@ async fn prepare(mut args: ServerArgs) -> anyhow::Result<Setup> {
 
     Ok(Setup {
         args,
+        data_dir_lock,
         client_port,
         peer_port,
         secret,
@@ -455,6 +504,7 @@ async fn start_services(
 ) -> anyhow::Result<Running> {
     let Setup {
         args,
+        data_dir_lock: _,
         client_port,
         peer_port: _,
         secret,
