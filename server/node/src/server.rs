@@ -223,13 +223,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 }
 
 async fn run_node(args: ServerArgs) -> anyhow::Result<()> {
-    let mut setup = prepare(args).await?;
-    let data_dir_lock = setup.data_dir_lock.take();
+    let (setup, data_dir_lock) = prepare(args).await?;
     let storage = open_storage(&setup).await?;
     let store = storage.store.clone();
     let result = serve(setup, storage).await;
-    // Closed on every way out (a start refused by the cluster, a failed shutdown step), not
-    // only by a clean shutdown: the next start then opens the file at once (ADR 0047).
+    // Closed on every way out (a clean shutdown, a start refused by the cluster, a failed
+    // shutdown step), whoever still holds the store: the next start then opens the file at
+    // once instead of checking all of it (redb's repair: seconds on a large state, ADR 0047).
     store.close();
     // Then the data dir is free for the next server.
     drop(data_dir_lock);
@@ -249,8 +249,6 @@ async fn serve(mut setup: Setup, storage: Storage) -> anyhow::Result<()> {
 /// dir ready.
 struct Setup {
     args: ServerArgs,
-    /// Held until the state is closed (`run_node` takes it).
-    data_dir_lock: Option<std::fs::File>,
     /// `--bind`, listening from phase 4.
     client_port: Reserved,
     /// `--raft-bind` (with a cluster secret only), listening from phase 3.
@@ -261,7 +259,8 @@ struct Setup {
     bootstrap_key: Option<String>,
 }
 
-async fn prepare(mut args: ServerArgs) -> anyhow::Result<Setup> {
+/// Also returns the data dir's lock, held until the state is closed.
+async fn prepare(mut args: ServerArgs) -> anyhow::Result<(Setup, std::fs::File)> {
     let secret = cluster_secret(&args)?;
     if (args.join.is_some() || args.no_bootstrap || !args.seek_cluster.is_empty())
         && secret.is_none()
@@ -299,7 +298,7 @@ async fn prepare(mut args: ServerArgs) -> anyhow::Result<Setup> {
     crate::settings::check_retention(args.retention, args.dead_retention)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
-    let data_dir_lock = Some(lock_data_dir(&args.data_dir)?);
+    let data_dir_lock = lock_data_dir(&args.data_dir)?;
     check_node_name(&args.data_dir, &args.node_id)?;
     if args.durability == DurabilityArg::Relaxed {
         warn!(
@@ -311,16 +310,16 @@ async fn prepare(mut args: ServerArgs) -> anyhow::Result<Setup> {
         args.bootstrap_admin_key_file.as_deref(),
     )?;
 
-    Ok(Setup {
+    let setup = Setup {
         args,
-        data_dir_lock,
         client_port,
         peer_port,
         secret,
         advertised,
         node_tls,
         bootstrap_key,
-    })
+    };
+    Ok((setup, data_dir_lock))
 }
 
 /// Phase 2: the state, the read view, and what applies feed (signals, metrics).
@@ -504,7 +503,6 @@ async fn start_services(
 ) -> anyhow::Result<Running> {
     let Setup {
         args,
-        data_dir_lock: _,
         client_port,
         peer_port: _,
         secret,
@@ -814,11 +812,8 @@ impl Running {
                 Err(_) => warn!("shutdown: peer connections still open after the grace period"),
             }
         }
+        // `run_node` closes the store once this returns.
         store.flush().context("flushing state")?;
-        // Closed here whoever still holds the store, or the next start would check the whole
-        // file (redb's repair after an unclean close: seconds on a large state); `run_node`
-        // closes it again on the other ways out.
-        store.close();
         if let Some(reason) = fatal {
             anyhow::bail!("raft stopped on an error: {reason}");
         }
