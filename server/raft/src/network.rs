@@ -7,24 +7,34 @@
 //! by openraft's `RPCOption::soft_ttl`, plus, for an append, the time its bytes take to move
 //! (see [`APPEND_BYTES_PER_SEC_MIN`]). A peer that cannot be reached (connection refused,
 //! UNAVAILABLE) answers `Unreachable`, so openraft backs off instead of retrying at once.
+//!
+//! Replication runs on one `StreamAppend` call per follower (ADR 0049): openraft's requests
+//! go out as they come, without waiting for the answers before them, and the follower answers
+//! each in order once it is durable. A peer that answers it UNIMPLEMENTED (a release before
+//! it) is sent one `AppendEntries` call per request instead, and asked again after
+//! [`STREAM_RETRY_AFTER`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::peer_pb as pb;
 use crate::peer_pb::raft_peer_service_client::RaftPeerServiceClient;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
 use openraft::alias::{SnapshotOf, VoteOf};
 use openraft::entry::RaftEntry;
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
-use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
+use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2, stream_append_sequential};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
-    TransferLeaderResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendResult,
+    TransferLeaderRequest, TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
@@ -49,6 +59,11 @@ pub(crate) const PEER_MESSAGE_BYTES_MAX: usize = 256 << 20;
 /// empty heartbeat needs but a catch-up append of many MiB cannot meet: it would time out and
 /// be re-sent forever. So an append's deadline grows by its size at this rate.
 const APPEND_BYTES_PER_SEC_MIN: u64 = 8 << 20;
+
+/// How long a leader replicates with `AppendEntries` calls to a peer that answered
+/// `StreamAppend` UNIMPLEMENTED (a release before it) before it asks again: a peer upgraded
+/// meanwhile gets the stream within this.
+pub(crate) const STREAM_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// The deadline of an append of `bytes`: openraft's soft TTL plus the time to move the bytes
 /// at [`APPEND_BYTES_PER_SEC_MIN`].
@@ -86,6 +101,52 @@ pub struct Network {
     /// target id -> (raft_addr, channel). A channel reconnects by itself; it is replaced only
     /// when the target's address changes.
     pub(crate) channels: Arc<Mutex<HashMap<u64, (String, Channel)>>>,
+    /// Which peers get replication streams.
+    pub(crate) streams: StreamPeers,
+}
+
+/// Which peers a leader replicates to with `StreamAppend`: all of them (unless switched off),
+/// except, for [`STREAM_RETRY_AFTER`], one that answered it UNIMPLEMENTED.
+#[derive(Clone)]
+pub(crate) struct StreamPeers {
+    enabled: bool,
+    /// target id -> when it refused the stream.
+    refused: Arc<Mutex<HashMap<u64, Instant>>>,
+}
+
+impl StreamPeers {
+    pub(crate) fn new(enabled: bool) -> StreamPeers {
+        StreamPeers {
+            enabled,
+            refused: Arc::default(),
+        }
+    }
+
+    fn stream_to(&self, target: u64) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        match refused.get(&target) {
+            Some(at)
+                if corvo_clock::monotonic().saturating_duration_since(*at) < STREAM_RETRY_AFTER =>
+            {
+                false
+            }
+            Some(_) => {
+                refused.remove(&target);
+                true
+            }
+            None => true,
+        }
+    }
+
+    fn refused_by(&self, target: u64) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(target, corvo_clock::monotonic());
+    }
 }
 
 impl Network {
@@ -96,6 +157,7 @@ impl Network {
         command_sets: PeerCommandSets,
         tls: Option<tonic::transport::ClientTlsConfig>,
         append_bytes_max: usize,
+        stream_append: bool,
     ) -> Network {
         Network {
             node_id,
@@ -105,6 +167,7 @@ impl Network {
             tls,
             append_bytes_max,
             channels: Arc::new(Mutex::new(HashMap::new())),
+            streams: StreamPeers::new(stream_append),
         }
     }
 
@@ -152,6 +215,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             command_sets: self.command_sets.clone(),
             client,
             append_bytes_max: self.append_bytes_max,
+            streams: self.streams.clone(),
         }
     }
 }
@@ -167,6 +231,7 @@ pub struct PeerClient {
     /// `Err` when the address cannot make a channel: every call answers Unreachable.
     client: Result<RaftPeerServiceClient<Channel>, String>,
     append_bytes_max: usize,
+    streams: StreamPeers,
 }
 
 impl PeerClient {
@@ -224,14 +289,62 @@ impl PeerClient {
                 self.command_sets.record(self.target, response.metadata());
                 Ok(response.into_inner())
             }
-            // Connection refused or reset, or a peer whose Raft is stopped: back off.
-            Ok(Err(status)) if status.code() == tonic::Code::Unavailable => Err(
-                RPCError::Unreachable(self.unreachable(rpc, status.message())),
-            ),
-            Ok(Err(status)) => Err(RPCError::Network(
-                self.network(rpc, format!("{:?}: {}", status.code(), status.message())),
-            )),
+            Ok(Err(status)) => Err(self.status_error(rpc, &status)),
         }
+    }
+
+    /// A failed call or stream for openraft: UNAVAILABLE (connection refused or reset, or a
+    /// peer whose Raft is stopped) backs off.
+    fn status_error(&self, rpc: &str, status: &tonic::Status) -> RPCError<TypeConfig> {
+        if status.code() == tonic::Code::Unavailable {
+            RPCError::Unreachable(self.unreachable(rpc, status.message()))
+        } else {
+            RPCError::Network(
+                self.network(rpc, format!("{:?}: {}", status.code(), status.message())),
+            )
+        }
+    }
+
+    /// Opens a replication stream to the peer (see [`ReplicationStream`]).
+    async fn open_stream<S>(
+        &mut self,
+        input: S,
+        option: RPCOption,
+    ) -> Result<
+        BoxStream<'static, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>,
+        RPCError<TypeConfig>,
+    >
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
+    {
+        const RPC: &str = "stream_append";
+        let stream = ReplicationStream::new(self.append_bytes_max);
+        let requests = stream.requests(input, option.clone());
+        let (mut client, request) = self.prepare(RPC, requests)?;
+        let opened = tokio::time::timeout(option.soft_ttl(), client.stream_append(request)).await;
+        let response = match opened {
+            Err(_) => {
+                return Err(RPCError::Network(
+                    self.network(RPC, format!("no answer within {:?}", option.soft_ttl())),
+                ));
+            }
+            Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => {
+                self.streams.refused_by(self.target);
+                tracing::info!(
+                    target = self.target,
+                    "the peer does not serve StreamAppend (a release before it): replicating to it with AppendEntries"
+                );
+                return Err(RPCError::Network(self.network(
+                    RPC,
+                    "the peer does not serve StreamAppend; the next attempt uses AppendEntries",
+                )));
+            }
+            Ok(Err(status)) => return Err(self.status_error(RPC, &status)),
+            Ok(Ok(response)) => response,
+        };
+        self.command_sets.record(self.target, response.metadata());
+        let describe = self.describe(RPC);
+        Ok(stream.answers(response.into_inner(), describe).boxed())
     }
 
     fn encode<T: Serialize>(&self, rpc: &str, value: &T) -> Result<Vec<u8>, RPCError<TypeConfig>> {
@@ -249,6 +362,26 @@ impl PeerClient {
 
 impl RaftNetworkV2<TypeConfig> for PeerClient {
     type SnapshotData = SnapshotFile;
+
+    fn stream_append<'s, S>(
+        &'s mut self,
+        input: S,
+        option: RPCOption,
+    ) -> BoxFuture<
+        's,
+        Result<
+            BoxStream<'s, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>,
+            RPCError<TypeConfig>,
+        >,
+    >
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
+    {
+        if !self.streams.stream_to(self.target) {
+            return stream_append_sequential(self, input, option);
+        }
+        Box::pin(async move { self.open_stream(input, option).await })
+    }
 
     async fn append_entries(
         &mut self,
@@ -353,6 +486,167 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
             },
             closed = cancel => Err(StreamingError::Closed(closed)),
         }
+    }
+}
+
+/// One replication stream's flow control and watchdog, shared by its request and answer sides.
+///
+/// - A request waits for room: the bytes of unanswered requests stay within
+///   `append_bytes_max` (one request always goes), which bounds what the follower queues.
+/// - A run of entries larger than that goes in part, and the request stream ends after it: the
+///   follower answers how far it got, and openraft opens the next stream from there.
+/// - Each answer must come within its request's deadline ([`append_deadline`]) counted from
+///   its sending or from the answer before it, whichever is later; otherwise the stream ends
+///   with an error, as a unary append would have timed out.
+struct ReplicationStream {
+    sent: Arc<Mutex<VecDeque<Sent>>>,
+    /// Wakes the answer side when a request goes out on an idle stream.
+    more: Arc<Notify>,
+    room: Arc<Semaphore>,
+    room_max: usize,
+}
+
+/// An unanswered request.
+struct Sent {
+    at: Instant,
+    deadline: Duration,
+    _room: OwnedSemaphorePermit,
+}
+
+impl ReplicationStream {
+    fn new(append_bytes_max: usize) -> ReplicationStream {
+        let room_max = append_bytes_max.clamp(1, Semaphore::MAX_PERMITS);
+        ReplicationStream {
+            sent: Arc::default(),
+            more: Arc::default(),
+            room: Arc::new(Semaphore::new(room_max)),
+            room_max,
+        }
+    }
+
+    /// openraft's requests, encoded, as they find room.
+    fn requests<S>(
+        &self,
+        input: S,
+        option: RPCOption,
+    ) -> impl Stream<Item = pb::StreamAppendRequest> + Send + 'static
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
+    {
+        let (sent, more, room, room_max) = (
+            self.sent.clone(),
+            self.more.clone(),
+            self.room.clone(),
+            self.room_max,
+        );
+        futures::stream::unfold(Some(input), move |input| {
+            let (sent, more, room, option) =
+                (sent.clone(), more.clone(), room.clone(), option.clone());
+            async move {
+                let mut input = input?;
+                let mut rpc = input.next().await?;
+                let fits = fitting_entries(&rpc.entries, room_max);
+                let partial = fits < rpc.entries.len();
+                rpc.entries.truncate(fits);
+                let payload = match encode(&rpc) {
+                    Ok(payload) => payload,
+                    Err(e) => {
+                        tracing::error!("replication stream: {e}");
+                        return None;
+                    }
+                };
+                let permits = payload.len().clamp(1, room_max);
+                // Fits: room_max <= Semaphore::MAX_PERMITS < u32::MAX.
+                let room = room.acquire_many_owned(permits as u32).await.ok()?;
+                sent.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_back(Sent {
+                        at: corvo_clock::monotonic(),
+                        deadline: append_deadline(&option, payload.len()),
+                        _room: room,
+                    });
+                more.notify_one();
+                let next = (!partial).then_some(input);
+                Some((pb::StreamAppendRequest { payload }, next))
+            }
+        })
+    }
+
+    /// The follower's answers, decoded, each within its deadline.
+    fn answers(
+        self,
+        answers: tonic::Streaming<pb::StreamAppendResponse>,
+        describe: String,
+    ) -> impl Stream<Item = Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>> + Send + 'static
+    {
+        let failed = move |why: String, unreachable: bool| {
+            let why = format!("{describe}: {why}");
+            Err(if unreachable {
+                RPCError::Unreachable(Unreachable::from_string(why))
+            } else {
+                RPCError::Network(NetworkError::from_string(why))
+            })
+        };
+        let last = corvo_clock::monotonic();
+        futures::stream::unfold(Some((answers, last)), move |state| {
+            let (sent, more, failed) = (self.sent.clone(), self.more.clone(), failed.clone());
+            async move {
+                let (mut answers, last) = state?;
+                let answer = loop {
+                    let oldest = sent
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .front()
+                        .map(|s| (s.at.max(last), s.deadline));
+                    match oldest {
+                        Some((from, deadline)) => {
+                            let until = tokio::time::Instant::from_std(from + deadline);
+                            match tokio::time::timeout_at(until, answers.message()).await {
+                                Ok(answer) => break answer,
+                                Err(_) => {
+                                    return Some((
+                                        failed(format!("no answer within {deadline:?}"), false),
+                                        None,
+                                    ));
+                                }
+                            }
+                        }
+                        None => tokio::select! {
+                            answer = answers.message() => break answer,
+                            _ = more.notified() => continue,
+                        },
+                    }
+                };
+                let message = match answer {
+                    Ok(Some(message)) => message,
+                    // The follower ended the stream: after a part, or it is shutting down.
+                    Ok(None) => return None,
+                    // UNAVAILABLE: connection refused or reset, or a peer whose Raft is stopped.
+                    Err(status) => {
+                        let unreachable = status.code() == tonic::Code::Unavailable;
+                        let why = format!("{:?}: {}", status.code(), status.message());
+                        return Some((failed(why, unreachable), None));
+                    }
+                };
+                if sent
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .pop_front()
+                    .is_none()
+                {
+                    return Some((failed("an answer to no request".to_owned(), false), None));
+                }
+                match decode::<StreamAppendResult<TypeConfig>>(&message.payload) {
+                    Ok(result) => {
+                        let more = result
+                            .is_ok()
+                            .then_some((answers, corvo_clock::monotonic()));
+                        Some((Ok(result), more))
+                    }
+                    Err(e) => Some((failed(e, false), None)),
+                }
+            }
+        })
     }
 }
 

@@ -79,6 +79,8 @@ pub struct RaftNode {
     pub(crate) secret: Option<crate::ClusterSecret>,
     /// TLS of the peer port, when it serves TLS.
     peer_tls: Option<std::sync::Arc<corvo_net::ServerTls>>,
+    /// Serve `StreamAppend` (see `RaftOptions::stream_append`).
+    stream_append: bool,
     /// Membership changes run one at a time (concurrent `change_membership` calls interleave).
     pub(crate) admin: tokio::sync::Mutex<()>,
     app: Arc<dyn AppStateMachine>,
@@ -230,6 +232,7 @@ impl RaftNode {
             command_sets.clone(),
             opts.peer_tls.as_ref().map(|t| t.client.clone()),
             opts.append_bytes_max,
+            opts.stream_append,
         );
         let started = corvo_clock::monotonic();
         let raft = openraft::Raft::new(opts.node_id, config, network, log, state_machine)
@@ -293,6 +296,7 @@ impl RaftNode {
             member_at_start,
             secret: opts.cluster_secret,
             peer_tls: opts.peer_tls.map(|t| t.server),
+            stream_append: opts.stream_append,
             admin: tokio::sync::Mutex::new(()),
             app: sm,
             snapshots,
@@ -396,9 +400,13 @@ impl RaftNode {
             dir: self.snapshots.clone(),
             app: self.app.clone(),
         };
-        let task = crate::peer::serve(
-            self.raft.clone(),
+        let service = crate::peer::PeerService {
+            raft: self.raft.clone(),
             sink,
+            stream_append: self.stream_append,
+        };
+        let task = crate::peer::serve(
+            service,
             secret,
             (self.node_id, self.cluster.clone()),
             listener,

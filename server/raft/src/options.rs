@@ -85,8 +85,13 @@ pub struct RaftOptions {
     /// is larger (a call's commands always share one entry; the API bounds a call's message).
     pub batch_bytes_max: usize,
     /// At most this many bytes of entries per AppendEntries RPC: a longer run is sent in
-    /// parts, at least one entry each. Bounds one peer message and the follower's work per RPC.
+    /// parts, at least one entry each. Bounds one peer message and the follower's work per RPC,
+    /// and on a replication stream the bytes of requests not yet answered.
     pub append_bytes_max: usize,
+    /// Replicate on one pipelined `StreamAppend` call per follower, and serve it (ADR 0049).
+    /// `false` sends one `AppendEntries` call per request and answers `StreamAppend`
+    /// UNIMPLEMENTED, as a release before it did: for tests of mixed-release clusters.
+    pub stream_append: bool,
     /// The retry hint sent with `Overloaded`, ms.
     pub overloaded_retry_after_ms: u64,
     /// At most this many log entries per `AppStateMachine::apply` call (one storage
@@ -160,6 +165,8 @@ impl Default for RaftOptions {
             batch_bytes_max: 16 << 20,
             // 64 MiB per append: a catch-up moves in parts a follower applies in seconds.
             append_bytes_max: 64 << 20,
+            // Entries go out without waiting for the answers before them.
+            stream_append: true,
             // About one group-commit round on a healthy node.
             overloaded_retry_after_ms: 10,
             // Bounds one state-machine transaction during catch-up or replay at startup.

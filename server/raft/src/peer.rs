@@ -5,12 +5,14 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::peer_pb as pb;
 use crate::peer_pb::raft_peer_service_server::{RaftPeerService, RaftPeerServiceServer};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use openraft::alias::{SnapshotMetaOf, SnapshotOf, VoteOf};
-use openraft::raft::{TransferLeaderRequest, VoteRequest};
+use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -34,15 +36,14 @@ pub(crate) struct SnapshotSink {
 /// Serves the peer service on `listener` (over TLS when `tls` is set) until `shutdown`
 /// resolves. Accepted sockets get TCP_NODELAY and keepalive.
 pub(crate) fn serve(
-    raft: RaftHandle,
-    sink: SnapshotSink,
+    service: PeerService,
     secret: ClusterSecret,
     (node_id, cluster): (u64, ClusterId),
     listener: TcpListener,
     tls: Option<std::sync::Arc<corvo_net::ServerTls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> JoinHandle<Result<(), tonic::transport::Error>> {
-    let service = RaftPeerServiceServer::new(PeerService { raft, sink })
+    let service = RaftPeerServiceServer::new(service)
         .max_decoding_message_size(PEER_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(PEER_MESSAGE_BYTES_MAX);
     let service = InterceptedService::new(service, move |req| {
@@ -71,9 +72,13 @@ fn check_secret(secret: &ClusterSecret, req: Request<()>) -> Result<Request<()>,
     }
 }
 
-struct PeerService {
-    raft: RaftHandle,
-    sink: SnapshotSink,
+/// The peer service's state.
+pub(crate) struct PeerService {
+    pub(crate) raft: RaftHandle,
+    pub(crate) sink: SnapshotSink,
+    /// Serves `StreamAppend`; `false` answers it UNIMPLEMENTED as a release before it did
+    /// (`RaftOptions::serve_stream_append`, for tests of mixed-release clusters).
+    pub(crate) stream_append: bool,
 }
 
 /// Deletes a received archive's temporary file unless it was moved into place.
@@ -132,8 +137,63 @@ fn encoded(value: &impl serde::Serialize) -> Result<Vec<u8>, Status> {
     encode(value).map_err(Status::internal)
 }
 
+/// The requests of a replication stream, decoded; the stream ends at the first message that
+/// does not decode (or a transport error), leaving the reason in `ended`.
+fn decoded_requests(
+    incoming: Streaming<pb::StreamAppendRequest>,
+    ended: Arc<Mutex<Option<Status>>>,
+) -> impl futures::Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + 'static {
+    futures::stream::unfold(Some(incoming), move |incoming| {
+        let ended = ended.clone();
+        async move {
+            let mut incoming = incoming?;
+            let failure = match incoming.message().await {
+                Ok(Some(message)) => match decode(&message.payload) {
+                    Ok(rpc) => return Some((rpc, Some(incoming))),
+                    Err(e) => bad_payload(e),
+                },
+                Ok(None) => return None,
+                Err(status) => status,
+            };
+            *ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
+            None
+        }
+    })
+}
+
 #[tonic::async_trait]
 impl RaftPeerService for PeerService {
+    type StreamAppendStream = BoxStream<'static, Result<pb::StreamAppendResponse, Status>>;
+
+    /// Hands the requests to openraft, which appends them in order and answers each once it is
+    /// durable; a refusal or a stopped Raft ends the answers. Answers to the requests before a
+    /// message that does not decode go out first, then INVALID_ARGUMENT naming it.
+    async fn stream_append(
+        &self,
+        req: Request<Streaming<pb::StreamAppendRequest>>,
+    ) -> Result<Response<Self::StreamAppendStream>, Status> {
+        if !self.stream_append {
+            return Err(Status::unimplemented(
+                "StreamAppend is not served by this node (as by a release before it)",
+            ));
+        }
+        let ended = Arc::new(Mutex::new(None));
+        let requests = decoded_requests(req.into_inner(), ended.clone());
+        let answers = self
+            .raft
+            .stream_append(requests)
+            .map(|answer| match answer {
+                Ok(result) => encoded(&result).map(|payload| pb::StreamAppendResponse { payload }),
+                Err(fatal) => Err(stopped(fatal)),
+            });
+        let why_ended =
+            futures::stream::once(
+                async move { ended.lock().unwrap_or_else(|p| p.into_inner()).take() },
+            )
+            .filter_map(|status| async move { status.map(Err) });
+        Ok(answered(answers.chain(why_ended).boxed()))
+    }
+
     async fn append_entries(
         &self,
         req: Request<pb::AppendEntriesRequest>,

@@ -256,3 +256,137 @@ async fn t20_peer_calls_for_another_cluster_or_node_are_refused_before_raft_sees
     assert_eq!(a.node.members().len(), 1);
     assert_eq!(a.node.status().leader_id, Some(1));
 }
+
+/// Starts a node as [`start`] does, as a release before `StreamAppend` when `old` (it neither
+/// serves nor sends replication streams).
+async fn start_release(id: u64, bootstrap: bool, old: bool) -> TestNode {
+    let dir = TempDir::new().expect("temp dir");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a peer port");
+    let raft_addr = listener.local_addr().expect("local addr").to_string();
+    let me = CorvoNode {
+        raft_addr: raft_addr.clone(),
+        api_addr: format!("api-of-{id}:8080"),
+        name: format!("n{id}"),
+    };
+    let opts = corvo_raft::RaftOptions {
+        node_id: id,
+        raft_addr,
+        api_addr: me.api_addr.clone(),
+        name: me.name.clone(),
+        bootstrap,
+        cluster_secret: ClusterSecret::new("component-secret"),
+        stream_append: !old,
+        ..options(dir.path())
+    };
+    let node = RaftNode::start(opts, FakeApp::new(), Recorder::new())
+        .await
+        .expect("start");
+    let _server = node
+        .serve_peers(listener, std::future::pending())
+        .expect("serve peers");
+    TestNode {
+        node,
+        me,
+        _dir: dir,
+    }
+}
+
+/// Writes `writes` entries on `leader` and waits until every node in `all` applied them.
+async fn replicate(leader: &TestNode, all: &[&TestNode], writes: usize) {
+    for _ in 0..writes {
+        leader
+            .node
+            .proposer()
+            .propose(vec![tick()])
+            .await
+            .expect("propose");
+    }
+    let index = leader.node.status().last_applied.expect("applied");
+    for n in all {
+        n.node
+            .wait_applied(index, WAIT)
+            .await
+            .unwrap_or_else(|e| panic!("node {} did not apply {index}: {e}", n.me.name));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t30_a_rolling_upgrade_replicates_between_releases_with_and_without_streams() {
+    // A leader of this release, a follower of the release before StreamAppend (it answers
+    // UNIMPLEMENTED) and one of this release: both followers get every entry.
+    let n1 = start_release(1, true, false).await;
+    n1.node.wait_for_leader(WAIT).await.expect("leader");
+    let n2 = start_release(2, false, true).await;
+    let n3 = start_release(3, false, false).await;
+    for joining in [&n2, &n3] {
+        let id = joining.node.status().node_id;
+        n1.node
+            .join(id, joining.me.clone(), true, false)
+            .await
+            .expect("join");
+    }
+    replicate(&n1, &[&n1, &n2, &n3], 50).await;
+    for n in [&n3, &n2, &n1] {
+        n.node.shutdown().await.expect("shutdown");
+    }
+
+    // A leader of the release before replicates to followers of this release with
+    // AppendEntries, which they still serve.
+    let n1 = start_release(1, true, true).await;
+    n1.node.wait_for_leader(WAIT).await.expect("leader");
+    let n2 = start_release(2, false, false).await;
+    n1.node
+        .join(2, n2.me.clone(), true, false)
+        .await
+        .expect("join");
+    replicate(&n1, &[&n1, &n2], 50).await;
+    for n in [&n2, &n1] {
+        n.node.shutdown().await.expect("shutdown");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t31_a_replication_stream_answers_a_message_it_cannot_decode_with_invalid_argument() {
+    use corvo_raft::peer_pb::StreamAppendRequest;
+    use corvo_raft::peer_pb::raft_peer_service_client::RaftPeerServiceClient;
+
+    let n1 = start(1, true).await;
+    n1.node.wait_for_leader(WAIT).await.expect("leader");
+    let before = n1.node.status();
+    let mut client = RaftPeerServiceClient::connect(format!("http://{}", n1.me.raft_addr))
+        .await
+        .expect("connect to the peer port");
+    let garbage = StreamAppendRequest {
+        payload: vec![0xff; 3],
+    };
+    let mut req = tonic::Request::new(futures::stream::iter(vec![garbage]));
+    req.metadata_mut().insert(
+        corvo_raft::SECRET_HEADER,
+        "component-secret".parse().unwrap(),
+    );
+    let mut answers = client
+        .stream_append(req)
+        .await
+        .expect("the stream opens")
+        .into_inner();
+    let err = answers
+        .message()
+        .await
+        .expect_err("a message that does not decode");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("decoding a raft message"), "{err:?}");
+
+    // Without the secret the stream is refused before Raft sees it.
+    let req = tonic::Request::new(futures::stream::iter(Vec::<StreamAppendRequest>::new()));
+    let err = client.stream_append(req).await.expect_err("no secret");
+    assert_eq!(err.code(), tonic::Code::Unauthenticated, "{err:?}");
+
+    // Nothing changed: the node still leads its one-member cluster at the same term.
+    let after = n1.node.status();
+    assert_eq!(after.leader_id, Some(1));
+    assert_eq!(after.term, before.term);
+    assert_eq!(after.last_log_index, before.last_log_index);
+    n1.node.shutdown().await.expect("shutdown");
+}

@@ -12,6 +12,19 @@ pub struct AppendEntriesResponse {
     #[prost(bytes="vec", tag="1")]
     pub payload: ::prost::alloc::vec::Vec<u8>,
 }
+/// Postcard-encoded openraft AppendEntriesRequest, one of a replication stream.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct StreamAppendRequest {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
+/// Postcard-encoded openraft StreamAppendResult: the last log id the follower has durably, or
+/// why it refused the request.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct StreamAppendResponse {
+    #[prost(bytes="vec", tag="1")]
+    pub payload: ::prost::alloc::vec::Vec<u8>,
+}
 /// Postcard-encoded openraft VoteRequest.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct VoteRequest {

@@ -114,6 +114,32 @@ pub mod raft_peer_service_client {
                 .insert(GrpcMethod::new("corvo.v1.RaftPeerService", "AppendEntries"));
             self.inner.unary(req, path, codec).await
         }
+        pub async fn stream_append(
+            &mut self,
+            request: impl tonic::IntoStreamingRequest<
+                Message = super::StreamAppendRequest,
+            >,
+        ) -> std::result::Result<
+            tonic::Response<tonic::codec::Streaming<super::StreamAppendResponse>>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/corvo.v1.RaftPeerService/StreamAppend",
+            );
+            let mut req = request.into_streaming_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("corvo.v1.RaftPeerService", "StreamAppend"));
+            self.inner.streaming(req, path, codec).await
+        }
         pub async fn vote(
             &mut self,
             request: impl tonic::IntoRequest<super::VoteRequest>,
@@ -253,6 +279,19 @@ pub mod raft_peer_service_server {
             request: tonic::Request<super::AppendEntriesRequest>,
         ) -> std::result::Result<
             tonic::Response<super::AppendEntriesResponse>,
+            tonic::Status,
+        >;
+        /// Server streaming response type for the StreamAppend method.
+        type StreamAppendStream: tonic::codegen::tokio_stream::Stream<
+                Item = std::result::Result<super::StreamAppendResponse, tonic::Status>,
+            >
+            + std::marker::Send
+            + 'static;
+        async fn stream_append(
+            &self,
+            request: tonic::Request<tonic::Streaming<super::StreamAppendRequest>>,
+        ) -> std::result::Result<
+            tonic::Response<Self::StreamAppendStream>,
             tonic::Status,
         >;
         async fn vote(
@@ -403,6 +442,54 @@ pub mod raft_peer_service_server {
                                 max_encoding_message_size,
                             );
                         let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/corvo.v1.RaftPeerService/StreamAppend" => {
+                    #[allow(non_camel_case_types)]
+                    struct StreamAppendSvc<T: RaftPeerService>(pub Arc<T>);
+                    impl<
+                        T: RaftPeerService,
+                    > tonic::server::StreamingService<super::StreamAppendRequest>
+                    for StreamAppendSvc<T> {
+                        type Response = super::StreamAppendResponse;
+                        type ResponseStream = T::StreamAppendStream;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::ResponseStream>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<
+                                tonic::Streaming<super::StreamAppendRequest>,
+                            >,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as RaftPeerService>::stream_append(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = StreamAppendSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.streaming(method, req).await;
                         Ok(res)
                     };
                     Box::pin(fut)
