@@ -21,6 +21,7 @@
 //!
 //!  openraft ──Network/PeerClient (one tonic channel per peer, secret in metadata)──▶
 //!      peer port of another node ──peer.rs (secret checked)──▶ its openraft
+//!      (appends on one pipelined StreamAppend call per follower, ADR 0049)
 //!  join/remove/transfer ──▶ RaftNode (membership.rs: leader only, one at a time)
 //! ```
 //!

@@ -515,7 +515,10 @@ struct Sent {
 
 impl ReplicationStream {
     fn new(append_bytes_max: usize) -> ReplicationStream {
-        let room_max = append_bytes_max.clamp(1, Semaphore::MAX_PERMITS);
+        // Fits the u32 a semaphore acquires at once.
+        let room_max = append_bytes_max
+            .clamp(1, u32::MAX as usize)
+            .min(Semaphore::MAX_PERMITS);
         ReplicationStream {
             sent: Arc::default(),
             more: Arc::default(),
@@ -556,8 +559,8 @@ impl ReplicationStream {
                     }
                 };
                 let permits = payload.len().clamp(1, room_max);
-                // Fits: room_max <= Semaphore::MAX_PERMITS < u32::MAX.
-                let room = room.acquire_many_owned(permits as u32).await.ok()?;
+                let permits = u32::try_from(permits).unwrap_or(u32::MAX);
+                let room = room.acquire_many_owned(permits).await.ok()?;
                 sent.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push_back(Sent {
@@ -748,6 +751,68 @@ mod tests {
         // A single entry larger than the bound still goes, alone.
         assert_eq!(fitting_entries(&entries, 1), 1);
         assert_eq!(fitting_entries(&[], 1), 0);
+    }
+
+    #[tokio::test]
+    async fn a_replication_stream_holds_requests_beyond_its_room_and_ends_after_a_part() {
+        use std::sync::Arc;
+
+        use corvo_core::{Batch, Command};
+        use futures::FutureExt;
+
+        let entry = |index: u64| {
+            let batch = Batch {
+                now_ms: 1,
+                commands: vec![Command::Enqueue(corvo_core::Enqueue {
+                    id: format!("j{index}"),
+                    queue: "q".into(),
+                    payload: "x".repeat(1_000),
+                    options: Default::default(),
+                })],
+            };
+            crate::types::Entry::new_normal(
+                openraft::testing::log_id::<TypeConfig>(1, 1, index),
+                crate::types::BatchData(Arc::new(batch)),
+            )
+        };
+        let request = |indexes: std::ops::RangeInclusive<u64>| AppendEntriesRequest::<TypeConfig> {
+            vote: openraft::alias::VoteOf::<TypeConfig>::new(1, 1),
+            prev_log_id: None,
+            leader_commit: None,
+            entries: indexes.map(entry).collect(),
+        };
+        let option = RPCOption::new(Duration::from_millis(200));
+
+        // Room for about two one-entry requests.
+        let stream = ReplicationStream::new(2_500);
+        let input = futures::stream::iter(vec![request(1..=1), request(2..=2), request(3..=3)]);
+        let mut requests = Box::pin(stream.requests(input, option.clone()));
+        assert!(requests.next().await.is_some());
+        assert!(requests.next().await.is_some());
+        assert!(
+            requests.next().now_or_never().is_none(),
+            "a third request waits while two are unanswered"
+        );
+        assert_eq!(stream.sent.lock().unwrap().len(), 2);
+        // An answer frees its room.
+        stream.sent.lock().unwrap().pop_front();
+        let third = requests.next().await.expect("the third request goes");
+        let third: AppendEntriesRequest<TypeConfig> = decode(&third.payload).expect("decodes");
+        assert_eq!(third.entries.len(), 1);
+        assert!(requests.next().await.is_none(), "the input is done");
+
+        // A run larger than the room goes in part, and the stream ends after it.
+        let stream = ReplicationStream::new(2_500);
+        let input = futures::stream::iter(vec![request(1..=5), request(6..=6)]);
+        let mut requests = Box::pin(stream.requests(input, option));
+        let part = requests.next().await.expect("a part goes");
+        let part: AppendEntriesRequest<TypeConfig> = decode(&part.payload).expect("decodes");
+        assert_eq!(
+            part.entries.len(),
+            2,
+            "as many entries as fit, at least one"
+        );
+        assert!(requests.next().await.is_none(), "nothing more after a part");
     }
 
     #[test]
