@@ -15,36 +15,7 @@ struct TestNode {
 }
 
 async fn start(id: u64, bootstrap: bool) -> TestNode {
-    let dir = TempDir::new().expect("temp dir");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a peer port");
-    let raft_addr = listener.local_addr().expect("local addr").to_string();
-    let me = CorvoNode {
-        raft_addr: raft_addr.clone(),
-        api_addr: format!("api-of-{id}:8080"),
-        name: format!("n{id}"),
-    };
-    let opts = corvo_raft::RaftOptions {
-        node_id: id,
-        raft_addr,
-        api_addr: me.api_addr.clone(),
-        name: me.name.clone(),
-        bootstrap,
-        cluster_secret: ClusterSecret::new("component-secret"),
-        ..options(dir.path())
-    };
-    let node = RaftNode::start(opts, FakeApp::new(), Recorder::new())
-        .await
-        .expect("start");
-    let _server = node
-        .serve_peers(listener, std::future::pending())
-        .expect("serve peers");
-    TestNode {
-        node,
-        me,
-        _dir: dir,
-    }
+    start_release(id, bootstrap, false).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,8 +228,8 @@ async fn t20_peer_calls_for_another_cluster_or_node_are_refused_before_raft_sees
     assert_eq!(a.node.status().leader_id, Some(1));
 }
 
-/// Starts a node as [`start`] does, as a release before `StreamAppend` when `old` (it neither
-/// serves nor sends replication streams).
+/// Starts node `id` on a loopback peer port, as a release before `StreamAppend` when `old`
+/// (it neither serves nor sends replication streams).
 async fn start_release(id: u64, bootstrap: bool, old: bool) -> TestNode {
     let dir = TempDir::new().expect("temp dir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
