@@ -238,14 +238,16 @@ async fn sigterm_ends_waiting_fetches_and_subscriptions_exits_zero_and_keeps_dat
     assert_eq!(state_of(&job), pb::JobState::Pending);
 }
 
-/// What the state logs when its file was not closed cleanly (redb checks the whole file then).
+/// What the state and the Raft log's metadata file log when they were not closed cleanly
+/// (redb checks the whole file then).
 const NOT_CLOSED_CLEANLY: &str = "the state file was not closed cleanly";
+const LOG_NOT_CLOSED_CLEANLY: &str = "the raft log's metadata file was not closed cleanly";
 
-/// A graceful shutdown closes the state file, so the next start opens it at once; after a
-/// SIGKILL the start says it checks the file (seconds on a large state), and nothing is lost
-/// either way.
+/// A graceful shutdown closes the state file and the Raft log's metadata file, so the next
+/// start opens them at once; after a SIGKILL the start says it checks them (seconds on a
+/// large state), and nothing is lost either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_closes_the_state_file_cleanly_and_a_kill_does_not() {
+async fn sigterm_closes_the_state_and_log_files_cleanly_and_a_kill_does_not() {
     let mut server = TestServer::start().await;
     let mut w = server.worker().await;
     let id = enqueue_job(&mut w, "closed", r#"{"x":2}"#).await;
@@ -253,21 +255,25 @@ async fn sigterm_closes_the_state_file_cleanly_and_a_kill_does_not() {
     let status = server.terminate_and_wait().await;
     assert_eq!(status.code(), Some(0), "exit status {status}");
     server.restart().await;
-    assert!(
-        !server.log_since_start().contains(NOT_CLOSED_CLEANLY),
-        "a start after SIGTERM found the state file not closed:\n{}",
-        server.log_since_start()
-    );
+    for file in [NOT_CLOSED_CLEANLY, LOG_NOT_CLOSED_CLEANLY] {
+        assert!(
+            !server.log_since_start().contains(file),
+            "a start after SIGTERM found a file not closed ({file}):\n{}",
+            server.log_since_start()
+        );
+    }
     let mut jobs = server.jobs().await;
     assert_eq!(get_job(&mut jobs, &id).await.payload_json, r#"{"x":2}"#);
 
     server.kill();
     server.restart().await;
-    assert!(
-        server.log_since_start().contains(NOT_CLOSED_CLEANLY),
-        "a start after SIGKILL checks the state file:\n{}",
-        server.log_since_start()
-    );
+    for file in [NOT_CLOSED_CLEANLY, LOG_NOT_CLOSED_CLEANLY] {
+        assert!(
+            server.log_since_start().contains(file),
+            "a start after SIGKILL checks the file ({file}):\n{}",
+            server.log_since_start()
+        );
+    }
     let mut jobs = server.jobs().await;
     assert_eq!(get_job(&mut jobs, &id).await.payload_json, r#"{"x":2}"#);
 }

@@ -308,8 +308,17 @@ impl LogStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        let shown = std::cell::Cell::new(false);
         let db = Database::builder()
             .set_cache_size(LOG_CACHE_BYTES)
+            .set_repair_callback(move |_| {
+                // Called at least once when the file was not closed cleanly (a crash).
+                if !shown.replace(true) {
+                    tracing::warn!(
+                        "the raft log's metadata file was not closed cleanly: checking it (redb repair)"
+                    );
+                }
+            })
             .create(path)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => io::Error::new(
