@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openraft::alias::WatchReceiverOf;
 use openraft::async_runtime::watch::WatchReceiver;
@@ -750,62 +750,109 @@ struct SnapshotTriggers {
     snapshots: Arc<SnapshotDir>,
 }
 
+/// What the triggers remember between checks.
+struct TriggerState {
+    /// The newest snapshot's log id as last seen.
+    snapshot: Option<LogId>,
+    /// When it changed (or the task started, or a snapshot was last asked for).
+    since: Instant,
+    /// Log bytes appended by then.
+    appended: u64,
+    /// Size of the newest archive as of `snapshot`.
+    last_size: u64,
+    /// When a snapshot was asked for that has not shown yet.
+    asked: Option<Instant>,
+}
+
+/// Why a snapshot is due (what the log line says).
+#[derive(Debug, PartialEq, Eq)]
+struct Due {
+    by_entries: bool,
+    by_age: bool,
+    by_size: bool,
+    entries_since: u64,
+    log_bytes_since: u64,
+}
+
 impl SnapshotTriggers {
     async fn run(self, raft: RaftHandle) {
-        let every = SNAPSHOT_TRIGGER_CHECK_EVERY;
         let appended = || {
             self.appended_bytes
                 .load(std::sync::atomic::Ordering::Relaxed)
         };
-        // (snapshot log id, when it changed, log bytes appended then)
-        let mut last = (
-            raft.metrics().borrow_watched().snapshot,
-            corvo_clock::monotonic(),
-            appended(),
-        );
-        let mut last_size = self.newest_size();
-        // When this task last asked for a snapshot that has not shown yet.
-        let mut asked: Option<std::time::Instant> = None;
+        let mut state = TriggerState {
+            snapshot: raft.metrics().borrow_watched().snapshot,
+            since: corvo_clock::monotonic(),
+            appended: appended(),
+            last_size: self.newest_size(),
+            asked: None,
+        };
         loop {
-            tokio::time::sleep(every).await;
+            tokio::time::sleep(SNAPSHOT_TRIGGER_CHECK_EVERY).await;
             let m = raft.metrics().borrow_watched().clone();
             if m.running_state.is_err() {
                 return;
             }
-            if m.snapshot != last.0 {
-                last = (m.snapshot, corvo_clock::monotonic(), appended());
-                last_size = self.newest_size();
-                asked = None;
+            let now = corvo_clock::monotonic();
+            let Some(due) = self.due(&mut state, now, (m.snapshot, m.last_applied), appended())
+            else {
                 continue;
+            };
+            tracing::info!(
+                by_entries = due.by_entries,
+                by_age = due.by_age,
+                by_size = due.by_size,
+                entries_since = due.entries_since,
+                log_bytes_since = due.log_bytes_since,
+                "building a snapshot"
+            );
+            if raft.trigger().snapshot().await.is_err() {
+                return;
             }
-            // One build at a time: after asking, wait for it to show (the entry count would
-            // ask again every second meanwhile), unless it never does.
-            if asked.is_some_and(|at| at.elapsed() < SNAPSHOT_CREATE_WAIT_MAX) {
-                continue;
-            }
-            let next = |id: Option<LogId>| id.map_or(0, |id| id.index + 1);
-            let entries = next(m.last_applied).saturating_sub(next(m.snapshot));
-            let grown = appended().saturating_sub(last.2);
-            let by_entries = entries_due(self.entries, entries, last_size);
-            let by_age = !self.interval.is_zero() && last.1.elapsed() >= self.interval;
-            let by_size = self.log_bytes > 0 && grown >= self.log_bytes.max(last_size);
-            if entries > 0 && (by_entries || by_age || by_size) {
-                tracing::info!(
-                    by_entries,
-                    by_age,
-                    by_size,
-                    entries_since = entries,
-                    log_bytes_since = grown,
-                    "building a snapshot"
-                );
-                if raft.trigger().snapshot().await.is_err() {
-                    return;
-                }
-                asked = Some(corvo_clock::monotonic());
-                last.1 = corvo_clock::monotonic();
-                last.2 = appended();
-            }
+            state.asked = Some(now);
+            state.since = now;
+            state.appended = appended();
         }
+    }
+
+    /// Whether to ask for a snapshot at `now`, given the newest snapshot and the last applied
+    /// entry, and the log bytes appended so far; updates `state` with what changed. One build
+    /// at a time: after asking, nothing more is due until the snapshot shows (the entry count
+    /// would ask every second meanwhile), unless it never does within
+    /// [`SNAPSHOT_CREATE_WAIT_MAX`].
+    fn due(
+        &self,
+        state: &mut TriggerState,
+        now: Instant,
+        (snapshot, last_applied): (Option<LogId>, Option<LogId>),
+        appended: u64,
+    ) -> Option<Due> {
+        if snapshot != state.snapshot {
+            state.snapshot = snapshot;
+            state.since = now;
+            state.appended = appended;
+            state.last_size = self.newest_size();
+            state.asked = None;
+            return None;
+        }
+        if state
+            .asked
+            .is_some_and(|at| now.saturating_duration_since(at) < SNAPSHOT_CREATE_WAIT_MAX)
+        {
+            return None;
+        }
+        let next = |id: Option<LogId>| id.map_or(0, |id| id.index + 1);
+        let entries = next(last_applied).saturating_sub(next(snapshot));
+        let grown = appended.saturating_sub(state.appended);
+        let due = Due {
+            by_entries: entries_due(self.entries, entries, state.last_size),
+            by_age: !self.interval.is_zero()
+                && now.saturating_duration_since(state.since) >= self.interval,
+            by_size: self.log_bytes > 0 && grown >= self.log_bytes.max(state.last_size),
+            entries_since: entries,
+            log_bytes_since: grown,
+        };
+        (entries > 0 && (due.by_entries || due.by_age || due.by_size)).then_some(due)
     }
 
     /// Whether any trigger is on.
@@ -857,5 +904,110 @@ mod tests {
         assert!(entries_due(100_000, gib / SNAPSHOT_BYTES_PER_ENTRY, gib));
         // Off.
         assert!(!entries_due(0, u64::MAX, 0));
+    }
+
+    fn triggers(
+        dir: &std::path::Path,
+        entries: u64,
+        interval: Duration,
+        log_bytes: u64,
+    ) -> SnapshotTriggers {
+        SnapshotTriggers {
+            entries,
+            interval,
+            log_bytes,
+            appended_bytes: Arc::default(),
+            snapshots: Arc::new(SnapshotDir::open(dir).expect("snapshot dir")),
+        }
+    }
+
+    fn fresh(now: Instant) -> TriggerState {
+        TriggerState {
+            snapshot: None,
+            since: now,
+            appended: 0,
+            last_size: 0,
+            asked: None,
+        }
+    }
+
+    fn id(index: u64) -> Option<LogId> {
+        Some(openraft::testing::log_id::<crate::types::TypeConfig>(
+            1, 1, index,
+        ))
+    }
+
+    #[test]
+    fn a_trigger_asks_once_and_again_only_after_the_snapshot_showed_or_never_came() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = triggers(dir.path(), 10, Duration::ZERO, 0);
+        let t0 = corvo_clock::monotonic();
+        let mut state = fresh(t0);
+        let sec = |n: u64| t0 + Duration::from_secs(n);
+        assert_eq!(
+            t.due(&mut state, sec(1), (None, id(8)), 0),
+            None,
+            "9 entries"
+        );
+        let due = t
+            .due(&mut state, sec(2), (None, id(9)), 0)
+            .expect("10 entries");
+        assert!(due.by_entries && !due.by_age && !due.by_size);
+        assert_eq!(due.entries_since, 10);
+        state.asked = Some(sec(2));
+        // While the build runs, more entries ask for nothing more...
+        for n in 3..60 {
+            assert_eq!(t.due(&mut state, sec(n), (None, id(9 + n)), 0), None);
+        }
+        // ...until it shows: then the count starts from it.
+        assert_eq!(t.due(&mut state, sec(61), (id(9), id(70)), 0), None);
+        assert_eq!(state.asked, None);
+        assert_eq!(t.due(&mut state, sec(62), (id(9), id(18)), 0), None);
+        assert!(t.due(&mut state, sec(63), (id(9), id(19)), 0).is_some());
+        // A build that never shows is asked for again after the longest wait.
+        state.asked = Some(sec(63));
+        let later = sec(63) + SNAPSHOT_CREATE_WAIT_MAX;
+        assert_eq!(
+            t.due(
+                &mut state,
+                later - Duration::from_secs(1),
+                (id(9), id(500)),
+                0
+            ),
+            None
+        );
+        assert!(t.due(&mut state, later, (id(9), id(500)), 0).is_some());
+    }
+
+    #[test]
+    fn the_age_and_size_triggers_need_entries_since_the_last_snapshot() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = triggers(dir.path(), 0, Duration::from_secs(60), 1_000);
+        let t0 = corvo_clock::monotonic();
+        let mut state = fresh(t0);
+        state.snapshot = id(5);
+        // Old enough, but nothing applied since the snapshot.
+        let hour = t0 + Duration::from_secs(3600);
+        assert_eq!(t.due(&mut state, hour, (id(5), id(5)), 5_000), None);
+        let due = t.due(&mut state, hour, (id(5), id(6)), 5_000).expect("due");
+        assert!(due.by_age && due.by_size && !due.by_entries);
+        assert_eq!(due.log_bytes_since, 5_000);
+        // The log grew by less than the bound, and the last snapshot is young.
+        let mut state = fresh(t0);
+        state.appended = 100;
+        let due = t.due(
+            &mut state,
+            t0 + Duration::from_secs(1),
+            (None, id(3)),
+            1_099,
+        );
+        assert_eq!(due, None);
+        let due = t.due(
+            &mut state,
+            t0 + Duration::from_secs(2),
+            (None, id(3)),
+            1_100,
+        );
+        assert!(due.expect("grown by 1 000").by_size);
     }
 }
