@@ -296,13 +296,7 @@ impl PeerClient {
     /// A failed call or stream for openraft: UNAVAILABLE (connection refused or reset, or a
     /// peer whose Raft is stopped) backs off.
     fn status_error(&self, rpc: &str, status: &tonic::Status) -> RPCError<TypeConfig> {
-        if status.code() == tonic::Code::Unavailable {
-            RPCError::Unreachable(self.unreachable(rpc, status.message()))
-        } else {
-            RPCError::Network(
-                self.network(rpc, format!("{:?}: {}", status.code(), status.message())),
-            )
-        }
+        status_error(&self.describe(rpc), status)
     }
 
     /// Opens a replication stream to the peer (see [`ReplicationStream`]).
@@ -489,6 +483,23 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
     }
 }
 
+/// A failed peer call or stream for openraft, `describe`d: UNAVAILABLE (connection refused or
+/// reset, or a peer whose Raft is stopped) is `Unreachable`, so openraft backs off.
+fn status_error(describe: &str, status: &tonic::Status) -> RPCError<TypeConfig> {
+    if status.code() == tonic::Code::Unavailable {
+        RPCError::Unreachable(Unreachable::from_string(format!(
+            "{describe}: {}",
+            status.message()
+        )))
+    } else {
+        RPCError::Network(NetworkError::from_string(format!(
+            "{describe}: {:?}: {}",
+            status.code(),
+            status.message()
+        )))
+    }
+}
+
 /// One replication stream's flow control and watchdog, shared by its request and answer sides.
 ///
 /// - A request waits for room: the bytes of unanswered requests stay within
@@ -582,18 +593,15 @@ impl ReplicationStream {
         describe: String,
     ) -> impl Stream<Item = Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>> + Send + 'static
     {
-        let failed = move |why: String, unreachable: bool| {
-            let why = format!("{describe}: {why}");
-            Err(if unreachable {
-                RPCError::Unreachable(Unreachable::from_string(why))
-            } else {
-                RPCError::Network(NetworkError::from_string(why))
-            })
-        };
         let last = corvo_clock::monotonic();
         futures::stream::unfold(Some((answers, last)), move |state| {
-            let (sent, more, failed) = (self.sent.clone(), self.more.clone(), failed.clone());
+            let (sent, more, describe) = (self.sent.clone(), self.more.clone(), describe.clone());
             async move {
+                let failed = |why: String| {
+                    Err(RPCError::Network(NetworkError::from_string(format!(
+                        "{describe}: {why}"
+                    ))))
+                };
                 let (mut answers, last) = state?;
                 let answer = loop {
                     let oldest = sent
@@ -608,7 +616,7 @@ impl ReplicationStream {
                                 Ok(answer) => break answer,
                                 Err(_) => {
                                     return Some((
-                                        failed(format!("no answer within {deadline:?}"), false),
+                                        failed(format!("no answer within {deadline:?}")),
                                         None,
                                     ));
                                 }
@@ -624,12 +632,7 @@ impl ReplicationStream {
                     Ok(Some(message)) => message,
                     // The follower ended the stream: after a part, or it is shutting down.
                     Ok(None) => return None,
-                    // UNAVAILABLE: connection refused or reset, or a peer whose Raft is stopped.
-                    Err(status) => {
-                        let unreachable = status.code() == tonic::Code::Unavailable;
-                        let why = format!("{:?}: {}", status.code(), status.message());
-                        return Some((failed(why, unreachable), None));
-                    }
+                    Err(status) => return Some((Err(status_error(&describe, &status)), None)),
                 };
                 if sent
                     .lock()
@@ -637,7 +640,7 @@ impl ReplicationStream {
                     .pop_front()
                     .is_none()
                 {
-                    return Some((failed("an answer to no request".to_owned(), false), None));
+                    return Some((failed("an answer to no request".to_owned()), None));
                 }
                 match decode::<StreamAppendResult<TypeConfig>>(&message.payload) {
                     Ok(result) => {
@@ -646,7 +649,7 @@ impl ReplicationStream {
                             .then_some((answers, corvo_clock::monotonic()));
                         Some((Ok(result), more))
                     }
-                    Err(e) => Some((failed(e, false), None)),
+                    Err(e) => Some((failed(e), None)),
                 }
             }
         })
