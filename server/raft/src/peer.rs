@@ -77,7 +77,7 @@ pub(crate) struct PeerService {
     pub(crate) raft: RaftHandle,
     pub(crate) sink: SnapshotSink,
     /// Serves `StreamAppend`; `false` answers it UNIMPLEMENTED as a release before it did
-    /// (`RaftOptions::serve_stream_append`, for tests of mixed-release clusters).
+    /// (`RaftOptions::stream_append`, for tests of mixed-release clusters).
     pub(crate) stream_append: bool,
 }
 
