@@ -249,7 +249,10 @@ async fn t40_a_new_data_dir_cannot_take_over_a_voters_id() {
     nodes[wiped].wait_exit(WAIT).await;
     let log = nodes[wiped].log_since_start();
     assert!(log.contains("cannot take over its id"), "{log}");
-    assert!(!log.contains("not closed cleanly"), "{log}");
+    assert!(
+        !log.contains("the state file was not closed cleanly"),
+        "{log}"
+    );
     let status = node_status(&nodes[leader])
         .await
         .expect("the leader answers");
