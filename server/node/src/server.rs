@@ -434,13 +434,53 @@ async fn start_raft(
             .await
             .context("starting raft")?,
     );
+    match admit(&raft, setup, peer_port, started).await {
+        Ok((peer_close, peer_server, startup_committed)) => Ok(Cluster {
+            raft,
+            keys,
+            peer_close,
+            peer_server,
+            startup_committed,
+            started,
+        }),
+        Err(e) => {
+            // A start the cluster refused (or that found no leader) stops Raft before it
+            // returns: the log's files are then closed, and the next start opens them at once.
+            if let Err(stop) = raft.shutdown().await {
+                warn!(error = %stop, "stopping raft after a refused start");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Phase 3's second half: admitted to the cluster (a new node joins), the peer port open, a
+/// leader known. Returns the peer port's close switch and task, and what was committed when
+/// Raft started.
+async fn admit(
+    raft: &Arc<RaftNode>,
+    setup: &Setup,
+    peer_port: Option<Reserved>,
+    started: std::time::Instant,
+) -> anyhow::Result<(
+    watch::Sender<bool>,
+    Option<tokio::task::JoinHandle<Result<(), String>>>,
+    Option<u64>,
+)> {
+    let Setup {
+        args,
+        secret,
+        advertised,
+        node_tls,
+        ..
+    } = setup;
     // A new node first asks whether it would be admitted, before its peer port opens: a node
     // that cannot take its id (a voter's, on a wiped data dir) never answers Raft traffic.
     // The answer carries the cluster's id, which every peer call then names.
     // The peer port then serves before joining: the leader replicates the log to this node
     // before it answers the join. It closes last, after Raft has stopped.
     join_if_new(
-        &raft,
+        raft,
         args,
         advertised,
         secret.as_ref(),
@@ -449,9 +489,9 @@ async fn start_raft(
     )
     .await?;
     let (peer_close_tx, peer_close_rx) = watch::channel(false);
-    let peer_server = open_peer_port(&raft, peer_port, peer_close_rx)?;
+    let peer_server = open_peer_port(raft, peer_port, peer_close_rx)?;
     join_if_new(
-        &raft,
+        raft,
         args,
         advertised,
         secret.as_ref(),
@@ -461,18 +501,11 @@ async fn start_raft(
     .await?;
     // Readiness waits until the state has applied what was committed at start-up.
     let startup_committed = raft.status().committed;
-    let leader = wait_for_leader(&raft, args.no_bootstrap).await?;
+    let leader = wait_for_leader(raft, args.no_bootstrap).await?;
     let status = raft.status();
     info!(leader, last_applied = ?status.last_applied, elapsed_ms = started.elapsed().as_millis() as u64, "raft ready (log replayed)");
 
-    Ok(Cluster {
-        raft,
-        keys,
-        peer_close: peer_close_tx,
-        peer_server,
-        startup_committed,
-        started,
-    })
+    Ok((peer_close_tx, peer_server, startup_committed))
 }
 
 /// A background task the supervisor stops (with the stop signal) and waits for, by name.
