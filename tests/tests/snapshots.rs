@@ -168,7 +168,8 @@ async fn t20_backup_and_restore_into_a_fresh_node() {
     std::fs::copy(&path, &backup).expect("copying the archive");
     let backup_arg = backup.display().to_string();
     let (ok, out) = cli(&["snapshot", "verify", &backup_arg]);
-    assert!(ok && out.contains("OK"), "verify: {out}");
+    assert!(ok && out.contains("OK (version 2"), "verify: {out}");
+    assert!(out.contains("checksum xxh3-128:"), "verify: {out}");
 
     // Restore into a fresh single node (other node id, other ports): same state.
     let restored = TestServer::builder()

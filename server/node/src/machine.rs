@@ -86,6 +86,29 @@ impl AppStateMachine for StoreMachine {
             .map_err(archive_io)
     }
 
+    fn archive_version(&self) -> u32 {
+        archive::VERSION
+    }
+
+    fn snapshot_version(&self, path: &Path) -> std::io::Result<u32> {
+        archive::header(path)
+            .map(|info| info.version)
+            .map_err(archive_io)
+    }
+
+    fn downgrade_snapshot(&self, src: &Path, version: u32, dst: &Path) -> std::io::Result<()> {
+        if version < archive::VERSION_MIN {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                format!(
+                    "archive layout {version} is older than any this release writes ({})",
+                    archive::VERSION_MIN
+                ),
+            ));
+        }
+        archive::downgrade(src, dst).map(|_| ()).map_err(archive_io)
+    }
+
     fn install_snapshot(&self, path: &Path, raft_meta: Option<&[u8]>) -> std::io::Result<()> {
         self.0
             .install_archive(path, raft_meta)

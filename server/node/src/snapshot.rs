@@ -47,16 +47,18 @@ pub async fn run(args: SnapshotArgs) -> anyhow::Result<()> {
                         "ok": true,
                         "rows": info.rows,
                         "size_bytes": info.bytes,
-                        "sha256": info.sha256,
+                        "version": info.version,
+                        "checksum": info.checksum,
                         "created_unix_ms": info.created_unix_ms,
                     })
                 ),
                 Output::Text => println!(
-                    "{}: OK ({} rows, {} bytes, sha256 {})",
+                    "{}: OK (version {}, {} rows, {} bytes, checksum {})",
                     file.display(),
+                    info.version,
                     info.rows,
                     info.bytes,
-                    info.sha256
+                    info.checksum
                 ),
             }
         }

@@ -16,7 +16,8 @@
 //! Every answer to a peer call also names the command set the answering node decodes
 //! ([`corvo_core::COMMAND_SET`]): the leader proposes a command of a newer set only once every
 //! member has said it can decode it, so a rolling upgrade never sends a node an entry it
-//! cannot read ([`PeerCommandSets`]).
+//! cannot read ([`PeerCommandSets`]). It also names the newest snapshot archive layout the
+//! node reads, and a leader sends each peer its archives in a layout that peer reads.
 
 use std::collections::HashMap;
 use std::io;
@@ -34,39 +35,67 @@ pub const TARGET_NODE_HEADER: &str = "x-corvo-target-node";
 
 /// The metadata entry on a peer's answers naming the command set it decodes.
 pub const COMMAND_SET_HEADER: &str = "x-corvo-command-set";
+/// The metadata entry on a peer's answers naming the newest snapshot archive layout it reads
+/// (`AppStateMachine::archive_version`).
+pub const ARCHIVE_VERSION_HEADER: &str = "x-corvo-archive-version";
 
-/// The command set each peer decodes, as its last answer said (a peer of a release before the
-/// entry existed decodes set 1).
+/// The command set and the archive layout each peer reads, as its last answer said (a peer of
+/// a release before an entry existed reads set 1, layout 1).
 #[derive(Clone, Default)]
-pub struct PeerCommandSets(Arc<Mutex<HashMap<u64, u32>>>);
+pub struct PeerCommandSets(Arc<Mutex<HashMap<u64, PeerReads>>>);
+
+/// What one peer said it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PeerReads {
+    command_set: u32,
+    archive_version: u32,
+}
 
 impl PeerCommandSets {
     pub(crate) fn record(&self, node: u64, answer: &MetadataMap) {
-        let set = answer
-            .get(COMMAND_SET_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
+        let named = |header| {
+            answer
+                .get(header)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1)
+        };
+        let reads = PeerReads {
+            command_set: named(COMMAND_SET_HEADER),
+            archive_version: named(ARCHIVE_VERSION_HEADER),
+        };
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(node, set);
+            .insert(node, reads);
     }
 
-    /// What `node` last said it decodes; `None` before its first answer.
-    pub fn get(&self, node: u64) -> Option<u32> {
+    fn reads(&self, node: u64) -> Option<PeerReads> {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&node)
             .copied()
     }
+
+    /// What `node` last said it decodes; `None` before its first answer.
+    pub fn get(&self, node: u64) -> Option<u32> {
+        self.reads(node).map(|r| r.command_set)
+    }
+
+    /// The newest archive layout `node` last said it reads; `None` before its first answer.
+    pub fn archive_version(&self, node: u64) -> Option<u32> {
+        self.reads(node).map(|r| r.archive_version)
+    }
 }
 
-/// Names this node's command set on an answer to a peer.
-pub(crate) fn stamp_answer(metadata: &mut MetadataMap) {
+/// Names this node's command set and newest archive layout on an answer to a peer.
+pub(crate) fn stamp_answer(metadata: &mut MetadataMap, archive_version: u32) {
     if let Ok(v) = corvo_core::COMMAND_SET.to_string().parse() {
         metadata.insert(COMMAND_SET_HEADER, v);
+    }
+    if let Ok(v) = archive_version.to_string().parse() {
+        metadata.insert(ARCHIVE_VERSION_HEADER, v);
     }
 }
 
@@ -239,11 +268,13 @@ mod tests {
         let sets = PeerCommandSets::default();
         assert_eq!(sets.get(2), None, "unknown before the first answer");
         let mut answer = MetadataMap::new();
-        stamp_answer(&mut answer);
+        stamp_answer(&mut answer, 7);
         sets.record(2, &answer);
         assert_eq!(sets.get(2), Some(corvo_core::COMMAND_SET));
+        assert_eq!(sets.archive_version(2), Some(7));
         sets.record(3, &MetadataMap::new());
         assert_eq!(sets.get(3), Some(1));
+        assert_eq!(sets.archive_version(3), Some(1));
         // A node downgraded (or replaced by an older release) says so on its next answer.
         sets.record(2, &MetadataMap::new());
         assert_eq!(sets.get(2), Some(1));

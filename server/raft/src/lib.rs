@@ -40,8 +40,10 @@
 //! `snapshot_interval`, or on request; each is an archive
 //! file the application writes and checks (checksummed), the newest two kept. openraft purges
 //! the log behind a snapshot (keeping `snapshot_logs_kept` entries for followers that are
-//! only a little behind) and streams the archive (`SendSnapshot`) to a node too far behind.
-//! [`restore`] seeds an empty data dir from an archive.
+//! only a little behind) and streams the archive (`SendSnapshot`) to a node too far behind,
+//! rewritten by the application in an older layout for a node that reads only that (each
+//! peer answer names the newest layout its node reads, ADR 0050). [`restore`] seeds an empty
+//! data dir from an archive.
 //!
 //! Layout: [`types`] (the openraft type config, [`CorvoNode`]); [`log_store`], `log_writer`
 //! and [`segments`] (the log: entries in segment files, metadata in redb);

@@ -16,6 +16,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,8 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::identity::{ClusterId, PeerCommandSets};
+use crate::options::RaftOptions;
+use crate::peer::SnapshotSink;
 use crate::secret::{ClusterSecret, SECRET_HEADER};
 use crate::snapshot::SnapshotFile;
 use crate::types::{CorvoNode, TypeConfig};
@@ -103,6 +106,9 @@ pub struct Network {
     pub(crate) channels: Arc<Mutex<HashMap<u64, (String, Channel)>>>,
     /// Which peers get replication streams.
     pub(crate) streams: StreamPeers,
+    /// Where this node's archives live and who reads them: an archive goes to a peer of an
+    /// older layout rewritten in that layout.
+    pub(crate) archives: SnapshotSink,
 }
 
 /// Which peers a leader replicates to with `StreamAppend`: all of them (unless switched off),
@@ -151,23 +157,21 @@ impl StreamPeers {
 
 impl Network {
     pub(crate) fn new(
-        node_id: u64,
-        secret: Option<ClusterSecret>,
+        opts: &RaftOptions,
         cluster: ClusterId,
         command_sets: PeerCommandSets,
-        tls: Option<tonic::transport::ClientTlsConfig>,
-        append_bytes_max: usize,
-        stream_append: bool,
+        archives: SnapshotSink,
     ) -> Network {
         Network {
-            node_id,
-            secret,
+            node_id: opts.node_id,
+            secret: opts.cluster_secret.clone(),
             cluster,
             command_sets,
-            tls,
-            append_bytes_max,
+            tls: opts.peer_tls.as_ref().map(|t| t.client.clone()),
+            append_bytes_max: opts.append_bytes_max,
             channels: Arc::new(Mutex::new(HashMap::new())),
-            streams: StreamPeers::new(stream_append),
+            streams: StreamPeers::new(opts.stream_append),
+            archives,
         }
     }
 
@@ -216,6 +220,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             client,
             append_bytes_max: self.append_bytes_max,
             streams: self.streams.clone(),
+            archives: self.archives.clone(),
         }
     }
 }
@@ -232,6 +237,7 @@ pub struct PeerClient {
     client: Result<RaftPeerServiceClient<Channel>, String>,
     append_bytes_max: usize,
     streams: StreamPeers,
+    archives: SnapshotSink,
 }
 
 impl PeerClient {
@@ -339,6 +345,38 @@ impl PeerClient {
         self.command_sets.record(self.target, response.metadata());
         let describe = self.describe(RPC);
         Ok(stream.answers(response.into_inner(), describe).boxed())
+    }
+
+    /// The archive to send to the peer: `path` itself when the peer reads its layout, else a
+    /// copy rewritten in the newest layout the peer said it reads (removed when the returned
+    /// guard drops). A peer not heard from yet counts as reading layout 1.
+    async fn archive_for_peer(
+        &self,
+        path: PathBuf,
+    ) -> Result<(PathBuf, Option<RemoveOnDrop>), String> {
+        let reads = self.command_sets.archive_version(self.target).unwrap_or(1);
+        let app = self.archives.app.clone();
+        let temp = self.archives.dir.temp_path("downgrade");
+        let target = self.target;
+        tokio::task::spawn_blocking(move || {
+            let version = app.snapshot_version(&path).map_err(|e| e.to_string())?;
+            if version <= reads {
+                return Ok((path, None));
+            }
+            tracing::info!(
+                target,
+                file = %path.display(),
+                version,
+                reads,
+                "the peer reads an older archive layout (a release before this one): sending it a copy in that layout"
+            );
+            let guard = RemoveOnDrop(temp.clone());
+            app.downgrade_snapshot(&path, reads, &temp)
+                .map_err(|e| format!("rewriting {} in layout {reads}: {e}", path.display()))?;
+            Ok((temp, Some(guard)))
+        })
+        .await
+        .map_err(|e| format!("archive layout task: {e}"))?
     }
 
     fn encode<T: Serialize>(&self, rpc: &str, value: &T) -> Result<Vec<u8>, RPCError<TypeConfig>> {
@@ -461,7 +499,10 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
         const RPC: &str = "send_snapshot";
         let header = self.encode(RPC, &(vote, snapshot.meta.clone()))?;
-        let path = snapshot.snapshot.path;
+        let (path, _downgraded) = self
+            .archive_for_peer(snapshot.snapshot.path)
+            .await
+            .map_err(|e| StreamingError::Network(self.network(RPC, e)))?;
         let file = tokio::fs::File::open(&path).await.map_err(|e| {
             StreamingError::Network(self.network(RPC, format!("opening {}: {e}", path.display())))
         })?;
@@ -680,6 +721,15 @@ fn entry_bytes(entry: &crate::types::Entry) -> usize {
             .sum(),
         // A blank or membership entry: a few ids and addresses.
         _ => 256,
+    }
+}
+
+/// Removes a file when dropped (an archive copy made for one peer, once sent or given up).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 

@@ -226,13 +226,13 @@ impl RaftNode {
         let applied_before = applied_before.map(|id| id.index);
         let command_sets = crate::identity::PeerCommandSets::default();
         let network = Network::new(
-            opts.node_id,
-            opts.cluster_secret.clone(),
+            &opts,
             cluster.clone(),
             command_sets.clone(),
-            opts.peer_tls.as_ref().map(|t| t.client.clone()),
-            opts.append_bytes_max,
-            opts.stream_append,
+            crate::peer::SnapshotSink {
+                dir: snapshots.clone(),
+                app: sm.clone(),
+            },
         );
         let started = corvo_clock::monotonic();
         let raft = openraft::Raft::new(opts.node_id, config, network, log, state_machine)

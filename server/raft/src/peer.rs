@@ -126,11 +126,14 @@ fn stopped(e: impl std::fmt::Display) -> Status {
     Status::unavailable(format!("raft on this node has stopped: {e}"))
 }
 
-/// An answer naming this node's command set (see [`crate::identity::PeerCommandSets`]).
-fn answered<T>(message: T) -> Response<T> {
-    let mut response = Response::new(message);
-    crate::identity::stamp_answer(response.metadata_mut());
-    response
+impl PeerService {
+    /// An answer naming this node's command set and archive layout (see
+    /// [`crate::identity::PeerCommandSets`]).
+    fn answered<T>(&self, message: T) -> Response<T> {
+        let mut response = Response::new(message);
+        crate::identity::stamp_answer(response.metadata_mut(), self.sink.app.archive_version());
+        response
+    }
 }
 
 fn encoded(value: &impl serde::Serialize) -> Result<Vec<u8>, Status> {
@@ -191,7 +194,7 @@ impl RaftPeerService for PeerService {
                 async move { ended.lock().unwrap_or_else(|p| p.into_inner()).take() },
             )
             .filter_map(|status| async move { status.map(Err) });
-        Ok(answered(answers.chain(why_ended).boxed()))
+        Ok(self.answered(answers.chain(why_ended).boxed()))
     }
 
     async fn append_entries(
@@ -200,7 +203,7 @@ impl RaftPeerService for PeerService {
     ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
         let rpc = decode(&req.into_inner().payload).map_err(bad_payload)?;
         let answer = self.raft.append_entries(rpc).await.map_err(stopped)?;
-        Ok(answered(pb::AppendEntriesResponse {
+        Ok(self.answered(pb::AppendEntriesResponse {
             payload: encoded(&answer)?,
         }))
     }
@@ -212,7 +215,7 @@ impl RaftPeerService for PeerService {
         let rpc: VoteRequest<TypeConfig> =
             decode(&req.into_inner().payload).map_err(bad_payload)?;
         let answer = self.raft.vote(rpc).await.map_err(stopped)?;
-        Ok(answered(pb::VoteResponse {
+        Ok(self.answered(pb::VoteResponse {
             payload: encoded(&answer)?,
         }))
     }
@@ -224,7 +227,7 @@ impl RaftPeerService for PeerService {
         let rpc: VoteRequest<TypeConfig> =
             decode(&req.into_inner().payload).map_err(bad_payload)?;
         let answer = self.raft.pre_vote(rpc).await.map_err(stopped)?;
-        Ok(answered(pb::PreVoteResponse {
+        Ok(self.answered(pb::PreVoteResponse {
             payload: encoded(&answer)?,
         }))
     }

@@ -79,6 +79,29 @@ pub trait AppStateMachine: Send + Sync + 'static {
     /// commits only if the archive checks out to its last byte. Stores `raft_meta` instead of
     /// the archive's when given (a restore that rewrites the membership).
     fn install_snapshot(&self, path: &Path, raft_meta: Option<&[u8]>) -> io::Result<()>;
+
+    /// The newest archive layout this node reads (and the one it writes). Every answer to a
+    /// peer names it, so that a leader sends each peer archives in a layout it reads.
+    fn archive_version(&self) -> u32 {
+        1
+    }
+
+    /// The layout version of the archive at `path`, from its header.
+    fn snapshot_version(&self, path: &Path) -> io::Result<u32> {
+        let _ = path;
+        Ok(1)
+    }
+
+    /// Writes the archive at `src` to `dst` (a new file) in a layout a node reading at most
+    /// `version` reads, checking `src` to its last byte on the way (a damaged archive is not
+    /// passed on with a fresh checksum). Called only when `src` is of a newer layout.
+    fn downgrade_snapshot(&self, src: &Path, version: u32, dst: &Path) -> io::Result<()> {
+        let _ = (src, dst);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("no archive layout {version} to write"),
+        ))
+    }
 }
 
 /// Writes one snapshot archive of the state captured by [`AppStateMachine::begin_snapshot`].

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{FakeApp, Recorder, WAIT, options, tick};
+use std::sync::Arc;
+
+use common::{FakeApp, Layout, Recorder, WAIT, options, tick};
 use corvo_raft::{ClusterSecret, CorvoNode, MembershipError, ProposeError, RaftNode};
 use tempfile::TempDir;
 
@@ -231,6 +233,17 @@ async fn t20_peer_calls_for_another_cluster_or_node_are_refused_before_raft_sees
 /// Starts node `id` on a loopback peer port, as a release before `StreamAppend` when `old`
 /// (it neither serves nor sends replication streams).
 async fn start_release(id: u64, bootstrap: bool, old: bool) -> TestNode {
+    start_app(id, bootstrap, old, FakeApp::new(), 1000).await
+}
+
+/// [`start_release`] over `app`, keeping `logs_kept` entries behind each snapshot.
+async fn start_app(
+    id: u64,
+    bootstrap: bool,
+    old: bool,
+    app: Arc<FakeApp>,
+    logs_kept: u64,
+) -> TestNode {
     let dir = TempDir::new().expect("temp dir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -249,9 +262,10 @@ async fn start_release(id: u64, bootstrap: bool, old: bool) -> TestNode {
         bootstrap,
         cluster_secret: ClusterSecret::new("component-secret"),
         stream_append: !old,
+        snapshot_logs_kept: logs_kept,
         ..options(dir.path())
     };
-    let node = RaftNode::start(opts, FakeApp::new(), Recorder::new())
+    let node = RaftNode::start(opts, app, Recorder::new())
         .await
         .expect("start");
     let _server = node
@@ -314,6 +328,44 @@ async fn t30_a_rolling_upgrade_replicates_between_releases_with_and_without_stre
         .expect("join");
     replicate(&n1, &[&n1, &n2], 50).await;
     for n in [&n2, &n1] {
+        n.node.shutdown().await.expect("shutdown");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t32_a_leader_sends_a_peer_of_an_older_release_snapshots_in_the_layout_it_reads() {
+    // A leader of this release whose log starts after a snapshot: a new node gets the
+    // snapshot. A node of the release before reads only layout 1; it is sent a copy in that
+    // layout (and would refuse the newer one: it never catches up without the copy).
+    let n1_app = FakeApp::new();
+    let n1 = start_app(1, true, false, n1_app.clone(), 0).await;
+    n1.node.wait_for_leader(WAIT).await.expect("leader");
+    replicate(&n1, &[&n1], 20).await;
+    n1.node.create_snapshot().await.expect("snapshot");
+    let old_app = FakeApp::of_layout(Layout(1));
+    let old = start_app(2, false, true, old_app.clone(), 0).await;
+    n1.node
+        .join(2, old.me.clone(), true, false)
+        .await
+        .expect("an old node joins through a snapshot");
+    let new_app = FakeApp::new();
+    let new = start_app(3, false, false, new_app.clone(), 0).await;
+    n1.node
+        .join(3, new.me.clone(), true, false)
+        .await
+        .expect("a new node joins through a snapshot");
+    replicate(&n1, &[&n1, &old, &new], 10).await;
+    // The leader's own record of what it applied (its status may not show the last one yet).
+    let leader = n1_app.live();
+    let index = leader.last_index.expect("applied");
+    for n in [&old, &new] {
+        n.node.wait_applied(index, WAIT).await.expect("caught up");
+    }
+    let counter = leader.counter;
+    assert_eq!(old_app.live().counter, counter);
+    assert_eq!(new_app.live().counter, counter);
+    assert_eq!(n1_app.downgrades(), 1, "one copy, for the old node only");
+    for n in [&new, &old, &n1] {
         n.node.shutdown().await.expect("shutdown");
     }
 }

@@ -9,8 +9,13 @@
 //! then records:     0x01 table: name_len u16, name
 //!                   0x02 row:   key_len u32, key, value_len u32, value
 //!                   0x03 end:   rows u64
-//! then the SHA-256 of every byte before it (32 bytes).
+//! then the checksum of every byte before it: XXH3-128 (16 bytes, big-endian) in version 2,
+//! SHA-256 (32 bytes) in version 1.
 //! ```
+//!
+//! This release writes version 2 and reads both: the layouts differ only in the checksum,
+//! which in version 1 took a third of a snapshot's build (ADR 0050). [`downgrade`] rewrites a
+//! version-2 archive as version 1 for a peer of a release before it.
 //!
 //! Integers are big-endian. Tables are named, not numbered, so a later release that adds a
 //! table still reads an older archive. `raft_meta` is opaque here (the Raft crate's last applied
@@ -22,11 +27,14 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 /// First bytes of every archive.
 pub const MAGIC: &[u8; 8] = b"CORVOSNP";
-/// The archive layout this release writes and reads.
-pub const VERSION: u32 = 1;
+/// The archive layout this release writes (and the newest it reads).
+pub const VERSION: u32 = 2;
+/// The oldest archive layout this release reads: the same records with a SHA-256 checksum.
+pub const VERSION_MIN: u32 = 1;
 /// A key or value longer than this is corruption (no table row comes close: payloads are
 /// bounded far below it); refusing it keeps a damaged length from allocating gigabytes.
 pub const FIELD_BYTES_MAX: u32 = 256 << 20;
@@ -49,8 +57,55 @@ pub struct ArchiveInfo {
     pub rows: u64,
     /// Size of the file in bytes.
     pub bytes: u64,
-    /// Hex SHA-256 of the content (the trailer).
-    pub sha256: String,
+    /// The layout's version ([`VERSION_MIN`] ..= [`VERSION`]).
+    pub version: u32,
+    /// The checksum of the content (the trailer) as `algorithm:hex`, e.g. `xxh3-128:…` or
+    /// `sha256:…`; empty when only the header was read.
+    pub checksum: String,
+}
+
+/// The checksum of an archive's layout version.
+enum Checksum {
+    Sha256(Box<Sha256>),
+    Xxh3(Box<Xxh3>),
+}
+
+impl Checksum {
+    /// `None` for a version this release does not read.
+    fn of_version(version: u32) -> Option<Checksum> {
+        match version {
+            1 => Some(Checksum::Sha256(Box::default())),
+            2 => Some(Checksum::Xxh3(Box::default())),
+            _ => None,
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Checksum::Sha256(h) => h.update(bytes),
+            Checksum::Xxh3(h) => h.update(bytes),
+        }
+    }
+
+    /// The trailer: the digest of every byte so far.
+    fn digest(&self) -> Vec<u8> {
+        match self {
+            Checksum::Sha256(h) => h.as_ref().clone().finalize().to_vec(),
+            Checksum::Xxh3(h) => h.digest128().to_be_bytes().to_vec(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Checksum::Sha256(_) => "sha256",
+            Checksum::Xxh3(_) => "xxh3-128",
+        }
+    }
+
+    /// `algorithm:hex` of `digest`.
+    fn show(&self, digest: &[u8]) -> String {
+        format!("{}:{}", self.name(), hex(digest))
+    }
 }
 
 /// Why an archive could not be written or read. Every message names the file.
@@ -91,18 +146,31 @@ impl ArchiveError {
 pub(crate) struct ArchiveWriter<'a> {
     path: &'a Path,
     out: BufWriter<File>,
-    hash: Sha256,
+    hash: Checksum,
+    version: u32,
     bytes: u64,
     rows: u64,
 }
 
 impl<'a> ArchiveWriter<'a> {
-    /// Creates `path` (which must not exist) and writes the header.
+    /// Creates `path` (which must not exist) and writes the header of a [`VERSION`] archive.
     pub(crate) fn create(
         path: &'a Path,
         raft_meta: &[u8],
         created_unix_ms: u64,
     ) -> Result<Self, ArchiveError> {
+        Self::create_version(path, raft_meta, created_unix_ms, VERSION)
+    }
+
+    /// [`ArchiveWriter::create`] of a given layout version.
+    fn create_version(
+        path: &'a Path,
+        raft_meta: &[u8],
+        created_unix_ms: u64,
+        version: u32,
+    ) -> Result<Self, ArchiveError> {
+        let hash = Checksum::of_version(version)
+            .ok_or_else(|| ArchiveError::store(path, format!("no archive version {version}")))?;
         let file = File::options()
             .write(true)
             .create_new(true)
@@ -111,7 +179,8 @@ impl<'a> ArchiveWriter<'a> {
         let mut w = ArchiveWriter {
             path,
             out: BufWriter::with_capacity(IO_BUFFER_BYTES, file),
-            hash: Sha256::new(),
+            hash,
+            version,
             bytes: 0,
             rows: 0,
         };
@@ -120,7 +189,7 @@ impl<'a> ArchiveWriter<'a> {
             .filter(|n| *n <= RAFT_META_BYTES_MAX)
             .ok_or_else(|| ArchiveError::store(path, "raft metadata too large"))?;
         w.put(MAGIC)?;
-        w.put(&VERSION.to_be_bytes())?;
+        w.put(&version.to_be_bytes())?;
         w.put(&created_unix_ms.to_be_bytes())?;
         w.put(&meta_len.to_be_bytes())?;
         w.put(raft_meta)?;
@@ -169,7 +238,7 @@ impl<'a> ArchiveWriter<'a> {
         self.put(&[TAG_END])?;
         let rows = self.rows;
         self.put(&rows.to_be_bytes())?;
-        let sum = self.hash.clone().finalize();
+        let sum = self.hash.digest();
         self.out
             .write_all(&sum)
             .map_err(|e| ArchiveError::io(self.path, e))?;
@@ -184,7 +253,8 @@ impl<'a> ArchiveWriter<'a> {
             created_unix_ms,
             rows,
             bytes: self.bytes + sum.len() as u64,
-            sha256: hex(&sum),
+            version: self.version,
+            checksum: self.hash.show(&sum),
         })
     }
 }
@@ -200,7 +270,8 @@ pub(crate) enum Record {
 pub(crate) struct ArchiveReader<'a> {
     path: &'a Path,
     input: BufReader<File>,
-    hash: Sha256,
+    hash: Checksum,
+    version: u32,
     bytes: u64,
     rows: u64,
     ended: bool,
@@ -212,30 +283,47 @@ impl<'a> ArchiveReader<'a> {
     /// Opens `path` and reads the header.
     pub(crate) fn open(path: &'a Path) -> Result<Self, ArchiveError> {
         let file = File::open(path).map_err(|e| ArchiveError::io(path, e))?;
-        let mut r = ArchiveReader {
-            path,
-            input: BufReader::with_capacity(IO_BUFFER_BYTES, file),
-            hash: Sha256::new(),
-            bytes: 0,
-            rows: 0,
-            ended: false,
-            raft_meta: Vec::new(),
-            created_unix_ms: 0,
+        let mut input = BufReader::with_capacity(IO_BUFFER_BYTES, file);
+        // The magic and the version come before the checksum is known; it covers them too.
+        let mut start = [0u8; 12];
+        let read_start = |input: &mut BufReader<File>, buf: &mut [u8], at: usize| {
+            input.read_exact(buf).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    ArchiveError::corrupt(path, format!("truncated after {at} bytes"))
+                } else {
+                    ArchiveError::io(path, e)
+                }
+            })
         };
-        let magic: [u8; 8] = r.array()?;
-        if &magic != MAGIC {
+        read_start(&mut input, &mut start[..8], 0)?;
+        if &start[..8] != MAGIC {
             return Err(ArchiveError::corrupt(
                 path,
                 "not a Corvo snapshot archive (bad magic bytes)",
             ));
         }
-        let version = u32::from_be_bytes(r.array()?);
-        if version != VERSION {
-            return Err(ArchiveError::corrupt(
+        read_start(&mut input, &mut start[8..], 8)?;
+        let version = u32::from_be_bytes([start[8], start[9], start[10], start[11]]);
+        let mut hash = Checksum::of_version(version).ok_or_else(|| {
+            ArchiveError::corrupt(
                 path,
-                format!("archive version {version}; this release reads version {VERSION}"),
-            ));
-        }
+                format!(
+                    "archive version {version}; this release reads versions {VERSION_MIN} to {VERSION}"
+                ),
+            )
+        })?;
+        hash.update(&start);
+        let mut r = ArchiveReader {
+            path,
+            input,
+            hash,
+            version,
+            bytes: start.len() as u64,
+            rows: 0,
+            ended: false,
+            raft_meta: Vec::new(),
+            created_unix_ms: 0,
+        };
         r.created_unix_ms = u64::from_be_bytes(r.array()?);
         let meta_len = u32::from_be_bytes(r.array()?);
         if meta_len > RAFT_META_BYTES_MAX {
@@ -328,8 +416,8 @@ impl<'a> ArchiveReader<'a> {
     /// Checks the trailer against the content and that nothing follows it.
     pub(crate) fn finish(mut self) -> Result<ArchiveInfo, ArchiveError> {
         while self.next()?.is_some() {}
-        let expected = self.hash.clone().finalize();
-        let mut trailer = [0u8; 32];
+        let expected = self.hash.digest();
+        let mut trailer = vec![0u8; expected.len()];
         self.input.read_exact(&mut trailer).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 ArchiveError::corrupt(self.path, "truncated: the checksum is missing")
@@ -353,8 +441,9 @@ impl<'a> ArchiveReader<'a> {
             raft_meta: self.raft_meta,
             created_unix_ms: self.created_unix_ms,
             rows: self.rows,
-            bytes: self.bytes + 32,
-            sha256: hex(&expected),
+            bytes: self.bytes + expected.len() as u64,
+            version: self.version,
+            checksum: self.hash.show(&expected),
         })
     }
 }
@@ -375,8 +464,35 @@ pub fn header(path: &Path) -> Result<ArchiveInfo, ArchiveError> {
         created_unix_ms: r.created_unix_ms,
         rows: 0,
         bytes,
-        sha256: String::new(),
+        version: r.version,
+        checksum: String::new(),
     })
+}
+
+/// Rewrites the archive at `src` as a [`VERSION_MIN`] archive at `dst` (a new file), for a
+/// peer of a release before [`VERSION`]: the same records, the older checksum. `src` is
+/// checked to its last byte on the way; when it does not check out, `dst` is removed and the
+/// error names `src`.
+pub fn downgrade(src: &Path, dst: &Path) -> Result<ArchiveInfo, ArchiveError> {
+    let mut r = ArchiveReader::open(src)?;
+    let (meta, created) = (r.raft_meta.clone(), r.created_unix_ms);
+    let mut w = ArchiveWriter::create_version(dst, &meta, created, VERSION_MIN)?;
+    let mut copy = || {
+        while let Some(record) = r.next()? {
+            match record {
+                Record::Table(name) => w.table(&name)?,
+                Record::Row(key, value) => w.row(&key, &value)?,
+            }
+        }
+        Ok(())
+    };
+    let written = copy()
+        .and_then(|()| r.finish())
+        .and_then(|_| w.finish(meta, created));
+    if written.is_err() {
+        let _ = std::fs::remove_file(dst);
+    }
+    written
 }
 
 fn hex(bytes: &[u8]) -> String {

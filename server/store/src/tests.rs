@@ -218,6 +218,99 @@ fn a_damaged_archive_is_refused_and_changes_nothing() {
     assert!(err.contains("bad magic"), "{err}");
 }
 
+/// `v2`, a version-2 archive, as the release before wrote the same content: version 1 in the
+/// header and a SHA-256 trailer instead of XXH3-128 (built here by hand, not by the writer).
+fn as_version_1(v2: &[u8]) -> Vec<u8> {
+    assert_eq!(&v2[8..12], &2u32.to_be_bytes());
+    let mut v1 = v2[..v2.len() - 16].to_vec();
+    v1[8..12].copy_from_slice(&1u32.to_be_bytes());
+    let sum = Sha256::digest(&v1);
+    v1.extend_from_slice(&sum);
+    v1
+}
+
+#[test]
+fn archives_are_version_2_and_version_1_archives_still_read_and_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = populated(dir.path(), "a.redb");
+    let path = dir.path().join("snap");
+    let written = export(&source, &path, 7).unwrap();
+    assert_eq!(written.version, archive::VERSION);
+    assert!(written.checksum.starts_with("xxh3-128:"), "{written:?}");
+    assert_eq!(written.checksum.len(), "xxh3-128:".len() + 32);
+
+    // An archive of the release before (a backup, or a peer's snapshot) reads and installs.
+    let old = dir.path().join("old");
+    std::fs::write(&old, as_version_1(&std::fs::read(&path).unwrap())).unwrap();
+    let checked = archive::verify(&old).unwrap();
+    assert_eq!(checked.version, 1);
+    assert!(checked.checksum.starts_with("sha256:"), "{checked:?}");
+    assert_eq!(
+        (checked.rows, checked.raft_meta.clone()),
+        (written.rows, written.raft_meta)
+    );
+    let target = one_job_store(dir.path(), "zzz", b"other");
+    target.install_archive(&old, None).unwrap();
+    assert_eq!(target.digest().unwrap(), source.digest().unwrap());
+
+    // Damage is found in either version.
+    let mut flipped = std::fs::read(&old).unwrap();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x10;
+    std::fs::write(&old, flipped).unwrap();
+    let err = archive::verify(&old).unwrap_err().to_string();
+    assert!(err.contains("checksum mismatch"), "{err}");
+
+    // A version this release does not know is named.
+    let mut newer = std::fs::read(&path).unwrap();
+    newer[8..12].copy_from_slice(&3u32.to_be_bytes());
+    let newer_path = dir.path().join("newer");
+    std::fs::write(&newer_path, newer).unwrap();
+    let err = archive::verify(&newer_path).unwrap_err().to_string();
+    assert!(
+        err.contains("archive version 3; this release reads versions 1 to 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_downgraded_archive_is_what_the_release_before_wrote_and_damage_is_not_passed_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = populated(dir.path(), "a.redb");
+    let path = dir.path().join("snap");
+    export(&source, &path, 7).unwrap();
+    let v2 = std::fs::read(&path).unwrap();
+
+    let down = dir.path().join("down");
+    let info = archive::downgrade(&path, &down).unwrap();
+    assert_eq!(info.version, 1);
+    assert_eq!(std::fs::read(&down).unwrap(), as_version_1(&v2));
+    assert_eq!(archive::verify(&down).unwrap(), info);
+    // A version-1 archive goes down unchanged.
+    let again = dir.path().join("again");
+    archive::downgrade(&down, &again).unwrap();
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&down).unwrap()
+    );
+
+    // A damaged archive is not rewritten with a fresh checksum: the error names it and
+    // nothing is left behind.
+    let mut flipped = v2.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x01;
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, flipped).unwrap();
+    let out = dir.path().join("bad-down");
+    let err = archive::downgrade(&bad, &out).unwrap_err().to_string();
+    assert!(err.contains(&bad.display().to_string()), "{err}");
+    assert!(!out.exists());
+    // An existing file is never overwritten (nor removed).
+    let err = archive::downgrade(&path, &again).unwrap_err().to_string();
+    assert!(err.contains(&again.display().to_string()), "{err}");
+    assert!(again.exists());
+}
+
 #[test]
 fn exporting_needs_an_applied_entry_and_a_new_file() {
     let dir = tempfile::tempdir().unwrap();

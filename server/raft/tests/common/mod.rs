@@ -69,6 +69,8 @@ struct FakeState {
     gate_entered: usize,
     /// The threads app entries were applied on: (name, the `/proc/thread-self` link).
     apply_threads: std::collections::BTreeSet<(String, PathBuf)>,
+    /// Archives rewritten in an older layout for a peer.
+    downgrades: usize,
 }
 
 /// An in-memory `AppStateMachine` whose applies are "non-durable" until `checkpoint`.
@@ -77,6 +79,22 @@ pub struct FakeApp {
     state: Mutex<FakeState>,
     gate: Condvar,
     snapshot_gate: Arc<SnapshotGate>,
+    layout: Layout,
+}
+
+/// The newest snapshot layout a fake reads and the one it writes (its first byte).
+#[derive(Clone, Copy)]
+pub struct Layout(pub u8);
+
+impl Layout {
+    /// This release's fakes.
+    pub const NEWEST: Layout = Layout(2);
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout::NEWEST
+    }
 }
 
 /// While closed, snapshot writes block (to hold a build in progress).
@@ -101,6 +119,14 @@ impl FakeApp {
         Arc::new(Self::default())
     }
 
+    /// A fake of a release that reads and writes snapshot layouts up to `layout` only.
+    pub fn of_layout(layout: Layout) -> Arc<Self> {
+        Arc::new(Self {
+            layout,
+            ..Self::default()
+        })
+    }
+
     /// A fresh process over the data that survived: a crash keeps only `durable`.
     pub fn recovered(durable: FakeData) -> Arc<Self> {
         let app = Self::default();
@@ -116,6 +142,11 @@ impl FakeApp {
     pub fn checkpoint(&self) {
         let mut st = self.state.lock().unwrap();
         st.durable = st.live.clone();
+    }
+
+    /// How many archives this node rewrote in an older layout for a peer.
+    pub fn downgrades(&self) -> usize {
+        self.state.lock().unwrap().downgrades
     }
 
     pub fn live(&self) -> FakeData {
@@ -247,11 +278,14 @@ impl AppStateMachine for FakeApp {
         Ok(Box::new(FakeSnapshot(
             self.live(),
             self.snapshot_gate.clone(),
+            self.layout,
         )))
     }
 
     fn verify_snapshot(&self, path: &Path) -> io::Result<Vec<u8>> {
-        Ok(FakeSnapshot::read(path)?.raft_meta.unwrap_or_default())
+        Ok(FakeSnapshot::read(path, self.layout)?
+            .raft_meta
+            .unwrap_or_default())
     }
 
     fn snapshot_header(&self, path: &Path) -> io::Result<(Vec<u8>, u64)> {
@@ -259,7 +293,7 @@ impl AppStateMachine for FakeApp {
     }
 
     fn install_snapshot(&self, path: &Path, raft_meta: Option<&[u8]>) -> io::Result<()> {
-        let mut data = FakeSnapshot::read(path)?;
+        let mut data = FakeSnapshot::read(path, self.layout)?;
         if let Some(meta) = raft_meta {
             data.raft_meta = Some(meta.to_vec());
         }
@@ -269,16 +303,45 @@ impl AppStateMachine for FakeApp {
         st.durable = data;
         Ok(())
     }
+
+    fn archive_version(&self) -> u32 {
+        u32::from(self.layout.0)
+    }
+
+    fn snapshot_version(&self, path: &Path) -> io::Result<u32> {
+        let bytes = std::fs::read(path)?;
+        Ok(u32::from(bytes.first().copied().unwrap_or(0)))
+    }
+
+    fn downgrade_snapshot(&self, src: &Path, version: u32, dst: &Path) -> io::Result<()> {
+        let mut bytes = std::fs::read(src)?;
+        FakeSnapshot::read(src, self.layout)?;
+        let version = u8::try_from(version).map_err(|_| io::Error::other("layout out of range"))?;
+        bytes[0] = version;
+        self.state.lock().unwrap().downgrades += 1;
+        std::fs::write(dst, bytes)
+    }
 }
 
-/// The fake's snapshot file: raft meta, counter and last index (not the entry history). The
-/// gate holds the write while closed.
-struct FakeSnapshot(FakeData, Arc<SnapshotGate>);
+/// The fake's snapshot file: its layout (one byte), raft meta, counter and last index (not
+/// the entry history). The gate holds the write while closed.
+struct FakeSnapshot(FakeData, Arc<SnapshotGate>, Layout);
 
 impl FakeSnapshot {
-    fn read(path: &Path) -> io::Result<FakeData> {
+    /// Refuses a layout newer than `reads`, as a release before it would.
+    fn read(path: &Path, reads: Layout) -> io::Result<FakeData> {
         let bytes = std::fs::read(path)?;
         let bad = || io::Error::new(io::ErrorKind::InvalidData, "bad fake snapshot");
+        let (&layout, bytes) = bytes.split_first().ok_or_else(bad)?;
+        if layout > reads.0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "snapshot layout {layout}; this release reads up to {}",
+                    reads.0
+                ),
+            ));
+        }
         let (head, rest) = bytes.split_at_checked(4).ok_or_else(bad)?;
         let len = u32::from_be_bytes(head.try_into().map_err(|_| bad())?) as usize;
         let (meta, rest) = rest.split_at_checked(len).ok_or_else(bad)?;
@@ -302,7 +365,8 @@ impl SnapshotWriter for FakeSnapshot {
     fn write(self: Box<Self>, path: &Path, _created_unix_ms: u64) -> io::Result<()> {
         self.1.pass();
         let meta = self.0.raft_meta.unwrap_or_default();
-        let mut out = (meta.len() as u32).to_be_bytes().to_vec();
+        let mut out = vec![self.2.0];
+        out.extend_from_slice(&(meta.len() as u32).to_be_bytes());
         out.extend_from_slice(&meta);
         out.extend_from_slice(&self.0.counter.to_be_bytes());
         out.extend_from_slice(&self.0.last_index.map_or(0, |i| i + 1).to_be_bytes());
