@@ -435,12 +435,12 @@ async fn start_raft(
             .context("starting raft")?,
     );
     match admit(&raft, setup, peer_port, started).await {
-        Ok((peer_close, peer_server, startup_committed)) => Ok(Cluster {
+        Ok(admitted) => Ok(Cluster {
             raft,
             keys,
-            peer_close,
-            peer_server,
-            startup_committed,
+            peer_close: admitted.peer_close,
+            peer_server: admitted.peer_server,
+            startup_committed: admitted.startup_committed,
             started,
         }),
         Err(e) => {
@@ -454,19 +454,21 @@ async fn start_raft(
     }
 }
 
+/// What [`admit`] leaves running and learnt (see [`Cluster`]).
+struct Admitted {
+    peer_close: watch::Sender<bool>,
+    peer_server: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    startup_committed: Option<u64>,
+}
+
 /// Phase 3's second half: admitted to the cluster (a new node joins), the peer port open, a
-/// leader known. Returns the peer port's close switch and task, and what was committed when
-/// Raft started.
+/// leader known.
 async fn admit(
     raft: &Arc<RaftNode>,
     setup: &Setup,
     peer_port: Option<Reserved>,
     started: std::time::Instant,
-) -> anyhow::Result<(
-    watch::Sender<bool>,
-    Option<tokio::task::JoinHandle<Result<(), String>>>,
-    Option<u64>,
-)> {
+) -> anyhow::Result<Admitted> {
     let Setup {
         args,
         secret,
@@ -505,7 +507,11 @@ async fn admit(
     let status = raft.status();
     info!(leader, last_applied = ?status.last_applied, elapsed_ms = started.elapsed().as_millis() as u64, "raft ready (log replayed)");
 
-    Ok((peer_close_tx, peer_server, startup_committed))
+    Ok(Admitted {
+        peer_close: peer_close_tx,
+        peer_server,
+        startup_committed,
+    })
 }
 
 /// A background task the supervisor stops (with the stop signal) and waits for, by name.
