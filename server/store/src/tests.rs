@@ -783,4 +783,22 @@ fn a_state_with_some_payloads_apart_writes_the_same_archive_as_one_with_all_apar
             "{id}'s payload in the archive"
         );
     }
+
+    // A payload whose job is gone (before, between and after the jobs) is not carried and
+    // does not shift the others.
+    let digest = target.digest().unwrap();
+    let txn = target.begin_write().unwrap();
+    {
+        let mut payloads = txn.open_table(table_def(Table::Payloads)).unwrap();
+        for orphan in ["0", "bb", "cc", "zz"] {
+            payloads
+                .insert(orphan.as_bytes(), b"orphan".as_slice())
+                .unwrap();
+        }
+    }
+    txn.commit().unwrap();
+    assert_eq!(target.digest().unwrap(), digest);
+    let with_orphans = dir.path().join("s3");
+    export(&target, &with_orphans, 7).unwrap();
+    assert_eq!(std::fs::read(&with_orphans).unwrap(), bytes);
 }
