@@ -469,41 +469,28 @@ async fn admit(
     peer_port: Option<Reserved>,
     started: std::time::Instant,
 ) -> anyhow::Result<Admitted> {
-    let Setup {
-        args,
-        secret,
-        advertised,
-        node_tls,
-        ..
-    } = setup;
+    let join = |check_only| {
+        join_if_new(
+            raft,
+            &setup.args,
+            &setup.advertised,
+            setup.secret.as_ref(),
+            setup.node_tls.members.clone(),
+            check_only,
+        )
+    };
     // A new node first asks whether it would be admitted, before its peer port opens: a node
     // that cannot take its id (a voter's, on a wiped data dir) never answers Raft traffic.
     // The answer carries the cluster's id, which every peer call then names.
     // The peer port then serves before joining: the leader replicates the log to this node
     // before it answers the join. It closes last, after Raft has stopped.
-    join_if_new(
-        raft,
-        args,
-        advertised,
-        secret.as_ref(),
-        node_tls.members.clone(),
-        true,
-    )
-    .await?;
+    join(true).await?;
     let (peer_close_tx, peer_close_rx) = watch::channel(false);
     let peer_server = open_peer_port(raft, peer_port, peer_close_rx)?;
-    join_if_new(
-        raft,
-        args,
-        advertised,
-        secret.as_ref(),
-        node_tls.members.clone(),
-        false,
-    )
-    .await?;
+    join(false).await?;
     // Readiness waits until the state has applied what was committed at start-up.
     let startup_committed = raft.status().committed;
-    let leader = wait_for_leader(raft, args.no_bootstrap).await?;
+    let leader = wait_for_leader(raft, setup.args.no_bootstrap).await?;
     let status = raft.status();
     info!(leader, last_applied = ?status.last_applied, elapsed_ms = started.elapsed().as_millis() as u64, "raft ready (log replayed)");
 
