@@ -43,7 +43,7 @@ use crate::identity::{ClusterId, PeerCommandSets};
 use crate::options::RaftOptions;
 use crate::peer::SnapshotSink;
 use crate::secret::{ClusterSecret, SECRET_HEADER};
-use crate::snapshot::SnapshotFile;
+use crate::snapshot::{SnapshotFile, TempFile};
 use crate::types::{CorvoNode, TypeConfig};
 
 /// Bytes of a snapshot archive per `SendSnapshot` message (1 MiB): small next to the message
@@ -350,13 +350,9 @@ impl PeerClient {
     /// The archive to send to the peer: `path` itself when the peer reads its layout, else a
     /// copy rewritten in the newest layout the peer said it reads (removed when the returned
     /// guard drops). A peer not heard from yet counts as reading layout 1.
-    async fn archive_for_peer(
-        &self,
-        path: PathBuf,
-    ) -> Result<(PathBuf, Option<RemoveOnDrop>), String> {
+    async fn archive_for_peer(&self, path: PathBuf) -> Result<(PathBuf, Option<TempFile>), String> {
         let reads = self.command_sets.archive_version(self.target).unwrap_or(1);
-        let app = self.archives.app.clone();
-        let temp = self.archives.dir.temp_path("downgrade");
+        let (app, dir) = (self.archives.app.clone(), self.archives.dir.clone());
         let target = self.target;
         tokio::task::spawn_blocking(move || {
             let version = app.snapshot_version(&path).map_err(|e| e.to_string())?;
@@ -370,7 +366,8 @@ impl PeerClient {
                 reads,
                 "the peer reads an older archive layout (a release before this one): sending it a copy in that layout"
             );
-            let guard = RemoveOnDrop(temp.clone());
+            let temp = dir.temp_path("downgrade");
+            let guard = TempFile(temp.clone());
             app.downgrade_snapshot(&path, reads, &temp)
                 .map_err(|e| format!("rewriting {} in layout {reads}: {e}", path.display()))?;
             Ok((temp, Some(guard)))
@@ -721,15 +718,6 @@ fn entry_bytes(entry: &crate::types::Entry) -> usize {
             .sum(),
         // A blank or membership entry: a few ids and addresses.
         _ => 256,
-    }
-}
-
-/// Removes a file when dropped (an archive copy made for one peer, once sent or given up).
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 

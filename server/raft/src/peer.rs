@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::identity::ClusterId;
 use crate::network::{PEER_MESSAGE_BYTES_MAX, decode, encode};
 use crate::secret::{ClusterSecret, SECRET_HEADER};
-use crate::snapshot::{SnapshotDir, SnapshotFile};
+use crate::snapshot::{SnapshotDir, SnapshotFile, TempFile};
 use crate::state_machine::{AppStateMachine, RaftMeta};
 use crate::types::{RaftHandle, TypeConfig};
 
@@ -79,16 +79,6 @@ pub(crate) struct PeerService {
     /// Serves `StreamAppend`; `false` answers it UNIMPLEMENTED as a release before it did
     /// (`RaftOptions::stream_append`, for tests of mixed-release clusters).
     pub(crate) stream_append: bool,
-}
-
-/// Deletes a received archive's temporary file unless it was moved into place.
-struct TempFile<'a>(&'a Path);
-
-impl Drop for TempFile<'_> {
-    fn drop(&mut self) {
-        // Gone already when the install moved it to its final name.
-        let _ = std::fs::remove_file(self.0);
-    }
 }
 
 impl PeerService {
@@ -253,7 +243,7 @@ impl RaftPeerService for PeerService {
         let (vote, meta): (VoteOf<TypeConfig>, SnapshotMetaOf<TypeConfig>) =
             decode(&first.header).map_err(bad_payload)?;
         let temp = self.sink.dir.temp_path("receive");
-        let _cleanup = TempFile(&temp);
+        let _cleanup = TempFile(temp.clone());
         let bytes = self.receive(first, &mut stream, &temp).await?;
 
         // Check the whole archive before openraft sees it, and that it is what the meta says.

@@ -142,6 +142,17 @@ fn named(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
+/// Removes a temporary file of the snapshot directory when dropped: a received archive that
+/// was not installed (once installed it was moved to its final name and is gone already), or
+/// a copy made for one peer once sent or given up.
+pub(crate) struct TempFile(pub(crate) PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
