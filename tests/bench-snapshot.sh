@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What snapshots cost a loaded node, A/B. A server loads N pending jobs with the snapshot
-# triggers off and stops; then, per round and binary (alternated), that data dir is copied
+# triggers off and stops; then, per round and binary (in the order given in odd rounds,
+# reversed in even ones), that data dir is copied
 # fresh, a server of the binary starts on it and a load runs. Two modes:
 #   MODE=forced (default): the load is an `enqueue-stream` of JOBS jobs and
 #     `corvo snapshot create` is called one second in, with the triggers off: the snapshot
@@ -68,7 +69,14 @@ if [ "$mode" = forced ]; then what="$jobs enqueued in a stream, a snapshot 1 s i
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg): $n pending jobs, $what"
 
 for round in $(seq 1 "${ROUNDS:-3}"); do
-  for b in "${bins[@]}"; do
+  # The binaries in the order given in odd rounds and reversed in even ones, so neither
+  # always runs first after the copy.
+  order=("${bins[@]}")
+  if [ $((round % 2)) -eq 0 ]; then
+    order=()
+    for ((i = ${#bins[@]} - 1; i >= 0; i--)); do order+=("${bins[$i]}"); done
+  fi
+  for b in "${order[@]}"; do
     rm -rf "$work/data"
     cp -a "$work/pristine" "$work/data"
     sync
