@@ -91,12 +91,8 @@ impl PeerCommandSets {
 
 /// Names this node's command set and newest archive layout on an answer to a peer.
 pub(crate) fn stamp_answer(metadata: &mut MetadataMap, archive_version: u32) {
-    if let Ok(v) = corvo_core::COMMAND_SET.to_string().parse() {
-        metadata.insert(COMMAND_SET_HEADER, v);
-    }
-    if let Ok(v) = archive_version.to_string().parse() {
-        metadata.insert(ARCHIVE_VERSION_HEADER, v);
-    }
+    metadata.insert(COMMAND_SET_HEADER, corvo_core::COMMAND_SET.into());
+    metadata.insert(ARCHIVE_VERSION_HEADER, archive_version.into());
 }
 
 /// This node's cluster id, shared by the peer client and server; `None` until known.
