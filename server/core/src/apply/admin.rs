@@ -110,7 +110,11 @@ pub(super) fn move_job<T: StateTxn>(ctx: &mut Ctx<'_, T>, job_id: &str, queue: &
         ctx.make_ready(&mut job)?;
     }
     ctx.save_job(&job)?;
-    ctx.event(EventKind::Moved, &job, details(&[("from", from.into())]))?;
+    ctx.event(
+        EventKind::Moved,
+        &job,
+        details(&[("from", from.as_str().into())]),
+    )?;
     Ok(Ok(Reply::Moved { state: job.state }))
 }
 

@@ -10,8 +10,9 @@
 
 use super::Ctx;
 use crate::keys::{self, Table, meta};
-use crate::model::{Event, EventKind, Job};
+use crate::model::{EventKind, Job};
 use crate::state::{StateTxn, StoreError};
+use serde::Serialize;
 
 /// How many events the log keeps; older ones are dropped as new ones arrive. 100k events
 /// cover minutes of peak traffic for a `Subscribe` client to reconnect and resume.
@@ -25,20 +26,32 @@ pub const MARK_BYTES: u64 = 1 << 20;
 /// Marks passed per batch when trimming by bytes (so one batch never walks the whole log).
 const MARKS_PER_BATCH_MAX: usize = 64;
 
+/// An [`Event`](crate::model::Event) as [`Ctx::event`] stores it, borrowing the job's id and queue instead of
+/// copying them: the same fields in the same order, so it encodes to the same bytes (postcard
+/// writes a `&str` as it writes a `String`) and reads back as an `Event`.
+#[derive(Serialize)]
+struct EventRecord<'a> {
+    seq: u64,
+    kind: EventKind,
+    job_id: &'a str,
+    queue: &'a str,
+    at_ms: u64,
+    data: &'a str,
+}
+
 impl<T: StateTxn> Ctx<'_, T> {
     /// Appends to the event log (the oldest events past the bounds go at the end of the
     /// batch) and counts the event in its queue's activity.
     pub fn event(&mut self, kind: EventKind, job: &Job, data: String) -> Result<(), StoreError> {
         let seq = self.next_counter(meta::EVENT_SEQ)?;
-        let event = Event {
+        let value = keys::encode(&EventRecord {
             seq,
             kind,
-            job_id: job.id.clone(),
-            queue: job.queue.clone(),
+            job_id: &job.id,
+            queue: &job.queue,
             at_ms: self.now,
-            data,
-        };
-        let value = keys::encode(&event);
+            data: &data,
+        });
         let written = self.add_counter(meta::EVENT_BYTES, value.len() as u64)?;
         self.txn.put(Table::Events, &keys::event_key(seq), &value)?;
         let last_mark = self.counter(meta::EVENT_MARK_BYTES)?;
@@ -121,6 +134,33 @@ mod tests {
     use crate::command::{Batch, Command, Enqueue};
     use crate::keys::{Table, event_key};
     use crate::state::{MemState, StateRead};
+
+    /// What `Ctx::event` stores reads back as the `Event` it stands for, byte for byte.
+    #[test]
+    fn an_event_record_encodes_as_the_event() {
+        use super::EventRecord;
+        use crate::keys;
+        use crate::model::{Event, EventKind};
+        let event = Event {
+            seq: 300,
+            kind: EventKind::Started,
+            job_id: "01JOB".into(),
+            queue: "emails ✓".into(),
+            at_ms: u64::MAX - 1,
+            data: r#"{"attempt":2}"#.into(),
+        };
+        let record = keys::encode(&EventRecord {
+            seq: event.seq,
+            kind: event.kind,
+            job_id: &event.job_id,
+            queue: &event.queue,
+            at_ms: event.at_ms,
+            data: &event.data,
+        });
+        assert_eq!(record, keys::encode(&event));
+        let back: Event = keys::decode(Table::Events, &event_key(300), &record).unwrap();
+        assert_eq!(back, event);
+    }
 
     fn enqueue(n: u64, payload_bytes: usize) -> Command {
         Command::Enqueue(Enqueue {

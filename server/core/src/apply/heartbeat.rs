@@ -59,7 +59,11 @@ fn one<T: StateTxn>(
     if progressed {
         let progress = job.progress.clone().unwrap_or_default();
         let value = serde_json::from_str(&progress).unwrap_or(serde_json::Value::Null);
-        ctx.event(EventKind::Progress, &job, details(&[("progress", value)]))?;
+        ctx.event(
+            EventKind::Progress,
+            &job,
+            details(&[("progress", (&value).into())]),
+        )?;
     }
     Ok(HeartbeatReply::Extended { deadline_ms })
 }

@@ -13,23 +13,24 @@ use crate::state::{StateTxn, StoreError};
 /// `bytes_max` (the first job is leased whatever its size).
 pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease, bytes_max: u64) -> CmdResult {
     let count = cmd.count.min(LEASE_COUNT_MAX);
-    // How many jobs each queue may still hand out in this lease.
-    let mut allowance: Vec<(String, u32)> = Vec::with_capacity(cmd.queues.len());
+    // Each queue once: how many jobs it may still hand out in this lease, and where its
+    // ready entries are.
+    let mut queues: Vec<Leasing> = Vec::with_capacity(cmd.queues.len());
     for queue in &cmd.queues {
-        if !allowance.iter().any(|(q, _)| q == queue) {
-            let a = ctx.allowance(queue)?;
-            allowance.push((queue.clone(), a));
+        if !queues.iter().any(|q| q.name == *queue) {
+            let prefix = keys::queue_prefix(queue);
+            queues.push(Leasing {
+                name: queue.clone(),
+                allowance: ctx.allowance(queue)?,
+                end: keys::prefix_end(&prefix),
+                prefix,
+            });
         }
     }
     let mut leased = Vec::new();
     let mut bytes = 0u64;
     while (leased.len() as u32) < count {
-        let open: Vec<&str> = allowance
-            .iter()
-            .filter(|(_, a)| *a > 0)
-            .map(|(q, _)| q.as_str())
-            .collect();
-        let Some((ready_key, job_id)) = best_ready(ctx, &open)? else {
+        let Some((ready_key, job_id)) = best_ready(ctx, &queues)? else {
             break;
         };
         let Some(mut job) = ctx.load_job(&job_id)? else {
@@ -60,24 +61,24 @@ pub(super) fn lease<T: StateTxn>(ctx: &mut Ctx<'_, T>, cmd: &Lease, bytes_max: u
         ctx.set_timer(deadline_ms, TimerKind::LeaseExpiry, &job.id)?;
         ctx.save_job(&job)?;
         ctx.count_start(&job.queue)?;
-        if let Some((_, a)) = allowance.iter_mut().find(|(q, _)| *q == job.queue) {
-            *a = a.saturating_sub(1);
+        if let Some(q) = queues.iter_mut().find(|q| q.name == job.queue) {
+            q.allowance = q.allowance.saturating_sub(1);
         }
         ctx.event(
             EventKind::Started,
             &job,
             details(&[
                 ("attempt", job.attempt.into()),
-                ("worker_id", cmd.worker_id.clone().into()),
+                ("worker_id", cmd.worker_id.as_str().into()),
             ]),
         )?;
         leased.push(job);
     }
     // A queue held back by its limits while it has ready jobs: counted as throttled, and a
     // rate-limited one gets a timer at its next window, whose tick wakes its workers.
-    for (queue, a) in allowance {
-        if a == 0 {
-            ctx.note_limited(&queue)?;
+    for q in queues {
+        if q.allowance == 0 {
+            ctx.note_limited(&q.name)?;
         }
     }
     Ok(Ok(Reply::Leased(leased)))
@@ -133,18 +134,34 @@ impl<T: StateTxn> Ctx<'_, T> {
     }
 }
 
-/// The first ready entry over all `queues`: lowest (priority rank, seq).
+/// A queue a lease takes jobs from.
+struct Leasing {
+    name: String,
+    /// Jobs it may still hand out in this lease (its pause and limits).
+    allowance: u32,
+    /// Its ready entries' keys: `prefix <= key < end`.
+    prefix: Vec<u8>,
+    end: Vec<u8>,
+}
+
+/// The first ready entry over the `queues` that may still hand out a job: lowest (priority
+/// rank, seq).
 fn best_ready<T: StateTxn>(
     ctx: &Ctx<'_, T>,
-    queues: &[&str],
+    queues: &[Leasing],
 ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
     let mut best: Option<(Vec<u8>, usize, String)> = None;
-    for queue in queues {
-        let prefix = keys::queue_prefix(queue);
-        let Some((key, value)) =
-            ctx.txn
-                .first(Table::Ready, &prefix, &keys::prefix_end(&prefix))?
-        else {
+    for Leasing {
+        allowance,
+        prefix,
+        end,
+        ..
+    } in queues
+    {
+        if *allowance == 0 {
+            continue;
+        }
+        let Some((key, value)) = ctx.txn.first(Table::Ready, prefix, end)? else {
             continue;
         };
         let order = &key[prefix.len()..];

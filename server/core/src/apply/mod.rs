@@ -446,24 +446,71 @@ impl<T: StateTxn> Ctx<'_, T> {
     }
 }
 
+/// One value in an event's details (see [`details`]): borrowed, so building the details of
+/// an event allocates nothing but the text itself.
+pub(crate) enum Detail<'a> {
+    Uint(u64),
+    Text(&'a str),
+    Json(&'a serde_json::Value),
+}
+
+impl From<u32> for Detail<'_> {
+    fn from(n: u32) -> Self {
+        Detail::Uint(n.into())
+    }
+}
+
+impl From<u64> for Detail<'_> {
+    fn from(n: u64) -> Self {
+        Detail::Uint(n)
+    }
+}
+
+impl<'a> From<&'a str> for Detail<'a> {
+    fn from(s: &'a str) -> Self {
+        Detail::Text(s)
+    }
+}
+
+impl<'a> From<&'a serde_json::Value> for Detail<'a> {
+    fn from(v: &'a serde_json::Value) -> Self {
+        Detail::Json(v)
+    }
+}
+
 /// `{"key": value, ...}` for event details, keys in sorted order (as a JSON object built with
-/// `serde_json` prints them), written straight into one string without building a map: every
-/// command writes an event, so this is on the apply's hot path.
-pub(crate) fn details(pairs: &[(&str, serde_json::Value)]) -> String {
-    let mut sorted: Vec<&(&str, serde_json::Value)> = pairs.iter().collect();
+/// `serde_json` prints them), written straight into one buffer without building a map or a
+/// value per pair: every command writes an event, so this is on the apply's hot path.
+pub(crate) fn details(pairs: &[(&str, Detail<'_>)]) -> String {
+    let mut sorted: Vec<&(&str, Detail<'_>)> = pairs.iter().collect();
     sorted.sort_by_key(|(k, _)| *k);
-    let mut out = String::with_capacity(24 * pairs.len() + 2);
-    out.push('{');
+    let mut out = Vec::with_capacity(24 * pairs.len() + 2);
+    out.push(b'{');
     for (i, (k, v)) in sorted.into_iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push_str(&serde_json::Value::from(*k).to_string());
-        out.push(':');
-        out.push_str(&v.to_string());
+        json_into(&mut out, k);
+        out.push(b':');
+        match v {
+            Detail::Uint(n) => json_into(&mut out, n),
+            Detail::Text(s) => json_into(&mut out, s),
+            Detail::Json(v) => json_into(&mut out, v),
+        }
     }
-    out.push('}');
-    out
+    out.push(b'}');
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `value` as JSON. Writing to a `Vec` cannot fail, nor can serializing a string or a
+/// `serde_json::Value`; `null` stands in should that ever change.
+fn json_into<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    let len = out.len();
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.truncate(len);
+        out.extend_from_slice(b"null");
+    }
 }
 
 pub(crate) fn not_found(job_id: &str) -> JobError {
@@ -489,20 +536,22 @@ mod tests {
 
     #[test]
     fn details_match_a_json_object_with_sorted_keys_and_escapes() {
+        let progress = serde_json::json!({"done": 1, "of": [2, 3]});
         let pairs = [
             ("state", "pending".into()),
             ("error", "a \"quoted\"\nline ✓".into()),
-            ("attempt", 3.into()),
-            ("progress", serde_json::json!({"done": 1, "of": [2, 3]})),
+            ("attempt", 3u32.into()),
+            ("next_attempt_at_ms", u64::MAX.into()),
+            ("progress", (&progress).into()),
         ];
-        let expected: serde_json::Map<String, serde_json::Value> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        assert_eq!(
-            details(&pairs),
-            serde_json::Value::Object(expected).to_string()
-        );
+        let expected = serde_json::json!({
+            "state": "pending",
+            "error": "a \"quoted\"\nline ✓",
+            "attempt": 3,
+            "next_attempt_at_ms": u64::MAX,
+            "progress": progress,
+        });
+        assert_eq!(details(&pairs), expected.to_string());
         assert_eq!(details(&[]), "{}");
     }
 
