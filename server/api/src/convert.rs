@@ -17,21 +17,33 @@ use crate::options::ApiOptions;
 pub fn enqueue(
     opts: &ApiOptions,
     id: String,
-    field_prefix: &str,
+    field_prefix: impl std::fmt::Display,
     queue: &str,
     payload_json: &str,
     options: Option<&pb::EnqueueOptions>,
 ) -> Result<Command, ApiError> {
-    let f = |name: &str| format!("{field_prefix}{name}");
-    validate::queue_name(&f("queue"), queue)?;
+    enqueue_command(opts, id, queue, payload_json, options)
+        .map_err(|e| prefix_field(e, field_prefix))
+}
+
+/// [`enqueue`] with its fields named as in one message (the caller prefixes them on an error:
+/// building every field's full name for every job cost allocations on the hot path).
+fn enqueue_command(
+    opts: &ApiOptions,
+    id: String,
+    queue: &str,
+    payload_json: &str,
+    options: Option<&pb::EnqueueOptions>,
+) -> Result<Command, ApiError> {
+    validate::queue_name("queue", queue)?;
     let payload = if payload_json.trim().is_empty() {
         "{}".to_owned()
     } else {
         payload_json.to_owned()
     };
-    validate::json_document(&f("payload_json"), &payload, opts.payload_bytes_max)?;
+    validate::json_document("payload_json", &payload, opts.payload_bytes_max)?;
     let mut parsed = match options {
-        Some(o) => enqueue_options(o, &f("options."))?,
+        Some(o) => enqueue_options(o).map_err(|e| prefix_field(e, "options."))?,
         None => EnqueueOptions::default(),
     };
     parsed.trace_parent = crate::trace_context::current_traceparent();
@@ -41,16 +53,12 @@ pub fn enqueue(
         payload,
         options: parsed,
     };
-    validate::enqueue_structure(&cmd).map_err(|e| prefix_field(e.into(), field_prefix))?;
+    validate::enqueue_structure(&cmd)?;
     let key = options.map_or("", |o| o.idempotency_key.as_str());
     if key.is_empty() {
         return Ok(Command::Enqueue(cmd));
     }
-    validate::bounded_text(
-        &f("options.idempotency_key"),
-        key,
-        IDEMPOTENCY_KEY_BYTES_MAX,
-    )?;
+    validate::bounded_text("options.idempotency_key", key, IDEMPOTENCY_KEY_BYTES_MAX)?;
     Ok(Command::EnqueueKeyed(EnqueueKeyed {
         enqueue: cmd,
         key: key.to_owned(),
@@ -58,44 +66,45 @@ pub fn enqueue(
     }))
 }
 
-fn prefix_field(e: ApiError, prefix: &str) -> ApiError {
+/// Names an invalid field by its place in the request (`enqueues[2].` + `options.priority`):
+/// converters name fields within their own message, and only an error pays for the full name.
+fn prefix_field(e: ApiError, prefix: impl std::fmt::Display) -> ApiError {
     match e {
-        ApiError::InvalidArgument { field, reason } if !field.starts_with(prefix) => {
-            ApiError::InvalidArgument {
-                field: format!("{prefix}{field}"),
-                reason,
-            }
-        }
+        ApiError::InvalidArgument { field, reason } => ApiError::InvalidArgument {
+            field: format!("{prefix}{field}"),
+            reason,
+        },
         other => other,
     }
 }
 
-fn enqueue_options(o: &pb::EnqueueOptions, p: &str) -> Result<EnqueueOptions, ApiError> {
+/// Fields named as in `EnqueueOptions` (the caller prefixes them on an error).
+fn enqueue_options(o: &pb::EnqueueOptions) -> Result<EnqueueOptions, ApiError> {
     let mut out = EnqueueOptions {
-        priority: priority(o.priority, &format!("{p}priority"))?,
+        priority: priority(o.priority, "priority")?,
         ..Default::default()
     };
     out.max_attempts = match o.max_attempts {
         0 => EnqueueOptions::MAX_ATTEMPTS_DEFAULT,
         n if n < 0 => {
             return Err(ApiError::invalid(
-                &format!("{p}max_attempts"),
+                "max_attempts",
                 format!("must not be negative, got {n}"),
             ));
         }
         n => n as u32,
     };
     if let Some(b) = &o.backoff {
-        out.backoff = backoff(b, &format!("{p}backoff."))?;
+        out.backoff = backoff(b).map_err(|e| prefix_field(e, "backoff."))?;
     }
     if let Some(ts) = &o.scheduled_at {
-        out.scheduled_at_ms = Some(timestamp_ms(ts, &format!("{p}scheduled_at"))?);
+        out.scheduled_at_ms = Some(timestamp_ms(ts, "scheduled_at")?);
     }
-    out.expire_after_ms = non_negative_ms(o.expire_after_ms, &format!("{p}expire_after_ms"))?;
+    out.expire_after_ms = non_negative_ms(o.expire_after_ms, "expire_after_ms")?;
     if !o.unique_key.is_empty() {
         out.unique_key = Some(o.unique_key.clone());
     }
-    if let Some(ms) = non_negative_ms(o.unique_period_ms, &format!("{p}unique_period_ms"))? {
+    if let Some(ms) = non_negative_ms(o.unique_period_ms, "unique_period_ms")? {
         out.unique_period_ms = ms;
     }
     out.tags = o
@@ -106,7 +115,8 @@ fn enqueue_options(o: &pb::EnqueueOptions, p: &str) -> Result<EnqueueOptions, Ap
     Ok(out)
 }
 
-fn backoff(b: &pb::BackoffPolicy, p: &str) -> Result<Backoff, ApiError> {
+/// Fields named as in `BackoffPolicy` (the caller prefixes them on an error).
+fn backoff(b: &pb::BackoffPolicy) -> Result<Backoff, ApiError> {
     let kind = match pb::BackoffKind::try_from(b.kind) {
         Ok(pb::BackoffKind::Unspecified | pb::BackoffKind::Exponential) => BackoffKind::Exponential,
         Ok(pb::BackoffKind::None) => BackoffKind::None,
@@ -114,15 +124,14 @@ fn backoff(b: &pb::BackoffPolicy, p: &str) -> Result<Backoff, ApiError> {
         Ok(pb::BackoffKind::Linear) => BackoffKind::Linear,
         Err(_) => {
             return Err(ApiError::invalid(
-                &format!("{p}kind"),
+                "kind",
                 format!("unknown BackoffKind value {}", b.kind),
             ));
         }
     };
-    let base_ms =
-        non_negative_ms(b.base_ms, &format!("{p}base_ms"))?.unwrap_or(Backoff::BASE_MS_DEFAULT);
-    let cap_ms = non_negative_ms(b.cap_ms, &format!("{p}cap_ms"))?
-        .unwrap_or(Backoff::CAP_MS_DEFAULT.max(base_ms));
+    let base_ms = non_negative_ms(b.base_ms, "base_ms")?.unwrap_or(Backoff::BASE_MS_DEFAULT);
+    let cap_ms =
+        non_negative_ms(b.cap_ms, "cap_ms")?.unwrap_or(Backoff::CAP_MS_DEFAULT.max(base_ms));
     Ok(Backoff {
         kind,
         base_ms,
@@ -315,13 +324,16 @@ pub fn ack(
     job_id_: &str,
     result_json: &str,
     lease_token: u64,
-    p: &str,
+    p: impl std::fmt::Display,
 ) -> Result<Ack, ApiError> {
-    Ok(Ack {
-        job_id: job_id(job_id_, &format!("{p}job_id"))?,
-        lease_token: self::lease_token(opts, lease_token, &format!("{p}lease_token"))?,
-        result: optional_json(opts, result_json, &format!("{p}result_json"), false)?,
-    })
+    let ack = || {
+        Ok(Ack {
+            job_id: job_id(job_id_, "job_id")?,
+            lease_token: self::lease_token(opts, lease_token, "lease_token")?,
+            result: optional_json(opts, result_json, "result_json", false)?,
+        })
+    };
+    ack().map_err(|e| prefix_field(e, p))
 }
 
 pub fn fail(
@@ -330,20 +342,23 @@ pub fn fail(
     error: &str,
     backtrace: &str,
     lease_token: u64,
-    p: &str,
+    p: impl std::fmt::Display,
 ) -> Result<Fail, ApiError> {
-    validate::bounded_text(&format!("{p}error"), error, opts.error_bytes_max)?;
-    validate::bounded_text(&format!("{p}backtrace"), backtrace, opts.error_bytes_max)?;
-    Ok(Fail {
-        job_id: job_id(job_id_, &format!("{p}job_id"))?,
-        lease_token: self::lease_token(opts, lease_token, &format!("{p}lease_token"))?,
-        error: if error.is_empty() {
-            "failed".to_owned()
-        } else {
-            error.to_owned()
-        },
-        backtrace: (!backtrace.is_empty()).then(|| backtrace.to_owned()),
-    })
+    let fail = || {
+        validate::bounded_text("error", error, opts.error_bytes_max)?;
+        validate::bounded_text("backtrace", backtrace, opts.error_bytes_max)?;
+        Ok(Fail {
+            job_id: job_id(job_id_, "job_id")?,
+            lease_token: self::lease_token(opts, lease_token, "lease_token")?,
+            error: if error.is_empty() {
+                "failed".to_owned()
+            } else {
+                error.to_owned()
+            },
+            backtrace: (!backtrace.is_empty()).then(|| backtrace.to_owned()),
+        })
+    };
+    fail().map_err(|e| prefix_field(e, p))
 }
 
 pub fn heartbeat_item(
@@ -352,14 +367,17 @@ pub fn heartbeat_item(
     progress_json: &str,
     checkpoint_json: &str,
     lease_token: u64,
-    p: &str,
+    p: impl std::fmt::Display,
 ) -> Result<HeartbeatItem, ApiError> {
-    Ok(HeartbeatItem {
-        job_id: job_id(job_id_, &format!("{p}job_id"))?,
-        lease_token: self::lease_token(opts, lease_token, &format!("{p}lease_token"))?,
-        progress: optional_json(opts, progress_json, &format!("{p}progress_json"), true)?,
-        checkpoint: optional_json(opts, checkpoint_json, &format!("{p}checkpoint_json"), true)?,
-    })
+    let item = || {
+        Ok(HeartbeatItem {
+            job_id: job_id(job_id_, "job_id")?,
+            lease_token: self::lease_token(opts, lease_token, "lease_token")?,
+            progress: optional_json(opts, progress_json, "progress_json", true)?,
+            checkpoint: optional_json(opts, checkpoint_json, "checkpoint_json", true)?,
+        })
+    };
+    item().map_err(|e| prefix_field(e, p))
 }
 
 /// The longest text a ListJobs substring filter may have.
@@ -762,6 +780,41 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("enqueues[1].options.idempotency_key"), "{e}");
+    }
+
+    /// Converters name fields within their own message; an error names the field by its place
+    /// in the request, and a call without a prefix names it alone.
+    #[test]
+    fn an_invalid_field_is_named_by_its_place_in_the_request() {
+        let o = opts();
+        let field = |e: ApiError| match e {
+            ApiError::InvalidArgument { field, .. } => field,
+            other => panic!("not an invalid argument: {other:?}"),
+        };
+        let backoff = pb::EnqueueOptions {
+            backoff: Some(pb::BackoffPolicy {
+                base_ms: -5,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = enqueue(&o, "id".into(), "enqueues[4].", "q", "{}", Some(&backoff)).unwrap_err();
+        assert_eq!(field(e), "enqueues[4].options.backoff.base_ms");
+        let e = enqueue(&o, "id".into(), "", "q", "{}", Some(&backoff)).unwrap_err();
+        assert_eq!(field(e), "options.backoff.base_ms");
+        let e = enqueue(&o, "id".into(), "enqueues[0].", "", "{}", None).unwrap_err();
+        assert_eq!(field(e), "enqueues[0].queue");
+        assert_eq!(
+            field(ack(&o, "", "", 1, "acks[3].").unwrap_err()),
+            "acks[3].job_id"
+        );
+        assert_eq!(field(ack(&o, "j", "{", 1, "").unwrap_err()), "result_json");
+        let long = "e".repeat(o.error_bytes_max + 1);
+        let e = fail(&o, "j", &long, "", 1, "fails[1].").unwrap_err();
+        assert_eq!(field(e), "fails[1].error");
+        let e = heartbeat_item(&o, "j", "[1]", "", 1, "heartbeats[2].").unwrap_err();
+        assert_eq!(field(e), "heartbeats[2].progress_json");
+        assert!(ack(&o, "j", "", 1, "acks[0].").is_ok());
     }
 
     #[test]

@@ -203,7 +203,7 @@ impl WorkerService for Services {
                 &it.job_id,
                 &it.result_json,
                 it.lease_token,
-                &format!("items[{i}]."),
+                format_args!("items[{i}]."),
             )
             .and_then(|cmd| {
                 self.engine.check_job_scope(&principal, &cmd.job_id)?;
@@ -327,7 +327,7 @@ impl WorkerService for Services {
                     &u.progress_json,
                     &u.checkpoint_json,
                     u.lease_token,
-                    &format!("jobs[{id}]."),
+                    format_args!("jobs[{id}]."),
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -565,14 +565,13 @@ fn plan(
     if !f.heartbeats.is_empty() {
         let mut items = Vec::with_capacity(f.heartbeats.len());
         for (i, h) in f.heartbeats.iter().enumerate() {
-            let p = format!("heartbeats[{i}].");
             let mut item = convert::heartbeat_item(
                 opts,
                 &h.job_id,
                 &h.progress_json,
                 &h.checkpoint_json,
                 h.lease_token,
-                &p,
+                format_args!("heartbeats[{i}]."),
             )?;
             fence(shared, &item.job_id, &mut item.lease_token);
             engine.check_job_scope(principal, &item.job_id)?;
@@ -587,7 +586,7 @@ fn plan(
             &a.job_id,
             &a.result_json,
             a.lease_token,
-            &format!("acks[{i}]."),
+            format_args!("acks[{i}]."),
         )?;
         fence(shared, &cmd.job_id, &mut cmd.lease_token);
         engine.check_job_scope(principal, &cmd.job_id)?;
@@ -601,7 +600,7 @@ fn plan(
             &x.error,
             &x.backtrace,
             x.lease_token,
-            &format!("fails[{i}]."),
+            format_args!("fails[{i}]."),
         )?;
         fence(shared, &cmd.job_id, &mut cmd.lease_token);
         engine.check_job_scope(principal, &cmd.job_id)?;
@@ -609,11 +608,10 @@ fn plan(
         plan.commands.push(Command::Fail(cmd));
     }
     for (i, e) in f.enqueues.iter().enumerate() {
-        let p = format!("enqueues[{i}].");
         let cmd = convert::enqueue(
             opts,
             engine.new_job_id(),
-            &p,
+            format_args!("enqueues[{i}]."),
             &e.queue,
             &e.payload_json,
             e.options.as_ref(),
