@@ -62,12 +62,29 @@ impl PushTarget {
         self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Sets the lease template; a stream whose template changed (other queues, say) looks
-    /// for ready work again.
-    pub fn set_lease(&self, lease: Lease) {
+    /// Sets the lease template from `lease` (its `count` aside); a stream whose template
+    /// changed (other queues, say) looks for ready work again. Copies `lease` only when it
+    /// differs: most frames of a stream repeat the same template.
+    pub fn set_lease(&self, lease: &Lease) {
+        let Lease {
+            queues,
+            count: _,
+            worker_id,
+            hostname,
+            lease_ms,
+        } = lease;
         let mut current = self.lease.lock().unwrap_or_else(|p| p.into_inner());
-        if current.as_ref() != Some(&lease) {
-            *current = Some(lease);
+        let same = current.as_ref().is_some_and(|c| {
+            c.queues == *queues
+                && c.worker_id == *worker_id
+                && c.hostname == *hostname
+                && c.lease_ms == *lease_ms
+        });
+        if !same {
+            *current = Some(Lease {
+                count: 0,
+                ..lease.clone()
+            });
             self.wake.notify_one();
         }
     }
@@ -375,7 +392,7 @@ mod tests {
         credits: u32,
     ) -> (Arc<PushTarget>, mpsc::UnboundedReceiver<Vec<Job>>) {
         let (t, rx) = PushTarget::new();
-        t.set_lease(Lease {
+        t.set_lease(&Lease {
             queues: queues.iter().map(|q| q.to_string()).collect(),
             count: 0,
             worker_id: "w".into(),
@@ -384,6 +401,33 @@ mod tests {
         });
         t.grant(credits);
         (t, rx)
+    }
+
+    /// The template is stored with no count, and a stream is woken only when its template
+    /// changes (not for every frame that repeats it with another count).
+    #[test]
+    fn a_lease_template_wakes_its_stream_only_when_it_changes() {
+        use futures::FutureExt;
+        let lease = |queues: &[&str], count: u32, hostname: &str| Lease {
+            queues: queues.iter().map(|q| q.to_string()).collect(),
+            count,
+            worker_id: "w".into(),
+            hostname: hostname.into(),
+            lease_ms: 1_000,
+        };
+        let (t, _rx) = PushTarget::new();
+        let woken = |t: &PushTarget| t.wake.notified().now_or_never().is_some();
+        assert!(!woken(&t));
+        t.set_lease(&lease(&["a"], 5, "h"));
+        assert_eq!(t.lease(), Some(lease(&["a"], 0, "h")));
+        assert!(woken(&t), "a first template wakes the stream");
+        t.set_lease(&lease(&["a"], 9, "h"));
+        assert!(!woken(&t), "the same template with another count");
+        t.set_lease(&lease(&["a", "b"], 1, "h"));
+        assert!(woken(&t), "other queues");
+        t.set_lease(&lease(&["a", "b"], 1, "h2"));
+        assert!(woken(&t), "another hostname");
+        assert_eq!(t.lease(), Some(lease(&["a", "b"], 0, "h2")));
     }
 
     #[test]

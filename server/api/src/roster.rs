@@ -212,7 +212,7 @@ mod tests {
     fn open_streams_are_listed_with_their_details_until_they_close() {
         let roster = Roster::default();
         let (target, _inbox) = PushTarget::new();
-        target.set_lease(corvo_core::Lease {
+        target.set_lease(&corvo_core::Lease {
             queues: vec!["emails".into()],
             count: 0,
             worker_id: "w1".into(),

@@ -517,13 +517,17 @@ fn plan(
         convert::fetch_count(opts, f.fetch_count, "fetch_count")?
     };
     let wants_work = fetch_count > 0 || f.credits > 0;
-    let earlier = target.lease();
-    let lease = if f.queues.is_empty() && wants_work && earlier.is_some() {
-        // A frame that grants credits or fetches without naming queues (typically acks plus
-        // `credits: 1`) keeps working on what an earlier frame of this stream asked for.
-        earlier.map(|l| Lease {
+    // A frame that grants credits or fetches without naming queues (typically acks plus
+    // `credits: 1`) keeps working on what an earlier frame of this stream asked for.
+    let earlier = if f.queues.is_empty() && wants_work {
+        target.lease()
+    } else {
+        None
+    };
+    let lease = if let Some(earlier) = earlier {
+        Some(Lease {
             count: fetch_count,
-            ..l
+            ..earlier
         })
     } else if wants_work || !f.queues.is_empty() {
         Some(Lease {
@@ -623,10 +627,7 @@ fn plan(
         plan.enqueues += 1;
     }
     if let Some(lease) = lease {
-        target.set_lease(Lease {
-            count: 0,
-            ..lease.clone()
-        });
+        target.set_lease(&lease);
         plan.credits = if f.drain { 0 } else { f.credits.max(0) as u32 };
         if fetch_count > 0 {
             plan.fetch = Some(lease);
