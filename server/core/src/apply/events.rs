@@ -26,9 +26,9 @@ pub const MARK_BYTES: u64 = 1 << 20;
 /// Marks passed per batch when trimming by bytes (so one batch never walks the whole log).
 const MARKS_PER_BATCH_MAX: usize = 64;
 
-/// An [`Event`](crate::model::Event) as [`Ctx::event`] stores it, borrowing the job's id and queue instead of
-/// copying them: the same fields in the same order, so it encodes to the same bytes (postcard
-/// writes a `&str` as it writes a `String`) and reads back as an `Event`.
+/// An [`Event`](crate::model::Event) as [`Ctx::event`] stores it, borrowing the job's id and
+/// queue instead of copying them: the same fields in the same order, so it encodes to the same
+/// bytes (postcard writes a `&str` as it writes a `String`) and reads back as an `Event`.
 #[derive(Serialize)]
 struct EventRecord<'a> {
     seq: u64,

@@ -447,7 +447,7 @@ impl<T: StateTxn> Ctx<'_, T> {
 }
 
 /// One value in an event's details (see [`details`]): borrowed, so building the details of
-/// an event allocates nothing but the text itself.
+/// an event copies no value and builds no `serde_json::Value` per pair.
 pub(crate) enum Detail<'a> {
     Uint(u64),
     Text(&'a str),
